@@ -1,0 +1,54 @@
+// swift-tools-version: 6.1
+// ares — an agentic research engine. Module layout and dependency direction: ../shared/DESIGN.md
+// (mirrored in docs/architecture.md). Only packages from DEPENDENCIES.md are used.
+import PackageDescription
+
+let strictSwift6: [SwiftSetting] = [.swiftLanguageMode(.v6)]
+
+let package = Package(
+    name: "ares",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "ares", targets: ["ares"]),
+        .library(name: "Knowledge", targets: ["Knowledge"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // Domain types shared by every module. Foundation only, no I/O.
+        .target(name: "ResearchCore", swiftSettings: strictSwift6),
+        // Retries with backoff and jitter, timeouts. Foundation only for now.
+        .target(name: "Resilience", swiftSettings: strictSwift6),
+        // Loaders, chunking, analyzer, BM25, HNSW, embedders, hybrid search, document store.
+        .target(
+            name: "Knowledge",
+            dependencies: [
+                "ResearchCore", "Resilience",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: strictSwift6
+        ),
+        // The composition root: the `ares` command line.
+        .executableTarget(
+            name: "ares",
+            dependencies: [
+                "Knowledge", "ResearchCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictSwift6
+        ),
+        // Benchmarks: commands that print numbers (see BENCHMARKS.md). Not part of the product.
+        .executableTarget(
+            name: "ares-bench",
+            dependencies: [
+                "Knowledge",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictSwift6
+        ),
+        .testTarget(name: "KnowledgeTests", dependencies: ["Knowledge", "ResearchCore", "Resilience"], swiftSettings: strictSwift6),
+        .testTarget(name: "AresCLITests", dependencies: ["ares", "Knowledge"], swiftSettings: strictSwift6),
+    ]
+)

@@ -1,0 +1,60 @@
+import Foundation
+
+/// Reads one file and turns it into a document ready to store: format detection, text
+/// extraction, chunking, analysis and embedding. It runs on worker tasks in parallel; it
+/// touches no shared state, so any number can run at once.
+struct DocumentPreparer: Sendable {
+    /// Larger files are skipped: they are almost never prose, and reading them whole would
+    /// make memory use unbounded.
+    static let maximumFileSize: Int64 = 64 << 20
+
+    let embedder: any Embedder
+    let chunker = Chunker()
+    let analyzer = TextAnalyzer()
+
+    func prepare(_ file: SourceFile, previousHash: String?) async -> PreparedFile {
+        guard file.byteSize <= Self.maximumFileSize else {
+            return .skipped(path: file.source, reason: "larger than the \(Self.maximumFileSize >> 20) MB limit")
+        }
+        let bytes: Data
+        do {
+            bytes = try Data(contentsOf: URL(fileURLWithPath: file.absolutePath))
+        } catch {
+            return .skipped(path: file.source, reason: "cannot read: \(KnowledgeBase.reason(error))")
+        }
+        let contentHash = FastHash.hex(FastHash.fnv1a(bytes))
+        if contentHash == previousHash {
+            return .unchanged(source: file.source, modifiedAt: file.modifiedAt)
+        }
+        let fallbackTitle = URL(fileURLWithPath: file.source).deletingPathExtension().lastPathComponent
+        let text = String(decoding: bytes, as: UTF8.self)
+        let document = PlainTextExtractor().extract(text, fallbackTitle: fallbackTitle)
+        let format = "text"
+        let note: String? = nil
+
+        let drafts = chunker.chunks(of: document)
+        let indexedTexts = drafts.map { IndexedText.compose(title: document.title, headingPath: $0.headingPath, text: $0.text) }
+        let embeddings: [[Float]]
+        do {
+            if let builtin = embedder as? HashingEmbedder {
+                embeddings = indexedTexts.map(builtin.embedOne)
+            } else {
+                embeddings = try await embedder.embed(indexedTexts)
+            }
+        } catch {
+            return .skipped(path: file.source, reason: "embedding failed: \(error)")
+        }
+        var chunks: [ChunkRecord] = []
+        chunks.reserveCapacity(drafts.count)
+        for (ordinal, draft) in drafts.enumerated() {
+            let key = FastHash.hex(FastHash.fnv1a("\(file.source)\u{0}\(draft.start)\u{0}\(draft.text)"))
+            chunks.append(ChunkRecord(
+                chunkKey: key, ordinal: ordinal, headingPath: draft.headingPath, start: draft.start, end: draft.end,
+                text: draft.text, embedding: embeddings[ordinal]))
+        }
+        let record = DocumentRecord(
+            source: file.source, absolutePath: file.absolutePath, title: document.title, format: format,
+            byteSize: file.byteSize, modifiedAt: file.modifiedAt, contentHash: contentHash, text: document.text)
+        return .document(record, chunks, terms: indexedTexts.map(analyzer.terms), note: note)
+    }
+}

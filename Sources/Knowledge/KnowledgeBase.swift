@@ -1,0 +1,183 @@
+import Foundation
+import ResearchCore
+
+/// The knowledge base of one data directory: documents and chunks in SQLite, and the BM25
+/// and HNSW indexes derived from them in memory (loaded from `index.bin`, or rebuilt).
+///
+/// Open it `.readWrite` to ingest or remove (this takes the data directory's lock: one
+/// writer at a time) or `.readOnly` to search (no lock: any number of readers, alongside a
+/// writer).
+public actor KnowledgeBase {
+    public enum AccessMode: Sendable { case readOnly, readWrite }
+
+    public static let databaseFileName = "knowledge.sqlite"
+    public static let snapshotFileName = "index.bin"
+
+    public nonisolated let dataDirectory: URL
+    public nonisolated let embedder: any Embedder
+    nonisolated let access: AccessMode
+    let store: DocumentStore?
+    let lock: DataDirectoryLock?
+    let analyzer = TextAnalyzer()
+    var indexes: SearchIndexes
+    /// What the store's chunks were embedded with (nil before the first ingest).
+    var storedEmbedderIdentity: String?
+    /// Things the user should know that did not stop the work (a rebuilt index, say).
+    public private(set) var warnings: [String] = []
+
+    public init(dataDirectory: URL, embedder: any Embedder, access: AccessMode) throws {
+        self.dataDirectory = dataDirectory
+        self.embedder = embedder
+        self.access = access
+        let databasePath = dataDirectory.appendingPathComponent(Self.databaseFileName).path
+
+        switch access {
+        case .readWrite:
+            try Self.prepareWritableDirectory(dataDirectory)
+            lock = try DataDirectoryLock(directory: dataDirectory)
+            do {
+                store = try DocumentStore(path: databasePath)
+            } catch {
+                throw KnowledgeBaseError.dataDirectoryNotWritable(dataDirectory.path, "\(error)")
+            }
+        case .readOnly:
+            lock = nil
+            store = FileManager.default.fileExists(atPath: databasePath)
+                ? try DocumentStore(path: databasePath, readOnly: true) : nil
+        }
+        var notes: [String] = []
+        if let store {
+            let stored = try store.metaValue("embedder")
+            storedEmbedderIdentity = stored
+            indexes = try SearchIndexes.load(
+                store: store, snapshotFile: IndexSnapshotFile(url: dataDirectory.appendingPathComponent(Self.snapshotFileName)),
+                embedderIdentity: stored ?? embedder.identity, dimension: embedder.dimension, notes: &notes)
+            // A reader saves a rebuilt snapshot only when no writer is at work.
+            if !notes.isEmpty, access == .readOnly, let writerLock = try? DataDirectoryLock(directory: dataDirectory) {
+                try? IndexSnapshotFile(url: dataDirectory.appendingPathComponent(Self.snapshotFileName)).write(
+                    .init(generation: indexes.generation, embedderIdentity: stored ?? embedder.identity,
+                          keyword: indexes.keyword, vectors: indexes.vectors))
+                _ = writerLock
+            }
+        } else {
+            indexes = .empty(dimension: embedder.dimension)
+        }
+        warnings = notes
+    }
+
+    private static func prepareWritableDirectory(_ directory: URL) throws {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory) {
+            guard isDirectory.boolValue else {
+                throw KnowledgeBaseError.dataDirectoryNotWritable(directory.path, "it exists and is not a directory")
+            }
+        } else {
+            do {
+                try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            } catch {
+                throw KnowledgeBaseError.dataDirectoryNotWritable(directory.path, Self.reason(error))
+            }
+        }
+        guard FileManager.default.isWritableFile(atPath: directory.path) else {
+            throw KnowledgeBaseError.dataDirectoryNotWritable(directory.path, "permission denied")
+        }
+    }
+
+    /// The most specific human reason Foundation gives for a file-system error.
+    nonisolated static func reason(_ error: any Error) -> String {
+        let nsError = error as NSError
+        if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? NSError {
+            return String(cString: strerror(Int32(underlying.code)))
+        }
+        return nsError.localizedDescription
+    }
+
+    var snapshotFile: IndexSnapshotFile {
+        IndexSnapshotFile(url: dataDirectory.appendingPathComponent(Self.snapshotFileName))
+    }
+
+    /// Writes the current indexes to `index.bin`.
+    func saveSnapshot() throws {
+        try snapshotFile.write(IndexSnapshotFile.Contents(
+            generation: indexes.generation,
+            embedderIdentity: storedEmbedderIdentity ?? embedder.identity,
+            keyword: indexes.keyword, vectors: indexes.vectors))
+    }
+
+    // MARK: Facts
+
+    public func counts() throws -> (documents: Int, chunks: Int) {
+        try store?.counts() ?? (0, 0)
+    }
+
+    /// Whether vector search can be used: the stored vectors came from this embedder.
+    public var vectorsMatchEmbedder: Bool {
+        storedEmbedderIdentity == nil || storedEmbedderIdentity == embedder.identity
+    }
+
+    // MARK: Search
+
+    /// The best passages for `query`. An empty knowledge base gives no results (the caller
+    /// decides how to tell the user); a query longer than 10,000 characters is refused.
+    public func search(_ query: String, limit: Int = 5, mode: SearchMode = .hybrid) async throws -> [SearchResult] {
+        guard limit > 0, limit <= 1000 else {
+            throw KnowledgeBaseError.invalidArgument("the result limit must be between 1 and 1000 (got \(limit))")
+        }
+        guard query.count <= 10_000 else {
+            throw KnowledgeBaseError.invalidArgument("the query is \(query.count) characters long; the limit is 10000")
+        }
+        guard let store, indexes.keyword.count > 0 || indexes.vectors.count > 0 else { return [] }
+        var effectiveMode = mode
+        if mode != .keyword, !vectorsMatchEmbedder {
+            guard mode == .hybrid else {
+                throw KnowledgeBaseError.embeddingMismatch(stored: storedEmbedderIdentity ?? "?", configured: embedder.identity)
+            }
+            effectiveMode = .keyword
+        }
+        switch effectiveMode {
+        case .keyword:
+            let hits = indexes.keyword.search(terms: analyzer.terms(query), limit: limit)
+            let passages = try store.passages(forChunkIDs: hits.map { Int64($0.id) })
+            return hits.compactMap { hit in
+                passages[Int64(hit.id)].map { SearchResult(passage: $0.passage, score: Double(hit.score)) }
+            }
+        case .vector:
+            let hits = try await vectorHits(query, limit: limit)
+            let passages = try store.passages(forChunkIDs: hits.map { Int64($0.id) })
+            return hits.compactMap { hit in
+                passages[Int64(hit.id)].map { SearchResult(passage: $0.passage, score: Double(1 - hit.distance)) }
+            }
+        case .hybrid:
+            return try await hybridSearch(query, limit: limit, store: store)
+        }
+    }
+
+    private func vectorHits(_ query: String, limit: Int) async throws -> [VectorSearchResult] {
+        guard indexes.vectors.count > 0 else { return [] }
+        let queryVector = try await embedQuery(query)
+        return indexes.vectors.search(queryVector, k: limit, efSearch: max(SearchIndexes.vectorParameters.efSearch, limit))
+    }
+
+    private func embedQuery(_ query: String) async throws -> [Float] {
+        if let builtin = embedder as? HashingEmbedder { return builtin.embedOne(query) }
+        return try await embedder.embed([query]).first ?? []
+    }
+
+    /// BM25 and vector candidates fused by reciprocal rank, then diversified by MMR.
+    private func hybridSearch(_ query: String, limit: Int, store: DocumentStore) async throws -> [SearchResult] {
+        let depth = max(50, limit * 5)
+        let keywordHits = indexes.keyword.search(terms: analyzer.terms(query), limit: depth)
+        let vectorHits = try await vectorHits(query, limit: depth)
+        let fused = ReciprocalRankFusion.fuse([keywordHits.map(\.id), vectorHits.map(\.id)])
+        let pool = Array(fused.prefix(max(limit * 4, 20)))
+        let stored = try store.passages(forChunkIDs: pool.map { Int64($0.id) })
+        let candidates = pool.compactMap { item -> MaximalMarginalRelevance.Candidate? in
+            guard let entry = stored[Int64(item.id)] else { return nil }
+            return .init(id: item.id, relevance: item.score, embedding: entry.embedding, source: entry.passage.source)
+        }
+        let scores = Dictionary(uniqueKeysWithValues: pool.map { ($0.id, $0.score) })
+        return MaximalMarginalRelevance().select(candidates, limit: limit).compactMap { candidate in
+            stored[Int64(candidate.id)].map { SearchResult(passage: $0.passage, score: scores[candidate.id] ?? 0) }
+        }
+    }
+}

@@ -1,0 +1,288 @@
+import Foundation
+import GRDB
+import ResearchCore
+
+/// A document as stored: its identity on disk (for incremental ingest) and its plain text.
+public struct DocumentRecord: Sendable {
+    public var source: String
+    public var absolutePath: String
+    public var title: String
+    public var format: String
+    public var byteSize: Int64
+    public var modifiedAt: Double
+    public var contentHash: String
+    public var text: String
+}
+
+/// A chunk as stored, with its embedding.
+public struct ChunkRecord: Sendable {
+    public var chunkKey: String
+    public var ordinal: Int
+    public var headingPath: [String]
+    public var start: Int
+    public var end: Int
+    public var text: String
+    public var embedding: [Float]
+}
+
+/// What incremental ingest needs to know about a stored document without reading its text.
+public struct StoredDocumentInfo: Sendable {
+    public var id: Int64
+    public var source: String
+    public var absolutePath: String
+    public var byteSize: Int64
+    public var modifiedAt: Double
+    public var contentHash: String
+}
+
+/// A stored chunk with everything the indexes need to rebuild themselves.
+public struct StoredChunk: Sendable {
+    public var id: Int64
+    public var title: String
+    public var headingPath: [String]
+    public var text: String
+    public var embedding: [Float]
+}
+
+/// Documents and chunks in SQLite (GRDB, WAL): the source of truth of the knowledge base.
+/// The in-memory indexes are derived from it and can always be rebuilt from it.
+///
+/// Every transaction that changes chunks increments `generation`; an index snapshot records
+/// the generation it was built at, so a snapshot that does not match is known to be stale.
+public final class DocumentStore: Sendable {
+    public let path: String
+    private let pool: DatabasePool
+    /// Separates heading-path components in one column; it never occurs in headings.
+    private static let headingSeparator = "\u{1F}"
+
+    public init(path: String, readOnly: Bool = false) throws {
+        self.path = path
+        var configuration = Configuration()
+        configuration.readonly = readOnly
+        configuration.busyMode = .timeout(10)
+        configuration.label = "ares.documents"
+        pool = try DatabasePool(path: path, configuration: configuration)
+        if !readOnly { try Self.migrator.migrate(pool) }
+    }
+
+    private static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1-documents-chunks") { db in
+            try db.execute(sql: """
+                CREATE TABLE document (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    source TEXT NOT NULL UNIQUE,
+                    absolutePath TEXT NOT NULL,
+                    title TEXT NOT NULL,
+                    format TEXT NOT NULL,
+                    byteSize INTEGER NOT NULL,
+                    modifiedAt DOUBLE NOT NULL,
+                    contentHash TEXT NOT NULL,
+                    text TEXT NOT NULL,
+                    ingestedAt DOUBLE NOT NULL
+                );
+                CREATE TABLE chunk (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    documentId INTEGER NOT NULL REFERENCES document(id) ON DELETE CASCADE,
+                    ordinal INTEGER NOT NULL,
+                    chunkKey TEXT NOT NULL UNIQUE,
+                    headingPath TEXT NOT NULL,
+                    startOffset INTEGER NOT NULL,
+                    endOffset INTEGER NOT NULL,
+                    text TEXT NOT NULL,
+                    embedding BLOB NOT NULL
+                );
+                CREATE INDEX chunk_documentId ON chunk(documentId);
+                CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+                INSERT INTO meta(key, value) VALUES ('generation', '0');
+                """)
+        }
+        return migrator
+    }
+
+    // MARK: Reading
+
+    public func generation() throws -> Int64 {
+        try pool.read { db in try Self.generation(db) }
+    }
+
+    private static func generation(_ db: Database) throws -> Int64 {
+        let value = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'generation'")
+        return value.flatMap { Int64($0) } ?? 0
+    }
+
+    public func metaValue(_ key: String) throws -> String? {
+        try pool.read { db in try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [key]) }
+    }
+
+    public func setMetaValue(_ key: String, _ value: String) throws {
+        try pool.write { db in
+            try db.execute(sql: "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", arguments: [key, value])
+        }
+    }
+
+    public func counts() throws -> (documents: Int, chunks: Int) {
+        try pool.read { db in
+            (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM document") ?? 0,
+             try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM chunk") ?? 0)
+        }
+    }
+
+    public func storedDocuments() throws -> [String: StoredDocumentInfo] {
+        try pool.read { db in
+            let rows = try Row.fetchCursor(db, sql: "SELECT id, source, absolutePath, byteSize, modifiedAt, contentHash FROM document")
+            var result: [String: StoredDocumentInfo] = [:]
+            while let row = try rows.next() {
+                let info = StoredDocumentInfo(
+                    id: row["id"], source: row["source"], absolutePath: row["absolutePath"],
+                    byteSize: row["byteSize"], modifiedAt: row["modifiedAt"], contentHash: row["contentHash"])
+                result[info.source] = info
+            }
+            return result
+        }
+    }
+
+    /// Calls `body` with every chunk, in id order, without loading them all at once.
+    public func forEachChunk(_ body: (StoredChunk) throws -> Void) throws {
+        try pool.read { db in
+            let rows = try Row.fetchCursor(db, sql: """
+                SELECT chunk.id, document.title, chunk.headingPath, chunk.text, chunk.embedding
+                FROM chunk JOIN document ON document.id = chunk.documentId ORDER BY chunk.id
+                """)
+            while let row = try rows.next() {
+                try body(StoredChunk(
+                    id: row["id"], title: row["title"],
+                    headingPath: Self.decodeHeadingPath(row["headingPath"]),
+                    text: row["text"], embedding: Self.decodeEmbedding(row["embedding"])))
+            }
+        }
+    }
+
+    /// The passages and embeddings of the given chunk ids; ids no longer stored are absent.
+    public func passages(forChunkIDs ids: [Int64]) throws -> [Int64: (passage: Passage, embedding: [Float])] {
+        guard !ids.isEmpty else { return [:] }
+        return try pool.read { db in
+            let placeholders = Array(repeating: "?", count: ids.count).joined(separator: ",")
+            let rows = try Row.fetchCursor(db, sql: """
+                SELECT chunk.id, chunk.chunkKey, document.source, document.title, chunk.headingPath,
+                       chunk.text, chunk.startOffset, chunk.endOffset, chunk.embedding
+                FROM chunk JOIN document ON document.id = chunk.documentId
+                WHERE chunk.id IN (\(placeholders))
+                """, arguments: StatementArguments(ids))
+            var result: [Int64: (passage: Passage, embedding: [Float])] = [:]
+            while let row = try rows.next() {
+                let passage = Passage(
+                    chunkId: row["chunkKey"], source: row["source"], title: row["title"],
+                    headingPath: Self.decodeHeadingPath(row["headingPath"]), text: row["text"],
+                    start: row["startOffset"], end: row["endOffset"])
+                result[row["id"]] = (passage, Self.decodeEmbedding(row["embedding"]))
+            }
+            return result
+        }
+    }
+
+    /// The stored plain text of a document: what every passage offset indexes into.
+    public func documentText(source: String) throws -> String? {
+        try pool.read { db in try String.fetchOne(db, sql: "SELECT text FROM document WHERE source = ?", arguments: [source]) }
+    }
+
+    /// Sources stored exactly as `source`, or under it when it names a folder.
+    public func sources(matching source: String) throws -> [String] {
+        let folder = source.hasSuffix("/") ? source : source + "/"
+        return try pool.read { db in
+            try String.fetchAll(db, sql: """
+                SELECT source FROM document WHERE source = ? OR substr(source, 1, ?) = ? ORDER BY source
+                """, arguments: [source, folder.count, folder])
+        }
+    }
+
+    // MARK: Writing
+
+    /// The chunk ids a write removed and, per upserted document, the ids of its new chunks.
+    public struct WriteOutcome: Sendable {
+        public var removedChunkIDs: [Int64] = []
+        public var insertedChunkIDs: [[Int64]] = []
+    }
+
+    /// In one transaction: replaces each upserted document (and its chunks) by source, deletes
+    /// the given sources, records new modification times of unchanged files, and increments
+    /// the generation. Returns the affected chunk ids so the indexes can follow.
+    public func write(
+        upserts: [(document: DocumentRecord, chunks: [ChunkRecord])],
+        deletions: [String] = [],
+        touches: [(source: String, modifiedAt: Double)] = []
+    ) throws -> WriteOutcome {
+        try pool.write { db in
+            var outcome = WriteOutcome()
+            let now = Date().timeIntervalSince1970
+            for source in deletions + upserts.map(\.document.source) {
+                let chunkIDs = try Int64.fetchAll(db, sql: """
+                    SELECT chunk.id FROM chunk JOIN document ON document.id = chunk.documentId WHERE document.source = ?
+                    """, arguments: [source])
+                outcome.removedChunkIDs.append(contentsOf: chunkIDs)
+                try db.execute(sql: "DELETE FROM document WHERE source = ?", arguments: [source])
+            }
+            let insertChunk = try db.cachedStatement(sql: """
+                INSERT INTO chunk(documentId, ordinal, chunkKey, headingPath, startOffset, endOffset, text, embedding)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+            for (document, chunks) in upserts {
+                try db.execute(sql: """
+                    INSERT INTO document(source, absolutePath, title, format, byteSize, modifiedAt, contentHash, text, ingestedAt)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [document.source, document.absolutePath, document.title, document.format,
+                                     document.byteSize, document.modifiedAt, document.contentHash, document.text, now])
+                let documentID = db.lastInsertedRowID
+                var chunkIDs: [Int64] = []
+                chunkIDs.reserveCapacity(chunks.count)
+                for chunk in chunks {
+                    try insertChunk.execute(arguments: [
+                        documentID, chunk.ordinal, chunk.chunkKey, Self.encodeHeadingPath(chunk.headingPath),
+                        chunk.start, chunk.end, chunk.text, Self.encodeEmbedding(chunk.embedding),
+                    ])
+                    chunkIDs.append(db.lastInsertedRowID)
+                }
+                outcome.insertedChunkIDs.append(chunkIDs)
+            }
+            for (source, modifiedAt) in touches {
+                try db.execute(sql: "UPDATE document SET modifiedAt = ? WHERE source = ?", arguments: [modifiedAt, source])
+            }
+            if !upserts.isEmpty || !outcome.removedChunkIDs.isEmpty || !deletions.isEmpty {
+                try db.execute(sql: "UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) WHERE key = 'generation'")
+            }
+            return outcome
+        }
+    }
+
+    /// Replaces every chunk's embedding (after the embedder changed) in one transaction.
+    public func replaceEmbeddings(_ embeddings: [(id: Int64, embedding: [Float])]) throws {
+        try pool.write { db in
+            let update = try db.cachedStatement(sql: "UPDATE chunk SET embedding = ? WHERE id = ?")
+            for (id, embedding) in embeddings {
+                try update.execute(arguments: [Self.encodeEmbedding(embedding), id])
+            }
+            try db.execute(sql: "UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) WHERE key = 'generation'")
+        }
+    }
+
+    // MARK: Encoding
+
+    static func encodeHeadingPath(_ path: [String]) -> String {
+        path.joined(separator: headingSeparator)
+    }
+
+    static func decodeHeadingPath(_ value: String) -> [String] {
+        value.isEmpty ? [] : value.components(separatedBy: headingSeparator)
+    }
+
+    static func encodeEmbedding(_ vector: [Float]) -> Data {
+        vector.withUnsafeBytes { Data($0) }
+    }
+
+    static func decodeEmbedding(_ data: Data) -> [Float] {
+        let count = data.count / MemoryLayout<Float>.size
+        return data.withUnsafeBytes { raw in
+            (0..<count).map { raw.loadUnaligned(fromByteOffset: $0 * 4, as: Float.self) }
+        }
+    }
+}

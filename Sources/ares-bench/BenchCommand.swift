@@ -1,0 +1,5 @@
+import ArgumentParser
+import Knowledge
+@main struct BenchCommand: AsyncParsableCommand {
+    func run() async throws {}
+}

@@ -1,0 +1,17 @@
+import ArgumentParser
+
+/// The `ares` command line: the composition root, where configuration is read and the
+/// modules are wired together.
+@main
+struct AresCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ares",
+        abstract: "An agentic research engine: ingest documents, search them, research questions with cited answers.",
+        discussion: """
+            Data lives in a data directory: --data-dir, else $ARES_DATA_DIR, else ./.ares.
+            Start with `ares demo`, or `ares ingest PATH...` then `ares search "QUERY"`.
+            """,
+        version: "0.1.0",
+        subcommands: [IngestCommand.self, SearchCommand.self, RemoveCommand.self, DemoCommand.self]
+    )
+}

@@ -1,0 +1,54 @@
+import ArgumentParser
+import Foundation
+import Knowledge
+
+struct DemoCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo",
+        abstract: "Ingest ares's own docs/ folder and search it: the quickest look at what ares does."
+    )
+
+    @Option(help: "The folder to ingest (default: the project's docs/ folder).")
+    var docs: String?
+
+    @OptionGroup var data: DataDirectoryOptions
+
+    static let questions = [
+        "How does ares keep an acknowledged write from being lost in a crash?",
+        "Which search modes are there and how are keyword and vector results combined?",
+        "How do I use an OpenAI-compatible embedding endpoint?",
+    ]
+
+    func run() async throws {
+        try await Console.reportingErrors {
+            let folder = try docs ?? Self.locateDocs()
+            let knowledge = try KnowledgeBase(dataDirectory: data.url, embedder: HashingEmbedder(), access: .readWrite)
+            let display = TerminalProgress()
+            let summary = try await knowledge.ingest([folder]) { display.update($0) }
+            display.finish()
+            try IngestReport(summary: summary, dataDirectory: data.url.path).print(format: .text)
+            for question in Self.questions {
+                print("\n## \(question)\n")
+                for (rank, result) in try await knowledge.search(question, limit: 3).enumerated() {
+                    let passage = result.passage
+                    print("\(rank + 1). \(passage.title) — \(passage.source) (\(passage.headingPath.joined(separator: " › ")))")
+                    print("   \(SearchCommand.snippet(passage.text, limit: 240))")
+                }
+            }
+            print("\nNext: `ares search \"your question\" --data-dir \(data.url.path)`, or ingest your own folder with `ares ingest PATH`.")
+        }
+    }
+
+    /// docs/ in the working directory, else beside the package the binary was built from.
+    static func locateDocs() throws -> String {
+        let fileManager = FileManager.default
+        if fileManager.fileExists(atPath: "docs/architecture.md") { return "docs" }
+        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        for _ in 0..<6 {
+            let candidate = directory.appendingPathComponent("docs")
+            if fileManager.fileExists(atPath: candidate.appendingPathComponent("architecture.md").path) { return candidate.path }
+            directory.deleteLastPathComponent()
+        }
+        throw ValidationError("cannot find the project's docs/ folder: run `ares demo` from the repository root, or pass --docs PATH")
+    }
+}

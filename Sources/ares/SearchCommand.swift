@@ -1,0 +1,97 @@
+import ArgumentParser
+import Foundation
+import Knowledge
+import ResearchCore
+
+struct SearchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "search",
+        abstract: "Print the passages of the knowledge base that best match a query."
+    )
+
+    @Argument(help: "What to look for, in natural words.")
+    var query: String
+
+    @Option(help: "How many passages (1-1000).")
+    var limit = 5
+
+    @Option(help: "hybrid (keywords and vectors fused, diversified), keyword (BM25) or vector.")
+    var mode: SearchMode = .hybrid
+
+    @Option(help: "text or json.")
+    var format: OutputFormat = .text
+
+    @OptionGroup var data: DataDirectoryOptions
+    @OptionGroup var embedding: EmbedderOptions
+
+    func validate() throws {
+        guard (1...1000).contains(limit) else { throw ValidationError("--limit must be between 1 and 1000 (got \(limit))") }
+        guard !query.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+            throw ValidationError("the query is empty: say what to look for")
+        }
+    }
+
+    func run() async throws {
+        try await Console.reportingErrors {
+            let knowledge = try KnowledgeBase(dataDirectory: data.url, embedder: try await embedding.makeEmbedder(), access: .readOnly)
+            for warning in await knowledge.warnings { Console.warning(warning) }
+            if try await knowledge.counts().chunks == 0 {
+                Console.warning("the knowledge base in \(data.url.path) is empty: run `ares ingest PATH...` first")
+            } else if mode != .keyword, await !knowledge.vectorsMatchEmbedder {
+                Console.warning("the stored vectors come from another embedder; hybrid search uses keywords only until `ares ingest` re-embeds")
+            }
+            let results = try await knowledge.search(query, limit: limit, mode: mode)
+            switch format {
+            case .json: try printJSON(results)
+            case .text: printText(results)
+            }
+        }
+    }
+
+    /// The JSON contract other tools rely on: {"query", "results": [{source, title, chunkId, score, text, ...}]}.
+    struct Output: Encodable {
+        struct Result: Encodable {
+            var source: String
+            var title: String
+            var chunkId: String
+            var score: Double
+            var text: String
+            var headingPath: [String]
+            var start: Int
+            var end: Int
+        }
+        var query: String
+        var mode: String
+        var results: [Result]
+    }
+
+    private func printJSON(_ results: [SearchResult]) throws {
+        let output = Output(query: query, mode: mode.rawValue, results: results.map {
+            .init(source: $0.passage.source, title: $0.passage.title, chunkId: $0.passage.chunkId, score: $0.score,
+                  text: $0.passage.text, headingPath: $0.passage.headingPath, start: $0.passage.start, end: $0.passage.end)
+        })
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .withoutEscapingSlashes]
+        print(String(decoding: try encoder.encode(output), as: UTF8.self))
+    }
+
+    private func printText(_ results: [SearchResult]) {
+        if results.isEmpty {
+            print("No passages match \"\(query)\".")
+            return
+        }
+        for (rank, result) in results.enumerated() {
+            let passage = result.passage
+            print("\(rank + 1). \(passage.title) — \(passage.source)  [score \(String(format: "%.4f", result.score)), \(passage.chunkId)]")
+            if !passage.headingPath.isEmpty { print("   \(passage.headingPath.joined(separator: " › "))") }
+            print("   \(Self.snippet(passage.text))\n")
+        }
+    }
+
+    static func snippet(_ text: String, limit: Int = 320) -> String {
+        let flat = text.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        return flat.count <= limit ? flat : String(flat.prefix(limit)) + "…"
+    }
+}
+
+extension SearchMode: ExpressibleByArgument {}

@@ -1,0 +1,191 @@
+import Foundation
+import Knowledge
+import Testing
+
+/// The `ares` command line, driven as a user drives it: a real process, real files.
+@Suite struct CLITests {
+    /// A workspace with a small corpus written by the test.
+    final class Workspace: @unchecked Sendable {
+        let root: URL
+        init() throws {
+            root = FileManager.default.temporaryDirectory.appendingPathComponent("ares-cli-\(UUID().uuidString)")
+            try write("corpus/wal.html", """
+                <html><head><title>Write-Ahead Logging</title><style>body { color: red }</style></head><body>
+                <div class="navheader">Prev Next</div>
+                <h1>Write-Ahead Logging (WAL)</h1>
+                <p>Write-Ahead Logging is a standard method for ensuring data integrity. Changes to data files
+                are written only after those changes have been logged, that is, after WAL records describing
+                the changes have been flushed to permanent storage.</p>
+                <h2>Benefits of WAL</h2>
+                <p>Using WAL results in a significantly reduced number of disk writes, because only the log file
+                needs to be flushed to disk to guarantee that a transaction is committed.</p>
+                </body></html>
+                """)
+            try write("corpus/guide/backup.md", """
+                # Backup and Restore
+
+                There are three approaches to backing up data: SQL dump, file system level backup,
+                and continuous archiving. The pg_dump program generates a file of SQL commands.
+
+                ## Restoring the dump
+
+                Text files created by pg_dump are intended to be read in by the psql program.
+                """)
+            try write("corpus/notes.txt", "Checkpoints are points in the sequence of transactions at which all data files have been updated.")
+        }
+        deinit { try? FileManager.default.removeItem(at: root) }
+
+        func write(_ path: String, _ text: String) throws {
+            let url = root.appendingPathComponent(path)
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try Data(text.utf8).write(to: url)
+        }
+
+        func ares(_ arguments: String...) throws -> AresProcess.Outcome {
+            try AresProcess.run(arguments, in: root)
+        }
+    }
+
+    struct SearchOutput: Decodable {
+        struct Result: Decodable {
+            var source: String
+            var title: String
+            var chunkId: String
+            var score: Double
+            var text: String
+        }
+        var query: String
+        var results: [Result]
+    }
+
+    @Test func ingestThenSearchAsJSON() throws {
+        let workspace = try Workspace()
+        let ingest = try workspace.ares("ingest", "corpus", "--data-dir", "kb")
+        #expect(ingest.status == 0, "\(ingest.stderr)")
+        #expect(ingest.stdout.contains("Ingested 3 files"))
+        #expect(ingest.stdout.contains("3 new"))
+
+        let search = try workspace.ares("search", "how does pg_dump back up a database", "--data-dir", "kb", "--format", "json", "--limit", "2")
+        #expect(search.status == 0, "\(search.stderr)")
+        let output = try JSONDecoder().decode(SearchOutput.self, from: Data(search.stdout.utf8))
+        #expect(output.query == "how does pg_dump back up a database")
+        #expect(output.results.count == 2)
+        let top = try #require(output.results.first)
+        #expect(top.source == "corpus/guide/backup.md")
+        #expect(top.title == "Backup and Restore")
+        #expect(top.text.contains("pg_dump"))
+        #expect(!top.chunkId.isEmpty)
+        #expect(top.score > 0)
+
+        for mode in ["keyword", "vector", "hybrid"] {
+            let result = try workspace.ares("search", "WAL records flushed to permanent storage", "--mode", mode, "--data-dir", "kb", "--format", "json", "--limit", "1")
+            let decoded = try JSONDecoder().decode(SearchOutput.self, from: Data(result.stdout.utf8))
+            #expect(decoded.results.first?.source == "corpus/wal.html", "mode \(mode)")
+        }
+
+        let text = try workspace.ares("search", "checkpoint", "--data-dir", "kb")
+        #expect(text.status == 0)
+        #expect(text.stdout.contains("1. "))
+        #expect(text.stdout.contains("corpus/notes.txt"))
+
+        let again = try workspace.ares("ingest", "corpus", "--data-dir", "kb")
+        #expect(again.stdout.contains("3 unchanged"))
+    }
+
+    @Test func dataDirectoryComesFromTheEnvironment() throws {
+        let workspace = try Workspace()
+        let environment = ["ARES_DATA_DIR": workspace.root.appendingPathComponent("from-env").path]
+        let ingest = try AresProcess.run(["ingest", "corpus/notes.txt"], in: workspace.root, environment: environment)
+        #expect(ingest.status == 0, "\(ingest.stderr)")
+        #expect(FileManager.default.fileExists(atPath: workspace.root.appendingPathComponent("from-env/knowledge.sqlite").path))
+        let search = try AresProcess.run(["search", "checkpoints", "--format", "json"], in: workspace.root, environment: environment)
+        #expect(search.stdout.contains("corpus/notes.txt"))
+    }
+
+    @Test func anEmptyKnowledgeBaseSaysSo() throws {
+        let workspace = try Workspace()
+        let search = try workspace.ares("search", "anything", "--data-dir", "nothing-here", "--format", "json")
+        #expect(search.status == 0)
+        #expect(search.stderr.contains("is empty"))
+        #expect(search.stderr.contains("ares ingest"))
+        let output = try JSONDecoder().decode(SearchOutput.self, from: Data(search.stdout.utf8))
+        #expect(output.results.isEmpty)
+    }
+
+    @Test func badInputGetsAClearMessageAndAnErrorStatus() throws {
+        let workspace = try Workspace()
+        let empty = try workspace.ares("search", "   ", "--data-dir", "kb")
+        #expect(empty.status != 0)
+        #expect(empty.stderr.contains("the query is empty"))
+
+        let badLimit = try workspace.ares("search", "wal", "--limit", "0", "--data-dir", "kb")
+        #expect(badLimit.status != 0)
+        #expect(badLimit.stderr.contains("--limit"))
+
+        let badMode = try workspace.ares("search", "wal", "--mode", "fuzzy", "--data-dir", "kb")
+        #expect(badMode.status != 0)
+        #expect(badMode.stderr.contains("fuzzy"))
+
+        let noPaths = try workspace.ares("ingest", "--data-dir", "kb")
+        #expect(noPaths.status != 0)
+        #expect(noPaths.stderr.contains("name at least one file or folder"))
+
+        try workspace.write("a-file", "x")
+        let unwritable = try workspace.ares("ingest", "corpus", "--data-dir", "a-file/kb")
+        #expect(unwritable.status == 1)
+        #expect(unwritable.stderr.contains("cannot write to the data directory"))
+
+        let unknown = try workspace.ares("remove", "corpus/nope.md", "--data-dir", "kb")
+        #expect(unknown.status == 1)
+        #expect(unknown.stderr.contains("no document was ingested as 'corpus/nope.md'"))
+    }
+
+    @Test func skippedFilesAreNamedInTheSummary() throws {
+        let workspace = try Workspace()
+        let binary = workspace.root.appendingPathComponent("corpus/image.png")
+        try Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00]).write(to: binary)
+        let ingest = try workspace.ares("ingest", "corpus", "--data-dir", "kb")
+        #expect(ingest.status == 0)
+        #expect(ingest.stdout.contains("Skipped 1 file"))
+        #expect(ingest.stdout.contains("corpus/image.png"))
+        let emptyFolder = workspace.root.appendingPathComponent("empty")
+        try FileManager.default.createDirectory(at: emptyFolder, withIntermediateDirectories: true)
+        let none = try workspace.ares("ingest", "empty", "--data-dir", "kb")
+        #expect(none.stderr.contains("no files found"))
+    }
+
+    @Test func aSecondWriterIsToldWhoHoldsTheLock() throws {
+        let workspace = try Workspace()
+        let data = workspace.root.appendingPathComponent("kb")
+        _ = try workspace.ares("ingest", "corpus", "--data-dir", "kb")
+        let held = try DataDirectoryLock(directory: data)
+        let second = try workspace.ares("ingest", "corpus", "--data-dir", "kb")
+        #expect(second.status == 1)
+        #expect(second.stderr.contains("another ares process (pid \(getpid()))"))
+        // Readers are not blocked by the writer.
+        let search = try workspace.ares("search", "pg_dump", "--data-dir", "kb")
+        #expect(search.status == 0)
+        #expect(search.stdout.contains("backup.md"))
+        _ = held
+    }
+
+    @Test func aDamagedIndexIsRebuiltWithAWarning() throws {
+        let workspace = try Workspace()
+        _ = try workspace.ares("ingest", "corpus", "--data-dir", "kb")
+        try Data("not an index".utf8).write(to: workspace.root.appendingPathComponent("kb/index.bin"))
+        let search = try workspace.ares("search", "checkpoints", "--data-dir", "kb", "--format", "json")
+        #expect(search.status == 0)
+        #expect(search.stderr.contains("damaged"))
+        #expect(search.stdout.contains("corpus/notes.txt"))
+    }
+
+    @Test func removeForgetsADocument() throws {
+        let workspace = try Workspace()
+        _ = try workspace.ares("ingest", "corpus", "--data-dir", "kb")
+        let remove = try workspace.ares("remove", "corpus/notes.txt", "--data-dir", "kb")
+        #expect(remove.status == 0)
+        #expect(remove.stdout.contains("removed corpus/notes.txt"))
+        let search = try workspace.ares("search", "checkpoints", "--data-dir", "kb", "--mode", "keyword", "--format", "json")
+        #expect(!search.stdout.contains("corpus/notes.txt"))
+    }
+}
