@@ -32,4 +32,6 @@ public struct IngestSummary: Sendable, Codable, Equatable {
     /// Files ingested with a caveat (e.g. invalid UTF-8 replaced).
     public var notes: [SkippedFile] = []
     public var seconds = 0.0
+
+    public init() {}
 }
