@@ -27,10 +27,24 @@ struct DocumentPreparer: Sendable {
             return .unchanged(source: file.source, modifiedAt: file.modifiedAt)
         }
         let fallbackTitle = URL(fileURLWithPath: file.source).deletingPathExtension().lastPathComponent
-        let text = String(decoding: bytes, as: UTF8.self)
-        let document = PlainTextExtractor().extract(text, fallbackTitle: fallbackTitle)
-        let format = "text"
-        let note: String? = nil
+        let document: ExtractedDocument
+        let format: String
+        var note: String?
+        switch DocumentFormat.load(path: file.source, bytes: bytes, fallbackTitle: fallbackTitle) {
+        case let .failure(unsupported):
+            return .skipped(path: file.source, reason: unsupported.description)
+        case let .success(loaded):
+            document = loaded.document
+            format = loaded.format.rawValue
+            if loaded.decodedAsLatin1 {
+                note = "not valid UTF-8: read as Latin-1"
+            } else if !loaded.isValidUTF8 {
+                note = "not valid UTF-8: invalid bytes were replaced with U+FFFD"
+            }
+        }
+        if document.text.unicodeScalars.allSatisfy({ $0.properties.isWhitespace }) {
+            note = "no text to index"
+        }
 
         let drafts = chunker.chunks(of: document)
         let indexedTexts = drafts.map { IndexedText.compose(title: document.title, headingPath: $0.headingPath, text: $0.text) }
