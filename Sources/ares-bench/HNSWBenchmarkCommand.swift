@@ -66,7 +66,7 @@ struct HNSWBenchmarkCommand: ParsableCommand {
         if let loadIndex {
             var loaded: HNSWIndex?
             let seconds = try Self.seconds {
-                let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: loadIndex)))
+                let bytes = try Self.readFile(loadIndex)
                 loaded = try HNSWIndex(serialized: bytes)
             }
             guard let loaded else { throw ValidationError("could not load \(loadIndex)") }
@@ -165,6 +165,20 @@ struct HNSWBenchmarkCommand: ParsableCommand {
             p50us: latencies[latencies.count / 2],
             p99us: latencies[min(latencies.count - 1, latencies.count * 99 / 100)]
         )
+    }
+
+    /// The whole file in one allocation (going through Data would copy it a second time).
+    private static func readFile(_ path: String) throws -> [UInt8] {
+        guard let file = fopen(path, "rb") else { throw ValidationError("cannot open \(path)") }
+        defer { fclose(file) }
+        guard fseeko(file, 0, SEEK_END) == 0 else { throw ValidationError("cannot seek in \(path)") }
+        let size = Int(ftello(file))
+        rewind(file)
+        let bytes = [UInt8](unsafeUninitializedCapacity: max(size, 0)) { buffer, initialized in
+            initialized = buffer.baseAddress.map { fread($0, 1, buffer.count, file) } ?? 0
+        }
+        guard size >= 0, bytes.count == size else { throw ValidationError("could not read all of \(path)") }
+        return bytes
     }
 
     private static func median(_ values: [Double]) -> Double {

@@ -188,4 +188,17 @@ import Testing
         let search = try workspace.ares("search", "checkpoints", "--data-dir", "kb", "--mode", "keyword", "--format", "json")
         #expect(!search.stdout.contains("corpus/notes.txt"))
     }
+
+    @Test func demoIngestsTheProjectDocsAndAnswersFromThem() throws {
+        let workspace = try Workspace()
+        let demo = try workspace.ares("demo", "--data-dir", "demo-kb")
+        #expect(demo.status == 0, "\(demo.stderr)")
+        #expect(demo.stdout.contains("Ingested"))
+        #expect(demo.stdout.contains("## How does ares keep an acknowledged write from being lost in a crash?"))
+        #expect(demo.stdout.contains("docs/architecture.md"))
+        #expect(demo.stdout.contains("docs/knowledge-base.md"))
+        // Run again: everything is unchanged and nothing is re-read.
+        let again = try workspace.ares("demo", "--data-dir", "demo-kb")
+        #expect(again.stdout.contains("unchanged"))
+    }
 }

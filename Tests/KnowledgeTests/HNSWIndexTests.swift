@@ -186,9 +186,6 @@ struct HNSWIndexTests {
         var infinite = Fixture.queries[0]
         infinite[0] = .infinity
         #expect(throws: HNSWIndexError.nonFiniteValue(id: 3)) { try index.insert(id: 3, vector: infinite) }
-        #expect(throws: HNSWIndexError.zeroVector(id: 4)) {
-            try index.insert(id: 4, vector: [Float](repeating: 0, count: 32))
-        }
         // One bad vector in a batch rejects the whole batch.
         #expect(throws: HNSWIndexError.self) {
             try index.insert(batch: [(id: 100, vector: Fixture.queries[1]), (id: 101, vector: nan)], threads: 2)
@@ -199,6 +196,23 @@ struct HNSWIndexTests {
         #expect(index.search(wrong, k: 3).isEmpty)
         #expect(index.search(nan, k: 3).isEmpty)
         #expect(index.search(Fixture.queries[0], k: 0).isEmpty)
+        #expect(index.search([Float](repeating: 0, count: 32), k: 3).isEmpty)
+    }
+
+    @Test("zero vectors (embeddings of empty text) are kept, at distance 1 from everything")
+    func zeroVector() throws {
+        let index = try Fixture.freshIndex(count: 5)
+        try index.insert(id: 4_242, vector: [Float](repeating: 0, count: 32))
+        #expect(index.count == 6)
+        let results = index.search(Fixture.queries[0], k: 10)
+        #expect(results.count == 6)
+        #expect(results.first { $0.id == 4_242 }?.distance == 1)
+        // Tiny and huge (but finite) vectors still normalize.
+        try index.insert(id: 1, vector: Fixture.queries[1].map { $0 * 1e-30 })
+        try index.insert(id: 2, vector: Fixture.queries[2].map { $0 * 1e30 })
+        #expect(index.search(Fixture.queries[1], k: 1).first?.id == 1)
+        #expect(index.search(Fixture.queries[2], k: 1).first?.id == 2)
+        #expect(abs((index.search(Fixture.queries[2], k: 1).first?.distance ?? 1)) < 1e-5)
     }
 
     @Test("an empty index returns no results")

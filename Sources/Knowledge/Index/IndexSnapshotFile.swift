@@ -1,4 +1,9 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// The on-disk form of the in-memory indexes (`index.bin` in the data directory), so that a
 /// process starts by loading them instead of re-analyzing every chunk.
@@ -39,7 +44,7 @@ struct IndexSnapshotFile {
     /// The snapshot, or nil when there is none; throws `SnapshotFormatError` when it is damaged.
     func read() throws -> Contents? {
         guard FileManager.default.fileExists(atPath: url.path) else { return nil }
-        let bytes = [UInt8](try Data(contentsOf: url))
+        let bytes = try Self.readWholeFile(url)
         guard bytes.count >= Self.magic.count + 8, Array(bytes.prefix(Self.magic.count)) == Self.magic else {
             throw SnapshotFormatError("not an ares index file (bad magic number)")
         }
@@ -47,7 +52,7 @@ struct IndexSnapshotFile {
         let stored = bytes.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: body, as: UInt64.self)) }
         let actual = bytes.withUnsafeBytes { FastHash.checksum(UnsafeRawBufferPointer(rebasing: $0[0..<body])) }
         guard stored == actual else { throw SnapshotFormatError("checksum mismatch: the file is damaged") }
-        var reader = BinaryReader(Array(bytes[0..<body]), offset: Self.magic.count)
+        var reader = BinaryReader(bytes, offset: Self.magic.count, end: body)
         let version = try reader.read(UInt32.self, "format version")
         guard version == Self.formatVersion else {
             throw SnapshotFormatError("index format version \(version) is not supported (expected \(Self.formatVersion))")
@@ -57,5 +62,37 @@ struct IndexSnapshotFile {
         let keyword = try BM25Index(serialized: try reader.readBytes("BM25 index"))
         let vectors = try HNSWIndex(serialized: try reader.readBytes("HNSW index"))
         return Contents(generation: generation, embedderIdentity: embedder, keyword: keyword, vectors: vectors)
+    }
+
+    private static func systemRead(_ descriptor: Int32, _ buffer: UnsafeMutablePointer<UInt8>?, _ count: Int) -> Int {
+        #if canImport(Glibc)
+        Glibc.read(descriptor, buffer, count)
+        #else
+        Darwin.read(descriptor, buffer, count)
+        #endif
+    }
+
+    /// The file's bytes in one read into one array (start-up time matters for `ares search`).
+    static func readWholeFile(_ url: URL) throws -> [UInt8] {
+        let handle = try FileHandle(forReadingFrom: url)
+        defer { try? handle.close() }
+        let size = Int(try handle.seekToEnd())
+        try handle.seek(toOffset: 0)
+        var failure: (any Error)?
+        let bytes = [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
+            var filled = 0
+            while filled < size {
+                let count = systemRead(handle.fileDescriptor, buffer.baseAddress.map { $0 + filled }, size - filled)
+                if count <= 0 {
+                    if count < 0, errno == EINTR { continue }
+                    failure = SnapshotFormatError(count == 0 ? "the file shrank while being read" : String(cString: strerror(errno)))
+                    break
+                }
+                filled += count
+            }
+            initialized = filled
+        }
+        if let failure { throw failure }
+        return bytes
     }
 }

