@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Knowledge
 import Testing
 
@@ -200,5 +203,44 @@ import Testing
         // Run again: everything is unchanged and nothing is re-read.
         let again = try workspace.ares("demo", "--data-dir", "demo-kb")
         #expect(again.stdout.contains("unchanged"))
+    }
+
+    @Test func anIngestKilledMidwayLosesNothingAndTheNextIngestCompletes() throws {
+        let workspace = try Workspace()
+        let topics = ["vacuum", "replication", "checkpoint", "index", "partition", "trigger", "sequence", "privilege"]
+        for number in 0..<600 {
+            let topic = topics[number % topics.count]
+            let body = (0..<40).map { "Paragraph \($0) of note \(number) explains \(topic) settings in detail." }.joined(separator: "\n\n")
+            try workspace.write("bulk/note-\(number).md", "# Note \(number) about \(topic)\n\n\(body)")
+        }
+        let process = Process()
+        process.executableURL = AresProcess.binary
+        process.arguments = ["ingest", "bulk", "--data-dir", "kb"]
+        process.currentDirectoryURL = workspace.root
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        // Kill it once the first batch is committed (or whenever it ends, if it is that fast).
+        let database = workspace.root.appendingPathComponent("kb/knowledge.sqlite")
+        let deadline = Date().addingTimeInterval(20)
+        while process.isRunning, Date() < deadline, !FileManager.default.fileExists(atPath: database.path) {
+            usleep(2_000)
+        }
+        usleep(30_000)
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+
+        let resumed = try workspace.ares("ingest", "bulk", "--data-dir", "kb", "--format", "json")
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        let summary = try JSONDecoder().decode(IngestSummary.self, from: Data(resumed.stdout.utf8))
+        #expect(summary.documents == 600)
+        #expect(summary.added + summary.unchanged == 600)
+        #expect(summary.skipped.isEmpty)
+        let search = try workspace.ares("search", "note 599 partition", "--data-dir", "kb", "--mode", "keyword", "--format", "json", "--limit", "1")
+        #expect(search.stdout.contains("bulk/note-599.md"))
+        // A third run finds nothing to do and no stale index to rebuild.
+        let third = try workspace.ares("ingest", "bulk", "--data-dir", "kb", "--format", "json")
+        #expect(!third.stderr.contains("rebuilt"))
+        #expect(try JSONDecoder().decode(IngestSummary.self, from: Data(third.stdout.utf8)).unchanged == 600)
     }
 }
