@@ -44,7 +44,8 @@ if [[ -n "$TARGET_CPU" ]]; then
 else
     # Portable: hnswlib without -march=native, kept apart from the regular install.
     PORTABLE="$DATA_ROOT/hnswlib-portable"
-    if ! PYTHONPATH="$PORTABLE" python3 -c "import hnswlib" 2>/dev/null; then
+    # The regular install is importable too, so check that the module really comes from $PORTABLE.
+    if ! PYTHONPATH="$PORTABLE" python3 -c "import hnswlib, sys; sys.exit(not hnswlib.__file__.startswith('$PORTABLE'))" 2>/dev/null; then
         echo "== building a portable hnswlib (HNSWLIB_NO_NATIVE=1) into $PORTABLE" >&2
         HNSWLIB_NO_NATIVE=1 python3 -m pip install --quiet --no-cache-dir --no-deps --target "$PORTABLE" hnswlib >&2
     fi
