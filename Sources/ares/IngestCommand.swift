@@ -29,6 +29,11 @@ struct IngestCommand: AsyncParsableCommand {
         if paths.isEmpty && !prune {
             throw ValidationError("name at least one file or folder to ingest (or use --prune alone to forget deleted files)")
         }
+        // A mistyped path fails before any work, rather than after a long ingest of the rest.
+        let missing = paths.filter { !FileManager.default.fileExists(atPath: $0) }
+        if !missing.isEmpty {
+            throw ValidationError("no such file or folder: \(missing.map { "'\($0)'" }.joined(separator: ", "))")
+        }
     }
 
     func run() async throws {

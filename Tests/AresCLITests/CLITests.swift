@@ -133,6 +133,11 @@ import Testing
         #expect(noPaths.status != 0)
         #expect(noPaths.stderr.contains("name at least one file or folder"))
 
+        let typo = try workspace.ares("ingest", "corpus", "corpsu", "--data-dir", "kb")
+        #expect(typo.status != 0)
+        #expect(typo.stderr.contains("no such file or folder: 'corpsu'"))
+        #expect(!FileManager.default.fileExists(atPath: workspace.root.appendingPathComponent("kb").path), "nothing was done")
+
         try workspace.write("a-file", "x")
         let unwritable = try workspace.ares("ingest", "corpus", "--data-dir", "a-file/kb")
         #expect(unwritable.status == 1)
