@@ -30,6 +30,8 @@ let package = Package(
             ],
             swiftSettings: strictSwift6
         ),
+        // Research agents: built-in (offline, deterministic) implementations of the ports in ResearchCore.
+        .target(name: "Agents", dependencies: ["ResearchCore", "Knowledge", "Resilience"], swiftSettings: strictSwift6),
         // The composition root: the `ares` command line.
         .executableTarget(
             name: "ares",
@@ -49,6 +51,7 @@ let package = Package(
             swiftSettings: strictSwift6
         ),
         .testTarget(name: "KnowledgeTests", dependencies: ["Knowledge", "ResearchCore", "Resilience"], exclude: ["Fixtures"], swiftSettings: strictSwift6),
+        .testTarget(name: "AgentsTests", dependencies: ["Agents", "ResearchCore"], swiftSettings: strictSwift6),
         .testTarget(name: "ResearchCoreTests", dependencies: ["ResearchCore"], swiftSettings: strictSwift6),
         .testTarget(name: "AresCLITests", dependencies: ["ares", "Knowledge"], swiftSettings: strictSwift6),
     ]

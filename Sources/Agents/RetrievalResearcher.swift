@@ -1,0 +1,50 @@
+import Knowledge
+import ResearchCore
+
+/// The built-in researcher: searches the knowledge base with each of the sub-question's
+/// queries, reads the best passages and keeps the sentences that share the most weighted
+/// terms with the sub-question. Offline and deterministic.
+public struct RetrievalResearcher: SubQuestionResearcher {
+    public let retriever: any PassageRetriever
+    public var passagesPerQuery: Int
+    public var maximumEvidence: Int
+    /// A sentence must cover at least this share of the sub-question's terms.
+    public var minimumOverlap: Double
+    private let analyzer = TextAnalyzer()
+
+    public init(retriever: any PassageRetriever, passagesPerQuery: Int = 5, maximumEvidence: Int = 4, minimumOverlap: Double = 0.25) {
+        self.retriever = retriever
+        self.passagesPerQuery = passagesPerQuery
+        self.maximumEvidence = maximumEvidence
+        self.minimumOverlap = minimumOverlap
+    }
+
+    public func research(_ subQuestion: SubQuestion) async throws -> [Evidence] {
+        var passages: [(passage: Passage, rank: Int)] = []
+        var seen = Set<String>()
+        for query in subQuestion.queries {
+            for (rank, found) in try await retriever.retrieve(query, limit: passagesPerQuery).enumerated()
+            where seen.insert(found.passage.chunkId).inserted {
+                passages.append((found.passage, rank))
+            }
+        }
+        let questionTerms = Set(analyzer.terms(subQuestion.text + " " + subQuestion.queries.joined(separator: " ")))
+        guard !questionTerms.isEmpty else { return [] }
+
+        var candidates: [Evidence] = []
+        var seenSentences = Set<String>()
+        for (passage, rank) in passages {
+            for sentence in SentenceSplitter.sentences(in: passage.text) {
+                let terms = Set(analyzer.terms(sentence.text))
+                let overlap = Double(terms.intersection(questionTerms).count) / Double(questionTerms.count)
+                guard overlap >= minimumOverlap, seenSentences.insert(sentence.text).inserted else { continue }
+                // Earlier-ranked passages break ties: retrieval already weighed the whole passage.
+                let score = overlap + 0.05 / Double(rank + 1)
+                candidates.append(Evidence(
+                    subQuestionID: subQuestion.id, sentence: sentence.text, passage: passage,
+                    start: passage.start + sentence.start, end: passage.start + sentence.end, score: min(score, 1)))
+            }
+        }
+        return Array(candidates.sorted { $0.score > $1.score }.prefix(maximumEvidence))
+    }
+}

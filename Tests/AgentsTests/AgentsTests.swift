@@ -1,0 +1,73 @@
+import Testing
+import ResearchCore
+@testable import Agents
+
+/// An in-memory retriever: passages containing any query word, best match first.
+struct FakeRetriever: PassageRetriever {
+    var passages: [Passage]
+    func retrieve(_ query: String, limit: Int) async throws -> [RetrievedPassage] {
+        let words = Set(query.lowercased().split(whereSeparator: { !$0.isLetter }).map(String.init))
+        var scored: [RetrievedPassage] = []
+        for passage in passages {
+            let passageWords = passage.text.lowercased().split(whereSeparator: { !$0.isLetter }).map(String.init)
+            let matches = passageWords.filter { words.contains($0) }.count
+            if matches > 0 { scored.append(RetrievedPassage(passage: passage, score: Double(matches))) }
+        }
+        scored.sort { $0.score > $1.score }
+        return Array(scored.prefix(limit))
+    }
+}
+
+@Suite struct HeuristicPlannerTests {
+    @Test func compoundQuestionsBecomeSeveralSubQuestions() async throws {
+        let plan = try await HeuristicPlanner().plan(question: "What is write-ahead logging and how do I tune it?")
+        #expect(plan.subQuestions.map(\.text) == ["What is write-ahead logging", "how do I tune it"])
+        #expect(plan.subQuestions.map(\.id) == ["sq1", "sq2"])
+        // "it" leans on the first part: its queries carry the subject along.
+        #expect(plan.subQuestions[1].queries.contains("write-ahead logging how do I tune it"))
+
+        let two = try await HeuristicPlanner().plan(question: "How does VACUUM work? Why is autovacuum needed?")
+        #expect(two.subQuestions.count == 2)
+        let single = try await HeuristicPlanner().plan(question: "How do salt and pepper differ?")
+        #expect(single.subQuestions.count == 1, "an 'and' inside one question does not split it")
+        #expect(single.subQuestions[0].queries == ["How do salt and pepper differ"])
+    }
+
+    @Test func manyPartsAreCapped() async throws {
+        let question = (1...10).map { "what is topic\($0)" }.joined(separator: "? ") + "?"
+        let plan = try await HeuristicPlanner(maximumSubQuestions: 4).plan(question: question)
+        #expect(plan.subQuestions.count == 4)
+    }
+}
+
+@Suite struct RetrievalResearcherTests {
+    @Test func extractsTheAnsweringSentencesWithExactSpans() async throws {
+        let text = "PostgreSQL has many parts. WAL records are flushed to disk before the data pages change. The weather is nice."
+        let passage = Passage(chunkId: "c1", source: "wal.html", title: "WAL", headingPath: [], text: text, start: 100, end: 100 + text.unicodeScalars.count)
+        let other = Passage(chunkId: "c2", source: "misc.html", title: "Misc", headingPath: [], text: "Nothing relevant here at all.", start: 0, end: 29)
+        let researcher = RetrievalResearcher(retriever: FakeRetriever(passages: [passage, other]))
+        let evidence = try await researcher.research(SubQuestion(id: "sq1", text: "when are WAL records flushed to disk", queries: ["WAL records flushed"]))
+        let best = try #require(evidence.first)
+        #expect(best.sentence == "WAL records are flushed to disk before the data pages change.")
+        #expect(best.subQuestionID == "sq1")
+        #expect(best.passage.chunkId == "c1")
+        // The span indexes the document text: passage start plus the sentence's offset.
+        let sentenceStart = 27
+        #expect(best.start == 100 + sentenceStart)
+        #expect(best.end - best.start == best.sentence.unicodeScalars.count)
+        #expect(!evidence.contains { $0.sentence.contains("weather") })
+    }
+
+    @Test func noPassagesMeansNoEvidence() async throws {
+        let researcher = RetrievalResearcher(retriever: FakeRetriever(passages: []))
+        #expect(try await researcher.research(SubQuestion(id: "a", text: "anything at all", queries: ["anything"])).isEmpty)
+    }
+
+    @Test func sentencesCarryTheirSpans() {
+        let sentences = SentenceSplitter.sentences(in: "First one. Second? Third!\n\nFourth without end")
+        #expect(sentences.map(\.text) == ["First one.", "Second?", "Third!", "Fourth without end"])
+        #expect(sentences[1].start == 11 && sentences[1].end == 18)
+        #expect(SentenceSplitter.sentences(in: "  ").isEmpty)
+        #expect(SentenceSplitter.sentences(in: "Version 8.3 added it.").count == 1)
+    }
+}
