@@ -71,3 +71,65 @@ struct FakeRetriever: PassageRetriever {
         #expect(SentenceSplitter.sentences(in: "Version 8.3 added it.").count == 1)
     }
 }
+
+@Suite struct EvaluateSynthesizeVerifyTests {
+    let walPassage = Passage(chunkId: "c1", source: "wal.html", title: "WAL", headingPath: ["WAL"],
+                             text: "WAL records are flushed to disk before the data pages change. Checkpoints bound recovery time.", start: 0, end: 96)
+    let vacuumPassage = Passage(chunkId: "c2", source: "vacuum.html", title: "VACUUM", headingPath: [],
+                                text: "VACUUM reclaims storage occupied by dead tuples.", start: 0, end: 48)
+
+    func evidence(_ id: String, _ sentence: String, _ passage: Passage, _ score: Double) -> Evidence {
+        Evidence(subQuestionID: id, sentence: sentence, passage: passage, start: 0, end: sentence.unicodeScalars.count, score: score)
+    }
+
+    var plan: ResearchPlan {
+        ResearchPlan(subQuestions: [
+            SubQuestion(id: "sq1", text: "when is WAL flushed", queries: ["WAL flushed"]),
+            SubQuestion(id: "sq2", text: "what does VACUUM reclaim", queries: ["VACUUM reclaim"]),
+            SubQuestion(id: "sq3", text: "how do I tune the frobnicator", queries: ["frobnicator"]),
+        ])
+    }
+
+    var found: [String: [Evidence]] {
+        ["sq1": [evidence("sq1", "WAL records are flushed to disk before the data pages change.", walPassage, 0.9)],
+         "sq2": [evidence("sq2", "VACUUM reclaims storage occupied by dead tuples.", vacuumPassage, 0.8)]]
+    }
+
+    @Test func evaluatorSendsUncoveredSubQuestionsBackUntilTheRoundLimit() async throws {
+        let evaluator = CoverageEvaluator(threshold: 0.4, maximumRounds: 2)
+        let first = try await evaluator.evaluate(subQuestions: plan.subQuestions, evidence: found, round: 1)
+        #expect(abs(first.coverage - 2.0 / 3.0) < 1e-9)
+        #expect(first.revisions.map(\.id) == ["sq3"])
+        #expect(first.revisions[0].queries.first == "tune frobnicator")
+        let last = try await evaluator.evaluate(subQuestions: plan.subQuestions, evidence: found, round: 2)
+        #expect(last.isSatisfied, "the loop always ends at the round limit")
+        #expect(last.notes.contains { $0.contains("round limit") })
+    }
+
+    @Test func synthesizerCitesEverySentenceAndNumbersSources() async throws {
+        let report = try await ExtractiveSynthesizer().synthesize(question: "WAL and VACUUM?", plan: plan, evidence: found)
+        #expect(report.citations.map(\.index) == [1, 2])
+        #expect(report.citations.map(\.passage.chunkId) == ["c1", "c2"])
+        #expect(report.sections.count == 3)
+        #expect(report.sections[0].text == "WAL records are flushed to disk before the data pages change. [1]")
+        #expect(report.sections[0].citations == [1])
+        #expect(report.sections[2].citations.isEmpty)
+        #expect(report.answer.contains("[1]") && report.answer.contains("[2]"))
+        #expect(report.markdown.contains("## Sources"))
+        #expect(report.markdown.contains("1. WAL › WAL — wal.html (c1)"))
+    }
+
+    @Test func verifierKeepsQuotedClaimsAndDropsUnsupportedOnes() async throws {
+        var report = try await ExtractiveSynthesizer().synthesize(question: "WAL and VACUUM?", plan: plan, evidence: found)
+        let (verified, check) = try await QuotationCitationChecker().verify(report)
+        #expect(check.unsupportedSentences == 0)
+        #expect(check.supportedSentences == 4, "two section sentences and the two answer sentences")
+        #expect(verified.sections == report.sections)
+
+        report.sections[0].text += " The moon is made of cheese. [1] Checkpoints bound recovery time. [2][1]"
+        let (edited, editedCheck) = try await QuotationCitationChecker().verify(report)
+        #expect(editedCheck.flagged == ["The moon is made of cheese."])
+        #expect(!edited.sections[0].text.contains("cheese"))
+        #expect(edited.sections[0].text.hasSuffix("Checkpoints bound recovery time. [2][1]"), "supported by one of its two sources")
+    }
+}

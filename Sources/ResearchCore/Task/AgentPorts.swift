@@ -23,3 +23,18 @@ public protocol ResearchPlanner: Sendable {
 public protocol SubQuestionResearcher: Sendable {
     func research(_ subQuestion: SubQuestion) async throws -> [Evidence]
 }
+
+/// Judges a round of research and says what, if anything, to research again.
+public protocol ResearchEvaluator: Sendable {
+    func evaluate(subQuestions: [SubQuestion], evidence: [String: [Evidence]], round: Int) async throws -> Critique
+}
+
+/// Writes the report from the evidence.
+public protocol ReportSynthesizer: Sendable {
+    func synthesize(question: String, plan: ResearchPlan, evidence: [String: [Evidence]]) async throws -> ResearchReport
+}
+
+/// Checks every sentence of a report against the passage it cites.
+public protocol CitationChecker: Sendable {
+    func verify(_ report: ResearchReport) async throws -> (report: ResearchReport, check: CitationCheck)
+}

@@ -1,0 +1,66 @@
+import ResearchCore
+
+/// The built-in synthesizer: it writes only sentences it can cite. It selects the best
+/// evidence sentences per sub-question, drops repeats, numbers the cited passages in order
+/// of first use, and puts a short direct answer (the strongest sentences) first.
+public struct ExtractiveSynthesizer: ReportSynthesizer {
+    public var sentencesPerSection: Int
+
+    public init(sentencesPerSection: Int = 3) {
+        self.sentencesPerSection = max(1, sentencesPerSection)
+    }
+
+    public func synthesize(question: String, plan: ResearchPlan, evidence: [String: [Evidence]]) async throws -> ResearchReport {
+        var citationIndex: [String: Int] = [:]
+        var citations: [Citation] = []
+        func cite(_ passage: Passage) -> Int {
+            if let index = citationIndex[passage.chunkId] { return index }
+            let index = citations.count + 1
+            citationIndex[passage.chunkId] = index
+            citations.append(Citation(index: index, passage: passage))
+            return index
+        }
+
+        var used = Set<String>()
+        var sections: [ResearchReport.Section] = []
+        var leads: [(sentence: String, index: Int, score: Double)] = []
+        for subQuestion in plan.subQuestions {
+            let chosen = (evidence[subQuestion.id] ?? [])
+                .sorted { $0.score > $1.score }
+                .filter { used.insert($0.sentence).inserted }
+                .prefix(sentencesPerSection)
+            guard !chosen.isEmpty else {
+                sections.append(.init(title: subQuestion.text, text: "No passage in the knowledge base answers this.", citations: []))
+                continue
+            }
+            var lines: [String] = []
+            var indexes: [Int] = []
+            for item in chosen {
+                let index = cite(item.passage)
+                lines.append("\(item.sentence) [\(index)]")
+                if !indexes.contains(index) { indexes.append(index) }
+            }
+            if let best = chosen.first { leads.append((best.sentence, cite(best.passage), best.score)) }
+            sections.append(.init(title: subQuestion.text, text: lines.joined(separator: " "), citations: indexes))
+        }
+        let answer = leads.isEmpty
+            ? "The knowledge base has no passage that answers this question."
+            : leads.prefix(2).map { "\($0.sentence) [\($0.index)]" }.joined(separator: " ")
+        return ResearchReport(answer: answer, sections: sections, citations: citations,
+                              markdown: Self.markdown(question: question, answer: answer, sections: sections, citations: citations))
+    }
+
+    static func markdown(question: String, answer: String, sections: [ResearchReport.Section], citations: [Citation]) -> String {
+        var lines = ["# \(question)", "", answer, ""]
+        for section in sections where sections.count > 1 || section.citations.isEmpty == false {
+            lines += ["## \(section.title)", "", section.text, ""]
+        }
+        lines += ["## Sources", ""]
+        for citation in citations {
+            let passage = citation.passage
+            let heading = passage.headingPath.isEmpty ? "" : " › " + passage.headingPath.joined(separator: " › ")
+            lines.append("\(citation.index). \(passage.title)\(heading) — \(passage.source) (\(passage.chunkId))")
+        }
+        return lines.joined(separator: "\n")
+    }
+}
