@@ -1,0 +1,150 @@
+/// The agents a research task runs with.
+public struct ResearchAgents: Sendable {
+    public var planner: any ResearchPlanner
+    public var researcher: any SubQuestionResearcher
+    public var evaluator: any ResearchEvaluator
+    public var synthesizer: any ReportSynthesizer
+    public var checker: any CitationChecker
+
+    public init(planner: any ResearchPlanner, researcher: any SubQuestionResearcher, evaluator: any ResearchEvaluator,
+                synthesizer: any ReportSynthesizer, checker: any CitationChecker) {
+        self.planner = planner
+        self.researcher = researcher
+        self.evaluator = evaluator
+        self.synthesizer = synthesizer
+        self.checker = checker
+    }
+}
+
+/// Limits that make every task end: parallel researchers, wall time for research rounds,
+/// and the number of recorded steps.
+public struct ResearchBudget: Sendable {
+    public var parallelResearchers: Int
+    /// After this long, no new research round starts: the report is written from what is known.
+    public var researchTime: Duration
+    /// A task that records more events than this fails: a guard against a runaway loop.
+    public var maximumEvents: Int
+
+    public init(parallelResearchers: Int = 4, researchTime: Duration = .seconds(30), maximumEvents: Int = 500) {
+        self.parallelResearchers = max(1, parallelResearchers)
+        self.researchTime = researchTime
+        self.maximumEvents = maximumEvents
+    }
+}
+
+/// Runs a research task as a sequence of recorded steps: plan, research the sub-questions in
+/// parallel, evaluate (and go back for another round while the evaluator asks and the
+/// budget allows), synthesize, verify citations, complete.
+///
+/// Every step is an event passed to `record`, which must make it durable before returning;
+/// the workflow applies the event to its state only afterwards. Started from the state folded
+/// from a task's stored events, it continues from the last recorded step, so a crash costs
+/// at most the step that was in flight. Cancellation records why and stops.
+public struct ResearchWorkflow: Sendable {
+    public var agents: ResearchAgents
+    public var budget: ResearchBudget
+
+    public init(agents: ResearchAgents, budget: ResearchBudget = ResearchBudget()) {
+        self.agents = agents
+        self.budget = budget
+    }
+
+    public typealias Recorder = @Sendable (TaskEvent) async throws -> Void
+
+    public func run(from initial: TaskState, record: Recorder) async throws -> TaskState {
+        var state = initial
+        let clock = ContinuousClock()
+        let started = clock.now
+        func emit(_ event: TaskEvent) async throws {
+            guard state.eventCount < budget.maximumEvents || event.isEnding else {
+                try await emit(.failed(reason: "the task exceeded its budget of \(budget.maximumEvents) steps"))
+                return
+            }
+            try await record(event)
+            try state.apply(event)
+        }
+
+        while !state.isTerminal {
+            if Task.isCancelled {
+                try await emit(.canceled(reason: "canceled while \(state.phase?.rawValue ?? "starting")"))
+                break
+            }
+            do {
+                try await step(state, emit: emit, outOfTime: clock.now - started > budget.researchTime)
+            } catch is CancellationError {
+                try await emit(.canceled(reason: "canceled while \(state.phase?.rawValue ?? "starting")"))
+            } catch let error as TaskStateError {
+                throw error
+            } catch {
+                try await emit(.failed(reason: "\(error)"))
+            }
+        }
+        return state
+    }
+
+    /// One recorded step from `state` (a copy: `emit` updates the workflow's own state).
+    private func step(_ state: TaskState, emit: (TaskEvent) async throws -> Void, outOfTime: Bool) async throws {
+        switch state.phase {
+        case nil:
+            throw TaskStateError(phase: nil, event: "(none)")
+        case .submitted:
+            try await emit(.planned(try await agents.planner.plan(question: state.question)))
+        case .researching:
+            try await researchPending(state, emit: emit)
+        case .evaluating:
+            guard let plan = state.plan else { throw TaskStateError(phase: state.phase, event: "(plan missing)") }
+            if state.critiques.count < state.round {
+                let critique = try await agents.evaluator.evaluate(subQuestions: plan.subQuestions, evidence: state.evidence, round: state.round)
+                try await emit(.critiqueIssued(round: state.round, critique: critique))
+            } else if let last = state.critiques.last, !last.isSatisfied, !outOfTime {
+                try await emit(.revised(round: state.round + 1, subQuestions: last.revisions))
+            } else {
+                let report = try await agents.synthesizer.synthesize(question: state.question, plan: plan, evidence: state.evidence)
+                try await emit(.synthesized(report))
+            }
+        case .verifying:
+            guard let report = state.report else { throw TaskStateError(phase: state.phase, event: "(report missing)") }
+            let (verified, check) = try await agents.checker.verify(report)
+            try await emit(.citationsVerified(check, report: verified))
+        case .verified:
+            try await emit(.completed)
+        case .completed, .failed, .canceled:
+            return
+        }
+    }
+
+    /// Researches the pending sub-questions, at most `parallelResearchers` at a time; each
+    /// result is recorded as soon as it arrives, so a crash keeps what was found.
+    private func researchPending(_ state: TaskState, emit: (TaskEvent) async throws -> Void) async throws {
+        let pending = state.pendingSubQuestions
+        let round = state.round
+        let researcher = agents.researcher
+        for subQuestion in pending {
+            try await emit(.subQuestionStarted(subQuestionID: subQuestion.id, round: round))
+        }
+        try await withThrowingTaskGroup(of: (String, [Evidence]).self) { group in
+            var next = 0
+            func startNext() {
+                guard next < pending.count else { return }
+                let subQuestion = pending[next]
+                next += 1
+                group.addTask { (subQuestion.id, try await researcher.research(subQuestion)) }
+            }
+            for _ in 0..<min(budget.parallelResearchers, pending.count) { startNext() }
+            while let (id, evidence) = try await group.next() {
+                try await emit(.evidenceFound(subQuestionID: id, round: round, evidence: evidence))
+                startNext()
+            }
+        }
+    }
+}
+
+extension TaskEvent {
+    /// Failing and canceling must always be recordable, even past the step budget.
+    var isEnding: Bool {
+        switch self {
+        case .failed, .canceled, .completed: true
+        default: false
+        }
+    }
+}
