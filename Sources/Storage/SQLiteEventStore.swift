@@ -1,0 +1,224 @@
+import Foundation
+import GRDB
+
+/// The embedded event store: one SQLite file (GRDB, WAL, synchronous=FULL).
+///
+/// Appends are group-committed: concurrent `append` calls queue up while a transaction is
+/// being written, and the next transaction writes all of them with one fsync. Each request
+/// runs in its own savepoint, so one caller's version conflict fails that caller only.
+public final class SQLiteEventStore: EventStore {
+    public static let maximumStreamLength = 200
+    public static let maximumTypeLength = 100
+    public static let maximumPayloadBytes = 1 << 20
+    public static let maximumBatch = 1000
+
+    private let pool: DatabasePool
+    private let committer: GroupCommitter
+
+    public init(path: String) throws {
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(10)
+        configuration.label = "ares.events"
+        configuration.prepareDatabase { db in
+            // FULL: a commit returns only once the WAL is on disk, so an acknowledged append survives power loss.
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        pool = try DatabasePool(path: path, configuration: configuration)
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1-events") { db in
+            try db.execute(sql: """
+                CREATE TABLE event (
+                    globalPosition INTEGER PRIMARY KEY AUTOINCREMENT,
+                    stream TEXT NOT NULL,
+                    version INTEGER NOT NULL,
+                    type TEXT NOT NULL,
+                    payload BLOB NOT NULL,
+                    recordedAt INTEGER NOT NULL,
+                    hash TEXT NOT NULL,
+                    previousHash TEXT NOT NULL,
+                    UNIQUE (stream, version)
+                );
+                CREATE TABLE stream (
+                    id TEXT PRIMARY KEY,
+                    version INTEGER NOT NULL,
+                    lastHash TEXT NOT NULL,
+                    lastType TEXT NOT NULL,
+                    lastRecordedAt INTEGER NOT NULL
+                );
+                """)
+        }
+        try migrator.migrate(pool)
+        committer = GroupCommitter(pool: pool)
+    }
+
+    public func append(_ events: [NewEvent], to stream: String, expectedVersion: Int64? = nil) async throws -> [StoredEvent] {
+        try Self.validate(events, stream: stream)
+        return try await committer.append(AppendRequest(stream: stream, events: events, expectedVersion: expectedVersion))
+    }
+
+    static func validate(_ events: [NewEvent], stream: String) throws {
+        guard !stream.isEmpty, stream.count <= maximumStreamLength else {
+            throw EventStoreError.invalid("a stream id must have 1 to \(maximumStreamLength) characters (got \(stream.count))")
+        }
+        guard !events.isEmpty, events.count <= maximumBatch else {
+            throw EventStoreError.invalid("an append takes 1 to \(maximumBatch) events (got \(events.count))")
+        }
+        for event in events {
+            guard !event.type.isEmpty, event.type.count <= maximumTypeLength else {
+                throw EventStoreError.invalid("an event type must have 1 to \(maximumTypeLength) characters (got '\(event.type.prefix(120))')")
+            }
+            guard event.payload.count <= maximumPayloadBytes else {
+                throw EventStoreError.invalid("an event payload is at most \(maximumPayloadBytes) bytes (got \(event.payload.count))")
+            }
+        }
+    }
+
+    public func read(stream: String) async throws -> [StoredEvent] {
+        try await pool.read { db in
+            let statement = try db.cachedStatement(sql: """
+                SELECT globalPosition, version, type, payload, recordedAt, hash, previousHash
+                FROM event WHERE stream = ? ORDER BY version
+                """)
+            var events: [StoredEvent] = []
+            let rows = try Row.fetchCursor(statement, arguments: [stream])
+            while let row = try rows.next() {
+                events.append(StoredEvent(
+                    stream: stream, version: row[1], globalPosition: row[0], type: row[2], payload: row[3],
+                    recordedAtMicroseconds: row[4], hash: row[5], previousHash: row[6]))
+            }
+            return events
+        }
+    }
+
+    public func streams() async throws -> [StreamInfo] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT id, version, lastType, lastRecordedAt FROM stream ORDER BY lastRecordedAt DESC").map { row in
+                StreamInfo(stream: row[0], version: row[1], lastType: row[2],
+                           lastRecordedAt: Date(timeIntervalSince1970: Double(row[3] as Int64) / 1_000_000))
+            }
+        }
+    }
+
+    public func verify() async throws -> ChainVerification {
+        try await pool.read { db in
+            var breaks: [ChainVerification.Break] = []
+            var streams = 0
+            var count = 0
+            var currentStream: String?
+            var expectedVersion: Int64 = 1
+            var previous = EventHashChain.genesis
+            let rows = try Row.fetchCursor(db, sql: """
+                SELECT stream, version, type, payload, recordedAt, hash, previousHash FROM event ORDER BY stream, version
+                """)
+            while let row = try rows.next() {
+                let stream: String = row[0]
+                let version: Int64 = row[1]
+                if stream != currentStream {
+                    currentStream = stream
+                    streams += 1
+                    expectedVersion = 1
+                    previous = EventHashChain.genesis
+                }
+                count += 1
+                if version != expectedVersion {
+                    breaks.append(.init(stream: stream, version: version, problem: "expected version \(expectedVersion): an event is missing"))
+                }
+                let storedPrevious: String = row[6]
+                if storedPrevious != previous {
+                    breaks.append(.init(stream: stream, version: version, problem: "its previous-hash does not match the event before it"))
+                }
+                let hash: String = row[5]
+                let recomputed = EventHashChain.hash(previous: storedPrevious, stream: stream, version: version,
+                                                     type: row[2], recordedAt: row[4], payload: row[3])
+                if recomputed != hash {
+                    breaks.append(.init(stream: stream, version: version, problem: "its content does not match its hash: the event was changed"))
+                }
+                previous = hash
+                expectedVersion = version + 1
+            }
+            return ChainVerification(streams: streams, events: count, breaks: breaks)
+        }
+    }
+}
+
+struct AppendRequest: Sendable {
+    var stream: String
+    var events: [NewEvent]
+    var expectedVersion: Int64?
+}
+
+/// Collects concurrent appends and writes each collection in one transaction.
+actor GroupCommitter {
+    private let pool: DatabasePool
+    private var queue: [(request: AppendRequest, continuation: CheckedContinuation<[StoredEvent], any Error>)] = []
+    private var draining = false
+
+    init(pool: DatabasePool) {
+        self.pool = pool
+    }
+
+    func append(_ request: AppendRequest) async throws -> [StoredEvent] {
+        try await withCheckedThrowingContinuation { continuation in
+            queue.append((request, continuation))
+            if !draining {
+                draining = true
+                Task { await self.drain() }
+            }
+        }
+    }
+
+    private func drain() async {
+        while !queue.isEmpty {
+            let batch = queue
+            queue.removeAll()
+            let requests = batch.map(\.request)
+            // The actor is suspended while SQLite writes, so new appends queue for the next batch.
+            let outcomes: [Result<[StoredEvent], any Error>]
+            do {
+                outcomes = try await pool.write { db in requests.map { request in Self.apply(request, in: db) } }
+            } catch {
+                outcomes = requests.map { _ in .failure(error) }
+            }
+            for (entry, outcome) in zip(batch, outcomes) { entry.continuation.resume(with: outcome) }
+        }
+        draining = false
+    }
+
+    /// One request in its own savepoint: on failure only its rows are rolled back.
+    private static func apply(_ request: AppendRequest, in db: Database) -> Result<[StoredEvent], any Error> {
+        var stored: [StoredEvent] = []
+        do {
+            try db.inSavepoint {
+                let current = try Row.fetchOne(db, sql: "SELECT version, lastHash FROM stream WHERE id = ?", arguments: [request.stream])
+                var version: Int64 = current?[0] ?? 0
+                var previous: String = current?[1] ?? EventHashChain.genesis
+                if let expected = request.expectedVersion, expected != version {
+                    throw EventStoreError.versionConflict(stream: request.stream, expected: expected, actual: version)
+                }
+                let now = Int64(Date().timeIntervalSince1970 * 1_000_000)
+                let insert = try db.cachedStatement(sql: """
+                    INSERT INTO event(stream, version, type, payload, recordedAt, hash, previousHash) VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """)
+                for event in request.events {
+                    version += 1
+                    let hash = EventHashChain.hash(previous: previous, stream: request.stream, version: version,
+                                                   type: event.type, recordedAt: now, payload: event.payload)
+                    try insert.execute(arguments: [request.stream, version, event.type, event.payload, now, hash, previous])
+                    stored.append(StoredEvent(stream: request.stream, version: version, globalPosition: db.lastInsertedRowID,
+                                              type: event.type, payload: event.payload, recordedAtMicroseconds: now,
+                                              hash: hash, previousHash: previous))
+                    previous = hash
+                }
+                try db.execute(sql: """
+                    INSERT INTO stream(id, version, lastHash, lastType, lastRecordedAt) VALUES (?, ?, ?, ?, ?)
+                    ON CONFLICT(id) DO UPDATE SET version = excluded.version, lastHash = excluded.lastHash,
+                        lastType = excluded.lastType, lastRecordedAt = excluded.lastRecordedAt
+                    """, arguments: [request.stream, version, previous, request.events.last?.type ?? "", now])
+                return .commit
+            }
+            return .success(stored)
+        } catch {
+            return .failure(error)
+        }
+    }
+}
