@@ -12,6 +12,19 @@ enum EventHashChain {
         var hasher = SHA256()
         hasher.update(data: Data("\(previous)\n\(stream)\n\(version)\n\(type)\n\(recordedAt)\n".utf8))
         hasher.update(data: payload)
-        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        return hex(hasher.finalize())
+    }
+
+    private static let hexDigits = Array("0123456789abcdef".utf8)
+
+    /// Lower-case hex without a formatter per byte (this runs once per appended event).
+    static func hex(_ digest: some Sequence<UInt8>) -> String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(64)
+        for byte in digest {
+            bytes.append(hexDigits[Int(byte >> 4)])
+            bytes.append(hexDigits[Int(byte & 0x0F)])
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 }

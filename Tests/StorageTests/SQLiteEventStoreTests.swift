@@ -123,3 +123,12 @@ import Testing
         #expect(try await store.streams().isEmpty)
     }
 }
+
+@Suite struct EventHashChainTests {
+    @Test func hashesAreSHA256InLowerCaseHex() {
+        #expect(EventHashChain.hex([0x00, 0xAB, 0xFF, 0x10]) == "00abff10")
+        let hash = EventHashChain.hash(previous: EventHashChain.genesis, stream: "s", version: 1, type: "T", recordedAt: 42, payload: Data("{}".utf8))
+        #expect(hash.count == 64)
+        #expect(hash != EventHashChain.hash(previous: EventHashChain.genesis, stream: "s", version: 1, type: "T", recordedAt: 43, payload: Data("{}".utf8)))
+    }
+}
