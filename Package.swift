@@ -43,11 +43,13 @@ let package = Package(
         ),
         // Research agents: built-in (offline, deterministic) implementations of the ports in ResearchCore.
         .target(name: "Agents", dependencies: ["ResearchCore", "Knowledge", "Resilience"], swiftSettings: strictSwift6),
+        // Durable research tasks: the workflow's steps recorded in the event store, resume.
+        .target(name: "TaskService", dependencies: ["ResearchCore", "Storage"], swiftSettings: strictSwift6),
         // The composition root: the `ares` command line.
         .executableTarget(
             name: "ares",
             dependencies: [
-                "Knowledge", "ResearchCore",
+                "Knowledge", "ResearchCore", "Agents", "Storage", "TaskService",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSwift6

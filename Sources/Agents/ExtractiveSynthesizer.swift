@@ -58,7 +58,8 @@ public struct ExtractiveSynthesizer: ReportSynthesizer {
         lines += ["## Sources", ""]
         for citation in citations {
             let passage = citation.passage
-            let heading = passage.headingPath.isEmpty ? "" : " › " + passage.headingPath.joined(separator: " › ")
+            let headings = passage.headingPath.filter { $0 != passage.title }
+            let heading = headings.isEmpty ? "" : " › " + headings.joined(separator: " › ")
             lines.append("\(citation.index). \(passage.title)\(heading) — \(passage.source) (\(passage.chunkId))")
         }
         return lines.joined(separator: "\n")

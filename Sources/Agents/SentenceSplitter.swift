@@ -30,7 +30,14 @@ public enum SentenceSplitter {
             let scalar = scalars[index]
             let next = index + 1 < scalars.count ? scalars[index + 1] : nil
             if scalar == "." || scalar == "?" || scalar == "!" {
-                if next == nil || next?.properties.isWhitespace == true { emit(index + 1) }
+                if next == nil || next?.properties.isWhitespace == true {
+                    emit(index + 1)
+                } else if let closer = next, ")]\"'”’".unicodeScalars.contains(closer),
+                          index + 2 >= scalars.count || scalars[index + 2].properties.isWhitespace {
+                    // "(… vacuumed.) Next" ends after the closing bracket or quote.
+                    emit(index + 2)
+                    index += 1
+                }
             } else if scalar == "\n", next == "\n" {
                 emit(index + 1)
             }

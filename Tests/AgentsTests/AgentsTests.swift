@@ -69,6 +69,8 @@ struct FakeRetriever: PassageRetriever {
         #expect(sentences[1].start == 11 && sentences[1].end == 18)
         #expect(SentenceSplitter.sentences(in: "  ").isEmpty)
         #expect(SentenceSplitter.sentences(in: "Version 8.3 added it.").count == 1)
+        #expect(SentenceSplitter.sentences(in: "(Reads go on while it runs.) VACUUM FULL locks.").map(\.text)
+            == ["(Reads go on while it runs.)", "VACUUM FULL locks."])
     }
 }
 
@@ -116,7 +118,7 @@ struct FakeRetriever: PassageRetriever {
         #expect(report.sections[2].citations.isEmpty)
         #expect(report.answer.contains("[1]") && report.answer.contains("[2]"))
         #expect(report.markdown.contains("## Sources"))
-        #expect(report.markdown.contains("1. WAL › WAL — wal.html (c1)"))
+        #expect(report.markdown.contains("1. WAL — wal.html (c1)"), "a heading equal to the title is not repeated")
     }
 
     @Test func verifierKeepsQuotedClaimsAndDropsUnsupportedOnes() async throws {

@@ -248,4 +248,77 @@ import Testing
         #expect(!third.stderr.contains("rebuilt"))
         #expect(try JSONDecoder().decode(IngestSummary.self, from: Data(third.stdout.utf8)).unchanged == 600)
     }
+
+    struct AskOutput: Decodable {
+        struct Report: Decodable {
+            struct Section: Decodable { var title: String; var text: String; var citations: [Int] }
+            var markdown: String
+            var answer: String
+            var sections: [Section]
+        }
+        struct Citation: Decodable { var index: Int; var source: String; var title: String; var chunkId: String; var text: String }
+        struct Quality: Decodable { var coverage: Double; var supportedSentences: Int; var unsupportedSentences: Int; var rounds: Int }
+        struct Timings: Decodable { var totalMs: Double? }
+        var taskId: String
+        var state: String
+        var question: String
+        var report: Report?
+        var citations: [Citation]
+        var quality: Quality
+        var timings: Timings
+    }
+
+    @Test func askResearchesAndTheTaskCanBeReadBack() throws {
+        let workspace = try Workspace()
+        _ = try workspace.ares("ingest", "corpus", "--data-dir", "kb")
+        let ask = try workspace.ares("ask", "How does pg_dump back up data and why does WAL reduce disk writes?", "--data-dir", "kb", "--format", "json")
+        #expect(ask.status == 0, "\(ask.stderr)")
+        let output = try JSONDecoder().decode(AskOutput.self, from: Data(ask.stdout.utf8))
+        #expect(output.state == "completed")
+        #expect(output.question == "How does pg_dump back up data and why does WAL reduce disk writes?")
+        let report = try #require(output.report)
+        #expect(report.sections.count == 2)
+        #expect(Set(output.citations.map(\.source)) == ["corpus/guide/backup.md", "corpus/wal.html"])
+        // Every citation marker in the report points at a listed source, and every cited text is in it.
+        for section in report.sections {
+            for index in section.citations { #expect(output.citations.contains { $0.index == index }) }
+        }
+        #expect(output.quality.unsupportedSentences == 0)
+        #expect(output.quality.supportedSentences > 0)
+        #expect((output.timings.totalMs ?? -1) >= 0)
+
+        let list = try workspace.ares("tasks", "list", "--data-dir", "kb")
+        #expect(list.stdout.contains(output.taskId))
+        #expect(list.stdout.contains("completed"))
+        let show = try workspace.ares("tasks", "show", output.taskId, "--data-dir", "kb", "--format", "json")
+        let shown = try JSONDecoder().decode(AskOutput.self, from: Data(show.stdout.utf8))
+        #expect(shown.report?.markdown == report.markdown)
+        let events = try workspace.ares("tasks", "events", output.taskId, "--data-dir", "kb")
+        let lines = events.stdout.split(separator: "\n")
+        #expect(lines.first?.contains("TaskSubmitted") == true)
+        #expect(lines.last?.contains("TaskCompleted") == true)
+        let verify = try workspace.ares("verify", "--data-dir", "kb")
+        #expect(verify.status == 0)
+        #expect(verify.stdout.contains("every hash chain intact"))
+        let resume = try workspace.ares("tasks", "resume", "--data-dir", "kb")
+        #expect(resume.stdout.contains("No unfinished tasks."))
+    }
+
+    @Test func askRefusesWhatItCannotResearch() throws {
+        let workspace = try Workspace()
+        let noDocuments = try workspace.ares("ask", "what is WAL?", "--data-dir", "empty-kb")
+        #expect(noDocuments.status != 0)
+        #expect(noDocuments.stderr.contains("has no documents"))
+
+        _ = try workspace.ares("ingest", "corpus", "--data-dir", "kb")
+        let empty = try workspace.ares("ask", "   ", "--data-dir", "kb")
+        #expect(empty.status != 0)
+        #expect(empty.stderr.contains("the question is empty"))
+        let huge = try workspace.ares("ask", String(repeating: "why ", count: 25_000), "--data-dir", "kb")
+        #expect(huge.status != 0)
+        #expect(huge.stderr.contains("the limit is 4000"))
+        let unknown = try workspace.ares("tasks", "show", "task-nope", "--data-dir", "kb")
+        #expect(unknown.status != 0)
+        #expect(unknown.stderr.contains("there is no task 'task-nope'"))
+    }
 }

@@ -1,0 +1,112 @@
+import Foundation
+import ResearchCore
+import Storage
+
+/// Failures of task handling, worded for the person who asked.
+public enum ResearchTaskError: Error, CustomStringConvertible, Sendable, Equatable {
+    case invalidQuestion(String)
+    case unknownTask(String)
+    case damagedTask(String, String)
+
+    public var description: String {
+        switch self {
+        case let .invalidQuestion(reason): reason
+        case let .unknownTask(id): "there is no task '\(id)' (see `ares tasks list`)"
+        case let .damagedTask(id, reason): "the event log of task '\(id)' cannot be replayed: \(reason)"
+        }
+    }
+}
+
+/// Submits research tasks and runs them durably: each task is an event stream in the event
+/// store, every workflow step is appended (with the expected stream version, so two runners
+/// can never interleave one task) before the workflow moves on, and a task's state is the
+/// fold of its stored events, from which an interrupted task resumes.
+public final class ResearchTaskService: Sendable {
+    public static let maximumQuestionLength = 4000
+
+    public let store: any EventStore
+    public let workflow: ResearchWorkflow
+
+    public init(store: any EventStore, workflow: ResearchWorkflow) {
+        self.store = store
+        self.workflow = workflow
+    }
+
+    /// Records a new task and returns its id; nothing runs yet.
+    public func submit(question: String, principal: String? = nil) async throws -> String {
+        let trimmed = question.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !trimmed.isEmpty else { throw ResearchTaskError.invalidQuestion("the question is empty: ask something") }
+        guard trimmed.count <= Self.maximumQuestionLength else {
+            throw ResearchTaskError.invalidQuestion(
+                "the question has \(trimmed.count) characters; the limit is \(Self.maximumQuestionLength) (ask about one thing at a time)")
+        }
+        let id = "task-" + UUID().uuidString.lowercased()
+        _ = try await store.append([try Self.encode(.submitted(question: trimmed, principal: principal))], to: id, expectedVersion: 0)
+        return id
+    }
+
+    /// Runs (or resumes) a task to its end, calling `observe` after each recorded step.
+    public func run(_ id: String, observe: @escaping @Sendable (TaskEvent) -> Void = { _ in }) async throws -> TaskState {
+        let (state, version) = try await load(id)
+        let versionCounter = VersionCounter(version)
+        let store = self.store
+        return try await workflow.run(from: state) { event in
+            let expected = versionCounter.value
+            _ = try await store.append([try Self.encode(event)], to: id, expectedVersion: expected)
+            versionCounter.advance()
+            observe(event)
+        }
+    }
+
+    /// The task's state, folded from its events.
+    public func state(of id: String) async throws -> TaskState {
+        try await load(id).state
+    }
+
+    public func events(of id: String) async throws -> [(stored: StoredEvent, event: TaskEvent)] {
+        let stored = try await store.read(stream: id)
+        guard !stored.isEmpty else { throw ResearchTaskError.unknownTask(id) }
+        return try stored.map { ($0, try Self.decode($0, task: id)) }
+    }
+
+    /// Tasks whose last recorded step is not an end: what a restart resumes.
+    public func unfinishedTasks() async throws -> [String] {
+        let ending: Set<String> = ["TaskCompleted", "TaskFailed", "TaskCanceled"]
+        return try await store.streams().filter { $0.stream.hasPrefix("task-") && !ending.contains($0.lastType) }.map(\.stream)
+    }
+
+    private func load(_ id: String) async throws -> (state: TaskState, version: Int64) {
+        let stored = try await store.read(stream: id)
+        guard !stored.isEmpty else { throw ResearchTaskError.unknownTask(id) }
+        var state = TaskState()
+        for event in stored {
+            do {
+                try state.apply(try Self.decode(event, task: id))
+            } catch let error as TaskStateError {
+                throw ResearchTaskError.damagedTask(id, "\(error)")
+            }
+        }
+        return (state, stored.last?.version ?? 0)
+    }
+
+    static func encode(_ event: TaskEvent) throws -> NewEvent {
+        NewEvent(type: event.typeName, payload: try JSONEncoder().encode(event))
+    }
+
+    static func decode(_ stored: StoredEvent, task: String) throws -> TaskEvent {
+        do {
+            return try JSONDecoder().decode(TaskEvent.self, from: stored.payload)
+        } catch {
+            throw ResearchTaskError.damagedTask(task, "event \(stored.version) (\(stored.type)) does not decode: \(error)")
+        }
+    }
+}
+
+/// The stream version the next append expects; the workflow records one step at a time.
+final class VersionCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var current: Int64
+    init(_ start: Int64) { current = start }
+    var value: Int64 { lock.withLock { current } }
+    func advance() { lock.withLock { current += 1 } }
+}

@@ -1,0 +1,107 @@
+import ArgumentParser
+import Foundation
+import Knowledge
+import ResearchCore
+import TaskService
+
+struct AskCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ask",
+        abstract: "Research a question over the knowledge base and print a report in which every claim is cited."
+    )
+
+    @Argument(help: "The question, in natural words.")
+    var question: String
+
+    @Option(help: "markdown or json.")
+    var format: ReportFormat = .markdown
+
+    @OptionGroup var data: DataDirectoryOptions
+    @OptionGroup var embedding: EmbedderOptions
+
+    enum ReportFormat: String, ExpressibleByArgument, CaseIterable { case markdown, json }
+
+    func run() async throws {
+        try await Console.reportingErrors {
+            let environment = try await ResearchEnvironment.open(data, embedding: embedding, requireDocuments: true)
+            let clock = ContinuousClock()
+            let started = clock.now
+            let taskID = try await environment.service.submit(question: question)
+            let live = Console.standardErrorIsTerminal
+            let state = try await environment.service.run(taskID) { event in
+                if live, let line = TaskProgressLine.describe(event) { Console.note("· \(line)") }
+            }
+            let elapsed = clock.now - started
+            switch format {
+            case .markdown:
+                print(state.report?.markdown ?? "No report: the task \(state.phase?.rawValue ?? "did not run") (\(state.endReason ?? "no reason recorded")).")
+                Console.note("task \(taskID) · \(state.phase?.rawValue ?? "?") · \(Int(elapsed.milliseconds)) ms")
+            case .json:
+                print(try TaskReportJSON.encode(taskID: taskID, state: state, totalMilliseconds: elapsed.milliseconds))
+            }
+            if state.phase != .completed { throw ExitCode.failure }
+        }
+    }
+}
+
+extension Duration {
+    var milliseconds: Double { Double(components.seconds) * 1000 + Double(components.attoseconds) / 1e15 }
+}
+
+/// The JSON contract of a task's result, shared by `ares ask` and `ares tasks show`.
+enum TaskReportJSON {
+    struct Output: Encodable {
+        struct Report: Encodable {
+            var markdown: String
+            var answer: String
+            var sections: [Section]
+        }
+        struct Section: Encodable {
+            var title: String
+            var text: String
+            var citations: [Int]
+        }
+        struct Citation: Encodable {
+            var index: Int
+            var source: String
+            var title: String
+            var chunkId: String
+            var text: String
+        }
+        struct Quality: Encodable {
+            var coverage: Double
+            var supportedSentences: Int
+            var unsupportedSentences: Int
+            var rounds: Int
+        }
+        struct Timings: Encodable {
+            var totalMs: Double?
+        }
+        var taskId: String
+        var state: String
+        var question: String
+        var report: Report?
+        var citations: [Citation]
+        var quality: Quality
+        var timings: Timings
+        var reason: String?
+    }
+
+    static func encode(taskID: String, state: TaskState, totalMilliseconds: Double?) throws -> String {
+        let report = state.report
+        let output = Output(
+            taskId: taskID, state: state.phase?.rawValue ?? "unknown", question: state.question,
+            report: report.map { .init(markdown: $0.markdown, answer: $0.answer,
+                                       sections: $0.sections.map { .init(title: $0.title, text: $0.text, citations: $0.citations) }) },
+            citations: (report?.citations ?? []).map {
+                .init(index: $0.index, source: $0.passage.source, title: $0.passage.title, chunkId: $0.passage.chunkId, text: $0.passage.text)
+            },
+            quality: .init(coverage: state.critiques.last?.coverage ?? 0,
+                           supportedSentences: state.citationCheck?.supportedSentences ?? 0,
+                           unsupportedSentences: state.citationCheck?.unsupportedSentences ?? 0, rounds: state.round),
+            timings: .init(totalMs: totalMilliseconds), reason: state.endReason)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(output), as: UTF8.self)
+    }
+}

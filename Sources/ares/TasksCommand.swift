@@ -1,0 +1,118 @@
+import ArgumentParser
+import Foundation
+import ResearchCore
+import Storage
+import TaskService
+
+struct TasksCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tasks",
+        abstract: "Read the research tasks recorded in the event store, and resume unfinished ones.",
+        subcommands: [List.self, Show.self, Events.self, Resume.self]
+    )
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List tasks, newest first.")
+        @OptionGroup var data: DataDirectoryOptions
+        @OptionGroup var embedding: EmbedderOptions
+
+        func run() async throws {
+            try await Console.reportingErrors {
+                let environment = try await ResearchEnvironment.open(data, embedding: embedding, requireDocuments: false)
+                let streams = try await environment.service.store.streams().filter { $0.stream.hasPrefix("task-") }
+                if streams.isEmpty { print("No tasks yet: ask something with `ares ask \"QUESTION\"`.") }
+                for stream in streams {
+                    let state = try await environment.service.state(of: stream.stream)
+                    print("\(stream.stream)  \((state.phase?.rawValue ?? "?").padding(toLength: 10, withPad: " ", startingAt: 0))  \(stream.version) events  \(state.question.prefix(80))")
+                }
+            }
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show a task's state and report.")
+        @Argument(help: "The task id.") var id: String
+        @Option(help: "markdown or json.") var format: AskCommand.ReportFormat = .markdown
+        @OptionGroup var data: DataDirectoryOptions
+        @OptionGroup var embedding: EmbedderOptions
+
+        func run() async throws {
+            try await Console.reportingErrors {
+                let environment = try await ResearchEnvironment.open(data, embedding: embedding, requireDocuments: false)
+                let state = try await environment.service.state(of: id)
+                switch format {
+                case .json: print(try TaskReportJSON.encode(taskID: id, state: state, totalMilliseconds: nil))
+                case .markdown:
+                    print("task \(id): \(state.phase?.rawValue ?? "?") after \(state.eventCount) events, \(state.round) round(s)")
+                    if let reason = state.endReason { print("reason: \(reason)") }
+                    print("")
+                    print(state.report?.markdown ?? "(no report yet)")
+                }
+            }
+        }
+    }
+
+    struct Events: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print a task's events in order.")
+        @Argument(help: "The task id.") var id: String
+        @OptionGroup var data: DataDirectoryOptions
+        @OptionGroup var embedding: EmbedderOptions
+
+        func run() async throws {
+            try await Console.reportingErrors {
+                let environment = try await ResearchEnvironment.open(data, embedding: embedding, requireDocuments: false)
+                let formatter = ISO8601DateFormatter()
+                formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+                for (stored, event) in try await environment.service.events(of: id) {
+                    let detail = TaskProgressLine.describe(event) ?? "question: \(stateQuestion(event))"
+                    print("\(stored.version)\t\(formatter.string(from: stored.recordedAt))\t\(stored.type)\t\(detail)")
+                }
+            }
+        }
+
+        func stateQuestion(_ event: TaskEvent) -> String {
+            if case let .submitted(question, _) = event { return question }
+            return ""
+        }
+    }
+
+    struct Resume: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Resume every unfinished task from its last recorded step.")
+        @OptionGroup var data: DataDirectoryOptions
+        @OptionGroup var embedding: EmbedderOptions
+
+        func run() async throws {
+            try await Console.reportingErrors {
+                let environment = try await ResearchEnvironment.open(data, embedding: embedding, requireDocuments: false)
+                let unfinished = try await environment.service.unfinishedTasks()
+                if unfinished.isEmpty { print("No unfinished tasks.") }
+                for id in unfinished {
+                    let state = try await environment.service.run(id)
+                    print("\(id)  \(state.phase?.rawValue ?? "?")")
+                }
+            }
+        }
+    }
+}
+
+struct VerifyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "Check the hash chain of every task's event stream and report any break."
+    )
+    @OptionGroup var data: DataDirectoryOptions
+    @OptionGroup var embedding: EmbedderOptions
+
+    func run() async throws {
+        try await Console.reportingErrors {
+            let environment = try await ResearchEnvironment.open(data, embedding: embedding, requireDocuments: false)
+            let result = try await environment.service.store.verify()
+            if result.isIntact {
+                print("ok: \(result.streams) streams, \(result.events) events, every hash chain intact")
+            } else {
+                for problem in result.breaks { Console.error("chain break: \(problem)") }
+                throw ExitCode.failure
+            }
+        }
+    }
+}
