@@ -35,6 +35,8 @@ public struct RetrievalResearcher: SubQuestionResearcher {
         var seenSentences = Set<String>()
         for (passage, rank) in passages {
             for sentence in SentenceSplitter.sentences(in: passage.text) {
+                // Fragments (a heading, a caption) are not statements a report can stand on.
+                guard sentence.text.split(whereSeparator: \.isWhitespace).count >= 4 else { continue }
                 let terms = Set(analyzer.terms(sentence.text))
                 let overlap = Double(terms.intersection(questionTerms).count) / Double(questionTerms.count)
                 guard overlap >= minimumOverlap, seenSentences.insert(sentence.text).inserted else { continue }

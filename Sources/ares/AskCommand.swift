@@ -23,7 +23,7 @@ struct AskCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await Console.reportingErrors {
-            let environment = try await ResearchEnvironment.open(data, embedding: embedding, requireDocuments: true)
+            let environment = try await ResearchEnvironment.open(data, embedder: try await embedding.makeEmbedder(), requireDocuments: true)
             let clock = ContinuousClock()
             let started = clock.now
             let taskID = try await environment.service.submit(question: question)

@@ -5,7 +5,7 @@ import Knowledge
 struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "Ingest ares's own docs/ folder and search it: the quickest look at what ares does."
+        abstract: "Ingest ares's own docs/ folder, search it and research a question about ares: the quickest look at what ares does."
     )
 
     @Option(help: "The folder to ingest (default: the project's docs/ folder).")
@@ -35,7 +35,14 @@ struct DemoCommand: AsyncParsableCommand {
                     print("   \(SearchCommand.snippet(passage.text, limit: 240))")
                 }
             }
-            print("\nNext: `ares search \"your question\" --data-dir \(data.url.path)`, or ingest your own folder with `ares ingest PATH`.")
+            // The main job: a research task over the same knowledge base, with a cited report.
+            let question = "How does ares keep work from being lost in a crash, and how are search results combined?"
+            print("\n# Research: \(question)\n")
+            let environment = try await ResearchEnvironment.open(data, embedder: HashingEmbedder(), requireDocuments: true)
+            let taskID = try await environment.service.submit(question: question)
+            let state = try await environment.service.run(taskID)
+            print(state.report?.markdown ?? "No report: \(state.endReason ?? "the task did not finish")")
+            print("\nNext: `ares ask \"your question\" --data-dir \(data.url.path)`, `ares search \"words\"`, or ingest your own folder with `ares ingest PATH`.")
         }
     }
 

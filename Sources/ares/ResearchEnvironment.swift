@@ -14,8 +14,8 @@ struct ResearchEnvironment {
     let knowledge: KnowledgeBase
     let service: ResearchTaskService
 
-    static func open(_ data: DataDirectoryOptions, embedding: EmbedderOptions, requireDocuments: Bool) async throws -> ResearchEnvironment {
-        let knowledge = try KnowledgeBase(dataDirectory: data.url, embedder: try await embedding.makeEmbedder(), access: .readOnly)
+    static func open(_ data: DataDirectoryOptions, embedder: any Embedder, requireDocuments: Bool) async throws -> ResearchEnvironment {
+        let knowledge = try KnowledgeBase(dataDirectory: data.url, embedder: embedder, access: .readOnly)
         for warning in await knowledge.warnings { Console.warning(warning) }
         if requireDocuments, try await knowledge.counts().chunks == 0 {
             throw ValidationError("the knowledge base in \(data.url.path) has no documents: run `ares ingest PATH...` first, so there is something to research")

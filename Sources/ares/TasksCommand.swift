@@ -18,7 +18,7 @@ struct TasksCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await Console.reportingErrors {
-                let environment = try await ResearchEnvironment.open(data, embedding: embedding, requireDocuments: false)
+                let environment = try await ResearchEnvironment.open(data, embedder: try await embedding.makeEmbedder(), requireDocuments: false)
                 let streams = try await environment.service.store.streams().filter { $0.stream.hasPrefix("task-") }
                 if streams.isEmpty { print("No tasks yet: ask something with `ares ask \"QUESTION\"`.") }
                 for stream in streams {
@@ -38,7 +38,7 @@ struct TasksCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await Console.reportingErrors {
-                let environment = try await ResearchEnvironment.open(data, embedding: embedding, requireDocuments: false)
+                let environment = try await ResearchEnvironment.open(data, embedder: try await embedding.makeEmbedder(), requireDocuments: false)
                 let state = try await environment.service.state(of: id)
                 switch format {
                 case .json: print(try TaskReportJSON.encode(taskID: id, state: state, totalMilliseconds: nil))
@@ -60,7 +60,7 @@ struct TasksCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await Console.reportingErrors {
-                let environment = try await ResearchEnvironment.open(data, embedding: embedding, requireDocuments: false)
+                let environment = try await ResearchEnvironment.open(data, embedder: try await embedding.makeEmbedder(), requireDocuments: false)
                 let formatter = ISO8601DateFormatter()
                 formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
                 for (stored, event) in try await environment.service.events(of: id) {
@@ -83,7 +83,7 @@ struct TasksCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await Console.reportingErrors {
-                let environment = try await ResearchEnvironment.open(data, embedding: embedding, requireDocuments: false)
+                let environment = try await ResearchEnvironment.open(data, embedder: try await embedding.makeEmbedder(), requireDocuments: false)
                 let unfinished = try await environment.service.unfinishedTasks()
                 if unfinished.isEmpty { print("No unfinished tasks.") }
                 for id in unfinished {
@@ -105,7 +105,7 @@ struct VerifyCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await Console.reportingErrors {
-            let environment = try await ResearchEnvironment.open(data, embedding: embedding, requireDocuments: false)
+            let environment = try await ResearchEnvironment.open(data, embedder: try await embedding.makeEmbedder(), requireDocuments: false)
             let result = try await environment.service.store.verify()
             if result.isIntact {
                 print("ok: \(result.streams) streams, \(result.events) events, every hash chain intact")

@@ -205,6 +205,9 @@ import Testing
         #expect(demo.stdout.contains("## How does ares keep an acknowledged write from being lost in a crash?"))
         #expect(demo.stdout.contains("docs/architecture.md"))
         #expect(demo.stdout.contains("docs/knowledge-base.md"))
+        #expect(demo.stdout.contains("# Research: How does ares keep work from being lost in a crash"))
+        #expect(demo.stdout.contains("## Sources"))
+        #expect(demo.stdout.contains("[1]"))
         // Run again: everything is unchanged and nothing is re-read.
         let again = try workspace.ares("demo", "--data-dir", "demo-kb")
         #expect(again.stdout.contains("unchanged"))
