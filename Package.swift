@@ -58,7 +58,7 @@ let package = Package(
         .executableTarget(
             name: "ares-bench",
             dependencies: [
-                "Knowledge", "Storage",
+                "Knowledge", "Storage", "Agents", "TaskService", "ResearchCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSwift6

@@ -1,0 +1,82 @@
+import Agents
+import ArgumentParser
+import Foundation
+import Knowledge
+import ResearchCore
+import Storage
+import TaskService
+
+/// The built-in research engine end to end over an ingested corpus: per question, a durable
+/// task (SQLite event store) from submission to verified report.
+struct ResearchBenchmarkCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "research",
+        abstract: "Answer-cited share, supported-sentence share and latency of `ares ask` in process, then N concurrent tasks."
+    )
+
+    @Option(help: "A data directory with the corpus ingested (e.g. the one `ares-bench corpus` leaves).")
+    var dataDir = "/tmp/ares-bench-corpus"
+
+    @Option(help: "The question set with answer hints.")
+    var questions = "bench/pgdocs/questions.json"
+
+    @Option(help: "Concurrent tasks in the concurrency run.")
+    var concurrent = 8
+
+    struct QuestionSet: Decodable {
+        struct Question: Decodable {
+            var id: String
+            var question: String
+            var answer_hint: String
+        }
+        var questions: [Question]
+    }
+
+    func run() async throws {
+        let set = try JSONDecoder().decode(QuestionSet.self, from: Data(contentsOf: URL(fileURLWithPath: questions)))
+        let data = URL(fileURLWithPath: dataDir)
+        let knowledge = try KnowledgeBase(dataDirectory: data, embedder: HashingEmbedder(), access: .readOnly)
+        let eventsPath = FileManager.default.temporaryDirectory.appendingPathComponent("ares-bench-research-\(UUID().uuidString).sqlite").path
+        defer { try? FileManager.default.removeItem(atPath: eventsPath) }
+        let agents = ResearchAgents(planner: HeuristicPlanner(), researcher: RetrievalResearcher(retriever: knowledge),
+                                    evaluator: CoverageEvaluator(), synthesizer: ExtractiveSynthesizer(), checker: QuotationCitationChecker())
+        let service = ResearchTaskService(store: try SQLiteEventStore(path: eventsPath), workflow: ResearchWorkflow(agents: agents))
+        let clock = ContinuousClock()
+
+        func normalize(_ text: String) -> String { text.lowercased().split(whereSeparator: \.isWhitespace).joined(separator: " ") }
+        var cited = 0, supported = 0, unsupported = 0, completed = 0
+        var latencies: [Double] = []
+        for question in set.questions {
+            var state = TaskState()
+            let elapsed = try await clock.measure {
+                let id = try await service.submit(question: question.question)
+                state = try await service.run(id)
+            }
+            latencies.append(Statistics.seconds(elapsed) * 1000)
+            if state.phase == .completed { completed += 1 }
+            let hint = normalize(question.answer_hint)
+            if (state.report?.citations ?? []).contains(where: { normalize($0.passage.text).contains(hint) }) { cited += 1 }
+            supported += state.citationCheck?.supportedSentences ?? 0
+            unsupported += state.citationCheck?.unsupportedSentences ?? 0
+        }
+        let count = Double(set.questions.count)
+        print("questions: \(set.questions.count), completed: \(completed)")
+        print("share of reports citing a passage that contains the answer hint: \(Statistics.format(Double(cited) / count))")
+        print("share of report sentences the verifier finds supported: \(Statistics.format(Double(supported) / Double(max(supported + unsupported, 1))))")
+        print("end to end per question (durable task): p50 \(Statistics.format(Statistics.percentile(latencies, 0.5), 1)) ms, p95 \(Statistics.format(Statistics.percentile(latencies, 0.95), 1)) ms")
+
+        var failures = 0
+        let concurrentTime = try await clock.measure {
+            try await withThrowingTaskGroup(of: Bool.self) { group in
+                for question in set.questions.prefix(concurrent) {
+                    group.addTask {
+                        let id = try await service.submit(question: question.question)
+                        return try await service.run(id).phase == .completed
+                    }
+                }
+                for try await ok in group where !ok { failures += 1 }
+            }
+        }
+        print("\(concurrent) concurrent tasks: \(concurrent - failures) completed, \(failures) failed, in \(Statistics.format(Statistics.seconds(concurrentTime) * 1000, 1)) ms")
+    }
+}
