@@ -67,6 +67,6 @@ let package = Package(
         .testTarget(name: "StorageTests", dependencies: ["Storage"], swiftSettings: strictSwift6),
         .testTarget(name: "AgentsTests", dependencies: ["Agents", "ResearchCore"], swiftSettings: strictSwift6),
         .testTarget(name: "ResearchCoreTests", dependencies: ["ResearchCore"], swiftSettings: strictSwift6),
-        .testTarget(name: "AresCLITests", dependencies: ["ares", "Knowledge"], swiftSettings: strictSwift6),
+        .testTarget(name: "AresCLITests", dependencies: ["ares", "Knowledge", "Storage"], swiftSettings: strictSwift6),
     ]
 )

@@ -11,7 +11,13 @@ struct AskCommand: AsyncParsableCommand {
     )
 
     @Argument(help: "The question, in natural words.")
-    var question: String
+    var question: String?
+
+    @Option(help: "A file of questions, one per line: research them all, several at a time.")
+    var questionsFile: String?
+
+    @Option(help: "With --questions-file: tasks researched at once.")
+    var parallel = 8
 
     @Option(help: "markdown or json.")
     var format: ReportFormat = .markdown
@@ -21,9 +27,21 @@ struct AskCommand: AsyncParsableCommand {
 
     enum ReportFormat: String, ExpressibleByArgument, CaseIterable { case markdown, json }
 
+    func validate() throws {
+        guard (question == nil) != (questionsFile == nil) else {
+            throw ValidationError("give either a question or --questions-file FILE")
+        }
+        guard (1...64).contains(parallel) else { throw ValidationError("--parallel must be between 1 and 64 (got \(parallel))") }
+    }
+
     func run() async throws {
         try await Console.reportingErrors {
             let environment = try await ResearchEnvironment.open(data, embedder: try await embedding.makeEmbedder(), requireDocuments: true)
+            if let questionsFile {
+                try await runBatch(questionsFile, environment: environment)
+                return
+            }
+            let question = question ?? ""
             let clock = ContinuousClock()
             let started = clock.now
             let taskID = try await environment.service.submit(question: question)
@@ -41,6 +59,47 @@ struct AskCommand: AsyncParsableCommand {
             }
             if state.phase != .completed { throw ExitCode.failure }
         }
+    }
+}
+
+extension AskCommand {
+    /// Researches every question of a file, `parallel` at a time; one line per task as it ends
+    /// (JSON lines with --format json). Every task is durable: after a crash, `ares tasks resume`.
+    func runBatch(_ path: String, environment: ResearchEnvironment) async throws {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ValidationError("cannot read the questions file '\(path)': \(error.localizedDescription)")
+        }
+        let questions = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        guard !questions.isEmpty else { throw ValidationError("the questions file '\(path)' has no questions") }
+        var ids: [String] = []
+        for question in questions { ids.append(try await environment.service.submit(question: question)) }
+        let service = environment.service
+        var failed = 0
+        try await withThrowingTaskGroup(of: (String, TaskState).self) { group in
+            var next = 0
+            func startNext() {
+                guard next < ids.count else { return }
+                let id = ids[next]
+                next += 1
+                group.addTask { (id, try await service.run(id)) }
+            }
+            for _ in 0..<min(parallel, ids.count) { startNext() }
+            while let (id, state) = try await group.next() {
+                if state.phase != .completed { failed += 1 }
+                switch format {
+                case .json:
+                    let line = try TaskReportJSON.encode(taskID: id, state: state, totalMilliseconds: nil)
+                    print(line.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " "))
+                case .markdown:
+                    print("\(id)  \(state.phase?.rawValue ?? "?")  \(state.question)")
+                }
+                startNext()
+            }
+        }
+        if failed > 0 { throw ExitCode.failure }
     }
 }
 

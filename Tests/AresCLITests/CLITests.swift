@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 #endif
 import Knowledge
+import Storage
 import Testing
 
 /// The `ares` command line, driven as a user drives it: a real process, real files.
@@ -323,5 +324,47 @@ import Testing
         let unknown = try workspace.ares("tasks", "show", "task-nope", "--data-dir", "kb")
         #expect(unknown.status != 0)
         #expect(unknown.stderr.contains("there is no task 'task-nope'"))
+    }
+
+    @Test func researchTasksKilledMidwayResumeAndCompleteWithoutDuplicatedSteps() async throws {
+        let workspace = try Workspace()
+        _ = try workspace.ares("ingest", "corpus", "--data-dir", "kb")
+        let topics = ["pg_dump backups", "WAL disk writes", "checkpoints and data files", "restoring a dump with psql"]
+        let questions = (0..<160).map { "How do \(topics[$0 % 4]) work and why do they matter (\($0))?" }
+        try workspace.write("questions.txt", questions.joined(separator: "\n"))
+
+        let process = Process()
+        process.executableURL = AresProcess.binary
+        process.arguments = ["ask", "--questions-file", "questions.txt", "--parallel", "8", "--data-dir", "kb"]
+        process.currentDirectoryURL = workspace.root
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        // Kill it while tasks are running: once the event store exists and has had a moment.
+        let events = workspace.root.appendingPathComponent("kb/tasks.sqlite")
+        let deadline = Date().addingTimeInterval(20)
+        while process.isRunning, Date() < deadline, !FileManager.default.fileExists(atPath: events.path) { usleep(2_000) }
+        usleep(150_000)
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+
+        let resume = try workspace.ares("tasks", "resume", "--data-dir", "kb")
+        #expect(resume.status == 0, "\(resume.stderr)")
+        #expect(!resume.stdout.contains("failed"))
+
+        let store = try SQLiteEventStore(path: events.path)
+        let streams = try await store.streams().filter { $0.stream.hasPrefix("task-") }
+        #expect(!streams.isEmpty)
+        for stream in streams {
+            let types = try await store.read(stream: stream.stream).map(\.type)
+            #expect(types.first == "TaskSubmitted")
+            #expect(types.last == "TaskCompleted", "\(stream.stream) ended with \(types.last ?? "nothing")")
+            #expect(types.filter { $0 == "TaskPlanned" }.count == 1)
+            #expect(types.filter { $0 == "ReportSynthesized" }.count == 1)
+            #expect(types.filter { $0 == "TaskCompleted" }.count == 1)
+        }
+        #expect(try await store.verify().isIntact)
+        let again = try workspace.ares("tasks", "resume", "--data-dir", "kb")
+        #expect(again.stdout.contains("No unfinished tasks."))
     }
 }
