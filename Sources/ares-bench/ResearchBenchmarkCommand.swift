@@ -23,6 +23,40 @@ struct ResearchBenchmarkCommand: AsyncParsableCommand {
     @Option(help: "Concurrent tasks in the concurrency run.")
     var concurrent = 8
 
+    /// A task of 10,000 events (2,500 research rounds), then its state rebuilt from the store:
+    /// read, decode and fold, as a restart does.
+    func measureRebuild(_ service: ResearchTaskService) async throws {
+        let passage = Passage(chunkId: "c", source: "s.html", title: "T", headingPath: ["H"], text: "A sentence of evidence text.", start: 0, end: 28)
+        let subQuestion = SubQuestion(id: "sq1", text: "what", queries: ["what"])
+        var events: [TaskEvent] = [.submitted(question: "rebuild benchmark", principal: nil),
+                                   .planned(ResearchPlan(subQuestions: [subQuestion]))]
+        var round = 1
+        while events.count + 4 <= 10_000 {
+            events.append(.subQuestionStarted(subQuestionID: "sq1", round: round))
+            events.append(.evidenceFound(subQuestionID: "sq1", round: round, evidence: [
+                Evidence(subQuestionID: "sq1", sentence: "A sentence of evidence text.", passage: passage, start: 0, end: 28, score: 0.5)]))
+            events.append(.critiqueIssued(round: round, critique: Critique(coverage: 0, revisions: [subQuestion], notes: [])))
+            round += 1
+            events.append(.revised(round: round, subQuestions: [subQuestion]))
+        }
+        let stream = "task-rebuild-benchmark-\(UUID().uuidString)"
+        let encoder = JSONEncoder()
+        var version: Int64 = 0
+        for start in stride(from: 0, to: events.count, by: 500) {
+            let batch = try events[start..<min(events.count, start + 500)].map { NewEvent(type: $0.typeName, payload: try encoder.encode($0)) }
+            _ = try await service.store.append(batch, to: stream, expectedVersion: version)
+            version += Int64(batch.count)
+        }
+        let clock = ContinuousClock()
+        var times: [Double] = []
+        for _ in 0..<5 {
+            let elapsed = try await clock.measure { _ = try await service.state(of: stream) }
+            times.append(Statistics.seconds(elapsed) * 1000)
+        }
+        let foldOnly = try clock.measure { _ = try TaskState.fold(events) }
+        print("state rebuilt from \(events.count) stored events (read + JSON decode + fold): median \(Statistics.format(Statistics.percentile(times, 0.5), 1)) ms; the fold alone: \(Statistics.format(Statistics.seconds(foldOnly) * 1000, 2)) ms")
+    }
+
     struct QuestionSet: Decodable {
         struct Question: Decodable {
             var id: String
@@ -77,6 +111,7 @@ struct ResearchBenchmarkCommand: AsyncParsableCommand {
                 for try await ok in group where !ok { failures += 1 }
             }
         }
+        try await measureRebuild(service)
         print("\(concurrent) concurrent tasks: \(concurrent - failures) completed, \(failures) failed, in \(Statistics.format(Statistics.seconds(concurrentTime) * 1000, 1)) ms")
     }
 }
