@@ -6,7 +6,7 @@ import ResearchCore
 public struct ExtractiveSynthesizer: ReportSynthesizer {
     public var sentencesPerSection: Int
 
-    public init(sentencesPerSection: Int = 3) {
+    public init(sentencesPerSection: Int = 4) {
         self.sentencesPerSection = max(1, sentencesPerSection)
     }
 

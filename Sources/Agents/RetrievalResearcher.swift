@@ -12,7 +12,7 @@ public struct RetrievalResearcher: SubQuestionResearcher {
     public var minimumOverlap: Double
     private let analyzer = TextAnalyzer()
 
-    public init(retriever: any PassageRetriever, passagesPerQuery: Int = 5, maximumEvidence: Int = 4, minimumOverlap: Double = 0.25) {
+    public init(retriever: any PassageRetriever, passagesPerQuery: Int = 8, maximumEvidence: Int = 6, minimumOverlap: Double = 0.25) {
         self.retriever = retriever
         self.passagesPerQuery = passagesPerQuery
         self.maximumEvidence = maximumEvidence
