@@ -20,7 +20,7 @@ let package = Package(
     targets: [
         // Domain types shared by every module. Foundation only, no I/O.
         .target(name: "ResearchCore", swiftSettings: strictSwift6),
-        // Retries with backoff and jitter, timeouts. Foundation only for now.
+        // Retries with backoff and jitter, timeouts, circuit breaker. Foundation only for now.
         .target(name: "Resilience", swiftSettings: strictSwift6),
         // Loaders, chunking, analyzer, BM25, HNSW, embedders, hybrid search, document store.
         .target(
@@ -64,6 +64,7 @@ let package = Package(
             swiftSettings: strictSwift6
         ),
         .testTarget(name: "KnowledgeTests", dependencies: ["Knowledge", "ResearchCore", "Resilience"], exclude: ["Fixtures"], swiftSettings: strictSwift6),
+        .testTarget(name: "ResilienceTests", dependencies: ["Resilience"], swiftSettings: strictSwift6),
         .testTarget(name: "StorageTests", dependencies: ["Storage"], swiftSettings: strictSwift6),
         .testTarget(name: "AgentsTests", dependencies: ["Agents", "ResearchCore"], swiftSettings: strictSwift6),
         .testTarget(name: "ResearchCoreTests", dependencies: ["ResearchCore"], swiftSettings: strictSwift6),
