@@ -66,7 +66,7 @@ let package = Package(
         .testTarget(name: "KnowledgeTests", dependencies: ["Knowledge", "ResearchCore", "Resilience"], exclude: ["Fixtures"], swiftSettings: strictSwift6),
         .testTarget(name: "ResilienceTests", dependencies: ["Resilience"], swiftSettings: strictSwift6),
         .testTarget(name: "StorageTests", dependencies: ["Storage"], swiftSettings: strictSwift6),
-        .testTarget(name: "AgentsTests", dependencies: ["Agents", "ResearchCore"], swiftSettings: strictSwift6),
+        .testTarget(name: "AgentsTests", dependencies: ["Agents", "ResearchCore", "Resilience"], exclude: ["Fixtures"], swiftSettings: strictSwift6),
         .testTarget(name: "ResearchCoreTests", dependencies: ["ResearchCore"], swiftSettings: strictSwift6),
         .testTarget(name: "AresCLITests", dependencies: ["ares", "Knowledge", "Storage"], swiftSettings: strictSwift6),
     ]

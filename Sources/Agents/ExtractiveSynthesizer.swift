@@ -50,8 +50,10 @@ public struct ExtractiveSynthesizer: ReportSynthesizer {
                               markdown: Self.markdown(question: question, answer: answer, sections: sections, citations: citations))
     }
 
-    static func markdown(question: String, answer: String, sections: [ResearchReport.Section], citations: [Citation]) -> String {
-        var lines = ["# \(question)", "", answer, ""]
+    static func markdown(question: String, answer: String, sections: [ResearchReport.Section], citations: [Citation], notes: [String] = []) -> String {
+        var lines = ["# \(question)", ""]
+        for note in notes { lines += ["> Note: \(note)", ""] }
+        lines += [answer, ""]
         for section in sections where sections.count > 1 || section.citations.isEmpty == false {
             lines += ["## \(section.title)", "", section.text, ""]
         }

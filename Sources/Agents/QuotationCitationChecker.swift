@@ -49,7 +49,7 @@ public struct QuotationCitationChecker: CitationChecker {
         if verified.answer.isEmpty { verified.answer = "No claim of the answer could be verified against its sources." }
         verified.markdown = ExtractiveSynthesizer.markdown(
             question: report.markdown.split(separator: "\n").first.map { String($0.dropFirst(2)) } ?? "",
-            answer: verified.answer, sections: verified.sections, citations: verified.citations)
+            answer: verified.answer, sections: verified.sections, citations: verified.citations, notes: verified.notes)
         return (verified, CitationCheck(supportedSentences: supported, unsupportedSentences: flagged.count, flagged: flagged))
     }
 

@@ -24,6 +24,7 @@ struct AskCommand: AsyncParsableCommand {
 
     @OptionGroup var data: DataDirectoryOptions
     @OptionGroup var embedding: EmbedderOptions
+    @OptionGroup var model: ModelOptions
 
     enum ReportFormat: String, ExpressibleByArgument, CaseIterable { case markdown, json }
 
@@ -36,7 +37,8 @@ struct AskCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await Console.reportingErrors {
-            let environment = try await ResearchEnvironment.open(data, embedder: try await embedding.makeEmbedder(), requireDocuments: true)
+            let environment = try await ResearchEnvironment.open(
+                data, embedder: try await embedding.makeEmbedder(), model: try model.makeLanguageModel(), requireDocuments: true)
             if let questionsFile {
                 try await runBatch(questionsFile, environment: environment)
                 return

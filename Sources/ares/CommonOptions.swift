@@ -1,3 +1,4 @@
+import Agents
 import ArgumentParser
 import Foundation
 import Knowledge
@@ -68,5 +69,31 @@ enum SecretReader {
             }
         }
         return variable.flatMap { $0.isEmpty ? nil : $0 }
+    }
+}
+
+/// An optional language model for the LLM-backed agents: any OpenAI-compatible
+/// chat-completions endpoint. Without one, the built-in agents do all the work.
+struct ModelOptions: ParsableArguments {
+    @Option(help: "The chat model's API base URL, e.g. http://127.0.0.1:11434/v1 ($ARES_MODEL_URL). Unset: built-in agents only.")
+    var modelURL: String?
+
+    @Option(help: "The chat model name ($ARES_MODEL).")
+    var model: String?
+
+    @Option(help: "A file holding the model API key (else $ARES_MODEL_API_KEY_FILE or $ARES_MODEL_API_KEY).")
+    var modelKeyFile: String?
+
+    func makeLanguageModel() throws -> (any LanguageModel)? {
+        let environment = ProcessInfo.processInfo.environment
+        guard let urlText = modelURL ?? environment["ARES_MODEL_URL"], !urlText.isEmpty else { return nil }
+        guard let url = URL(string: urlText), url.scheme != nil else {
+            throw ValidationError("the model URL '\(urlText)' is not a URL (e.g. http://127.0.0.1:11434/v1)")
+        }
+        guard let name = model ?? environment["ARES_MODEL"], !name.isEmpty else {
+            throw ValidationError("a model URL needs a model name: --model or ARES_MODEL")
+        }
+        let key = try SecretReader.read(file: modelKeyFile ?? environment["ARES_MODEL_API_KEY_FILE"], variable: environment["ARES_MODEL_API_KEY"])
+        return OpenAIChatClient(configuration: OpenAIChatConfiguration(baseURL: url, model: name, apiKey: key))
     }
 }

@@ -7,14 +7,15 @@ import Storage
 import TaskService
 
 /// Wires a research task service from a data directory: the knowledge base (read-only),
-/// the event store `tasks.sqlite`, and the built-in agents.
+/// the event store `tasks.sqlite`, and the agents: built-in, with the LLM-backed
+/// synthesizer when a model is configured (it falls back to the built-in one on failure).
 struct ResearchEnvironment {
     static let eventStoreFileName = "tasks.sqlite"
 
     let knowledge: KnowledgeBase
     let service: ResearchTaskService
 
-    static func open(_ data: DataDirectoryOptions, embedder: any Embedder, requireDocuments: Bool) async throws -> ResearchEnvironment {
+    static func open(_ data: DataDirectoryOptions, embedder: any Embedder, model: (any LanguageModel)? = nil, requireDocuments: Bool) async throws -> ResearchEnvironment {
         let knowledge = try KnowledgeBase(dataDirectory: data.url, embedder: embedder, access: .readOnly)
         for warning in await knowledge.warnings { Console.warning(warning) }
         if requireDocuments, try await knowledge.counts().chunks == 0 {
@@ -24,7 +25,9 @@ struct ResearchEnvironment {
         let store = try SQLiteEventStore(path: data.url.appendingPathComponent(eventStoreFileName).path)
         let agents = ResearchAgents(
             planner: HeuristicPlanner(), researcher: RetrievalResearcher(retriever: knowledge),
-            evaluator: CoverageEvaluator(), synthesizer: ExtractiveSynthesizer(), checker: QuotationCitationChecker())
+            evaluator: CoverageEvaluator(),
+            synthesizer: model.map { LanguageModelSynthesizer(model: $0) as any ReportSynthesizer } ?? ExtractiveSynthesizer(),
+            checker: QuotationCitationChecker())
         return ResearchEnvironment(knowledge: knowledge, service: ResearchTaskService(store: store, workflow: ResearchWorkflow(agents: agents)))
     }
 }

@@ -80,10 +80,12 @@ struct TasksCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Resume every unfinished task from its last recorded step.")
         @OptionGroup var data: DataDirectoryOptions
         @OptionGroup var embedding: EmbedderOptions
+        @OptionGroup var model: ModelOptions
 
         func run() async throws {
             try await Console.reportingErrors {
-                let environment = try await ResearchEnvironment.open(data, embedder: try await embedding.makeEmbedder(), requireDocuments: false)
+                let environment = try await ResearchEnvironment.open(
+                    data, embedder: try await embedding.makeEmbedder(), model: try model.makeLanguageModel(), requireDocuments: false)
                 let unfinished = try await environment.service.unfinishedTasks()
                 if unfinished.isEmpty { print("No unfinished tasks.") }
                 for id in unfinished {

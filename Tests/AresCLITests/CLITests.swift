@@ -367,4 +367,18 @@ import Testing
         let again = try workspace.ares("tasks", "resume", "--data-dir", "kb")
         #expect(again.stdout.contains("No unfinished tasks."))
     }
+
+    @Test func anUnreachableModelFallsBackToTheBuiltInEngineAndTheReportSaysSo() throws {
+        let workspace = try Workspace()
+        _ = try workspace.ares("ingest", "corpus", "--data-dir", "kb")
+        let ask = try workspace.ares("ask", "How does pg_dump back up data?", "--data-dir", "kb",
+                                     "--model-url", "http://127.0.0.1:9/v1", "--model", "absent")
+        #expect(ask.status == 0, "\(ask.stderr)")
+        #expect(ask.stdout.contains("> Note: the language model was unavailable"))
+        #expect(ask.stdout.contains("pg_dump"))
+        #expect(ask.stdout.contains("## Sources"))
+        let noName = try workspace.ares("ask", "anything", "--data-dir", "kb", "--model-url", "http://127.0.0.1:9/v1")
+        #expect(noName.status != 0)
+        #expect(noName.stderr.contains("needs a model name"))
+    }
 }

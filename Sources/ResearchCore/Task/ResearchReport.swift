@@ -27,12 +27,15 @@ public struct ResearchReport: Sendable, Codable, Hashable {
     public var sections: [Section]
     public var citations: [Citation]
     public var markdown: String
+    /// What a reader should know about how the report was made (e.g. a fallback was used).
+    public var notes: [String]
 
-    public init(answer: String, sections: [Section], citations: [Citation], markdown: String) {
+    public init(answer: String, sections: [Section], citations: [Citation], markdown: String, notes: [String] = []) {
         self.answer = answer
         self.sections = sections
         self.citations = citations
         self.markdown = markdown
+        self.notes = notes
     }
 }
 
