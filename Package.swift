@@ -65,6 +65,7 @@ let package = Package(
         ),
         .testTarget(name: "KnowledgeTests", dependencies: ["Knowledge", "ResearchCore", "Resilience"], exclude: ["Fixtures"], swiftSettings: strictSwift6),
         .testTarget(name: "ResilienceTests", dependencies: ["Resilience"], swiftSettings: strictSwift6),
+        .testTarget(name: "TaskServiceTests", dependencies: ["TaskService", "Storage", "ResearchCore"], swiftSettings: strictSwift6),
         .testTarget(name: "StorageTests", dependencies: ["Storage"], swiftSettings: strictSwift6),
         .testTarget(name: "AgentsTests", dependencies: ["Agents", "ResearchCore", "Resilience"], exclude: ["Fixtures"], swiftSettings: strictSwift6),
         .testTarget(name: "ResearchCoreTests", dependencies: ["ResearchCore"], swiftSettings: strictSwift6),

@@ -50,7 +50,7 @@ public final class ResearchTaskService: Sendable {
         let (state, version) = try await load(id)
         let versionCounter = VersionCounter(version)
         let store = self.store
-        return try await workflow.run(from: state) { event in
+        return try await workflow.run(from: state, taskID: id) { event in
             let expected = versionCounter.value
             _ = try await store.append([try Self.encode(event)], to: id, expectedVersion: expected)
             versionCounter.advance()

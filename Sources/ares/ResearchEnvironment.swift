@@ -23,11 +23,12 @@ struct ResearchEnvironment {
         }
         try FileManager.default.createDirectory(at: data.url, withIntermediateDirectories: true)
         let store = try SQLiteEventStore(path: data.url.appendingPathComponent(eventStoreFileName).path)
+        let memory = EventStoreEpisodicMemory(store: store)
         let agents = ResearchAgents(
-            planner: HeuristicPlanner(), researcher: RetrievalResearcher(retriever: knowledge),
+            planner: MemoryAwarePlanner(planner: HeuristicPlanner(), memory: memory), researcher: RetrievalResearcher(retriever: knowledge),
             evaluator: CoverageEvaluator(),
             synthesizer: model.map { LanguageModelSynthesizer(model: $0) as any ReportSynthesizer } ?? ExtractiveSynthesizer(),
-            checker: QuotationCitationChecker())
+            checker: QuotationCitationChecker(), memory: memory)
         return ResearchEnvironment(knowledge: knowledge, service: ResearchTaskService(store: store, workflow: ResearchWorkflow(agents: agents)))
     }
 }
@@ -37,7 +38,9 @@ enum TaskProgressLine {
     static func describe(_ event: TaskEvent) -> String? {
         switch event {
         case .submitted: nil
-        case let .planned(plan): "plan: " + plan.subQuestions.map { "[\($0.id)] \($0.text)" }.joined(separator: "; ")
+        case let .planned(plan):
+            "plan: " + plan.subQuestions.map { "[\($0.id)] \($0.text)" }.joined(separator: "; ")
+                + (plan.reusedFromTask.map { " (reused from \($0))" } ?? "")
         case let .subQuestionStarted(id, round): "researching \(id) (round \(round))"
         case let .evidenceFound(id, _, evidence): "\(id): \(evidence.count) evidence sentence\(evidence.count == 1 ? "" : "s")"
         case let .critiqueIssued(round, critique):

@@ -381,4 +381,18 @@ import Testing
         #expect(noName.status != 0)
         #expect(noName.stderr.contains("needs a model name"))
     }
+
+    @Test func aRepeatedQuestionReusesThePlanOfTheEarlierTask() throws {
+        let workspace = try Workspace()
+        _ = try workspace.ares("ingest", "corpus", "--data-dir", "kb")
+        let first = try workspace.ares("ask", "How does pg_dump back up data and why does WAL reduce disk writes?", "--data-dir", "kb", "--format", "json")
+        let firstID = try JSONDecoder().decode(AskOutput.self, from: Data(first.stdout.utf8)).taskId
+        let second = try workspace.ares("ask", "how does pg_dump back up data and why does WAL reduce disk writes", "--data-dir", "kb", "--format", "json")
+        let secondID = try JSONDecoder().decode(AskOutput.self, from: Data(second.stdout.utf8)).taskId
+        let events = try workspace.ares("tasks", "events", secondID, "--data-dir", "kb")
+        #expect(events.stdout.contains("(reused from \(firstID))"))
+        let unrelated = try workspace.ares("ask", "What are checkpoints?", "--data-dir", "kb", "--format", "json")
+        let unrelatedID = try JSONDecoder().decode(AskOutput.self, from: Data(unrelated.stdout.utf8)).taskId
+        #expect(!(try workspace.ares("tasks", "events", unrelatedID, "--data-dir", "kb")).stdout.contains("reused from"))
+    }
 }

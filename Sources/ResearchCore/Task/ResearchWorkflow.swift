@@ -1,3 +1,5 @@
+import Foundation
+
 /// The agents a research task runs with.
 public struct ResearchAgents: Sendable {
     public var planner: any ResearchPlanner
@@ -5,14 +7,17 @@ public struct ResearchAgents: Sendable {
     public var evaluator: any ResearchEvaluator
     public var synthesizer: any ReportSynthesizer
     public var checker: any CitationChecker
+    /// The memory manager's store: a finished task is recorded as an episode (optional).
+    public var memory: (any EpisodicMemory)?
 
     public init(planner: any ResearchPlanner, researcher: any SubQuestionResearcher, evaluator: any ResearchEvaluator,
-                synthesizer: any ReportSynthesizer, checker: any CitationChecker) {
+                synthesizer: any ReportSynthesizer, checker: any CitationChecker, memory: (any EpisodicMemory)? = nil) {
         self.planner = planner
         self.researcher = researcher
         self.evaluator = evaluator
         self.synthesizer = synthesizer
         self.checker = checker
+        self.memory = memory
     }
 }
 
@@ -51,7 +56,8 @@ public struct ResearchWorkflow: Sendable {
 
     public typealias Recorder = @Sendable (TaskEvent) async throws -> Void
 
-    public func run(from initial: TaskState, record: Recorder) async throws -> TaskState {
+    /// `taskID` names the task in episodic memory.
+    public func run(from initial: TaskState, taskID: String = "", record: Recorder) async throws -> TaskState {
         var state = initial
         let clock = ContinuousClock()
         let started = clock.now
@@ -70,7 +76,7 @@ public struct ResearchWorkflow: Sendable {
                 break
             }
             do {
-                try await step(state, emit: emit, outOfTime: clock.now - started > budget.researchTime)
+                try await step(state, taskID: taskID, emit: emit, outOfTime: clock.now - started > budget.researchTime)
             } catch is CancellationError {
                 try await emit(.canceled(reason: "canceled while \(state.phase?.rawValue ?? "starting")"))
             } catch let error as TaskStateError {
@@ -83,7 +89,7 @@ public struct ResearchWorkflow: Sendable {
     }
 
     /// One recorded step from `state` (a copy: `emit` updates the workflow's own state).
-    private func step(_ state: TaskState, emit: (TaskEvent) async throws -> Void, outOfTime: Bool) async throws {
+    private func step(_ state: TaskState, taskID: String, emit: (TaskEvent) async throws -> Void, outOfTime: Bool) async throws {
         switch state.phase {
         case nil:
             throw TaskStateError(phase: nil, event: "(none)")
@@ -107,6 +113,14 @@ public struct ResearchWorkflow: Sendable {
             let (verified, check) = try await agents.checker.verify(report)
             try await emit(.citationsVerified(check, report: verified))
         case .verified:
+            // Memory is a help, not a duty: a task whose episode cannot be stored still completes.
+            if let memory = agents.memory, let plan = state.plan, let report = state.report {
+                try? await memory.record(Episode(
+                    taskID: taskID, question: state.question, plan: ResearchPlan(subQuestions: plan.subQuestions),
+                    sources: Array(Set(report.citations.map(\.passage.source))).sorted(),
+                    coverage: state.critiques.last?.coverage ?? 0,
+                    supportedSentences: state.citationCheck?.supportedSentences ?? 0, recordedAt: Date()))
+            }
             try await emit(.completed)
         case .completed, .failed, .canceled:
             return
