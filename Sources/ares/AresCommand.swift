@@ -12,6 +12,6 @@ struct AresCommand: AsyncParsableCommand {
             Start with `ares demo`, or `ares ingest PATH...` then `ares search "QUERY"`.
             """,
         version: "0.1.0",
-        subcommands: [IngestCommand.self, SearchCommand.self, RemoveCommand.self, AskCommand.self, TasksCommand.self, VerifyCommand.self, DemoCommand.self]
+        subcommands: [IngestCommand.self, SearchCommand.self, RemoveCommand.self, AskCommand.self, TasksCommand.self, MemoryCommand.self, VerifyCommand.self, DemoCommand.self]
     )
 }

@@ -391,6 +391,13 @@ import Testing
         let secondID = try JSONDecoder().decode(AskOutput.self, from: Data(second.stdout.utf8)).taskId
         let events = try workspace.ares("tasks", "events", secondID, "--data-dir", "kb")
         #expect(events.stdout.contains("(reused from \(firstID))"))
+        // Forgotten memory is not reused.
+        let forget = try workspace.ares("memory", "forget", "--data-dir", "kb")
+        #expect(forget.status == 0)
+        #expect(forget.stdout.contains("forgot episodes recorded before"))
+        let third = try workspace.ares("ask", "How does pg_dump back up data and why does WAL reduce disk writes?", "--data-dir", "kb", "--format", "json")
+        let thirdID = try JSONDecoder().decode(AskOutput.self, from: Data(third.stdout.utf8)).taskId
+        #expect(!(try workspace.ares("tasks", "events", thirdID, "--data-dir", "kb")).stdout.contains("reused from"))
         let unrelated = try workspace.ares("ask", "What are checkpoints?", "--data-dir", "kb", "--format", "json")
         let unrelatedID = try JSONDecoder().decode(AskOutput.self, from: Data(unrelated.stdout.utf8)).taskId
         #expect(!(try workspace.ares("tasks", "events", unrelatedID, "--data-dir", "kb")).stdout.contains("reused from"))
