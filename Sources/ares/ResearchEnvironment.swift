@@ -8,7 +8,8 @@ import TaskService
 
 /// Wires a research task service from a data directory: the knowledge base (read-only),
 /// the event store `tasks.sqlite`, and the agents: built-in, with the LLM-backed
-/// synthesizer when a model is configured (it falls back to the built-in one on failure).
+/// planner and synthesizer when a model is configured (each falls back to its built-in
+/// counterpart on failure).
 struct ResearchEnvironment {
     static let eventStoreFileName = "tasks.sqlite"
 
@@ -25,7 +26,7 @@ struct ResearchEnvironment {
         let store = try SQLiteEventStore(path: data.url.appendingPathComponent(eventStoreFileName).path)
         let memory = EventStoreEpisodicMemory(store: store)
         let agents = ResearchAgents(
-            planner: MemoryAwarePlanner(planner: HeuristicPlanner(), memory: memory), researcher: RetrievalResearcher(retriever: knowledge),
+            planner: MemoryAwarePlanner(planner: model.map { LanguageModelPlanner(model: $0) as any ResearchPlanner } ?? HeuristicPlanner(), memory: memory), researcher: RetrievalResearcher(retriever: knowledge),
             evaluator: CoverageEvaluator(),
             synthesizer: model.map { LanguageModelSynthesizer(model: $0) as any ReportSynthesizer } ?? ExtractiveSynthesizer(),
             checker: QuotationCitationChecker(), memory: memory)

@@ -86,4 +86,14 @@ import Testing
         let client = OpenAIChatClient(configuration: OpenAIChatConfiguration(baseURL: endpoint.baseURL, model: "fake", apiKey: "wrong"))
         await #expect { _ = try await client.complete([.user("hi")], maxTokens: 10) } throws: { "\($0)".contains("401") }
     }
+
+    @Test func theModelPlansAndAFailingModelFallsBackToTheHeuristicPlan() async throws {
+        let good = try FakeChatEndpoint(mode: "good")
+        let plan = try await LanguageModelPlanner(model: good.client()).plan(question: "What is WAL and how does VACUUM work?")
+        #expect(plan.subQuestions.map(\.text) == ["What is WAL?", "how does VACUUM work?"])
+        #expect(plan.subQuestions[0].queries == ["What is WAL?", "what is wal", "postgresql what is wal"])
+        let down = try FakeChatEndpoint(mode: "down")
+        let fallback = try await LanguageModelPlanner(model: down.client()).plan(question: "What is WAL and how does VACUUM work?")
+        #expect(fallback == (try await HeuristicPlanner().plan(question: "What is WAL and how does VACUUM work?")))
+    }
 }

@@ -4,6 +4,7 @@ Prints its port, then serves until killed. argv: KEY MODE, MODE being
 - "good": writes a report from the "[n] sentence" evidence lines of the user message, one
   section per "Sub-question" line, plus one invented sentence (which the citation checker
   must drop), wrapped in a Markdown code fence;
+  a planning request (system prompt "You plan research") gets one sub-question per "and"-part;
 - "down": answers 503 to everything.
 Requests without `Authorization: Bearer KEY` get 401.
 """
@@ -34,6 +35,10 @@ class Handler(BaseHTTPRequestHandler):
         if MODE == "down" or self.path != "/v1/chat/completions":
             return self.reply(503, {"error": {"message": "overloaded"}})
         user = body["messages"][-1]["content"]
+        if "You plan research" in body["messages"][0]["content"]:
+            parts = [p.strip() for p in user.replace("?", "").split(" and ") if p.strip()]
+            plan = {"subQuestions": [{"question": p + "?", "queries": [p.lower(), "postgresql " + p.lower()]} for p in parts]}
+            return self.reply(200, {"choices": [{"index": 0, "message": {"role": "assistant", "content": json.dumps(plan)}}]})
         sections, current = [], None
         for line in user.splitlines():
             heading = re.match(r"Sub-question \w+: (.*)", line)

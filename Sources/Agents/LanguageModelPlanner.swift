@@ -1,0 +1,56 @@
+import Foundation
+import ResearchCore
+
+/// A planner that asks a language model to split the question into sub-questions with
+/// search queries. When the model fails or answers with something unusable, the built-in
+/// heuristic planner plans instead (a plan is never worse than the offline one).
+public struct LanguageModelPlanner: ResearchPlanner {
+    public let model: any LanguageModel
+    public let fallback: HeuristicPlanner
+    public var maximumSubQuestions: Int
+
+    public init(model: any LanguageModel, fallback: HeuristicPlanner = HeuristicPlanner(), maximumSubQuestions: Int = 6) {
+        self.model = model
+        self.fallback = fallback
+        self.maximumSubQuestions = max(1, maximumSubQuestions)
+    }
+
+    struct ModelPlan: Decodable {
+        struct Item: Decodable {
+            var question: String
+            var queries: [String]?
+        }
+        var subQuestions: [Item]
+    }
+
+    public func plan(question: String) async throws -> ResearchPlan {
+        let messages: [ChatMessage] = [
+            .system("""
+                You plan research over a document collection. Split the user's question into at most \(maximumSubQuestions) \
+                self-contained sub-questions (one if it is simple), each with two or three keyword search queries. \
+                Answer with JSON only: {"subQuestions": [{"question": "...", "queries": ["...", "..."]}]}
+                """),
+            .user(question),
+        ]
+        do {
+            let reply = try await model.complete(messages, maxTokens: 600)
+            guard let start = reply.firstIndex(of: "{"), let end = reply.lastIndex(of: "}") else {
+                throw LanguageModelError.malformedResponse("the reply holds no JSON object")
+            }
+            let parsed = try JSONDecoder().decode(ModelPlan.self, from: Data(reply[start...end].utf8))
+            let items = parsed.subQuestions
+                .map { (text: $0.question.trimmingCharacters(in: .whitespacesAndNewlines), queries: $0.queries ?? []) }
+                .filter { !$0.text.isEmpty }
+                .prefix(maximumSubQuestions)
+            guard !items.isEmpty else { throw LanguageModelError.malformedResponse("the plan has no sub-questions") }
+            return ResearchPlan(subQuestions: items.enumerated().map { index, item in
+                let queries = [item.text] + item.queries.filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
+                return SubQuestion(id: "sq\(index + 1)", text: item.text, queries: Array(queries.prefix(4)))
+            })
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            return try await fallback.plan(question: question)
+        }
+    }
+}
