@@ -1,3 +1,5 @@
+import Foundation
+
 /// One message of a chat-completions conversation.
 public struct ChatMessage: Sendable, Codable, Equatable {
     public var role: String
@@ -15,4 +17,19 @@ public struct ChatMessage: Sendable, Codable, Equatable {
 public protocol LanguageModel: Sendable {
     var identity: String { get }
     func complete(_ messages: [ChatMessage], maxTokens: Int) async throws -> String
+}
+
+/// Reading structured answers out of model replies.
+enum LanguageModelReply {
+    /// The JSON object of a reply, decoded; a Markdown code fence or prose around it is ignored.
+    static func decodeJSONObject<T: Decodable>(_ reply: String, as type: T.Type) throws -> T {
+        guard let start = reply.firstIndex(of: "{"), let end = reply.lastIndex(of: "}"), start < end else {
+            throw LanguageModelError.malformedResponse("the reply holds no JSON object")
+        }
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(reply[start...end].utf8))
+        } catch {
+            throw LanguageModelError.malformedResponse("the reply's JSON does not have the expected shape: \(error)")
+        }
+    }
 }

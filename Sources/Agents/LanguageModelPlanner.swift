@@ -34,10 +34,7 @@ public struct LanguageModelPlanner: ResearchPlanner {
         ]
         do {
             let reply = try await model.complete(messages, maxTokens: 600)
-            guard let start = reply.firstIndex(of: "{"), let end = reply.lastIndex(of: "}") else {
-                throw LanguageModelError.malformedResponse("the reply holds no JSON object")
-            }
-            let parsed = try JSONDecoder().decode(ModelPlan.self, from: Data(reply[start...end].utf8))
+            let parsed = try LanguageModelReply.decodeJSONObject(reply, as: ModelPlan.self)
             let items = parsed.subQuestions
                 .map { (text: $0.question.trimmingCharacters(in: .whitespacesAndNewlines), queries: $0.queries ?? []) }
                 .filter { !$0.text.isEmpty }

@@ -55,7 +55,7 @@ public struct LanguageModelSynthesizer: ReportSynthesizer {
         ]
         do {
             let reply = try await model.complete(messages, maxTokens: maxTokens)
-            let parsed = try Self.parse(reply)
+            let parsed = try LanguageModelReply.decodeJSONObject(reply, as: ModelReport.self)
             let sections = parsed.sections.map { section in
                 ResearchReport.Section(title: section.title, text: section.text, citations: Self.markers(in: section.text).filter { $0 >= 1 && $0 <= citations.count })
             }
@@ -72,18 +72,6 @@ public struct LanguageModelSynthesizer: ReportSynthesizer {
             report.markdown = ExtractiveSynthesizer.markdown(question: question, answer: report.answer, sections: report.sections,
                                                              citations: report.citations, notes: report.notes)
             return report
-        }
-    }
-
-    /// The JSON object of a reply, tolerating a Markdown code fence around it.
-    static func parse(_ reply: String) throws -> ModelReport {
-        guard let start = reply.firstIndex(of: "{"), let end = reply.lastIndex(of: "}") else {
-            throw LanguageModelError.malformedResponse("the reply holds no JSON object")
-        }
-        do {
-            return try JSONDecoder().decode(ModelReport.self, from: Data(reply[start...end].utf8))
-        } catch {
-            throw LanguageModelError.malformedResponse("the reply's JSON is not a report: \(error)")
         }
     }
 
