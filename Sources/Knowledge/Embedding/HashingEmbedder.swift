@@ -24,13 +24,19 @@ public struct HashingEmbedder: Embedder {
         texts.map(embedOne)
     }
 
-    /// Synchronous embedding, used on hot paths (ingest workers, query time).
+    /// Synchronous embedding, used on hot paths (query time).
     public func embedOne(_ text: String) -> [Float] {
+        embed(terms: analyzer.terms(text))
+    }
+
+    /// The embedding of text already analyzed by `TextAnalyzer()` (ingest has the terms at
+    /// hand for BM25, so the text is not analyzed twice).
+    public func embed(terms: [String]) -> [Float] {
         var vector = [Float](repeating: 0, count: dimension)
         var previousTermHash: UInt64 = 0
         var hasPrevious = false
         vector.withUnsafeMutableBufferPointer { buffer in
-            analyzer.forEachTerm(in: text) { term in
+            for term in terms {
                 let termHash = FastHash.fnv1a(term)
                 add(termHash, weight: termWeight, to: buffer)
                 if hasPrevious {

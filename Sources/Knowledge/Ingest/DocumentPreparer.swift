@@ -48,10 +48,11 @@ struct DocumentPreparer: Sendable {
 
         let drafts = chunker.chunks(of: document)
         let indexedTexts = drafts.map { IndexedText.compose(title: document.title, headingPath: $0.headingPath, text: $0.text) }
+        let terms = indexedTexts.map(analyzer.terms)
         let embeddings: [[Float]]
         do {
             if let builtin = embedder as? HashingEmbedder {
-                embeddings = indexedTexts.map(builtin.embedOne)
+                embeddings = terms.map(builtin.embed(terms:))
             } else {
                 embeddings = try await embedder.embed(indexedTexts)
             }
@@ -69,6 +70,6 @@ struct DocumentPreparer: Sendable {
         let record = DocumentRecord(
             source: file.source, absolutePath: file.absolutePath, title: document.title, format: format,
             byteSize: file.byteSize, modifiedAt: file.modifiedAt, contentHash: contentHash, text: document.text)
-        return .document(record, chunks, terms: indexedTexts.map(analyzer.terms), note: note)
+        return .document(record, chunks, terms: terms, note: note)
     }
 }
