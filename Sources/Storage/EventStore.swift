@@ -1,3 +1,5 @@
+import Foundation
+
 /// An append-only log of event streams (one stream per research task). An acknowledged
 /// append is durable; each stream is hash-chained so that an edited, removed or reordered
 /// event is detected by `verify`.
@@ -6,6 +8,8 @@ public protocol EventStore: Sendable {
     /// `EventStoreError.versionConflict` unless the stream is at exactly that version (0: new).
     func append(_ events: [NewEvent], to stream: String, expectedVersion: Int64?) async throws -> [StoredEvent]
     func read(stream: String) async throws -> [StoredEvent]
+    /// Only the payloads of a stream, in order: what replaying a stream needs, read faster.
+    func readPayloads(stream: String) async throws -> [Data]
     func streams() async throws -> [StreamInfo]
     func verify() async throws -> ChainVerification
 }

@@ -90,6 +90,16 @@ public final class SQLiteEventStore: EventStore {
         }
     }
 
+    public func readPayloads(stream: String) async throws -> [Data] {
+        try await pool.read { db in
+            let statement = try db.cachedStatement(sql: "SELECT payload FROM event WHERE stream = ? ORDER BY version")
+            var payloads: [Data] = []
+            let values = try Data.fetchCursor(statement, arguments: [stream])
+            while let payload = try values.next() { payloads.append(payload) }
+            return payloads
+        }
+    }
+
     public func streams() async throws -> [StreamInfo] {
         try await pool.read { db in
             try Row.fetchAll(db, sql: "SELECT id, version, lastType, lastRecordedAt FROM stream ORDER BY lastRecordedAt DESC").map { row in

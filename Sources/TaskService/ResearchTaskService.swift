@@ -76,26 +76,32 @@ public final class ResearchTaskService: Sendable {
     }
 
     private func load(_ id: String) async throws -> (state: TaskState, version: Int64) {
-        let stored = try await store.read(stream: id)
-        guard !stored.isEmpty else { throw ResearchTaskError.unknownTask(id) }
+        let payloads = try await store.readPayloads(stream: id)
+        guard !payloads.isEmpty else { throw ResearchTaskError.unknownTask(id) }
         var state = TaskState()
-        for event in stored {
+        for (index, payload) in payloads.enumerated() {
+            let event: TaskEvent
             do {
-                try state.apply(try Self.decode(event, task: id))
-            } catch let error as TaskStateError {
+                event = try TaskEventCodec.decode(payload)
+            } catch {
+                throw ResearchTaskError.damagedTask(id, "event \(index + 1) does not decode: \(error)")
+            }
+            do {
+                try state.apply(event)
+            } catch {
                 throw ResearchTaskError.damagedTask(id, "\(error)")
             }
         }
-        return (state, stored.last?.version ?? 0)
+        return (state, Int64(payloads.count))
     }
 
     static func encode(_ event: TaskEvent) throws -> NewEvent {
-        NewEvent(type: event.typeName, payload: try JSONEncoder().encode(event))
+        NewEvent(type: event.typeName, payload: TaskEventCodec.encode(event))
     }
 
     static func decode(_ stored: StoredEvent, task: String) throws -> TaskEvent {
         do {
-            return try JSONDecoder().decode(TaskEvent.self, from: stored.payload)
+            return try TaskEventCodec.decode(stored.payload)
         } catch {
             throw ResearchTaskError.damagedTask(task, "event \(stored.version) (\(stored.type)) does not decode: \(error)")
         }

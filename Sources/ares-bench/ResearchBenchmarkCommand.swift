@@ -40,10 +40,9 @@ struct ResearchBenchmarkCommand: AsyncParsableCommand {
             events.append(.revised(round: round, subQuestions: [subQuestion]))
         }
         let stream = "task-rebuild-benchmark-\(UUID().uuidString)"
-        let encoder = JSONEncoder()
         var version: Int64 = 0
         for start in stride(from: 0, to: events.count, by: 500) {
-            let batch = try events[start..<min(events.count, start + 500)].map { NewEvent(type: $0.typeName, payload: try encoder.encode($0)) }
+            let batch = events[start..<min(events.count, start + 500)].map { NewEvent(type: $0.typeName, payload: TaskEventCodec.encode($0)) }
             _ = try await service.store.append(batch, to: stream, expectedVersion: version)
             version += Int64(batch.count)
         }
@@ -54,7 +53,7 @@ struct ResearchBenchmarkCommand: AsyncParsableCommand {
             times.append(Statistics.seconds(elapsed) * 1000)
         }
         let foldOnly = try clock.measure { _ = try TaskState.fold(events) }
-        print("state rebuilt from \(events.count) stored events (read + JSON decode + fold): median \(Statistics.format(Statistics.percentile(times, 0.5), 1)) ms; the fold alone: \(Statistics.format(Statistics.seconds(foldOnly) * 1000, 2)) ms")
+        print("state rebuilt from \(events.count) stored events (read + decode + fold): median \(Statistics.format(Statistics.percentile(times, 0.5), 1)) ms; the fold alone: \(Statistics.format(Statistics.seconds(foldOnly) * 1000, 2)) ms")
     }
 
     struct QuestionSet: Decodable {
