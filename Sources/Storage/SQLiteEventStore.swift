@@ -19,11 +19,11 @@ public final class SQLiteEventStore: EventStore {
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
         configuration.label = "ares.events"
-        configuration.prepareDatabase { db in
-            // FULL: a commit returns only once the WAL is on disk, so an acknowledged append survives power loss.
-            try db.execute(sql: "PRAGMA synchronous = FULL")
-        }
         pool = try DatabasePool(path: path, configuration: configuration)
+        // FULL: a commit returns only once the WAL is synced, so an acknowledged append survives
+        // power loss. Set on the writer connection after the pool opens: GRDB switches a WAL
+        // pool to NORMAL while opening it, which would override a setting made earlier.
+        try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1-events") { db in
             try db.execute(sql: """
@@ -88,6 +88,11 @@ public final class SQLiteEventStore: EventStore {
             }
             return events
         }
+    }
+
+    /// The writer connection's `PRAGMA synchronous` (2 is FULL), for durability tests.
+    func writerSynchronousLevel() async throws -> Int {
+        try await pool.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1 }
     }
 
     public func readPayloads(stream: String) async throws -> [Data] {

@@ -237,6 +237,12 @@ import Testing
         #expect(!(try await reader.search("GIN", limit: 1)).isEmpty)
     }
 
+    @Test func theDocumentStoreSyncsEveryCommit() throws {
+        let data = try TemporaryDirectory()
+        let store = try DocumentStore(path: data.url.appendingPathComponent("k.sqlite").path)
+        #expect(try store.writerSynchronousLevel() == 2, "PRAGMA synchronous = FULL")
+    }
+
     @Test func rejectsOversizedQueriesAndLimits() async throws {
         let data = try TemporaryDirectory()
         let knowledge = try open(data)

@@ -110,6 +110,12 @@ import Testing
         #expect(!report.breaks.contains { $0.stream == "a" && $0.version != 2 })
     }
 
+    @Test func theWriterSyncsEveryCommit() async throws {
+        let scratch = try Scratch()
+        #expect(try await SQLiteEventStore(path: scratch.path).writerSynchronousLevel() == 2, "PRAGMA synchronous = FULL")
+        #expect(try await SQLiteEventStore(path: scratch.path).writerSynchronousLevel() == 2, "also when reopened")
+    }
+
     @Test func limitsAreEnforcedWithClearMessages() async throws {
         let scratch = try Scratch()
         let store = try SQLiteEventStore(path: scratch.path)

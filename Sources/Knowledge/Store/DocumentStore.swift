@@ -62,7 +62,12 @@ public final class DocumentStore: Sendable {
         configuration.busyMode = .timeout(10)
         configuration.label = "ares.documents"
         pool = try DatabasePool(path: path, configuration: configuration)
-        if !readOnly { try Self.migrator.migrate(pool) }
+        if !readOnly {
+            try Self.migrator.migrate(pool)
+            // FULL on the writer: a committed ingest batch survives power loss, not only a crash
+            // (GRDB opens WAL pools with NORMAL).
+            try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+        }
     }
 
     private static var migrator: DatabaseMigrator {
@@ -101,6 +106,11 @@ public final class DocumentStore: Sendable {
     }
 
     // MARK: Reading
+
+    /// The writer connection's `PRAGMA synchronous` (2 is FULL), for durability tests.
+    func writerSynchronousLevel() throws -> Int {
+        try pool.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1 }
+    }
 
     public func generation() throws -> Int64 {
         try pool.read { db in try Self.generation(db) }
