@@ -16,6 +16,13 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.7.3"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // Domain types shared by every module. Foundation only, no I/O.
@@ -45,11 +52,38 @@ let package = Package(
         .target(name: "Agents", dependencies: ["ResearchCore", "Knowledge", "Resilience"], swiftSettings: strictSwift6),
         // Durable research tasks: the workflow's steps recorded in the event store, resume.
         .target(name: "TaskService", dependencies: ["ResearchCore", "Storage"], swiftSettings: strictSwift6),
+        // Principals, API keys (hashed at rest, constant-time comparison), roles and permissions.
+        .target(
+            name: "Security",
+            dependencies: [
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strictSwift6
+        ),
+        // The HTTP server: JSON-RPC 2.0 (A2A 1.0), MCP, SSE, health, metrics, access control.
+        .target(
+            name: "Server",
+            dependencies: [
+                "ResearchCore", "Knowledge", "Storage", "TaskService", "Security", "Resilience",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+            ],
+            swiftSettings: strictSwift6
+        ),
         // The composition root: the `ares` command line.
         .executableTarget(
             name: "ares",
             dependencies: [
-                "Knowledge", "ResearchCore", "Agents", "Storage", "TaskService",
+                "Knowledge", "ResearchCore", "Agents", "Storage", "TaskService", "Security", "Server",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSwift6
@@ -70,5 +104,7 @@ let package = Package(
         .testTarget(name: "AgentsTests", dependencies: ["Agents", "ResearchCore", "Resilience"], exclude: ["Fixtures"], swiftSettings: strictSwift6),
         .testTarget(name: "ResearchCoreTests", dependencies: ["ResearchCore"], swiftSettings: strictSwift6),
         .testTarget(name: "AresCLITests", dependencies: ["ares", "Knowledge", "Storage"], swiftSettings: strictSwift6),
+        .testTarget(name: "SecurityTests", dependencies: ["Security"], swiftSettings: strictSwift6),
+        .testTarget(name: "ServerTests", dependencies: ["ares", "Security"], exclude: ["Interop"], swiftSettings: strictSwift6),
     ]
 )

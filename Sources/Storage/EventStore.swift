@@ -11,6 +11,9 @@ public protocol EventStore: Sendable {
     /// Only the payloads of a stream, in order: what replaying a stream needs, read faster.
     func readPayloads(stream: String) async throws -> [Data]
     func streams() async throws -> [StreamInfo]
+    /// The first event's payload of every stream whose name starts with `prefix`: what a
+    /// listing needs to know of each stream (who opened it, for what) in one read.
+    func firstPayloads(streamPrefix prefix: String) async throws -> [String: Data]
     func verify() async throws -> ChainVerification
 }
 

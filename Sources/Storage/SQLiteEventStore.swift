@@ -105,6 +105,19 @@ public final class SQLiteEventStore: EventStore {
         }
     }
 
+    public func firstPayloads(streamPrefix prefix: String) async throws -> [String: Data] {
+        try await pool.read { db in
+            var payloads: [String: Data] = [:]
+            let rows = try Row.fetchCursor(db, sql: """
+                SELECT s.id, e.payload FROM stream s JOIN event e ON e.stream = s.id AND e.version = 1
+                WHERE s.id >= ? AND s.id < ?
+                """,
+                                           arguments: [prefix, prefix + "\u{10FFFF}"])
+            while let row = try rows.next() { payloads[row[0]] = row[1] }
+            return payloads
+        }
+    }
+
     public func streams() async throws -> [StreamInfo] {
         try await pool.read { db in
             try Row.fetchAll(db, sql: "SELECT id, version, lastType, lastRecordedAt FROM stream ORDER BY lastRecordedAt DESC").map { row in

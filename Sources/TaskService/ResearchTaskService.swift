@@ -33,7 +33,7 @@ public final class ResearchTaskService: Sendable {
     }
 
     /// Records a new task and returns its id; nothing runs yet.
-    public func submit(question: String, principal: String? = nil) async throws -> String {
+    public func submit(question: String, principal: String? = nil, contextID: String? = nil) async throws -> String {
         let trimmed = question.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !trimmed.isEmpty else { throw ResearchTaskError.invalidQuestion("the question is empty: ask something") }
         guard trimmed.count <= Self.maximumQuestionLength else {
@@ -41,16 +41,21 @@ public final class ResearchTaskService: Sendable {
                 "the question has \(trimmed.count) characters; the limit is \(Self.maximumQuestionLength) (ask about one thing at a time)")
         }
         let id = "task-" + UUID().uuidString.lowercased()
-        _ = try await store.append([try Self.encode(.submitted(question: trimmed, principal: principal))], to: id, expectedVersion: 0)
+        _ = try await store.append([try Self.encode(.submitted(question: trimmed, principal: principal, contextID: contextID))], to: id, expectedVersion: 0)
         return id
     }
 
     /// Runs (or resumes) a task to its end, calling `observe` after each recorded step.
-    public func run(_ id: String, observe: @escaping @Sendable (TaskEvent) -> Void = { _ in }) async throws -> TaskState {
+    /// `beforeRecording` may throw to stop the task before its next step is recorded (a server
+    /// shutting down): the task then stays unfinished and resumes from its last recorded step.
+    public func run(_ id: String,
+                    beforeRecording: @escaping @Sendable (TaskEvent) throws -> Void = { _ in },
+                    observe: @escaping @Sendable (TaskEvent) -> Void = { _ in }) async throws -> TaskState {
         let (state, version) = try await load(id)
         let versionCounter = VersionCounter(version)
         let store = self.store
         return try await workflow.run(from: state, taskID: id) { event in
+            try beforeRecording(event)
             let expected = versionCounter.value
             _ = try await store.append([try Self.encode(event)], to: id, expectedVersion: expected)
             versionCounter.advance()
@@ -61,6 +66,32 @@ public final class ResearchTaskService: Sendable {
     /// The task's state, folded from its events.
     public func state(of id: String) async throws -> TaskState {
         try await load(id).state
+    }
+
+    /// The task's state with its stream version and the time of its last event.
+    public func snapshot(of id: String) async throws -> (state: TaskState, version: Int64, updatedAt: Date) {
+        let stored = try await store.read(stream: id)
+        guard let last = stored.last else { throw ResearchTaskError.unknownTask(id) }
+        var state = TaskState()
+        for event in stored {
+            do {
+                try state.apply(try Self.decode(event, task: id))
+            } catch let error as TaskStateError {
+                throw ResearchTaskError.damagedTask(id, "\(error)")
+            }
+        }
+        return (state, last.version, last.recordedAt)
+    }
+
+    /// Records that a task which is not running (queued, or interrupted) was canceled.
+    /// Returns the state after it; a task that already ended is returned unchanged.
+    public func cancelNotRunning(_ id: String, reason: String) async throws -> TaskState {
+        var (state, version) = try await load(id)
+        guard !state.isTerminal else { return state }
+        let event = TaskEvent.canceled(reason: reason)
+        _ = try await store.append([try Self.encode(event)], to: id, expectedVersion: version)
+        try state.apply(event)
+        return state
     }
 
     public func events(of id: String) async throws -> [(stored: StoredEvent, event: TaskEvent)] {

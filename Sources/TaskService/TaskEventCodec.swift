@@ -12,8 +12,10 @@ public enum TaskEventCodec {
         var writer = ByteWriter()
         writer.u8(binaryV1)
         switch event {
-        case let .submitted(question, principal):
+        case let .submitted(question, principal, nil):
             writer.u8(0); writer.string(question); writer.optionalString(principal)
+        case let .submitted(question, principal, contextID?):
+            writer.u8(11); writer.string(question); writer.optionalString(principal); writer.string(contextID)
         case let .planned(plan):
             writer.u8(1); writer.plan(plan)
         case let .subQuestionStarted(id, round):
@@ -62,6 +64,8 @@ public enum TaskEventCodec {
             case 8: event = .completed
             case 9: event = .failed(reason: try reader.string())
             case 10: event = .canceled(reason: try reader.string())
+            case 11:
+                event = .submitted(question: try reader.string(), principal: try reader.optionalString(), contextID: try reader.string())
             default: throw ByteReader.Failure("unknown event tag \(tag)")
             }
             guard reader.atEnd else { throw ByteReader.Failure("\(reader.remaining) unexpected trailing bytes") }

@@ -1,5 +1,10 @@
 import ArgumentParser
 
+/// The version ares reports (CLI, agent card, MCP server info).
+enum AresVersion {
+    static let current = "0.4.0"
+}
+
 /// The `ares` command line: the composition root, where configuration is read and the
 /// modules are wired together.
 @main
@@ -11,7 +16,8 @@ struct AresCommand: AsyncParsableCommand {
             Data lives in a data directory: --data-dir, else $ARES_DATA_DIR, else ./.ares.
             Start with `ares demo`, or `ares ingest PATH...` then `ares search "QUERY"`.
             """,
-        version: "0.1.0",
-        subcommands: [IngestCommand.self, SearchCommand.self, RemoveCommand.self, AskCommand.self, TasksCommand.self, MemoryCommand.self, VerifyCommand.self, DemoCommand.self]
+        version: AresVersion.current,
+        subcommands: [IngestCommand.self, SearchCommand.self, RemoveCommand.self, AskCommand.self, TasksCommand.self, MemoryCommand.self,
+                      VerifyCommand.self, DemoCommand.self, ServeCommand.self, MCPCommand.self, KeysCommand.self]
     )
 }

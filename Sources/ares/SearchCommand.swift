@@ -48,28 +48,8 @@ struct SearchCommand: AsyncParsableCommand {
         }
     }
 
-    /// The JSON contract other tools rely on: {"query", "results": [{source, title, chunkId, score, text, ...}]}.
-    struct Output: Encodable {
-        struct Result: Encodable {
-            var source: String
-            var title: String
-            var chunkId: String
-            var score: Double
-            var text: String
-            var headingPath: [String]
-            var start: Int
-            var end: Int
-        }
-        var query: String
-        var mode: String
-        var results: [Result]
-    }
-
     private func printJSON(_ results: [SearchResult]) throws {
-        let output = Output(query: query, mode: mode.rawValue, results: results.map {
-            .init(source: $0.passage.source, title: $0.passage.title, chunkId: $0.passage.chunkId, score: $0.score,
-                  text: $0.passage.text, headingPath: $0.passage.headingPath, start: $0.passage.start, end: $0.passage.end)
-        })
+        let output = SearchResultsDocument(query: query, mode: mode, results: results)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .withoutEscapingSlashes]
         print(String(decoding: try encoder.encode(output), as: UTF8.self))

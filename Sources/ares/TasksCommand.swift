@@ -71,7 +71,7 @@ struct TasksCommand: AsyncParsableCommand {
         }
 
         func stateQuestion(_ event: TaskEvent) -> String {
-            if case let .submitted(question, _) = event { return question }
+            if case let .submitted(question, _, _) = event { return question }
             return ""
         }
     }

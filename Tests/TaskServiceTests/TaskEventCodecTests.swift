@@ -13,6 +13,7 @@ import Testing
     static let everyKind: [TaskEvent] = [
         .submitted(question: "How does WAL work?", principal: nil),
         .submitted(question: "q", principal: "alice"),
+        .submitted(question: "q", principal: "alice", contextID: "ctx-1"),
         .planned(ResearchPlan(subQuestions: [subQuestion], reusedFromTask: "task-1")),
         .planned(ResearchPlan(subQuestions: [])),
         .subQuestionStarted(subQuestionID: "sq1", round: 2),

@@ -5,7 +5,8 @@
 /// event's type. Adding a case is a compatible change; renaming or changing one needs a new
 /// case and an upcaster, because old logs must stay readable.
 public enum TaskEvent: Sendable, Codable, Hashable {
-    case submitted(question: String, principal: String?)
+    /// `contextID` groups related tasks (A2A's contextId); nil for tasks from the CLI.
+    case submitted(question: String, principal: String?, contextID: String? = nil)
     case planned(ResearchPlan)
     case subQuestionStarted(subQuestionID: String, round: Int)
     case evidenceFound(subQuestionID: String, round: Int, evidence: [Evidence])

@@ -25,6 +25,8 @@ public struct TaskStateError: Error, CustomStringConvertible, Sendable, Equatabl
 public struct TaskState: Sendable, Hashable {
     public private(set) var question = ""
     public private(set) var principal: String?
+    /// Groups related tasks (A2A's contextId); nil for tasks from the CLI.
+    public private(set) var contextID: String?
     public private(set) var phase: TaskPhase?
     public private(set) var plan: ResearchPlan?
     /// The research round under way (1 for the first).
@@ -60,9 +62,10 @@ public struct TaskState: Sendable, Hashable {
 
     public mutating func apply(_ event: TaskEvent) throws {
         switch (phase, event) {
-        case (nil, let .submitted(question, principal)):
+        case (nil, let .submitted(question, principal, contextID)):
             self.question = question
             self.principal = principal
+            self.contextID = contextID
             phase = .submitted
         case (.submitted, let .planned(plan)):
             self.plan = plan

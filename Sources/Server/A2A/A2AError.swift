@@ -1,0 +1,44 @@
+/// The A2A error codes (-32001…-32009), each carrying a `google.rpc.ErrorInfo` in
+/// `error.data` with its reason, as the A2A 1.0 JSON-RPC binding specifies.
+public enum A2AError {
+    public static let domain = "a2a-protocol.org"
+
+    public static func taskNotFound(_ id: String) -> JSONRPCError {
+        make(-32001, "TASK_NOT_FOUND", "Task not found: there is no task '\(id)' visible to this principal", ["taskId": id])
+    }
+
+    public static func taskNotCancelable(_ id: String, state: A2ATaskState) -> JSONRPCError {
+        make(-32002, "TASK_NOT_CANCELABLE", "Task not cancelable: task '\(id)' has already ended (\(state.rawValue))", ["taskId": id])
+    }
+
+    public static func pushNotificationNotSupported(_ detail: String) -> JSONRPCError {
+        make(-32003, "PUSH_NOTIFICATION_NOT_SUPPORTED", "Push notification not supported: \(detail)", [:])
+    }
+
+    public static func unsupportedOperation(_ detail: String) -> JSONRPCError {
+        make(-32004, "UNSUPPORTED_OPERATION", "Unsupported operation: \(detail)", [:])
+    }
+
+    public static func contentTypeNotSupported(_ detail: String) -> JSONRPCError {
+        make(-32005, "CONTENT_TYPE_NOT_SUPPORTED", "Content type not supported: \(detail)", [:])
+    }
+
+    public static func extendedAgentCardNotConfigured() -> JSONRPCError {
+        make(-32007, "EXTENDED_AGENT_CARD_NOT_CONFIGURED", "Extended agent card not configured", [:])
+    }
+
+    public static func versionNotSupported(_ version: String) -> JSONRPCError {
+        make(-32009, "VERSION_NOT_SUPPORTED",
+             "Version not supported: this endpoint speaks A2A 1.0; the request asked for \(version) (send the header 'A2A-Version: 1.0')",
+             ["requestedVersion": version, "supportedVersions": "1.0"])
+    }
+
+    private static func make(_ code: Int, _ reason: String, _ message: String, _ metadata: [String: String]) -> JSONRPCError {
+        JSONRPCError(code: code, message: message, data: .array([.object([
+            "@type": .string("type.googleapis.com/google.rpc.ErrorInfo"),
+            "reason": .string(reason),
+            "domain": .string(domain),
+            "metadata": .object(metadata.mapValues(JSONValue.string)),
+        ])]))
+    }
+}

@@ -1,0 +1,90 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Knowledge
+import Logging
+import NIOCore
+import Security
+import ServiceLifecycle
+import Storage
+import TaskService
+
+/// Everything the routes use, built once by the composition root (`ares serve`).
+public struct ServerComponents: Sendable {
+    public var runner: TaskRunner
+    public var pushConfigs: PushNotificationConfigStore
+    public var knowledge: KnowledgeBase
+    public var access: AccessControl
+    public var metrics: ServerMetrics
+    public var logger: Logger
+
+    public init(runner: TaskRunner, pushConfigs: PushNotificationConfigStore, knowledge: KnowledgeBase,
+                access: AccessControl, metrics: ServerMetrics, logger: Logger) {
+        self.runner = runner
+        self.pushConfigs = pushConfigs
+        self.knowledge = knowledge
+        self.access = access
+        self.metrics = metrics
+        self.logger = logger
+    }
+
+    public var store: any EventStore { runner.directory.service.store }
+}
+
+/// The HTTP application: the A2A JSON-RPC endpoint (`/a2a`), MCP (`/mcp`), the agent card,
+/// health probes and metrics, behind request logging.
+public enum AresServer {
+    public static func makeApplication(
+        configuration: ServerConfiguration, components: ServerComponents,
+        onRunning: @escaping @Sendable (_ port: Int) async -> Void = { _ in }
+    ) -> some ApplicationProtocol {
+        let cards = AgentCardProvider(baseURL: configuration.publicBaseURL ?? "http://\(configuration.host):\(configuration.port)",
+                                      version: configuration.version)
+        let metrics = components.metrics
+        let a2a = A2AMethods(runner: components.runner, pushConfigs: components.pushConfigs, extendedCard: { cards.current.extendedCard })
+        let ares = AresMethods(runner: components.runner, knowledge: components.knowledge)
+        let endpoint = JSONRPCEndpoint(
+            methods: a2a.methods + A2AMethods.legacyMethods + ares.methods, maximumNestingDepth: configuration.maximumNestingDepth,
+            observe: { method, outcome, seconds in metrics.recordRequest(method: method, outcome: outcome, seconds: seconds) })
+        let mcp = MCPEndpoint(dispatcher: MCPDispatcher(tools: MCPTools(runner: components.runner, knowledge: components.knowledge),
+                                                        version: configuration.version, maximumNestingDepth: configuration.maximumNestingDepth),
+                              metrics: metrics)
+
+        let router = Router(context: AresRequestContext.self)
+        router.add(middleware: RequestLogMiddleware(logger: components.logger, metrics: metrics, logRequests: configuration.logRequests))
+        let routes = Routes(configuration: configuration, components: components, cards: cards, endpoint: endpoint, mcp: mcp)
+        routes.register(on: router)
+
+        var app = Application(
+            router: router,
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "ares"),
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? configuration.port
+                if configuration.publicBaseURL == nil {
+                    let host = configuration.host.contains(":") ? "[\(configuration.host)]" : configuration.host
+                    cards.update(baseURL: "http://\(host):\(port)")
+                }
+                await onRunning(port)
+            },
+            logger: components.logger)
+        app.addServices(TaskRunnerService(runner: components.runner, grace: configuration.shutdownGrace, logger: components.logger))
+        return app
+    }
+}
+
+/// Stops the task runner when the service group shuts down (after the HTTP server has stopped
+/// accepting): running tasks reach a recorded step, queued ones stay in the log for the next start.
+struct TaskRunnerService: Service {
+    let runner: TaskRunner
+    let grace: Duration
+    let logger: Logger
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        logger.info("stopping: letting running tasks reach a recorded step", metadata: [
+            "running": .stringConvertible(runner.runningCount), "queued": .stringConvertible(runner.queuedCount),
+        ])
+        await runner.stop(grace: grace)
+        logger.info("stopped; unfinished tasks resume at the next start")
+    }
+}

@@ -1,0 +1,11 @@
+import HTTPTypes
+
+/// Header names ares reads or writes beyond the standard ones. The literals are valid
+/// field names, so the initializers cannot fail.
+extension HTTPField.Name {
+    static let apiKey = HTTPField.Name("X-API-Key")!
+    static let requestID = HTTPField.Name("X-Request-Id")!
+    static let a2aVersion = HTTPField.Name("A2A-Version")!
+    static let mcpSessionID = HTTPField.Name("Mcp-Session-Id")!
+    static let mcpProtocolVersion = HTTPField.Name("MCP-Protocol-Version")!
+}

@@ -1,0 +1,133 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Knowledge
+import NIOCore
+import Security
+
+/// The routes and how each turns its protocol's answer into an HTTP response.
+struct Routes: Sendable {
+    let configuration: ServerConfiguration
+    let components: ServerComponents
+    let cards: AgentCardProvider
+    let endpoint: JSONRPCEndpoint
+    let mcp: MCPEndpoint
+
+    func register(on router: Router<AresRequestContext>) {
+        router.get("/health/live") { _, _ in Self.json(#"{"status":"ok"}"#) }
+        router.get("/health/ready") { _, _ in await ready() }
+        router.get("/.well-known/agent-card.json") { request, _ in agentCard(request) }
+        router.get("/metrics") { request, context in metrics(request, context: context) }
+        router.post("/a2a") { request, context in await jsonRPC(request, context: context) }
+        router.post("/mcp") { request, context in await mcp.post(request, context: context, access: components.access, maximumBodyBytes: configuration.maximumBodyBytes) }
+        router.get("/mcp") { request, context in mcp.get(request, context: context, access: components.access) }
+        router.delete("/mcp") { request, context in mcp.delete(request, context: context, access: components.access) }
+    }
+
+    private func ready() async -> Response {
+        var checks: [String: JSONValue] = [:]
+        var ready = true
+        do {
+            _ = try await components.store.streams().count
+            checks["eventStore"] = .string("ok")
+        } catch {
+            ready = false
+            checks["eventStore"] = .string("failing: \(error)")
+        }
+        do {
+            let counts = try await components.knowledge.counts()
+            checks["knowledgeBase"] = .string("ok: \(counts.documents) documents, \(counts.chunks) passages")
+        } catch {
+            ready = false
+            checks["knowledgeBase"] = .string("failing: \(error)")
+        }
+        checks["tasks"] = .string("\(components.runner.runningCount) running, \(components.runner.queuedCount) queued")
+        let body = (try? JSONRPCResponseWriter.encode(JSONValue.object(["status": .string(ready ? "ready" : "not ready"), "checks": .object(checks)]))) ?? Data()
+        return Response(status: ready ? .ok : .serviceUnavailable, headers: [.contentType: "application/json"],
+                        body: .init(byteBuffer: ByteBuffer(bytes: body)))
+    }
+
+    private func agentCard(_ request: Request) -> Response {
+        let card = cards.current
+        var headers: HTTPFields = [.eTag: card.etag, .cacheControl: "public, max-age=300", .lastModified: card.lastModified]
+        if let match = request.headers[.ifNoneMatch], match.split(separator: ",").contains(where: { $0.trimmingCharacters(in: .whitespaces) == card.etag || $0.trimmingCharacters(in: .whitespaces) == "*" }) {
+            return Response(status: .notModified, headers: headers)
+        }
+        headers[.contentType] = "application/json"
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: card.publicCard)))
+    }
+
+    private func metrics(_ request: Request, context: AresRequestContext) -> Response {
+        switch components.access.authenticate(request.headers) {
+        case let .principal(principal):
+            context.record.principal = principal.id
+            let counts = (queued: components.runner.queuedCount, running: components.runner.runningCount)
+            let text = components.metrics.exposition(queued: counts.queued, running: counts.running)
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                            body: .init(byteBuffer: ByteBuffer(bytes: text)))
+        case .missing:
+            return refusal(.unauthorized, "metrics need an API key: send 'Authorization: Bearer <key>'")
+        case let .rejected(reason):
+            components.metrics.recordAuthenticationFailure()
+            components.logger.warning("authentication refused", metadata: ["route": "/metrics", "reason": .string(reason)])
+            return refusal(.unauthorized, reason)
+        }
+    }
+
+    private func refusal(_ status: HTTPResponse.Status, _ message: String) -> Response {
+        let body = (try? JSONRPCResponseWriter.encode(JSONValue.object(["error": .string(message)]))) ?? Data()
+        var headers: HTTPFields = [.contentType: "application/json"]
+        if status == .unauthorized { headers[.wwwAuthenticate] = #"Bearer realm="ares""# }
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+    }
+
+    private func jsonRPC(_ request: Request, context: AresRequestContext) async -> Response {
+        var request = request
+        let body: ByteBuffer
+        do {
+            body = try await request.collectBody(upTo: configuration.maximumBodyBytes)
+        } catch {
+            let error = JSONRPCError.invalidRequest("the body is larger than \(configuration.maximumBodyBytes) bytes", httpStatus: 413)
+            return Self.response(JSONRPCEndpoint.errorReply(error, id: .null))
+        }
+        let authentication = components.access.authenticate(request.headers)
+        switch authentication {
+        case let .principal(principal): context.record.principal = principal.id
+        case let .rejected(reason):
+            components.metrics.recordAuthenticationFailure()
+            components.logger.warning("authentication refused", metadata: ["route": "/a2a", "reason": .string(reason)])
+        case .missing: break
+        }
+        let (reply, method) = await endpoint.handle(body: Data(buffer: body), authentication: authentication,
+                                                    protocolVersion: request.headers[.a2aVersion])
+        context.record.operation = method ?? "(invalid)"
+        return Self.response(reply)
+    }
+
+    static func response(_ reply: JSONRPCHTTPReply) -> Response {
+        switch reply {
+        case let .single(status, body, retryAfter):
+            var headers: HTTPFields = [.contentType: "application/json"]
+            if let retryAfter { headers[.retryAfter] = String(retryAfter) }
+            if status == 401 { headers[.wwwAuthenticate] = #"Bearer realm="ares""# }
+            return Response(status: HTTPResponse.Status(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+        case let .events(frames):
+            return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
+                            body: ResponseBody { writer in
+                                for await frame in frames {
+                                    var buffer = ByteBuffer(string: "data: ")
+                                    buffer.writeBytes(frame)
+                                    buffer.writeString("\n\n")
+                                    try await writer.write(buffer)
+                                }
+                                try await writer.finish(nil)
+                            })
+        case .accepted:
+            return Response(status: .accepted)
+        }
+    }
+
+    static func json(_ text: String) -> Response {
+        Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+}

@@ -1,0 +1,138 @@
+import Foundation
+import Security
+
+/// What the HTTP layer sends back for one JSON-RPC POST.
+public enum JSONRPCHTTPReply: Sendable {
+    case single(status: Int, body: Data, retryAfterSeconds: Int?)
+    /// Server-sent events: each element is one complete `data:` payload (a JSON-RPC response).
+    case events(AsyncStream<Data>)
+    /// A notification (no id): nothing to answer.
+    case accepted
+}
+
+/// Parses, checks and dispatches JSON-RPC 2.0 requests: the shape of the envelope, the
+/// nesting limit, the caller's credentials and permission, then the method. Every refusal is
+/// a JSON-RPC error whose message says what was wrong.
+public struct JSONRPCEndpoint: Sendable {
+    public var methods: [String: JSONRPCMethod]
+    public var maximumNestingDepth: Int
+    /// Names the `protocolVersion` a method sees; the A2A endpoint reads the `A2A-Version` header.
+    public var observe: @Sendable (_ method: String, _ outcome: String, _ seconds: Double) -> Void
+
+    public init(methods: [JSONRPCMethod], maximumNestingDepth: Int = 32,
+                observe: @escaping @Sendable (String, String, Double) -> Void = { _, _, _ in }) {
+        self.methods = Dictionary(methods.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        self.maximumNestingDepth = maximumNestingDepth
+        self.observe = observe
+    }
+
+    public func handle(body: Data, authentication: RequestAuthentication, protocolVersion: String?) async -> (reply: JSONRPCHTTPReply, method: String?) {
+        let started = ContinuousClock.now
+        var id: JSONValue = .null
+        var methodName: String?
+        do {
+            guard JSONShapeLimits.nestingDepth(of: body, limit: maximumNestingDepth) != nil else {
+                throw JSONRPCError.invalidRequest("the JSON nests deeper than \(maximumNestingDepth) levels")
+            }
+            let envelope: JSONRPCEnvelope
+            do {
+                envelope = try JSONDecoder().decode(JSONRPCEnvelope.self, from: body)
+            } catch let error as DecodingError {
+                if case .typeMismatch = error, body.first(where: { !Self.isWhitespace($0) }) == UInt8(ascii: "[") {
+                    throw JSONRPCError.invalidRequest("batch requests (a JSON array) are not supported: send one request object per call")
+                }
+                if case .typeMismatch = error { throw JSONRPCError.invalidRequest("the request must be a JSON object") }
+                throw JSONRPCError.parseError(Self.parserMessage(error))
+            }
+            if let given = envelope.id {
+                switch given {
+                case .string, .integer, .number, .null: id = given
+                default: throw JSONRPCError.invalidRequest("id must be a string, a number or null")
+                }
+            }
+            guard envelope.jsonrpc == .string("2.0") else {
+                throw JSONRPCError.invalidRequest("jsonrpc must be exactly \"2.0\"")
+            }
+            guard case let .string(name)? = envelope.method else {
+                throw JSONRPCError.invalidRequest(envelope.method == nil ? "method is missing" : "method must be a string")
+            }
+            methodName = name
+            guard let method = methods[name] else {
+                throw JSONRPCError.methodNotFound(name, known: methods.keys.sorted())
+            }
+            let principal: Principal
+            switch authentication {
+            case let .principal(found): principal = found
+            case .missing: throw JSONRPCError.unauthenticated("this method needs an API key: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'")
+            case let .rejected(reason): throw JSONRPCError.unauthenticated(reason)
+            }
+            guard principal.can(method.permission) else {
+                throw JSONRPCError.forbidden("the role '\(principal.role.rawValue)' may not call \(name) (it needs \(method.permission.minimumRole.rawValue) or above)")
+            }
+            guard envelope.hasID else {
+                // A notification: JSON-RPC forbids a reply, and no A2A method is meant as one.
+                observe(name, "notification", seconds(since: started))
+                return (.accepted, name)
+            }
+            let request = JSONRPCRequest(id: id, method: name, body: body, principal: principal, protocolVersion: protocolVersion)
+            switch try await method.handler(request) {
+            case let .result(result):
+                observe(name, "ok", seconds(since: started))
+                return (.single(status: 200, body: JSONRPCResponseWriter.result(id: id, result: result), retryAfterSeconds: nil), name)
+            case let .stream(results):
+                observe(name, "stream", seconds(since: started))
+                return (.events(Self.frames(of: results, id: id)), name)
+            }
+        } catch let error as JSONRPCError {
+            observe(methodName ?? "(invalid)", "error \(error.code)", seconds(since: started))
+            return (Self.errorReply(error, id: id), methodName)
+        } catch {
+            observe(methodName ?? "(invalid)", "error -32603", seconds(since: started))
+            return (Self.errorReply(.internalError("\(error)"), id: id), methodName)
+        }
+    }
+
+    static func errorReply(_ error: JSONRPCError, id: JSONValue) -> JSONRPCHTTPReply {
+        let retry = error.data?.objectValue?["retryAfterSeconds"].flatMap { value -> Int? in
+            if case let .integer(seconds) = value { return Int(seconds) }
+            return nil
+        }
+        return .single(status: error.httpStatus, body: JSONRPCResponseWriter.error(id: id, error: error), retryAfterSeconds: retry)
+    }
+
+    /// Each streamed result as a JSON-RPC response; a failure ends the stream with an error response.
+    private static func frames(of results: AsyncThrowingStream<Data, any Error>, id: JSONValue) -> AsyncStream<Data> {
+        AsyncStream { continuation in
+            let pump = Task {
+                do {
+                    for try await result in results {
+                        continuation.yield(JSONRPCResponseWriter.result(id: id, result: result))
+                    }
+                } catch let error as JSONRPCError {
+                    continuation.yield(JSONRPCResponseWriter.error(id: id, error: error))
+                } catch {
+                    continuation.yield(JSONRPCResponseWriter.error(id: id, error: .internalError("\(error)")))
+                }
+                continuation.finish()
+            }
+            continuation.onTermination = { _ in pump.cancel() }
+        }
+    }
+
+    private static func isWhitespace(_ byte: UInt8) -> Bool {
+        byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09
+    }
+
+    private static func parserMessage(_ error: DecodingError) -> String {
+        if case let .dataCorrupted(context) = error {
+            let underlying = (context.underlyingError as? NSError)?.userInfo[NSDebugDescriptionErrorKey] as? String
+            return underlying ?? context.debugDescription
+        }
+        return "\(error)"
+    }
+
+    private func seconds(since start: ContinuousClock.Instant) -> Double {
+        let elapsed = ContinuousClock.now - start
+        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    }
+}

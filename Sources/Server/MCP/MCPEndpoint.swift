@@ -1,0 +1,108 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import Security
+
+/// MCP over streamable HTTP at `/mcp`, stateless: no session id is issued, so clients send
+/// every request as a POST and need no GET stream. A request is answered with JSON, or, for
+/// a `tools/call` from a client that accepts event streams, with SSE carrying keep-alive
+/// comments while a long task runs (clients give up on a silent connection after minutes).
+public struct MCPEndpoint: Sendable {
+    public var dispatcher: MCPDispatcher
+    public var metrics: ServerMetrics
+    public var keepAliveInterval: Duration
+
+    public init(dispatcher: MCPDispatcher, metrics: ServerMetrics, keepAliveInterval: Duration = .seconds(15)) {
+        self.dispatcher = dispatcher
+        self.metrics = metrics
+        self.keepAliveInterval = keepAliveInterval
+    }
+
+    func post(_ request: Request, context: AresRequestContext, access: AccessControl, maximumBodyBytes: Int) async -> Response {
+        var request = request
+        let started = ContinuousClock.now
+        let body: ByteBuffer
+        do {
+            body = try await request.collectBody(upTo: maximumBodyBytes)
+        } catch {
+            return Routes.response(JSONRPCEndpoint.errorReply(.invalidRequest("the body is larger than \(maximumBodyBytes) bytes", httpStatus: 413), id: .null))
+        }
+        let incoming: MCPDispatcher.Incoming
+        switch dispatcher.parse(Data(buffer: body)) {
+        case let .success(parsed): incoming = parsed
+        case let .failure(error): return Routes.response(JSONRPCEndpoint.errorReply(error, id: .null))
+        }
+        context.record.operation = "mcp " + (incoming.toolName.map { "tools/call \($0)" } ?? incoming.method)
+        let principal: Principal
+        switch access.authenticate(request.headers) {
+        case let .principal(found):
+            principal = found
+            context.record.principal = found.id
+        case .missing:
+            return Routes.response(JSONRPCEndpoint.errorReply(.unauthenticated("MCP over HTTP needs an API key: send 'Authorization: Bearer <key>'"), id: incoming.id))
+        case let .rejected(reason):
+            metrics.recordAuthenticationFailure()
+            return Routes.response(JSONRPCEndpoint.errorReply(.unauthenticated(reason), id: incoming.id))
+        }
+        if let permission = dispatcher.permission(for: incoming), !principal.can(permission) {
+            return Routes.response(JSONRPCEndpoint.errorReply(
+                .forbidden("the role '\(principal.role.rawValue)' may not call the tool \(incoming.toolName ?? "?") (it needs \(permission.minimumRole.rawValue) or above)"), id: incoming.id))
+        }
+        if incoming.isNotification {
+            return Response(status: .accepted)
+        }
+        let acceptsEvents = request.headers[.accept]?.contains("text/event-stream") ?? false
+        if incoming.method == "tools/call", acceptsEvents {
+            return eventStream(incoming, principal: principal, started: started)
+        }
+        let answer = await dispatcher.handle(incoming, principal: principal) ?? Data()
+        metrics.recordRequest(method: context.record.operation ?? "mcp", outcome: "ok", seconds: Self.seconds(since: started))
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: answer)))
+    }
+
+    func get(_ request: Request, context: AresRequestContext, access: AccessControl) -> Response {
+        // No server-initiated stream: every answer travels on the POST that asked for it.
+        Response(status: .methodNotAllowed, headers: [.allow: "POST"])
+    }
+
+    func delete(_ request: Request, context: AresRequestContext, access: AccessControl) -> Response {
+        // Stateless: there is no session to end.
+        Response(status: .methodNotAllowed, headers: [.allow: "POST"])
+    }
+
+    private func eventStream(_ incoming: MCPDispatcher.Incoming, principal: Principal, started: ContinuousClock.Instant) -> Response {
+        let dispatcher = self.dispatcher
+        let interval = keepAliveInterval
+        let metrics = self.metrics
+        let operation = "mcp tools/call \(incoming.toolName ?? "?")"
+        return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"], body: ResponseBody { writer in
+            let answer = Task { await dispatcher.handle(incoming, principal: principal) ?? Data() }
+            let (ticks, tick) = AsyncStream.makeStream(of: Void.self)
+            let ticker = Task {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: interval)
+                    tick.yield()
+                }
+            }
+            let waiter = Task {
+                _ = await answer.value
+                tick.finish()
+            }
+            for await _ in ticks { try await writer.write(ByteBuffer(string: ": keep-alive\n\n")) }
+            ticker.cancel()
+            _ = await waiter.value
+            var frame = ByteBuffer(string: "event: message\ndata: ")
+            frame.writeBytes(await answer.value)
+            frame.writeString("\n\n")
+            try await writer.write(frame)
+            try await writer.finish(nil)
+            metrics.recordRequest(method: operation, outcome: "ok", seconds: Self.seconds(since: started))
+        })
+    }
+
+    static func seconds(since start: ContinuousClock.Instant) -> Double {
+        let elapsed = ContinuousClock.now - start
+        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    }
+}

@@ -1,0 +1,35 @@
+/// How `ares serve` runs: where it listens, how it admits work, and its limits.
+public struct ServerConfiguration: Sendable {
+    public var host: String
+    public var port: Int
+    /// The URL clients reach the server at (for the agent card); default http://host:port.
+    public var publicBaseURL: String?
+    /// Requests without credentials act as a local admin; only on a loopback address.
+    public var developmentMode: Bool
+    public var maximumBodyBytes: Int
+    public var maximumNestingDepth: Int
+    public var tasks: TaskRunner.Limits
+    public var logRequests: Bool
+    /// How long running tasks get to reach their next recorded step at shutdown.
+    public var shutdownGrace: Duration
+    public var version: String
+
+    public init(host: String = "127.0.0.1", port: Int = 8080, publicBaseURL: String? = nil, developmentMode: Bool = false,
+                maximumBodyBytes: Int = 1 << 20, maximumNestingDepth: Int = 32, tasks: TaskRunner.Limits = .init(),
+                logRequests: Bool = true, shutdownGrace: Duration = .seconds(10), version: String = "0.4.0") {
+        self.host = host
+        self.port = port
+        self.publicBaseURL = publicBaseURL
+        self.developmentMode = developmentMode
+        self.maximumBodyBytes = maximumBodyBytes
+        self.maximumNestingDepth = maximumNestingDepth
+        self.tasks = tasks
+        self.logRequests = logRequests
+        self.shutdownGrace = shutdownGrace
+        self.version = version
+    }
+
+    public static func isLoopback(_ host: String) -> Bool {
+        host == "127.0.0.1" || host == "::1" || host == "localhost" || host.hasPrefix("127.")
+    }
+}

@@ -1,0 +1,176 @@
+import Foundation
+import ResearchCore
+import Synchronization
+import TaskService
+
+/// Where the server finds a task: live tasks (queued or running) in memory, updated as each
+/// step is recorded and watched by subscribers; ended tasks in a bounded cache; anything else
+/// folded from the event store. Subscribing and reading the current state happen under one
+/// lock, so a subscriber never misses or repeats a step.
+public final class TaskDirectory: Sendable {
+    private struct LiveTask {
+        var snapshot: TaskSnapshot
+        var subscribers: [UInt64: AsyncStream<TaskUpdate>.Continuation] = [:]
+    }
+
+    private struct Contents {
+        var live: [String: LiveTask] = [:]
+        var ended = EndedTaskCache(capacity: 4096)
+        var nextSubscriber: UInt64 = 0
+        /// Global listeners (push notifications, metrics) see every update of every task.
+        var listeners: [@Sendable (TaskUpdate) -> Void] = []
+    }
+
+    public let service: ResearchTaskService
+    private let contents = Mutex(Contents())
+
+    public init(service: ResearchTaskService) {
+        self.service = service
+    }
+
+    /// Adds a listener called for every recorded step of every live task (outside the lock).
+    public func addListener(_ listener: @escaping @Sendable (TaskUpdate) -> Void) {
+        contents.withLock { $0.listeners.append(listener) }
+    }
+
+    /// A task becomes live: submitted here, or resumed after a restart.
+    func register(_ snapshot: TaskSnapshot) {
+        contents.withLock { $0.live[snapshot.id] = LiveTask(snapshot: snapshot) }
+    }
+
+    func markStarted(_ id: String) {
+        contents.withLock { $0.live[id]?.snapshot.isQueued = false }
+    }
+
+    /// A step of a live task was recorded: fold it, tell subscribers, and retire the task
+    /// to the ended cache when the step ends it.
+    func publish(_ id: String, event: TaskEvent) {
+        typealias Subscriber = AsyncStream<TaskUpdate>.Continuation
+        // Continuations are resumed outside the lock: finishing one runs its termination
+        // handler, which takes the lock again.
+        let outcome = contents.withLock { contents -> (TaskUpdate, [Subscriber], ended: Bool, [@Sendable (TaskUpdate) -> Void])? in
+            guard var live = contents.live[id] else { return nil }
+            do {
+                try live.snapshot.state.apply(event)
+            } catch {
+                return nil
+            }
+            let now = Date()
+            let stepSeconds = now.timeIntervalSince(live.snapshot.updatedAt)
+            live.snapshot.version += 1
+            live.snapshot.updatedAt = now
+            live.snapshot.isQueued = false
+            let update = TaskUpdate(snapshot: live.snapshot, event: event, stepSeconds: stepSeconds)
+            let ended = live.snapshot.state.isTerminal
+            if ended {
+                contents.live[id] = nil
+                contents.ended.insert(live.snapshot)
+            } else {
+                contents.live[id] = live
+            }
+            return (update, Array(live.subscribers.values), ended, contents.listeners)
+        }
+        guard let (update, subscribers, ended, listeners) = outcome else { return }
+        for subscriber in subscribers {
+            subscriber.yield(update)
+            if ended { subscriber.finish() }
+        }
+        for listener in listeners { listener(update) }
+    }
+
+    /// A live task stopped without ending (the server is shutting down): forget it here;
+    /// the store still has it as unfinished.
+    func retire(_ id: String) {
+        let subscribers = contents.withLock { $0.live.removeValue(forKey: id).map { Array($0.subscribers.values) } ?? [] }
+        for subscriber in subscribers { subscriber.finish() }
+    }
+
+    /// The current snapshot of a task from memory, without touching the store.
+    public func cachedSnapshot(of id: String) -> TaskSnapshot? {
+        contents.withLock { $0.live[id]?.snapshot ?? $0.ended.get(id) }
+    }
+
+    /// The task's current snapshot; throws `ResearchTaskError.unknownTask` for an unknown id.
+    public func snapshot(of id: String) async throws -> TaskSnapshot {
+        if let cached = cachedSnapshot(of: id) { return cached }
+        let (state, version, updatedAt) = try await service.snapshot(of: id)
+        let snapshot = TaskSnapshot(id: id, state: state, version: version, updatedAt: updatedAt)
+        if state.isTerminal { contents.withLock { $0.ended.insert(snapshot) } }
+        return snapshot
+    }
+
+    /// The current snapshot and the steps that follow it, for a live task; nil when the task
+    /// is not live (it has ended, or is unknown).
+    public func subscribe(to id: String) -> (snapshot: TaskSnapshot, updates: AsyncStream<TaskUpdate>)? {
+        let (stream, continuation) = AsyncStream.makeStream(of: TaskUpdate.self, bufferingPolicy: .unbounded)
+        let result = contents.withLock { contents -> (TaskSnapshot, UInt64)? in
+            guard contents.live[id] != nil, let snapshot = contents.live[id]?.snapshot else { return nil }
+            let key = contents.nextSubscriber
+            contents.nextSubscriber += 1
+            contents.live[id]?.subscribers[key] = continuation
+            return (snapshot, key)
+        }
+        guard let (snapshot, key) = result else {
+            continuation.finish()
+            return nil
+        }
+        continuation.onTermination = { [weak self] _ in
+            self?.contents.withLock { _ = $0.live[id]?.subscribers.removeValue(forKey: key) }
+        }
+        return (snapshot, stream)
+    }
+
+    /// Waits until the task ends, at most `timeout`; returns its snapshot then (unfinished
+    /// if the time ran out).
+    public func waitUntilEnded(_ id: String, timeout: Duration) async throws -> TaskSnapshot {
+        guard let (current, updates) = subscribe(to: id) else { return try await snapshot(of: id) }
+        if current.state.isTerminal { return current }
+        let ended = try await withThrowingTaskGroup(of: TaskSnapshot?.self) { group in
+            group.addTask {
+                var last: TaskSnapshot?
+                for await update in updates { last = update.snapshot }
+                return last
+            }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                return nil
+            }
+            let first = try await group.next() ?? nil
+            group.cancelAll()
+            return first
+        }
+        if let ended, ended.state.isTerminal { return ended }
+        return try await snapshot(of: id)
+    }
+
+    /// Live tasks by phase, for metrics.
+    public func liveCounts() -> (queued: Int, running: Int) {
+        contents.withLock { contents in
+            let queued = contents.live.values.filter(\.snapshot.isQueued).count
+            return (queued, contents.live.count - queued)
+        }
+    }
+}
+
+/// Ended tasks by id; once `capacity` is reached the longest-cached quarter is dropped.
+struct EndedTaskCache {
+    let capacity: Int
+    private var entries: [String: (snapshot: TaskSnapshot, insertedAt: UInt64)] = [:]
+    private var clock: UInt64 = 0
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    mutating func insert(_ snapshot: TaskSnapshot) {
+        clock += 1
+        entries[snapshot.id] = (snapshot, clock)
+        if entries.count > capacity { evictOldestQuarter() }
+    }
+
+    func get(_ id: String) -> TaskSnapshot? { entries[id]?.snapshot }
+
+    /// Evicting a quarter at a time keeps the (rare) O(n) sort off the per-request path.
+    private mutating func evictOldestQuarter() {
+        let victims = entries.sorted { $0.value.insertedAt < $1.value.insertedAt }.prefix(capacity / 4).map(\.key)
+        for key in victims { entries[key] = nil }
+    }
+}

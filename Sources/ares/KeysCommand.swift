@@ -1,0 +1,72 @@
+import ArgumentParser
+import Foundation
+import Security
+
+/// `ares keys create|list|revoke`: the API keys of a data directory. A new key is printed
+/// once; only its hash is stored.
+struct KeysCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "keys",
+        abstract: "Create, list and revoke the API keys that `ares serve` accepts.",
+        subcommands: [Create.self, List.self, Revoke.self]
+    )
+
+    static func openStore(_ data: DataDirectoryOptions) throws -> APIKeyStore {
+        try FileManager.default.createDirectory(at: data.url, withIntermediateDirectories: true)
+        return try APIKeyStore(path: data.url.appendingPathComponent(APIKeyStore.fileName).path)
+    }
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a key and print it (the only time it is shown).")
+
+        @Option(help: "viewer (reads tasks, searches), researcher (also submits and cancels its tasks) or admin (also ingests, sees all tasks).")
+        var role: Role
+
+        @Option(help: "A name to recognize the key by in `ares keys list` and logs.")
+        var name = ""
+
+        @OptionGroup var data: DataDirectoryOptions
+
+        func run() async throws {
+            try await Console.reportingErrors {
+                let (token, key) = try KeysCommand.openStore(data).create(role: role, name: name)
+                print(token.text)
+                Console.note("created \(key.role.rawValue) key \(key.id) (\(key.name)); store it now: ares keeps only its hash")
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List keys (ids, names, roles; never secrets).")
+        @OptionGroup var data: DataDirectoryOptions
+
+        func run() async throws {
+            try await Console.reportingErrors {
+                let keys = try KeysCommand.openStore(data).all()
+                if keys.isEmpty { print("No API keys; create one with `ares keys create --role admin`.") }
+                for key in keys {
+                    let state = key.revokedAt.map { "revoked \($0.formatted(.iso8601))" } ?? "active"
+                    print("\(key.id)  \(key.role.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0)) \(state)  \(key.name)")
+                }
+            }
+        }
+    }
+
+    struct Revoke: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Revoke a key; a running server refuses it from the next request.")
+
+        @Argument(help: "The key id (from `ares keys list`) or the key itself.")
+        var key: String
+
+        @OptionGroup var data: DataDirectoryOptions
+
+        func run() async throws {
+            try await Console.reportingErrors {
+                let revoked = try KeysCommand.openStore(data).revoke(key)
+                Console.note("revoked key \(revoked.id) (\(revoked.name))")
+            }
+        }
+    }
+}
+
+extension Role: ExpressibleByArgument {}

@@ -1,0 +1,72 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Security
+import Server
+
+/// `ares mcp`: an MCP server on standard input and output (one JSON-RPC message per line),
+/// for assistants that start ares as a local tool. Logs go to standard error. The local user
+/// already owns the data directory, so requests act as the local admin.
+struct MCPCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mcp",
+        abstract: "Serve MCP over stdio: tools research, search_knowledge and get_task."
+    )
+
+    @OptionGroup var data: DataDirectoryOptions
+    @OptionGroup var embedding: EmbedderOptions
+    @OptionGroup var model: ModelOptions
+
+    static let localPrincipal = Principal(id: "local-stdio", name: "local user (MCP over stdio)", role: .admin)
+
+    func run() async throws {
+        try await Console.reportingErrors {
+            LoggingSystem.bootstrap { label in JSONLogHandler(label: label, level: .warning) }
+            let logger = Logger(label: "ares-mcp")
+            let environment = try await ServerEnvironment.open(
+                data: data, embedding: embedding, model: model, limits: .init(), developmentMode: false,
+                knowledgeAccess: .readOnly, logger: logger)
+            let dispatcher = MCPDispatcher(tools: MCPTools(runner: environment.components.runner, knowledge: environment.components.knowledge),
+                                           version: AresVersion.current)
+            let output = StandardOutputLines()
+            await withTaskGroup(of: Void.self) { group in
+                for await line in StandardInputLines.lines() where !line.isEmpty {
+                    group.addTask {
+                        switch dispatcher.parse(Data(line.utf8)) {
+                        case let .success(incoming):
+                            if let answer = await dispatcher.handle(incoming, principal: Self.localPrincipal) { output.write(answer) }
+                        case let .failure(error):
+                            output.write(JSONRPCResponseWriter.error(id: .null, error: error))
+                        }
+                    }
+                }
+                await group.waitForAll()
+            }
+            await environment.components.runner.stop(grace: .seconds(10))
+        }
+    }
+}
+
+/// Lines of standard input, read on a thread of their own (reading blocks), ending at EOF.
+enum StandardInputLines {
+    static func lines() -> AsyncStream<String> {
+        AsyncStream { continuation in
+            let thread = Thread {
+                while let line = readLine(strippingNewline: true) { continuation.yield(line) }
+                continuation.finish()
+            }
+            thread.start()
+        }
+    }
+}
+
+/// Writes one message per line to standard output, whole lines only, flushed at once.
+final class StandardOutputLines: Sendable {
+    private let lock = NSLock()
+
+    func write(_ message: Data) {
+        var line = message
+        line.append(UInt8(ascii: "\n"))
+        lock.withLock { FileHandle.standardOutput.write(line) }
+    }
+}

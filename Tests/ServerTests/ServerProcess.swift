@@ -1,0 +1,182 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// A real `ares serve` child process on a loopback port chosen by the system, over a data
+/// directory of its own with the project's docs ingested. Keys are created at run time.
+final class ServerProcess: @unchecked Sendable {
+    let dataDirectory: URL
+    let process = Process()
+    private let logFile: URL
+    private(set) var port = 0
+
+    var baseURL: String { "http://127.0.0.1:\(port)" }
+
+    /// A data directory with `docs/` ingested, shared by several server starts.
+    static func makeDataDirectory() throws -> URL {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ares-server-test-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let ingest = try ares(["ingest", docsFolder.path, "--data-dir", directory.path])
+        guard ingest.status == 0 else { throw Failure("ingest failed: \(ingest.stderr)") }
+        return directory
+    }
+
+    static var docsFolder: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("docs")
+    }
+
+    /// Creates an API key with `role` and returns its text.
+    static func createKey(role: String, in directory: URL, name: String = "test") throws -> String {
+        let outcome = try ares(["keys", "create", "--role", role, "--name", name, "--data-dir", directory.path])
+        guard outcome.status == 0 else { throw Failure("keys create failed: \(outcome.stderr)") }
+        return outcome.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    init(dataDirectory: URL, arguments: [String] = []) throws {
+        self.dataDirectory = dataDirectory
+        logFile = dataDirectory.appendingPathComponent("serve-\(UUID().uuidString).log")
+        FileManager.default.createFile(atPath: logFile.path, contents: nil)
+        process.executableURL = Self.binary
+        process.arguments = ["serve", "--port", "0", "--data-dir", dataDirectory.path] + arguments
+        var environment = ProcessInfo.processInfo.environment
+        environment.removeValue(forKey: "ARES_DATA_DIR")
+        process.environment = environment
+        let output = try FileHandle(forWritingTo: logFile)
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline {
+            if let port = Self.listeningPort(in: log()) {
+                self.port = port
+                return
+            }
+            if !process.isRunning { throw Failure("ares serve exited with \(process.terminationStatus): \(log())") }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        stop()
+        throw Failure("ares serve did not start within 30 s: \(log())")
+    }
+
+    deinit { stop() }
+
+    func log() -> String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
+
+    func stop() {
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+
+    /// Sends SIGTERM and waits for the process to exit (at most `timeout`); returns its status.
+    func terminate(timeout: TimeInterval = 30) -> Int32? {
+        kill(process.processIdentifier, SIGTERM)
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+        return process.isRunning ? nil : process.terminationStatus
+    }
+
+    private static func listeningPort(in log: String) -> Int? {
+        for line in log.split(separator: "\n") where line.contains("\"msg\":\"listening\"") {
+            guard let range = line.range(of: "http://127.0.0.1:") else { continue }
+            return Int(line[range.upperBound...].prefix { $0.isNumber })
+        }
+        return nil
+    }
+
+    // MARK: HTTP
+
+    struct Reply {
+        var status: Int
+        var headers: [String: String]
+        var body: Data
+        var text: String { String(decoding: body, as: UTF8.self) }
+        func json() throws -> [String: Any] {
+            guard let object = try JSONSerialization.jsonObject(with: body) as? [String: Any] else { throw Failure("not a JSON object: \(text)") }
+            return object
+        }
+        func header(_ name: String) -> String? {
+            headers.first { $0.key.lowercased() == name.lowercased() }?.value
+        }
+    }
+
+    func request(_ method: String, _ path: String, body: Data? = nil, headers: [String: String] = [:]) async throws -> Reply {
+        guard let url = URL(string: baseURL + path) else { throw Failure("bad path \(path)") }
+        var request = URLRequest(url: url)
+        request.httpMethod = method
+        request.httpBody = body
+        request.timeoutInterval = 60
+        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
+        let (data, response) = try await URLSession.shared.data(for: request)
+        guard let http = response as? HTTPURLResponse else { throw Failure("not an HTTP response") }
+        var fields: [String: String] = [:]
+        for (key, value) in http.allHeaderFields { fields["\(key)"] = "\(value)" }
+        return Reply(status: http.statusCode, headers: fields, body: data)
+    }
+
+    /// A JSON-RPC call to /a2a with `A2A-Version: 1.0` and, if given, a bearer key.
+    func rpc(_ method: String, params: Any? = nil, key: String?, id: Any = 1, version: String? = "1.0") async throws -> Reply {
+        var message: [String: Any] = ["jsonrpc": "2.0", "id": id, "method": method]
+        if let params { message["params"] = params }
+        var headers = ["Content-Type": "application/json"]
+        if let version { headers["A2A-Version"] = version }
+        if let key { headers["Authorization"] = "Bearer \(key)" }
+        return try await request("POST", "/a2a", body: try JSONSerialization.data(withJSONObject: message), headers: headers)
+    }
+
+    // MARK: The binary
+
+    static var binary: URL {
+        if let override = ProcessInfo.processInfo.environment["ARES_BINARY"] { return URL(fileURLWithPath: override) }
+        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for _ in 0..<4 {
+            let candidate = directory.appendingPathComponent("ares")
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+            directory.deleteLastPathComponent()
+        }
+        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent(".build/debug/ares")
+    }
+
+    struct Outcome {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    static func ares(_ arguments: [String]) throws -> Outcome {
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Outcome(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+                       stderr: String(decoding: errData, as: UTF8.self))
+    }
+
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+        init(_ description: String) { self.description = description }
+    }
+}
+
+/// Digs into decoded JSON: `value(json, "result", "task", "status", "state")`.
+func value(_ json: Any?, _ path: String...) -> Any? {
+    var current = json
+    for key in path {
+        if let index = Int(key), let array = current as? [Any] {
+            current = index < array.count ? array[index] : nil
+        } else {
+            current = (current as? [String: Any])?[key]
+        }
+    }
+    return current
+}
