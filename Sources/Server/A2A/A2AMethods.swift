@@ -270,9 +270,8 @@ public struct A2AMethods: Sendable {
     private func deletePushConfig(_ request: JSONRPCRequest) async throws -> JSONRPCReply {
         let params = try request.params(A2APushConfigRequest.self)
         _ = try await visibleSnapshot(params.taskId, principal: request.principal)
-        guard try await pushConfigs.delete(id: params.id, taskID: params.taskId) else {
-            throw JSONRPCError.invalidParams("id: task '\(params.taskId)' has no push notification config '\(params.id)'")
-        }
-        return .result(Data("{}".utf8))
+        // Idempotent: deleting a config that is already gone succeeds.
+        _ = try await pushConfigs.delete(id: params.id, taskID: params.taskId)
+        return .result(Data("null".utf8))
     }
 }

@@ -90,6 +90,11 @@ struct Routes: Sendable {
             let error = JSONRPCError.invalidRequest("the body is larger than \(configuration.maximumBodyBytes) bytes", httpStatus: 413)
             return Self.response(JSONRPCEndpoint.errorReply(error, id: .null))
         }
+        if let contentType = request.headers[.contentType], !Self.isJSON(contentType) {
+            context.record.operation = "(unsupported content type)"
+            return Self.response(JSONRPCEndpoint.errorReply(
+                A2AError.contentTypeNotSupported("the request body must be application/json (got '\(contentType.prefix(100))')"), id: .null))
+        }
         let authentication = components.access.authenticate(request.headers)
         switch authentication {
         case let .principal(principal): context.record.principal = principal.id
@@ -125,6 +130,12 @@ struct Routes: Sendable {
         case .accepted:
             return Response(status: .accepted)
         }
+    }
+
+    /// application/json, or any `+json` type, with or without parameters.
+    static func isJSON(_ contentType: String) -> Bool {
+        let mediaType = contentType.split(separator: ";", maxSplits: 1).first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+        return mediaType == "application/json" || mediaType.hasSuffix("+json")
     }
 
     static func json(_ text: String) -> Response {

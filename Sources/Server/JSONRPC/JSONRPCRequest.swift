@@ -14,7 +14,7 @@ public struct JSONRPCRequest: Sendable {
     /// Decodes `params` as `P`; a missing or malformed field becomes -32602 naming the field.
     public func params<P: Decodable>(_ type: P.Type) throws -> P {
         do {
-            return try JSONDecoder().decode(ParamsEnvelope<P>.self, from: body).params
+            return try Self.decoder.decode(ParamsEnvelope<P>.self, from: body).params
         } catch {
             throw JSONRPCError.invalidParams(DecodingErrorDescription.describe(error, root: ""))
         }
@@ -23,11 +23,19 @@ public struct JSONRPCRequest: Sendable {
     /// Params that may be absent (methods with only optional parameters).
     public func optionalParams<P: Decodable>(_ type: P.Type) throws -> P? {
         do {
-            return try JSONDecoder().decode(OptionalParamsEnvelope<P>.self, from: body).params
+            return try Self.decoder.decode(OptionalParamsEnvelope<P>.self, from: body).params
         } catch {
             throw JSONRPCError.invalidParams(DecodingErrorDescription.describe(error, root: ""))
         }
     }
+
+    /// Protocol-buffer JSON (which A2A 1.0 is) accepts a field by its JSON name (`taskId`) or
+    /// its original name (`task_id`); camelCase names pass through the conversion unchanged.
+    private static let decoder: JSONDecoder = {
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        return decoder
+    }()
 
     private struct ParamsEnvelope<P: Decodable>: Decodable { var params: P }
     private struct OptionalParamsEnvelope<P: Decodable>: Decodable { var params: P? }
