@@ -12,6 +12,8 @@ public struct A2AMethods: Sendable {
     public var extendedCard: @Sendable () -> Data
     /// How long a blocking SendMessage waits for its task before returning it unfinished.
     public var blockingTimeout: Duration
+    /// Encoded results of ended tasks (they never change): GetTask's hot path.
+    private let endedTaskResults = EncodedResultCache(capacity: 1024)
 
     public init(runner: TaskRunner, pushConfigs: PushNotificationConfigStore, extendedCard: @escaping @Sendable () -> Data,
                 blockingTimeout: Duration = .seconds(600)) {
@@ -168,7 +170,15 @@ public struct A2AMethods: Sendable {
         let params = try request.params(A2AGetTaskRequest.self)
         if let length = params.historyLength, length < 0 { throw JSONRPCError.invalidParams("historyLength: must not be negative") }
         let snapshot = try await visibleSnapshot(params.id, principal: request.principal)
-        return .result(try JSONRPCResponseWriter.encode(A2ATaskMapper.task(snapshot, historyLength: params.historyLength)))
+        guard snapshot.state.isTerminal else {
+            return .result(try JSONRPCResponseWriter.encode(A2ATaskMapper.task(snapshot, historyLength: params.historyLength)))
+        }
+        // History holds one message, so every positive length shows the same task.
+        let key = "\(params.id)|\(params.historyLength.map { min($0, 1) } ?? 1)"
+        if let cached = endedTaskResults.get(key) { return .result(cached) }
+        let encoded = try JSONRPCResponseWriter.encode(A2ATaskMapper.task(snapshot, historyLength: params.historyLength))
+        endedTaskResults.set(key, encoded)
+        return .result(encoded)
     }
 
     private func listTasks(_ request: JSONRPCRequest) async throws -> JSONRPCReply {

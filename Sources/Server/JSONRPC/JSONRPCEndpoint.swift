@@ -56,10 +56,12 @@ public struct JSONRPCEndpoint: Sendable {
             guard case let .string(name)? = envelope.method else {
                 throw JSONRPCError.invalidRequest(envelope.method == nil ? "method is missing" : "method must be a string")
             }
-            methodName = name
             guard let method = methods[name] else {
-                throw JSONRPCError.methodNotFound(name, known: methods.keys.sorted())
+                // Not recorded under the client's name: metrics labels must stay a fixed set.
+                methodName = "(unknown method)"
+                throw JSONRPCError.methodNotFound(String(name.prefix(100)), known: methods.keys.sorted())
             }
+            methodName = name
             let principal: Principal
             switch authentication {
             case let .principal(found): principal = found

@@ -33,7 +33,7 @@ public struct MCPEndpoint: Sendable {
         case let .success(parsed): incoming = parsed
         case let .failure(error): return Routes.response(JSONRPCEndpoint.errorReply(error, id: .null))
         }
-        context.record.operation = "mcp " + (incoming.toolName.map { "tools/call \($0)" } ?? incoming.method)
+        context.record.operation = Self.operationLabel(incoming)
         let principal: Principal
         switch access.authenticate(request.headers) {
         case let .principal(found):
@@ -75,7 +75,7 @@ public struct MCPEndpoint: Sendable {
         let dispatcher = self.dispatcher
         let interval = keepAliveInterval
         let metrics = self.metrics
-        let operation = "mcp tools/call \(incoming.toolName ?? "?")"
+        let operation = Self.operationLabel(incoming)
         return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"], body: ResponseBody { writer in
             let answer = Task { await dispatcher.handle(incoming, principal: principal) ?? Data() }
             let (ticks, tick) = AsyncStream.makeStream(of: Void.self)
@@ -99,6 +99,16 @@ public struct MCPEndpoint: Sendable {
             try await writer.finish(nil)
             metrics.recordRequest(method: operation, outcome: "ok", seconds: Self.seconds(since: started))
         })
+    }
+
+    /// The method (and tool) as a metrics label: names the client made up are one label, so
+    /// that the set of series stays fixed.
+    static func operationLabel(_ incoming: MCPDispatcher.Incoming) -> String {
+        let methods: Set<String> = ["initialize", "ping", "tools/list", "tools/call", "notifications/initialized", "notifications/cancelled"]
+        guard methods.contains(incoming.method) else { return "mcp (unknown method)" }
+        guard incoming.method == "tools/call" else { return "mcp " + incoming.method }
+        let tool = incoming.toolName.flatMap { MCPTools.permission(of: $0) != nil ? $0 : nil } ?? "(unknown tool)"
+        return "mcp tools/call " + tool
     }
 
     static func seconds(since start: ContinuousClock.Instant) -> Double {

@@ -1,5 +1,12 @@
 import Foundation
 import Logging
+#if canImport(Glibc)
+import Glibc
+private let systemWrite = Glibc.write
+#else
+import Darwin
+private let systemWrite = Darwin.write
+#endif
 import Synchronization
 
 /// A swift-log handler that writes one JSON object per line (to standard error by default):
@@ -22,52 +29,113 @@ public struct JSONLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        var fields: [String: JSONValue] = [
-            "ts": .string(Self.timestamp()),
-            "level": .string(event.level.rawValue),
-            "logger": .string(label),
-            "msg": .string(event.message.description),
-        ]
-        for (key, value) in metadata.merging(event.metadata ?? [:], uniquingKeysWith: { _, new in new }) {
-            fields[key] = Self.json(value)
+        // Written by hand rather than with JSONEncoder: a line per request must cost little.
+        var line = "{\"ts\":\""
+        line += Self.timestamp()
+        line += "\",\"level\":\"" + event.level.rawValue + "\",\"logger\":"
+        Self.appendString(label, to: &line)
+        line += ",\"msg\":"
+        Self.appendString(event.message.description, to: &line)
+        let merged = event.metadata.map { metadata.merging($0, uniquingKeysWith: { _, new in new }) } ?? metadata
+        for key in merged.keys.sorted() {
+            guard let value = merged[key] else { continue }
+            line += ","
+            Self.appendString(key, to: &line)
+            line += ":"
+            Self.appendValue(value, to: &line)
         }
-        sink.write(fields)
+        line += "}\n"
+        sink.write(line)
     }
 
-    private static func json(_ value: Logger.MetadataValue) -> JSONValue {
+    private static func appendValue(_ value: Logger.MetadataValue, to line: inout String) {
         switch value {
-        case let .string(text): .string(text)
+        case let .string(text):
+            appendString(text, to: &line)
         case let .stringConvertible(convertible):
-            if let number = convertible as? Int { .integer(Int64(number)) }
-            else if let number = convertible as? Double { .number(number) }
-            else { .string(convertible.description) }
-        case let .array(values): .array(values.map(json))
-        case let .dictionary(values): .object(values.mapValues(json))
+            if let number = convertible as? Int {
+                line += String(number)
+            } else if let number = convertible as? Double, number.isFinite {
+                line += String(number)
+            } else if let flag = convertible as? Bool {
+                line += flag ? "true" : "false"
+            } else {
+                appendString(convertible.description, to: &line)
+            }
+        case let .array(values):
+            line += "["
+            for (index, element) in values.enumerated() {
+                if index > 0 { line += "," }
+                appendValue(element, to: &line)
+            }
+            line += "]"
+        case let .dictionary(values):
+            line += "{"
+            for (index, key) in values.keys.sorted().enumerated() {
+                if index > 0 { line += "," }
+                appendString(key, to: &line)
+                line += ":"
+                if let element = values[key] { appendValue(element, to: &line) }
+            }
+            line += "}"
         }
     }
 
-    private static func timestamp() -> String {
-        Date().formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted))
+    /// A JSON string literal: quotes, backslashes and control characters escaped.
+    static func appendString(_ text: String, to line: inout String) {
+        line += "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": line += "\\\""
+            case "\\": line += "\\\\"
+            case "\n": line += "\\n"
+            case "\r": line += "\\r"
+            case "\t": line += "\\t"
+            case _ where scalar.value < 0x20:
+                line += "\\u00" + (scalar.value < 0x10 ? "0" : "") + String(scalar.value, radix: 16)
+            default: line.unicodeScalars.append(scalar)
+            }
+        }
+        line += "\""
+    }
+
+    /// UTC, RFC 3339 with milliseconds, e.g. 2026-11-28T08:41:56.127Z.
+    static func timestamp() -> String {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        var seconds = time_t(now.tv_sec)
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        let millis = Int(now.tv_nsec / 1_000_000)
+        let millisText = millis < 10 ? "00\(millis)" : millis < 100 ? "0\(millis)" : "\(millis)"
+        return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)).\(millisText)Z"
     }
 }
 
 /// Where JSON log lines go; one write per line, serialized.
 public final class JSONLogSink: Sendable {
-    public static let standardError = JSONLogSink(handle: .standardError)
-    private let handle: Mutex<FileHandle>
-    private let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }()
+    public static let standardError = JSONLogSink(descriptor: STDERR_FILENO)
+    private let descriptor: Int32
+    private let lock = Mutex(())
 
-    public init(handle: FileHandle) {
-        self.handle = Mutex(handle)
+    public init(descriptor: Int32) {
+        self.descriptor = descriptor
     }
 
-    func write(_ fields: [String: JSONValue]) {
-        guard var line = try? encoder.encode(fields) else { return }
-        line.append(UInt8(ascii: "\n"))
-        handle.withLock { $0.write(line) }
+    /// One `write` per line, so lines of concurrent requests never interleave.
+    func write(_ line: String) {
+        var line = line
+        line.withUTF8 { bytes in
+            guard let base = bytes.baseAddress else { return }
+            lock.withLock { _ in
+                var offset = 0
+                while offset < bytes.count {
+                    let written = systemWrite(descriptor, base + offset, bytes.count - offset)
+                    if written <= 0 { break }
+                    offset += written
+                }
+            }
+        }
     }
 }

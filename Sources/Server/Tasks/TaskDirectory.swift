@@ -15,7 +15,8 @@ public final class TaskDirectory: Sendable {
 
     private struct Contents {
         var live: [String: LiveTask] = [:]
-        var ended = EndedTaskCache(capacity: 4096)
+        /// A finished task's state holds its evidence and report (tens of kB): keep few.
+        var ended = EndedTaskCache(capacity: 512)
         var nextSubscriber: UInt64 = 0
         /// Global listeners (push notifications, metrics) see every update of every task.
         var listeners: [@Sendable (TaskUpdate) -> Void] = []

@@ -1,0 +1,2 @@
+-- wrk: the public agent card.
+wrk.method = "GET"
