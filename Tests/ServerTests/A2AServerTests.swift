@@ -265,4 +265,31 @@ import Testing
         let verify = try ServerProcess.ares(["verify", "--data-dir", data.path])
         #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
     }
+
+    @Test func sigkillLosesNoAcknowledgedTask() async throws {
+        let data = try ServerProcess.makeDataDirectory()
+        let key = try ServerProcess.createKey(role: "researcher", in: data)
+        let first = try ServerProcess(dataDirectory: data, arguments: ["--max-running-tasks", "2", "--max-queued-tasks", "500"])
+        var acknowledged: [String] = []
+        for index in 0..<60 {
+            let reply = try await first.rpc("SendMessage", params: question("How does hybrid search rank passages, case \(index)?", returnImmediately: true), key: key).json()
+            if let id = value(reply, "result", "task", "id") as? String { acknowledged.append(id) }
+        }
+        // Killed with tasks running and queued: no chance to flush anything.
+        first.stop()
+        #expect(first.process.terminationReason == .uncaughtSignal)
+        let second = try ServerProcess(dataDirectory: data)
+        for id in acknowledged {
+            var state: String?
+            for _ in 0..<400 {
+                state = value(try await second.rpc("GetTask", params: ["id": id], key: key).json(), "result", "status", "state") as? String
+                if state == "TASK_STATE_COMPLETED" { break }
+                try await Task.sleep(for: .milliseconds(25))
+            }
+            #expect(state == "TASK_STATE_COMPLETED", "acknowledged task \(id) was lost or did not finish")
+        }
+        #expect(acknowledged.count == 60)
+        let verify = try ServerProcess.ares(["verify", "--data-dir", data.path])
+        #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
+    }
 }
