@@ -74,6 +74,7 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "Instrumentation", package: "swift-distributed-tracing"),
             ],
             swiftSettings: strictSwift6
         ),
@@ -84,6 +85,7 @@ let package = Package(
                 "Knowledge", "ResearchCore", "Agents", "Storage", "TaskService", "Security", "Server",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Instrumentation", package: "swift-distributed-tracing"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSwift6
@@ -105,6 +107,9 @@ let package = Package(
         .testTarget(name: "ResearchCoreTests", dependencies: ["ResearchCore"], swiftSettings: strictSwift6),
         .testTarget(name: "AresCLITests", dependencies: ["ares", "Knowledge", "Storage"], swiftSettings: strictSwift6),
         .testTarget(name: "SecurityTests", dependencies: ["Security"], swiftSettings: strictSwift6),
-        .testTarget(name: "ServerTests", dependencies: ["ares", "Security"], exclude: ["Interop"], swiftSettings: strictSwift6),
+        .testTarget(
+            name: "ServerTests",
+            dependencies: ["ares", "Security", .product(name: "Crypto", package: "swift-crypto")],
+            exclude: ["Interop", "Fixtures"], swiftSettings: strictSwift6),
     ]
 )

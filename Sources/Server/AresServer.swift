@@ -35,7 +35,7 @@ public struct ServerComponents: Sendable {
 /// health probes and metrics, behind request logging.
 public enum AresServer {
     public static func makeApplication(
-        configuration: ServerConfiguration, components: ServerComponents,
+        configuration: ServerConfiguration, components: ServerComponents, services: [any Service] = [],
         onRunning: @escaping @Sendable (_ port: Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         let cards = AgentCardProvider(baseURL: configuration.publicBaseURL ?? "http://\(configuration.host):\(configuration.port)",
@@ -67,6 +67,8 @@ public enum AresServer {
                 await onRunning(port)
             },
             logger: components.logger)
+        // Shut down in reverse order: the HTTP server first, then the runner, then the rest (exporters).
+        app.addServices(services)
         app.addServices(TaskRunnerService(runner: components.runner, grace: configuration.shutdownGrace, logger: components.logger))
         return app
     }

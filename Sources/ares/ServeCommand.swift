@@ -3,7 +3,9 @@ import Foundation
 import Hummingbird
 import Knowledge
 import Logging
+import Instrumentation
 import Server
+import ServiceLifecycle
 
 /// `ares serve`: the A2A (JSON-RPC 2.0) and MCP server. Deny by default: it refuses to start
 /// without an API key, unless `--dev` on a loopback address.
@@ -48,6 +50,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(help: "Do not log one line per request.")
     var noRequestLog = false
 
+    @Option(help: "Export traces over OTLP/HTTP (JSON) to this collector, e.g. http://127.0.0.1:4318 ($OTEL_EXPORTER_OTLP_ENDPOINT). Unset: no tracing.")
+    var otlpEndpoint: String?
+
     @OptionGroup var data: DataDirectoryOptions
     @OptionGroup var embedding: EmbedderOptions
     @OptionGroup var model: ModelOptions
@@ -73,6 +78,18 @@ struct ServeCommand: AsyncParsableCommand {
             }
             LoggingSystem.bootstrap { label in JSONLogHandler(label: label, level: loggerLevel) }
             let logger = Logger(label: "ares")
+            var services: [any Service] = []
+            var stepTracing: TaskStepTracing?
+            if let endpointText = otlpEndpoint ?? ProcessInfo.processInfo.environment["OTEL_EXPORTER_OTLP_ENDPOINT"], !endpointText.isEmpty {
+                guard let endpoint = URL(string: endpointText), ["http", "https"].contains(endpoint.scheme ?? "") else {
+                    throw ValidationError("--otlp-endpoint must be an http(s) URL such as http://127.0.0.1:4318 (got '\(endpointText)')")
+                }
+                let exporter = OTLPExporter(endpoint: endpoint, serviceVersion: AresVersion.current)
+                InstrumentationSystem.bootstrap(OTLPTracer(exporter: exporter))
+                services.append(OTLPExporterService(exporter: exporter))
+                stepTracing = TaskStepTracing()
+                logger.info("exporting traces", metadata: ["otlp": .string(exporter.tracesURL.absoluteString)])
+            }
 
             let limits = TaskRunner.Limits(maximumRunning: maxRunningTasks ?? file.maxRunningTasks ?? 4,
                                            maximumQueued: maxQueuedTasks ?? file.maxQueuedTasks ?? 1000)
@@ -84,7 +101,7 @@ struct ServeCommand: AsyncParsableCommand {
 
             let environment = try await ServerEnvironment.open(
                 data: data, embedding: embedding, model: model, limits: limits, developmentMode: dev,
-                knowledgeAccess: .readWrite, logger: logger)
+                knowledgeAccess: .readWrite, logger: logger, stepTracing: stepTracing)
             if dev {
                 Console.warning("DEVELOPMENT MODE: requests without credentials act as a local admin. Never expose this server.")
             } else if try !environment.keys.hasActiveKeys() {
@@ -95,7 +112,7 @@ struct ServeCommand: AsyncParsableCommand {
             }
             let resumed = try await environment.resumeUnfinishedTasks()
             if resumed > 0 { logger.info("resuming unfinished tasks", metadata: ["count": .stringConvertible(resumed)]) }
-            let app = AresServer.makeApplication(configuration: configuration, components: environment.components) { port in
+            let app = AresServer.makeApplication(configuration: configuration, components: environment.components, services: services) { port in
                 logger.info("listening", metadata: [
                     "address": .string("http://\(configuration.host):\(port)"), "a2a": .string("/a2a"), "mcp": .string("/mcp"),
                     "dataDir": .string(data.url.path), "dev": .stringConvertible(dev),

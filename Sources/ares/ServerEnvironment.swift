@@ -15,7 +15,8 @@ struct ServerEnvironment {
     let keys: APIKeyAuthenticator
 
     static func open(data: DataDirectoryOptions, embedding: EmbedderOptions, model: ModelOptions, limits: TaskRunner.Limits,
-                     developmentMode: Bool, knowledgeAccess: KnowledgeBase.AccessMode, logger: Logger) async throws -> ServerEnvironment {
+                     developmentMode: Bool, knowledgeAccess: KnowledgeBase.AccessMode, logger: Logger,
+                     stepTracing: TaskStepTracing? = nil) async throws -> ServerEnvironment {
         let research = try await ResearchEnvironment.open(
             data, embedder: try await embedding.makeEmbedder(), model: try model.makeLanguageModel(), requireDocuments: false, access: knowledgeAccess)
         let keyStore = try APIKeyStore(path: data.url.appendingPathComponent(APIKeyStore.fileName).path)
@@ -27,6 +28,7 @@ struct ServerEnvironment {
         let sender = PushNotificationSender(configs: pushConfigs, logger: logger)
         directory.addListener { update in
             sender.taskUpdated(update)
+            stepTracing?.record(update)
             metrics.recordStep(update.event.typeName, seconds: update.stepSeconds)
             if update.snapshot.state.isTerminal { metrics.recordTaskEnded(state: update.snapshot.state.phase?.rawValue ?? "unknown") }
         }

@@ -1,6 +1,9 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Instrumentation
+import ServiceContextModule
+import Tracing
 import Knowledge
 import NIOCore
 import Security
@@ -103,10 +106,25 @@ struct Routes: Sendable {
             components.logger.warning("authentication refused", metadata: ["route": "/a2a", "reason": .string(reason)])
         case .missing: break
         }
-        let (reply, method) = await endpoint.handle(body: Data(buffer: body), authentication: authentication,
-                                                    protocolVersion: request.headers[.a2aVersion])
-        context.record.operation = method ?? "(invalid)"
-        return Self.response(reply)
+        var traceContext = ServiceContext.current ?? .topLevel
+        InstrumentationSystem.instrument.extract(request.headers, into: &traceContext, using: HTTPFieldsExtractor())
+        let principal = context.record.principal
+        let data = Data(buffer: body)
+        let version = request.headers[.a2aVersion]
+        let endpoint = self.endpoint
+        return await withSpan("a2a", context: traceContext, ofKind: .server) { span in
+            let (reply, method) = await endpoint.handle(body: data, authentication: authentication, protocolVersion: version)
+            context.record.operation = method ?? "(invalid)"
+            span.operationName = method ?? "a2a (invalid request)"
+            span.attributes["rpc.system"] = "jsonrpc"
+            span.attributes["rpc.method"] = method ?? "(invalid)"
+            if let principal { span.attributes["ares.principal"] = principal }
+            if case let .single(status, _, _) = reply {
+                span.attributes["http.response.status_code"] = Int64(status)
+                if status >= 500 { span.setStatus(SpanStatus(code: .error)) }
+            }
+            return Self.response(reply)
+        }
     }
 
     static func response(_ reply: JSONRPCHTTPReply) -> Response {
