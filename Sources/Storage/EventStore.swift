@@ -8,6 +8,8 @@ public protocol EventStore: Sendable {
     /// `EventStoreError.versionConflict` unless the stream is at exactly that version (0: new).
     func append(_ events: [NewEvent], to stream: String, expectedVersion: Int64?) async throws -> [StoredEvent]
     func read(stream: String) async throws -> [StoredEvent]
+    /// The events of `stream` after `version` (a reader that keeps up with a stream).
+    func read(stream: String, afterVersion version: Int64) async throws -> [StoredEvent]
     /// Only the payloads of a stream, in order: what replaying a stream needs, read faster.
     func readPayloads(stream: String) async throws -> [Data]
     func streams() async throws -> [StreamInfo]

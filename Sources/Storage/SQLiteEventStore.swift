@@ -74,13 +74,17 @@ public final class SQLiteEventStore: EventStore {
     }
 
     public func read(stream: String) async throws -> [StoredEvent] {
+        try await read(stream: stream, afterVersion: 0)
+    }
+
+    public func read(stream: String, afterVersion version: Int64) async throws -> [StoredEvent] {
         try await pool.read { db in
             let statement = try db.cachedStatement(sql: """
                 SELECT globalPosition, version, type, payload, recordedAt, hash, previousHash
-                FROM event WHERE stream = ? ORDER BY version
+                FROM event WHERE stream = ? AND version > ? ORDER BY version
                 """)
             var events: [StoredEvent] = []
-            let rows = try Row.fetchCursor(statement, arguments: [stream])
+            let rows = try Row.fetchCursor(statement, arguments: [stream, version])
             while let row = try rows.next() {
                 events.append(StoredEvent(
                     stream: stream, version: row[1], globalPosition: row[0], type: row[2], payload: row[3],

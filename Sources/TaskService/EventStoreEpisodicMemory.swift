@@ -1,11 +1,13 @@
 import Foundation
 import ResearchCore
 import Storage
+import Synchronization
 
 /// Episodic memory kept as one stream of the event store ("memory-episodes"): durable,
 /// hash-chained and readable with the other tasks. Old episodes decay: those older than
 /// `retention` are never recalled, and `forget(before:)` records that everything earlier
-/// is forgotten.
+/// is forgotten. Recall keeps up with the stream incrementally and searches the most recent
+/// `capacity` episodes through an index of their words.
 public final class EventStoreEpisodicMemory: EpisodicMemory {
     public static let stream = "memory-episodes"
     static let recordedType = "EpisodeRecorded"
@@ -17,12 +19,21 @@ public final class EventStoreEpisodicMemory: EpisodicMemory {
     public let retention: Duration
     private let now: @Sendable () -> Date
 
+    private struct Recall {
+        var version: Int64 = 0
+        var index: EpisodeIndex
+        var forgottenBefore = Date.distantPast
+    }
+
+    private let cache: Mutex<Recall>
+
     public init(store: any EventStore, threshold: Double = 0.8, retention: Duration = .seconds(30 * 24 * 3600),
-                now: @escaping @Sendable () -> Date = { Date() }) {
+                capacity: Int = 10_000, now: @escaping @Sendable () -> Date = { Date() }) {
         self.store = store
         self.threshold = threshold
         self.retention = retention
         self.now = now
+        cache = Mutex(Recall(index: EpisodeIndex(capacity: capacity)))
     }
 
     public func record(_ episode: Episode) async throws {
@@ -35,25 +46,25 @@ public final class EventStoreEpisodicMemory: EpisodicMemory {
     }
 
     public func recall(similarTo question: String) async throws -> Episode? {
-        let events = try await store.read(stream: Self.stream)
-        var forgottenBefore = now().addingTimeInterval(-Double(retention.components.seconds))
-        var episodes: [Episode] = []
-        for event in events {
-            switch event.type {
-            case Self.forgottenType:
-                if let cutoff = try? JSONDecoder().decode(Date.self, from: event.payload) { forgottenBefore = max(forgottenBefore, cutoff) }
-            case Self.recordedType:
-                if let episode = try? JSONDecoder().decode(Episode.self, from: event.payload) { episodes.append(episode) }
-            default:
-                continue
+        let known = cache.withLock { $0.version }
+        let events = try await store.read(stream: Self.stream, afterVersion: known)
+        return cache.withLock { recall in
+            // Another recall may have applied some of these events meanwhile.
+            for event in events where event.version > recall.version {
+                recall.version = event.version
+                switch event.type {
+                case Self.forgottenType:
+                    if let cutoff = try? JSONDecoder().decode(Date.self, from: event.payload) {
+                        recall.forgottenBefore = max(recall.forgottenBefore, cutoff)
+                    }
+                case Self.recordedType:
+                    if let episode = try? JSONDecoder().decode(Episode.self, from: event.payload) { recall.index.add(episode) }
+                default:
+                    continue
+                }
             }
+            let notBefore = max(recall.forgottenBefore, now().addingTimeInterval(-Double(retention.components.seconds)))
+            return recall.index.best(similarTo: question, threshold: threshold, notBefore: notBefore)
         }
-        // The most similar live episode; among equals, the most recent.
-        return episodes
-            .filter { $0.recordedAt >= forgottenBefore }
-            .map { (episode: $0, similarity: Episode.similarity($0.question, question)) }
-            .filter { $0.similarity >= threshold }
-            .max { ($0.similarity, $0.episode.recordedAt) < ($1.similarity, $1.episode.recordedAt) }?
-            .episode
     }
 }

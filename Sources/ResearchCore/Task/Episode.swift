@@ -24,12 +24,17 @@ public struct Episode: Sendable, Codable, Hashable {
 
     /// How alike two questions are: Jaccard similarity of their lower-cased words.
     public static func similarity(_ a: String, _ b: String) -> Double {
-        func words(_ text: String) -> Set<String> {
-            Set(text.lowercased().split(whereSeparator: { !$0.isLetter && !$0.isNumber && $0 != "_" }).map(String.init))
-        }
-        let left = words(a), right = words(b)
+        similarity(words(a), words(b))
+    }
+
+    public static func similarity(_ left: Set<String>, _ right: Set<String>) -> Double {
         guard !left.isEmpty || !right.isEmpty else { return 1 }
         return Double(left.intersection(right).count) / Double(left.union(right).count)
+    }
+
+    /// The lower-cased words similarity compares.
+    public static func words(_ text: String) -> Set<String> {
+        Set(text.lowercased().split(whereSeparator: { !$0.isLetter && !$0.isNumber && $0 != "_" }).map(String.init))
     }
 }
 
