@@ -8,7 +8,7 @@ struct TasksCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tasks",
         abstract: "Read the research tasks recorded in the event store, and resume unfinished ones.",
-        subcommands: [List.self, Show.self, Events.self, Resume.self]
+        subcommands: [List.self, Show.self, Events.self, Resume.self, Cancel.self]
     )
 
     struct List: AsyncParsableCommand {
@@ -48,6 +48,28 @@ struct TasksCommand: AsyncParsableCommand {
                     print("")
                     print(state.report?.markdown ?? "(no report yet)")
                 }
+            }
+        }
+    }
+
+    struct Cancel: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Cancel an unfinished task: it is recorded as canceled, with the reason.",
+            discussion: "A server running the task stops it at its next step (its next append finds the task canceled).")
+        @Argument(help: "The task id.") var id: String
+        @Option(help: "Why, for the task's log.") var reason = "canceled from the command line"
+        @OptionGroup var data: DataDirectoryOptions
+        @OptionGroup var embedding: EmbedderOptions
+
+        func run() async throws {
+            try await Console.reportingErrors {
+                let environment = try await ResearchEnvironment.open(data, embedder: try await embedding.makeEmbedder(), requireDocuments: false)
+                let before = try await environment.service.state(of: id)
+                guard !before.isTerminal else {
+                    throw ValidationError("task \(id) has already ended (\(before.phase?.rawValue ?? "?")); there is nothing to cancel")
+                }
+                let after = try await environment.service.cancelNotRunning(id, reason: reason)
+                print("task \(id): \(after.phase?.rawValue ?? "?") (\(after.endReason ?? reason))")
             }
         }
     }

@@ -292,4 +292,30 @@ import Testing
         let verify = try ServerProcess.ares(["verify", "--data-dir", data.path])
         #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
     }
+
+    @Test func aTaskLeftUnfinishedCanBeCanceledFromTheCommandLine() async throws {
+        let data = try ServerProcess.makeDataDirectory()
+        let key = try ServerProcess.createKey(role: "researcher", in: data)
+        let server = try ServerProcess(dataDirectory: data, arguments: ["--max-running-tasks", "1", "--max-queued-tasks", "100"])
+        var ids: [String] = []
+        for index in 0..<30 {
+            let reply = try await server.rpc("SendMessage", params: question("What does ingest skip, take \(index)?", returnImmediately: true), key: key).json()
+            if let id = value(reply, "result", "task", "id") as? String { ids.append(id) }
+        }
+        server.stop()
+        let unfinished = try #require(ids.last)
+        let cancel = try ServerProcess.ares(["tasks", "cancel", unfinished, "--reason", "no longer needed", "--data-dir", data.path])
+        if cancel.status == 0 {
+            #expect(cancel.stdout.contains("canceled (no longer needed)"))
+            let again = try ServerProcess.ares(["tasks", "cancel", unfinished, "--data-dir", data.path])
+            #expect(again.status != 0)
+            #expect(again.stderr.contains("has already ended (canceled)"))
+            // The next server does not resume it.
+            let next = try ServerProcess(dataDirectory: data)
+            let state = value(try await next.rpc("GetTask", params: ["id": unfinished], key: key).json(), "result", "status", "state") as? String
+            #expect(state == "TASK_STATE_CANCELED")
+        } else {
+            Issue.record("the last of 30 queued tasks had already finished when the server was killed: \(cancel.stderr)")
+        }
+    }
 }
