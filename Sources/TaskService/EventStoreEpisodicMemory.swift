@@ -7,7 +7,7 @@ import Synchronization
 /// hash-chained and readable with the other tasks. Old episodes decay: those older than
 /// `retention` are never recalled, and `forget(before:)` records that everything earlier
 /// is forgotten. Recall keeps up with the stream incrementally and searches the most recent
-/// `capacity` episodes through an index of their words.
+/// `capacity` episodes (default 2,000: a few MB) through an index of their words.
 public final class EventStoreEpisodicMemory: EpisodicMemory {
     public static let stream = "memory-episodes"
     static let recordedType = "EpisodeRecorded"
@@ -28,7 +28,7 @@ public final class EventStoreEpisodicMemory: EpisodicMemory {
     private let cache: Mutex<Recall>
 
     public init(store: any EventStore, threshold: Double = 0.8, retention: Duration = .seconds(30 * 24 * 3600),
-                capacity: Int = 10_000, now: @escaping @Sendable () -> Date = { Date() }) {
+                capacity: Int = 2_000, now: @escaping @Sendable () -> Date = { Date() }) {
         self.store = store
         self.threshold = threshold
         self.retention = retention

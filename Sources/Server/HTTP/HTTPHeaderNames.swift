@@ -6,6 +6,4 @@ extension HTTPField.Name {
     static let apiKey = HTTPField.Name("X-API-Key")!
     static let requestID = HTTPField.Name("X-Request-Id")!
     static let a2aVersion = HTTPField.Name("A2A-Version")!
-    static let mcpSessionID = HTTPField.Name("Mcp-Session-Id")!
-    static let mcpProtocolVersion = HTTPField.Name("MCP-Protocol-Version")!
 }

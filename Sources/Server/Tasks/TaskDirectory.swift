@@ -18,6 +18,10 @@ public final class TaskDirectory: Sendable {
         /// A finished task's state holds its evidence and report (tens of kB): keep few.
         var ended = EndedTaskCache(capacity: 512)
         var nextSubscriber: UInt64 = 0
+        /// Subscriptions that end at a deadline (blocking calls), ended by one sweeper: a
+        /// sleeping task per waiter would keep its timer alive until the deadline even
+        /// when the wait ends early.
+        var deadlines: [(id: String, key: UInt64, deadline: ContinuousClock.Instant)] = []
         /// Global listeners (push notifications, metrics) see every update of every task.
         var listeners: [@Sendable (TaskUpdate) -> Void] = []
     }
@@ -27,6 +31,27 @@ public final class TaskDirectory: Sendable {
 
     public init(service: ResearchTaskService) {
         self.service = service
+        Task { [weak self] in
+            while let directory = self {
+                directory.endExpiredSubscriptions()
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
+    }
+
+    private func endExpiredSubscriptions() {
+        let now = ContinuousClock.now
+        let expired = contents.withLock { contents -> [AsyncStream<TaskUpdate>.Continuation] in
+            var expired: [AsyncStream<TaskUpdate>.Continuation] = []
+            // Also drops the entries of waits that ended on their own.
+            contents.deadlines.removeAll { entry in
+                guard entry.deadline <= now else { return contents.live[entry.id]?.subscribers[entry.key] == nil }
+                if let continuation = contents.live[entry.id]?.subscribers.removeValue(forKey: entry.key) { expired.append(continuation) }
+                return true
+            }
+            return expired
+        }
+        for continuation in expired { continuation.finish() }
     }
 
     /// Adds a listener called for every recorded step of every live task (outside the lock).
@@ -102,13 +127,14 @@ public final class TaskDirectory: Sendable {
 
     /// The current snapshot and the steps that follow it, for a live task; nil when the task
     /// is not live (it has ended, or is unknown).
-    public func subscribe(to id: String) -> (snapshot: TaskSnapshot, updates: AsyncStream<TaskUpdate>)? {
+    public func subscribe(to id: String, until deadline: ContinuousClock.Instant? = nil) -> (snapshot: TaskSnapshot, updates: AsyncStream<TaskUpdate>)? {
         let (stream, continuation) = AsyncStream.makeStream(of: TaskUpdate.self, bufferingPolicy: .unbounded)
         let result = contents.withLock { contents -> (TaskSnapshot, UInt64)? in
             guard contents.live[id] != nil, let snapshot = contents.live[id]?.snapshot else { return nil }
             let key = contents.nextSubscriber
             contents.nextSubscriber += 1
             contents.live[id]?.subscribers[key] = continuation
+            if let deadline { contents.deadlines.append((id, key, deadline)) }
             return (snapshot, key)
         }
         guard let (snapshot, key) = result else {
@@ -124,23 +150,11 @@ public final class TaskDirectory: Sendable {
     /// Waits until the task ends, at most `timeout`; returns its snapshot then (unfinished
     /// if the time ran out).
     public func waitUntilEnded(_ id: String, timeout: Duration) async throws -> TaskSnapshot {
-        guard let (current, updates) = subscribe(to: id) else { return try await snapshot(of: id) }
+        guard let (current, updates) = subscribe(to: id, until: .now + timeout) else { return try await snapshot(of: id) }
         if current.state.isTerminal { return current }
-        let ended = try await withThrowingTaskGroup(of: TaskSnapshot?.self) { group in
-            group.addTask {
-                var last: TaskSnapshot?
-                for await update in updates { last = update.snapshot }
-                return last
-            }
-            group.addTask {
-                try await Task.sleep(for: timeout)
-                return nil
-            }
-            let first = try await group.next() ?? nil
-            group.cancelAll()
-            return first
-        }
-        if let ended, ended.state.isTerminal { return ended }
+        var last = current
+        for await update in updates { last = update.snapshot }
+        if last.state.isTerminal { return last }
         return try await snapshot(of: id)
     }
 
