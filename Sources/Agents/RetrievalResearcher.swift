@@ -19,7 +19,8 @@ public struct RetrievalResearcher: SubQuestionResearcher {
         self.minimumOverlap = minimumOverlap
     }
 
-    public func research(_ subQuestion: SubQuestion) async throws -> [Evidence] {
+    /// The passages the sub-question's queries find, each once, with its best rank.
+    func passages(for subQuestion: SubQuestion) async throws -> [(passage: Passage, rank: Int)] {
         var passages: [(passage: Passage, rank: Int)] = []
         var seen = Set<String>()
         for query in subQuestion.queries {
@@ -28,6 +29,11 @@ public struct RetrievalResearcher: SubQuestionResearcher {
                 passages.append((found.passage, rank))
             }
         }
+        return passages
+    }
+
+    public func research(_ subQuestion: SubQuestion) async throws -> [Evidence] {
+        let passages = try await passages(for: subQuestion)
         let questionTerms = Set(analyzer.terms(subQuestion.text + " " + subQuestion.queries.joined(separator: " ")))
         guard !questionTerms.isEmpty else { return [] }
 
