@@ -14,6 +14,12 @@ public protocol PassageRetriever: Sendable {
     func retrieve(_ query: String, limit: Int) async throws -> [RetrievedPassage]
 }
 
+/// How common index terms are in the knowledge base, for expanding queries with its own
+/// vocabulary: how many passages there are and how many contain each term.
+public protocol CorpusStatistics: Sendable {
+    func documentFrequencies(of terms: [String]) async throws -> (passages: Int, frequencies: [String: Int])
+}
+
 /// Splits a question into sub-questions with search queries.
 public protocol ResearchPlanner: Sendable {
     func plan(question: String) async throws -> ResearchPlan
