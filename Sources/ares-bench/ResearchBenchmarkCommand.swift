@@ -23,6 +23,12 @@ struct ResearchBenchmarkCommand: AsyncParsableCommand {
     @Option(help: "Concurrent tasks in the concurrency run.")
     var concurrent = 8
 
+    @Option(help: "Related corpus terms added to each sub-question's expanded query (0: no expansion).")
+    var expansionTerms = 5
+
+    @Flag(help: "Name each question whose report cites no passage with its answer hint, and whether research found one.")
+    var showMisses = false
+
     /// A task of 10,000 events (2,500 research rounds), then its state rebuilt from the store:
     /// read, decode and fold, as a restart does.
     func measureRebuild(_ service: ResearchTaskService) async throws {
@@ -71,7 +77,7 @@ struct ResearchBenchmarkCommand: AsyncParsableCommand {
         let knowledge = try KnowledgeBase(dataDirectory: data, embedder: HashingEmbedder(), access: .readOnly)
         let eventsPath = FileManager.default.temporaryDirectory.appendingPathComponent("ares-bench-research-\(UUID().uuidString).sqlite").path
         defer { try? FileManager.default.removeItem(atPath: eventsPath) }
-        let agents = ResearchAgents(planner: HeuristicPlanner(), researcher: RetrievalResearcher(retriever: knowledge),
+        let agents = ResearchAgents(planner: HeuristicPlanner(), researcher: RetrievalResearcher(retriever: knowledge, expander: QueryExpander(statistics: knowledge), expansionTerms: expansionTerms),
                                     evaluator: CoverageEvaluator(), synthesizer: ExtractiveSynthesizer(), checker: QuotationCitationChecker())
         let service = ResearchTaskService(store: try SQLiteEventStore(path: eventsPath), workflow: ResearchWorkflow(agents: agents))
         let clock = ContinuousClock()
@@ -88,7 +94,13 @@ struct ResearchBenchmarkCommand: AsyncParsableCommand {
             latencies.append(Statistics.seconds(elapsed) * 1000)
             if state.phase == .completed { completed += 1 }
             let hint = normalize(question.answer_hint)
-            if (state.report?.citations ?? []).contains(where: { normalize($0.passage.text).contains(hint) }) { cited += 1 }
+            if (state.report?.citations ?? []).contains(where: { normalize($0.passage.text).contains(hint) }) {
+                cited += 1
+            } else if showMisses {
+                let evidence = state.evidence.values.flatMap { $0 }
+                let found = evidence.contains { normalize($0.passage.text).contains(hint) }
+                print("miss \(question.id): \(found ? "an answering passage is in the evidence, not cited" : "no answering passage in the evidence") — \(question.question)")
+            }
             supported += state.citationCheck?.supportedSentences ?? 0
             unsupported += state.citationCheck?.unsupportedSentences ?? 0
         }
