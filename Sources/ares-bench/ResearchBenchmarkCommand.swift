@@ -83,7 +83,7 @@ struct ResearchBenchmarkCommand: AsyncParsableCommand {
         let clock = ContinuousClock()
 
         func normalize(_ text: String) -> String { text.lowercased().split(whereSeparator: \.isWhitespace).joined(separator: " ") }
-        var cited = 0, supported = 0, unsupported = 0, completed = 0
+        var cited = 0, supported = 0, unsupported = 0, completed = 0, contradicted = 0, rounds = 0
         var latencies: [Double] = []
         for question in set.questions {
             var state = TaskState()
@@ -93,6 +93,11 @@ struct ResearchBenchmarkCommand: AsyncParsableCommand {
             }
             latencies.append(Statistics.seconds(elapsed) * 1000)
             if state.phase == .completed { completed += 1 }
+            rounds += state.round
+            if let contradictions = state.critiques.last?.contradictions, !contradictions.isEmpty {
+                contradicted += 1
+                if showMisses { for item in contradictions { print("contradiction \(question.id): \(item.reason): “\(item.first.sentence)” / “\(item.second.sentence)”") } }
+            }
             let hint = normalize(question.answer_hint)
             if (state.report?.citations ?? []).contains(where: { normalize($0.passage.text).contains(hint) }) {
                 cited += 1
@@ -108,6 +113,7 @@ struct ResearchBenchmarkCommand: AsyncParsableCommand {
         print("questions: \(set.questions.count), completed: \(completed)")
         print("share of reports citing a passage that contains the answer hint: \(Statistics.format(Double(cited) / count))")
         print("share of report sentences the verifier finds supported: \(Statistics.format(Double(supported) / Double(max(supported + unsupported, 1))))")
+        print("reports whose evidence holds a contradiction across sources: \(contradicted); research rounds: \(Statistics.format(Double(rounds) / count, 2)) per question")
         print("end to end per question (durable task): p50 \(Statistics.format(Statistics.percentile(latencies, 0.5), 1)) ms, p95 \(Statistics.format(Statistics.percentile(latencies, 0.95), 1)) ms")
 
         var failures = 0
