@@ -33,9 +33,6 @@ public struct CoverageEvaluator: ResearchEvaluator {
         let sources = Set(evidence.values.flatMap { $0.map(\.passage.source) })
         var notes = ["coverage \(subQuestions.count - uncovered.count)/\(subQuestions.count)", "\(sources.count) distinct sources"]
         let contradictions = detector.contradictions(in: evidence)
-        var critique = Critique(coverage: coverage, revisions: [], notes: notes, contradictions: contradictions,
-                                contradictionScore: ContradictionDetector.score(contradictions, evidence: evidence),
-                                reportNotes: Self.reportNotes(for: contradictions))
         if !contradictions.isEmpty { notes.append("\(contradictions.count) contradiction(s) between sources") }
 
         var revisions = uncovered.map { question in
@@ -45,15 +42,15 @@ public struct CoverageEvaluator: ResearchEvaluator {
             revisions += Self.settlingRevisions(subQuestions.filter { question in !uncovered.contains { $0.id == question.id } },
                                                 contradictions: contradictions)
         }
-        guard round < maximumRounds, !revisions.isEmpty else {
+        if round >= maximumRounds {
             if !uncovered.isEmpty { notes.append("round limit reached with \(uncovered.count) sub-question(s) uncovered") }
-            critique.notes = notes
-            return critique
+            revisions = []
+        } else if !revisions.isEmpty {
+            notes.append("researching again: \(revisions.map(\.id).joined(separator: ", "))")
         }
-        notes.append("researching again: \(revisions.map(\.id).joined(separator: ", "))")
-        critique.notes = notes
-        critique.revisions = revisions
-        return critique
+        return Critique(coverage: coverage, revisions: revisions, notes: notes, contradictions: contradictions,
+                        contradictionScore: ContradictionDetector.score(contradictions, evidence: evidence),
+                        reportNotes: Self.reportNotes(for: contradictions))
     }
 
     /// Covered sub-questions caught in a contradiction, each with a query for the disputed

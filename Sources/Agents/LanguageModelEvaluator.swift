@@ -66,10 +66,11 @@ public struct LanguageModelEvaluator: ResearchEvaluator {
                     return SubQuestion(id: question.id, text: question.text,
                                        queries: proposed.isEmpty ? CoverageEvaluator.broaderQueries(for: question) : Array(proposed.prefix(3)))
                 }
-                // The built-in evaluator's settling rounds for contradictions stand.
-                revisions += builtIn.revisions.filter { revision in !weak.contains { $0.id == revision.id } && builtIn.contradictions.contains {
-                    $0.first.subQuestionID == revision.id || $0.second.subQuestionID == revision.id
-                } }
+                // The built-in evaluator's settling round for contradictions stands.
+                if round <= fallback.contradictionRounds {
+                    revisions += CoverageEvaluator.settlingRevisions(subQuestions.filter { question in !weak.contains { $0.id == question.id } },
+                                                                     contradictions: builtIn.contradictions)
+                }
             }
             let covered = subQuestions.count - weak.count
             var notes = ["coverage \(covered)/\(subQuestions.count) judged by \(model.identity)"]
