@@ -47,23 +47,6 @@ public struct ExtractiveSynthesizer: ReportSynthesizer {
             ? "The knowledge base has no passage that answers this question."
             : leads.prefix(2).map { "\($0.sentence) [\($0.index)]" }.joined(separator: " ")
         return ResearchReport(answer: answer, sections: sections, citations: citations,
-                              markdown: Self.markdown(question: question, answer: answer, sections: sections, citations: citations))
-    }
-
-    static func markdown(question: String, answer: String, sections: [ResearchReport.Section], citations: [Citation], notes: [String] = []) -> String {
-        var lines = ["# \(question)", ""]
-        for note in notes { lines += ["> Note: \(note)", ""] }
-        lines += [answer, ""]
-        for section in sections where sections.count > 1 || section.citations.isEmpty == false {
-            lines += ["## \(section.title)", "", section.text, ""]
-        }
-        lines += ["## Sources", ""]
-        for citation in citations {
-            let passage = citation.passage
-            let headings = passage.headingPath.filter { $0 != passage.title }
-            let heading = headings.isEmpty ? "" : " › " + headings.joined(separator: " › ")
-            lines.append("\(citation.index). \(passage.title)\(heading) — \(passage.source) (\(passage.chunkId))")
-        }
-        return lines.joined(separator: "\n")
+                              markdown: ResearchReport.renderMarkdown(question: question, answer: answer, sections: sections, citations: citations))
     }
 }

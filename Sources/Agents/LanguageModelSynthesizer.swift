@@ -62,14 +62,14 @@ public struct LanguageModelSynthesizer: ReportSynthesizer {
             let notes = ["written by \(model.identity)"]
             return ResearchReport(
                 answer: parsed.answer, sections: sections, citations: citations,
-                markdown: ExtractiveSynthesizer.markdown(question: question, answer: parsed.answer, sections: sections, citations: citations, notes: notes),
+                markdown: ResearchReport.renderMarkdown(question: question, answer: parsed.answer, sections: sections, citations: citations, notes: notes),
                 notes: notes)
         } catch is CancellationError {
             throw CancellationError()
         } catch {
             var report = try await fallback.synthesize(question: question, plan: plan, evidence: evidence)
             report.notes.append("the language model was unavailable (\(error)); the built-in extractive synthesizer wrote this report")
-            report.markdown = ExtractiveSynthesizer.markdown(question: question, answer: report.answer, sections: report.sections,
+            report.markdown = ResearchReport.renderMarkdown(question: question, answer: report.answer, sections: report.sections,
                                                              citations: report.citations, notes: report.notes)
             return report
         }

@@ -22,13 +22,21 @@ public struct QuotationCitationChecker: CitationChecker {
 
     public func verify(_ report: ResearchReport) async throws -> (report: ResearchReport, check: CitationCheck) {
         let passages = Dictionary(report.citations.map { ($0.index, $0.passage.text) }, uniquingKeysWith: { a, _ in a })
+        return Self.keeping(report) { claim in
+            claim.markers.contains(where: { passages[$0].map { isSupported(claim.text, by: $0) } ?? false })
+        }
+    }
+
+    /// The report with only the claims `keep` accepts (in the answer and every section), and
+    /// the count of kept and dropped ones; the Markdown is rendered again from what is left.
+    static func keeping(_ report: ResearchReport, _ keep: (Claim) -> Bool) -> (report: ResearchReport, check: CitationCheck) {
         var supported = 0
         var flagged: [String] = []
         func filter(_ text: String) -> String {
             let (claims, rest) = Self.claims(in: text)
             var kept: [String] = []
             for claim in claims {
-                if claim.markers.contains(where: { passages[$0].map { isSupported(claim.text, by: $0) } ?? false }) {
+                if keep(claim) {
                     supported += 1
                     kept.append(claim.written)
                 } else {
@@ -47,10 +55,14 @@ public struct QuotationCitationChecker: CitationChecker {
             return copy
         }
         if verified.answer.isEmpty { verified.answer = "No claim of the answer could be verified against its sources." }
-        verified.markdown = ExtractiveSynthesizer.markdown(
-            question: report.markdown.split(separator: "\n").first.map { String($0.dropFirst(2)) } ?? "",
-            answer: verified.answer, sections: verified.sections, citations: verified.citations, notes: verified.notes)
+        verified.markdown = ResearchReport.renderMarkdown(
+            question: question(of: report), answer: verified.answer, sections: verified.sections, citations: verified.citations, notes: verified.notes)
         return (verified, CitationCheck(supportedSentences: supported, unsupportedSentences: flagged.count, flagged: flagged))
+    }
+
+    /// The question a report answers: its Markdown title.
+    static func question(of report: ResearchReport) -> String {
+        report.markdown.split(separator: "\n").first.map { String($0.dropFirst(2)) } ?? ""
     }
 
     func isSupported(_ claim: String, by passage: String) -> Bool {

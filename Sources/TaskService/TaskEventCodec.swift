@@ -5,6 +5,11 @@ import ResearchCore
 /// fields in a fixed order), because rebuilding a task's state must decode every event and
 /// JSONDecoder costs about 7 µs per event. Payloads that do not start with the version byte
 /// are read as JSON, the encoding earlier stores used.
+///
+/// Tags are never reused or changed: a field added later gets a new tag for the extended
+/// form (11: a submission with a context id, 12: evidence with notes, 13: a critique with
+/// contradictions or report notes), and events without the new field keep the old tag, so
+/// old logs decode and old readers can still read what they understand.
 public enum TaskEventCodec {
     static let binaryV1: UInt8 = 0xA1
 
@@ -20,11 +25,17 @@ public enum TaskEventCodec {
             writer.u8(1); writer.plan(plan)
         case let .subQuestionStarted(id, round):
             writer.u8(2); writer.string(id); writer.int(round)
-        case let .evidenceFound(id, round, evidence):
-            writer.u8(3); writer.string(id); writer.int(round)
+        case let .evidenceFound(id, round, evidence, notes):
+            writer.u8(notes == nil ? 3 : 12); writer.string(id); writer.int(round)
             writer.int(evidence.count); evidence.forEach { writer.evidence($0) }
-        case let .critiqueIssued(round, critique):
+            if let notes { writer.strings(notes) }
+        case let .critiqueIssued(round, critique) where critique.contradictions.isEmpty && critique.contradictionScore == 0
+                                                        && critique.reportNotes.isEmpty:
             writer.u8(4); writer.int(round); writer.critique(critique)
+        case let .critiqueIssued(round, critique):
+            writer.u8(13); writer.int(round); writer.critique(critique)
+            writer.int(critique.contradictions.count); critique.contradictions.forEach { writer.contradiction($0) }
+            writer.double(critique.contradictionScore); writer.strings(critique.reportNotes)
         case let .revised(round, subQuestions):
             writer.u8(5); writer.int(round); writer.int(subQuestions.count); subQuestions.forEach { writer.subQuestion($0) }
         case let .synthesized(report):
@@ -66,6 +77,17 @@ public enum TaskEventCodec {
             case 10: event = .canceled(reason: try reader.string())
             case 11:
                 event = .submitted(question: try reader.string(), principal: try reader.optionalString(), contextID: try reader.string())
+            case 12:
+                let id = try reader.string(), round = try reader.int()
+                let evidence = try reader.array { try $0.evidence() }
+                event = .evidenceFound(subQuestionID: id, round: round, evidence: evidence, notes: try reader.strings())
+            case 13:
+                let round = try reader.int()
+                var critique = try reader.critique()
+                critique.contradictions = try reader.array { try $0.contradiction() }
+                critique.contradictionScore = try reader.double()
+                critique.reportNotes = try reader.strings()
+                event = .critiqueIssued(round: round, critique: critique)
             default: throw ByteReader.Failure("unknown event tag \(tag)")
             }
             guard reader.atEnd else { throw ByteReader.Failure("\(reader.remaining) unexpected trailing bytes") }
@@ -107,6 +129,12 @@ struct ByteWriter {
     }
     mutating func critique(_ critique: Critique) {
         double(critique.coverage); int(critique.revisions.count); critique.revisions.forEach { subQuestion($0) }; strings(critique.notes)
+    }
+    mutating func contradiction(_ contradiction: Contradiction) {
+        for side in [contradiction.first, contradiction.second] {
+            string(side.subQuestionID); string(side.sentence); string(side.source); string(side.chunkId)
+        }
+        string(contradiction.reason)
     }
     mutating func report(_ report: ResearchReport) {
         string(report.answer)
@@ -183,6 +211,12 @@ struct ByteReader {
     }
     mutating func critique() throws -> Critique {
         Critique(coverage: try double(), revisions: try array { try $0.subQuestion() }, notes: try strings())
+    }
+    mutating func contradiction() throws -> Contradiction {
+        func side() throws -> Contradiction.Side {
+            Contradiction.Side(subQuestionID: try string(), sentence: try string(), source: try string(), chunkId: try string())
+        }
+        return Contradiction(first: try side(), second: try side(), reason: try string())
     }
     mutating func report() throws -> ResearchReport {
         let answer = try string()

@@ -22,11 +22,19 @@ public enum TaskReportJSON {
             public var chunkId: String
             public var text: String
         }
+        public struct Contradiction: Codable, Sendable {
+            public var reason: String
+            public var sentences: [String]
+            public var sources: [String]
+        }
         public struct Quality: Codable, Sendable {
             public var coverage: Double
             public var supportedSentences: Int
             public var unsupportedSentences: Int
             public var rounds: Int
+            /// Share of evidence sentences caught in a contradiction across sources (last critique), 0...1.
+            public var contradictionScore: Double
+            public var contradictions: [Contradiction]
         }
         public struct Timings: Codable, Sendable {
             public var totalMs: Double?
@@ -53,7 +61,11 @@ public enum TaskReportJSON {
             },
             quality: .init(coverage: state.critiques.last?.coverage ?? 0,
                            supportedSentences: state.citationCheck?.supportedSentences ?? 0,
-                           unsupportedSentences: state.citationCheck?.unsupportedSentences ?? 0, rounds: state.round),
+                           unsupportedSentences: state.citationCheck?.unsupportedSentences ?? 0, rounds: state.round,
+                           contradictionScore: state.critiques.last?.contradictionScore ?? 0,
+                           contradictions: (state.critiques.last?.contradictions ?? []).map {
+                               .init(reason: $0.reason, sentences: [$0.first.sentence, $0.second.sentence], sources: [$0.first.source, $0.second.source])
+                           }),
             timings: .init(totalMs: totalMilliseconds), reason: state.endReason)
     }
 

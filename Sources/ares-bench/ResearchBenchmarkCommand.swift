@@ -23,6 +23,12 @@ struct ResearchBenchmarkCommand: AsyncParsableCommand {
     @Option(help: "Concurrent tasks in the concurrency run.")
     var concurrent = 8
 
+    @Option(help: "Related corpus terms added to each sub-question's expanded query (0: no expansion).")
+    var expansionTerms = 5
+
+    @Flag(help: "Name each question whose report cites no passage with its answer hint, and whether research found one.")
+    var showMisses = false
+
     /// A task of 10,000 events (2,500 research rounds), then its state rebuilt from the store:
     /// read, decode and fold, as a restart does.
     func measureRebuild(_ service: ResearchTaskService) async throws {
@@ -71,13 +77,13 @@ struct ResearchBenchmarkCommand: AsyncParsableCommand {
         let knowledge = try KnowledgeBase(dataDirectory: data, embedder: HashingEmbedder(), access: .readOnly)
         let eventsPath = FileManager.default.temporaryDirectory.appendingPathComponent("ares-bench-research-\(UUID().uuidString).sqlite").path
         defer { try? FileManager.default.removeItem(atPath: eventsPath) }
-        let agents = ResearchAgents(planner: HeuristicPlanner(), researcher: RetrievalResearcher(retriever: knowledge),
+        let agents = ResearchAgents(planner: HeuristicPlanner(), researcher: RetrievalResearcher(retriever: knowledge, expander: QueryExpander(statistics: knowledge), expansionTerms: expansionTerms),
                                     evaluator: CoverageEvaluator(), synthesizer: ExtractiveSynthesizer(), checker: QuotationCitationChecker())
         let service = ResearchTaskService(store: try SQLiteEventStore(path: eventsPath), workflow: ResearchWorkflow(agents: agents))
         let clock = ContinuousClock()
 
         func normalize(_ text: String) -> String { text.lowercased().split(whereSeparator: \.isWhitespace).joined(separator: " ") }
-        var cited = 0, supported = 0, unsupported = 0, completed = 0
+        var cited = 0, supported = 0, unsupported = 0, completed = 0, contradicted = 0, rounds = 0
         var latencies: [Double] = []
         for question in set.questions {
             var state = TaskState()
@@ -87,8 +93,19 @@ struct ResearchBenchmarkCommand: AsyncParsableCommand {
             }
             latencies.append(Statistics.seconds(elapsed) * 1000)
             if state.phase == .completed { completed += 1 }
+            rounds += state.round
+            if let contradictions = state.critiques.last?.contradictions, !contradictions.isEmpty {
+                contradicted += 1
+                if showMisses { for item in contradictions { print("contradiction \(question.id): \(item.reason): “\(item.first.sentence)” / “\(item.second.sentence)”") } }
+            }
             let hint = normalize(question.answer_hint)
-            if (state.report?.citations ?? []).contains(where: { normalize($0.passage.text).contains(hint) }) { cited += 1 }
+            if (state.report?.citations ?? []).contains(where: { normalize($0.passage.text).contains(hint) }) {
+                cited += 1
+            } else if showMisses {
+                let evidence = state.evidence.values.flatMap { $0 }
+                let found = evidence.contains { normalize($0.passage.text).contains(hint) }
+                print("miss \(question.id): \(found ? "an answering passage is in the evidence, not cited" : "no answering passage in the evidence") — \(question.question)")
+            }
             supported += state.citationCheck?.supportedSentences ?? 0
             unsupported += state.citationCheck?.unsupportedSentences ?? 0
         }
@@ -96,6 +113,7 @@ struct ResearchBenchmarkCommand: AsyncParsableCommand {
         print("questions: \(set.questions.count), completed: \(completed)")
         print("share of reports citing a passage that contains the answer hint: \(Statistics.format(Double(cited) / count))")
         print("share of report sentences the verifier finds supported: \(Statistics.format(Double(supported) / Double(max(supported + unsupported, 1))))")
+        print("reports whose evidence holds a contradiction across sources: \(contradicted); research rounds: \(Statistics.format(Double(rounds) / count, 2)) per question")
         print("end to end per question (durable task): p50 \(Statistics.format(Statistics.percentile(latencies, 0.5), 1)) ms, p95 \(Statistics.format(Statistics.percentile(latencies, 0.95), 1)) ms")
 
         var failures = 0

@@ -7,9 +7,9 @@ import Storage
 import TaskService
 
 /// Wires a research task service from a data directory: the knowledge base (read-only),
-/// the event store `tasks.sqlite`, and the agents: built-in, with the LLM-backed
-/// planner and synthesizer when a model is configured (each falls back to its built-in
-/// counterpart on failure).
+/// the event store `tasks.sqlite`, and the agents: built-in, or LLM-backed when a model is
+/// configured (planner, researcher, evaluator, synthesizer and citation verifier; each falls
+/// back to its built-in counterpart on failure, and the report says so).
 struct ResearchEnvironment {
     static let eventStoreFileName = "tasks.sqlite"
 
@@ -28,11 +28,19 @@ struct ResearchEnvironment {
         try FileManager.default.createDirectory(at: data.url, withIntermediateDirectories: true)
         let store = try SQLiteEventStore(path: data.url.appendingPathComponent(eventStoreFileName).path)
         let memory = EventStoreEpisodicMemory(store: store)
-        let agents = ResearchAgents(
-            planner: MemoryAwarePlanner(planner: model.map { LanguageModelPlanner(model: $0) as any ResearchPlanner } ?? HeuristicPlanner(), memory: memory), researcher: RetrievalResearcher(retriever: knowledge),
-            evaluator: CoverageEvaluator(),
-            synthesizer: model.map { LanguageModelSynthesizer(model: $0) as any ReportSynthesizer } ?? ExtractiveSynthesizer(),
-            checker: QuotationCitationChecker(), memory: memory)
+        let retrieval = RetrievalResearcher(retriever: knowledge, expander: QueryExpander(statistics: knowledge))
+        let agents: ResearchAgents
+        if let model {
+            agents = ResearchAgents(
+                planner: MemoryAwarePlanner(planner: LanguageModelPlanner(model: model), memory: memory),
+                researcher: LanguageModelResearcher(model: model, fallback: retrieval),
+                evaluator: LanguageModelEvaluator(model: model), synthesizer: LanguageModelSynthesizer(model: model),
+                checker: LanguageModelCitationChecker(model: model), memory: memory)
+        } else {
+            agents = ResearchAgents(
+                planner: MemoryAwarePlanner(planner: HeuristicPlanner(), memory: memory), researcher: retrieval,
+                evaluator: CoverageEvaluator(), synthesizer: ExtractiveSynthesizer(), checker: QuotationCitationChecker(), memory: memory)
+        }
         return ResearchEnvironment(knowledge: knowledge, store: store,
                                    service: ResearchTaskService(store: store, workflow: ResearchWorkflow(agents: agents)))
     }

@@ -106,6 +106,29 @@ import ResearchCore
         #expect(limited.round == 3)
     }
 
+    /// A researcher that says something about how it worked, as an LLM one does when it falls back.
+    struct NotingResearcher: SubQuestionResearcher {
+        let inner: RetrievalResearcher
+        func research(_ subQuestion: SubQuestion) async throws -> [Evidence] { try await inner.research(subQuestion) }
+        func findings(for subQuestion: SubQuestion) async throws -> ResearchFindings {
+            ResearchFindings(evidence: try await research(subQuestion), notes: ["the built-in researcher stood in"])
+        }
+    }
+
+    @Test func notesOfResearchersAndCritiquesReachTheReportOnceAndSurviveAResume() async throws {
+        let question = "When are WAL records flushed to disk and what does VACUUM reclaim?"
+        var flow = workflow()
+        flow.agents.researcher = NotingResearcher(inner: RetrievalResearcher(retriever: FakeRetriever(passages: Self.passages)))
+        let log = MemoryLog()
+        try await log.recorder(.submitted(question: question, principal: nil))
+        let final = try await flow.run(from: try submitted(question), record: log.recorder)
+        let report = try #require(final.report)
+        #expect(report.notes == ["the built-in researcher stood in"], "two sub-questions, one note")
+        #expect(report.markdown.contains("> Note: the built-in researcher stood in"))
+        // The notes are in the log, so a restart's fold has them too.
+        #expect(try TaskState.fold(log.all).reportNotes == ["the built-in researcher stood in"])
+    }
+
     @Test func aCanceledTaskRecordsWhy() async throws {
         let log = MemoryLog()
         let task = Task { try await workflow().run(from: try submitted("what does VACUUM reclaim"), record: log.recorder) }

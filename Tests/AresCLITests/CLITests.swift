@@ -375,6 +375,10 @@ import Testing
                                      "--model-url", "http://127.0.0.1:9/v1", "--model", "absent")
         #expect(ask.status == 0, "\(ask.stderr)")
         #expect(ask.stdout.contains("> Note: the language model was unavailable"))
+        // Every LLM-backed agent stood in for by its built-in counterpart says so.
+        #expect(ask.stdout.contains("> Note: the language model could not pick evidence"))
+        #expect(ask.stdout.contains("> Note: the language model could not judge the research"))
+        #expect(ask.stdout.contains("> Note: the language model could not check citations"))
         #expect(ask.stdout.contains("pg_dump"))
         #expect(ask.stdout.contains("## Sources"))
         let noName = try workspace.ares("ask", "anything", "--data-dir", "kb", "--model-url", "http://127.0.0.1:9/v1")

@@ -20,6 +20,15 @@ import Testing
         .evidenceFound(subQuestionID: "sq1", round: 1, evidence: [
             Evidence(subQuestionID: "sq1", sentence: "WAL records are flushed first.", passage: passage, start: 3, end: 33, score: 0.875)]),
         .critiqueIssued(round: 1, critique: Critique(coverage: 0.5, revisions: [subQuestion], notes: ["n"])),
+        .evidenceFound(subQuestionID: "sq1", round: 1, evidence: [], notes: ["the built-in researcher stood in"]),
+        .evidenceFound(subQuestionID: "sq1", round: 1, evidence: [], notes: []),
+        .critiqueIssued(round: 1, critique: Critique(
+            coverage: 1, revisions: [], notes: [],
+            contradictions: [Contradiction(first: .init(subQuestionID: "sq1", sentence: "A locks.", source: "a.html", chunkId: "c1"),
+                                           second: .init(subQuestionID: "sq2", sentence: "A does not lock.", source: "b.html", chunkId: "c2"),
+                                           reason: "negation")],
+            contradictionScore: 0.5, reportNotes: ["sources disagree"])),
+        .critiqueIssued(round: 2, critique: Critique(coverage: 1, revisions: [], notes: [], reportNotes: ["model down"])),
         .revised(round: 2, subQuestions: [subQuestion]),
         .synthesized(report),
         .citationsVerified(CitationCheck(supportedSentences: 3, unsupportedSentences: 1, flagged: ["x"]), report: report),
@@ -38,6 +47,29 @@ import Testing
         }
     }
 
+    /// Little-endian Int64, as v1 writes every integer.
+    static func int(_ value: Int64) -> [UInt8] { withUnsafeBytes(of: value.littleEndian) { Array($0) } }
+    static func string(_ value: String) -> [UInt8] { int(Int64(value.utf8.count)) + Array(value.utf8) }
+
+    @Test func payloadsWrittenBeforeNotesAndContradictionsStillDecode() throws {
+        // Laid out by hand as v1 wrote them before tags 12 and 13 existed.
+        let evidence: [UInt8] = [0xA1, 3] + Self.string("sq1") + Self.int(2) + Self.int(0)
+        #expect(try TaskEventCodec.decode(Data(evidence)) == .evidenceFound(subQuestionID: "sq1", round: 2, evidence: []))
+        let half = withUnsafeBytes(of: (0.5).bitPattern.littleEndian) { Array($0) }
+        let critique: [UInt8] = [0xA1, 4] + Self.int(1) + half + Self.int(0) + Self.int(1) + Self.string("n")
+        let decoded = try TaskEventCodec.decode(Data(critique))
+        #expect(decoded == .critiqueIssued(round: 1, critique: Critique(coverage: 0.5, revisions: [], notes: ["n"])))
+        // And events without the new fields are still written in exactly that form, for older readers.
+        #expect(TaskEventCodec.encode(.evidenceFound(subQuestionID: "sq1", round: 2, evidence: [])) == Data(evidence))
+        #expect(TaskEventCodec.encode(decoded) == Data(critique))
+
+        // JSON payloads of the earliest stores, as JSONEncoder wrote them then.
+        let oldEvidence = #"{"evidenceFound":{"subQuestionID":"sq1","round":2,"evidence":[]}}"#
+        #expect(try TaskEventCodec.decode(Data(oldEvidence.utf8)) == .evidenceFound(subQuestionID: "sq1", round: 2, evidence: []))
+        let oldCritique = #"{"critiqueIssued":{"round":1,"critique":{"coverage":0.5,"revisions":[],"notes":["n"]}}}"#
+        #expect(try TaskEventCodec.decode(Data(oldCritique.utf8)) == decoded)
+    }
+
     @Test func damagedPayloadsThrowInsteadOfCrashing() {
         let encoded = TaskEventCodec.encode(Self.everyKind[5])
         for cut in [1, 2, 10, encoded.count / 2, encoded.count - 1] {
@@ -45,5 +77,11 @@ import Testing
         }
         #expect(throws: (any Error).self) { try TaskEventCodec.decode(Data([0xA1, 99])) }
         #expect(throws: (any Error).self) { try TaskEventCodec.decode(encoded + Data([0])) }
+        for event in Self.everyKind where event.typeName == "CritiqueIssued" || event.typeName == "EvidenceFound" {
+            let payload = TaskEventCodec.encode(event)
+            for cut in [2, payload.count - 1] {
+                #expect(throws: (any Error).self) { try TaskEventCodec.decode(payload.prefix(cut)) }
+            }
+        }
     }
 }

@@ -14,14 +14,40 @@ public protocol PassageRetriever: Sendable {
     func retrieve(_ query: String, limit: Int) async throws -> [RetrievedPassage]
 }
 
+/// How common index terms are in the knowledge base, for expanding queries with its own
+/// vocabulary: how many passages there are and how many contain each term.
+public protocol CorpusStatistics: Sendable {
+    func documentFrequencies(of terms: [String]) async throws -> (passages: Int, frequencies: [String: Int])
+}
+
 /// Splits a question into sub-questions with search queries.
 public protocol ResearchPlanner: Sendable {
     func plan(question: String) async throws -> ResearchPlan
 }
 
+/// What a researcher found for one sub-question, and what the report's reader should know
+/// about how (e.g. the built-in researcher stood in for a model that failed).
+public struct ResearchFindings: Sendable, Hashable {
+    public var evidence: [Evidence]
+    public var notes: [String]
+    public init(evidence: [Evidence], notes: [String] = []) {
+        self.evidence = evidence
+        self.notes = notes
+    }
+}
+
 /// Finds evidence for one sub-question.
 public protocol SubQuestionResearcher: Sendable {
     func research(_ subQuestion: SubQuestion) async throws -> [Evidence]
+    /// The evidence with notes for the report; the workflow calls this. Researchers with
+    /// nothing to say need not implement it.
+    func findings(for subQuestion: SubQuestion) async throws -> ResearchFindings
+}
+
+extension SubQuestionResearcher {
+    public func findings(for subQuestion: SubQuestion) async throws -> ResearchFindings {
+        ResearchFindings(evidence: try await research(subQuestion))
+    }
 }
 
 /// Judges a round of research and says what, if anything, to research again.

@@ -26,13 +26,40 @@ public struct Critique: Sendable, Codable, Hashable {
     /// Sub-questions that need more research, with reformulated queries.
     public var revisions: [SubQuestion]
     public var notes: [String]
+    /// Evidence sentences that contradict each other across sources.
+    public var contradictions: [Contradiction]
+    /// Share of the distinct evidence sentences caught in at least one contradiction, 0...1
+    /// (0: the sources agree as far as the evaluator can tell).
+    public var contradictionScore: Double
+    /// What the report's reader should know about this round, carried into the report's
+    /// notes (e.g. the built-in evaluator stood in for a model that failed).
+    public var reportNotes: [String]
 
-    public init(coverage: Double, revisions: [SubQuestion], notes: [String]) {
+    public init(coverage: Double, revisions: [SubQuestion], notes: [String], contradictions: [Contradiction] = [],
+                contradictionScore: Double = 0, reportNotes: [String] = []) {
         self.coverage = coverage
         self.revisions = revisions
         self.notes = notes
+        self.contradictions = contradictions
+        self.contradictionScore = contradictionScore
+        self.reportNotes = reportNotes
     }
 
     /// True when nothing needs another round.
     public var isSatisfied: Bool { revisions.isEmpty }
+
+    private enum CodingKeys: String, CodingKey {
+        case coverage, revisions, notes, contradictions, contradictionScore, reportNotes
+    }
+
+    /// Critiques stored before contradictions and report notes existed decode with none.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(coverage: try container.decode(Double.self, forKey: .coverage),
+                  revisions: try container.decode([SubQuestion].self, forKey: .revisions),
+                  notes: try container.decode([String].self, forKey: .notes),
+                  contradictions: try container.decodeIfPresent([Contradiction].self, forKey: .contradictions) ?? [],
+                  contradictionScore: try container.decodeIfPresent(Double.self, forKey: .contradictionScore) ?? 0,
+                  reportNotes: try container.decodeIfPresent([String].self, forKey: .reportNotes) ?? [])
+    }
 }

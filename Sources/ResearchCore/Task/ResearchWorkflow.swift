@@ -105,7 +105,15 @@ public struct ResearchWorkflow: Sendable {
             } else if let last = state.critiques.last, !last.isSatisfied, !outOfTime {
                 try await emit(.revised(round: state.round + 1, subQuestions: last.revisions))
             } else {
-                let report = try await agents.synthesizer.synthesize(question: state.question, plan: plan, evidence: state.evidence)
+                var report = try await agents.synthesizer.synthesize(question: state.question, plan: plan, evidence: state.evidence)
+                // The synthesizer sees only evidence: what researchers and critiques noted for the
+                // reader (a model that failed, say) joins the report here.
+                let notes = state.reportNotes.filter { !report.notes.contains($0) }
+                if !notes.isEmpty {
+                    report.notes = notes + report.notes
+                    report.markdown = ResearchReport.renderMarkdown(question: state.question, answer: report.answer, sections: report.sections,
+                                                              citations: report.citations, notes: report.notes)
+                }
                 try await emit(.synthesized(report))
             }
         case .verifying:
@@ -136,17 +144,18 @@ public struct ResearchWorkflow: Sendable {
         for subQuestion in pending {
             try await emit(.subQuestionStarted(subQuestionID: subQuestion.id, round: round))
         }
-        try await withThrowingTaskGroup(of: (String, [Evidence]).self) { group in
+        try await withThrowingTaskGroup(of: (String, ResearchFindings).self) { group in
             var next = 0
             func startNext() {
                 guard next < pending.count else { return }
                 let subQuestion = pending[next]
                 next += 1
-                group.addTask { (subQuestion.id, try await researcher.research(subQuestion)) }
+                group.addTask { (subQuestion.id, try await researcher.findings(for: subQuestion)) }
             }
             for _ in 0..<min(budget.parallelResearchers, pending.count) { startNext() }
-            while let (id, evidence) = try await group.next() {
-                try await emit(.evidenceFound(subQuestionID: id, round: round, evidence: evidence))
+            while let (id, findings) = try await group.next() {
+                try await emit(.evidenceFound(subQuestionID: id, round: round, evidence: findings.evidence,
+                                              notes: findings.notes.isEmpty ? nil : findings.notes))
                 startNext()
             }
         }

@@ -9,7 +9,9 @@ public enum TaskEvent: Sendable, Codable, Hashable {
     case submitted(question: String, principal: String?, contextID: String? = nil)
     case planned(ResearchPlan)
     case subQuestionStarted(subQuestionID: String, round: Int)
-    case evidenceFound(subQuestionID: String, round: Int, evidence: [Evidence])
+    /// `notes` are for the report's reader (nil when there are none; optional so that events
+    /// stored before notes existed still decode).
+    case evidenceFound(subQuestionID: String, round: Int, evidence: [Evidence], notes: [String]? = nil)
     case critiqueIssued(round: Int, critique: Critique)
     /// The evaluator asked for another round with these (reformulated) sub-questions.
     case revised(round: Int, subQuestions: [SubQuestion])

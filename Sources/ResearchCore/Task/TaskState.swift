@@ -38,6 +38,9 @@ public struct TaskState: Sendable, Hashable {
     /// All evidence found, by sub-question id, across rounds.
     public private(set) var evidence: [String: [Evidence]] = [:]
     public private(set) var critiques: [Critique] = []
+    /// What the report's reader should know about how the research went (from researchers'
+    /// and critiques' notes), in the order first recorded, without repeats.
+    public private(set) var reportNotes: [String] = []
     public private(set) var report: ResearchReport?
     public private(set) var citationCheck: CitationCheck?
     public private(set) var endReason: String?
@@ -72,12 +75,14 @@ public struct TaskState: Sendable, Hashable {
             startRound(with: plan.subQuestions)
         case (.researching, .subQuestionStarted(_, let round)) where round == self.round:
             break
-        case (.researching, let .evidenceFound(id, round, found)) where round == self.round:
+        case (.researching, let .evidenceFound(id, round, found, notes)) where round == self.round:
             evidence[id, default: []].append(contentsOf: found)
+            addReportNotes(notes ?? [])
             finishedInRound.insert(id)
             if pendingSubQuestions.isEmpty { phase = .evaluating }
         case (.evaluating, let .critiqueIssued(round, critique)) where round == self.round:
             critiques.append(critique)
+            addReportNotes(critique.reportNotes)
         case (.evaluating, let .revised(round, subQuestions)) where round == self.round + 1:
             startRound(with: subQuestions)
         case (.evaluating, let .synthesized(report)):
@@ -99,6 +104,10 @@ public struct TaskState: Sendable, Hashable {
             throw TaskStateError(phase: phase, event: event.typeName)
         }
         eventCount += 1
+    }
+
+    private mutating func addReportNotes(_ notes: [String]) {
+        for note in notes where !reportNotes.contains(note) { reportNotes.append(note) }
     }
 
     private mutating func startRound(with subQuestions: [SubQuestion]) {

@@ -5,6 +5,13 @@ Prints its port, then serves until killed. argv: KEY MODE, MODE being
   section per "Sub-question" line, plus one invented sentence (which the citation checker
   must drop), wrapped in a Markdown code fence;
   a planning request (system prompt "You plan research") gets one sub-question per "and"-part;
+  an evidence request ("You pick evidence") quotes the first sentence of every passage, plus
+  one invented sentence "attributed" to passage 1;
+  a coverage request ("You judge research") scores a sub-question with evidence 0.9 and one
+  without 0.1, proposing the query "<sub-question> explained";
+  a citation request ("You check citations") judges a claim unsupported when a passage it
+  cites contains " not " and the claim does not (a dropped negation), else supported;
+- "garbage": answers 200 with prose and no JSON;
 - "down": answers 503 to everything.
 Requests without `Authorization: Bearer KEY` get 401.
 """
@@ -28,6 +35,9 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def answer(self, content):
+        self.reply(200, {"choices": [{"index": 0, "message": {"role": "assistant", "content": content}}]})
+
     def do_POST(self):
         body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
         if self.headers.get("Authorization") != "Bearer " + KEY:
@@ -35,7 +45,16 @@ class Handler(BaseHTTPRequestHandler):
         if MODE == "down" or self.path != "/v1/chat/completions":
             return self.reply(503, {"error": {"message": "overloaded"}})
         user = body["messages"][-1]["content"]
-        if "You plan research" in body["messages"][0]["content"]:
+        system = body["messages"][0]["content"]
+        if MODE == "garbage":
+            return self.answer("I am sorry, I cannot help with that.")
+        if system.startswith("You pick evidence"):
+            return self.answer(json.dumps(pick_evidence(user)))
+        if system.startswith("You judge research"):
+            return self.answer(json.dumps(judge_coverage(user)))
+        if system.startswith("You check citations"):
+            return self.answer(json.dumps(check_citations(user)))
+        if "You plan research" in system:
             parts = [p.strip() for p in user.replace("?", "").split(" and ") if p.strip()]
             plan = {"subQuestions": [{"question": p + "?", "queries": [p.lower(), "postgresql " + p.lower()]} for p in parts]}
             return self.reply(200, {"choices": [{"index": 0, "message": {"role": "assistant", "content": json.dumps(plan)}}]})
@@ -52,6 +71,47 @@ class Handler(BaseHTTPRequestHandler):
         report = {"answer": sections[0]["text"].split(" The moon")[0], "sections": sections}
         content = "```json\n" + json.dumps(report) + "\n```"
         return self.reply(200, {"choices": [{"index": 0, "message": {"role": "assistant", "content": content}}]})
+
+
+def numbered_passages(text):
+    """{n: passage text} from "[n] text" paragraphs."""
+    return {int(m.group(1)): m.group(2) for m in re.finditer(r"^\[(\d+)\] (.*)$", text, re.M)}
+
+
+def pick_evidence(user):
+    items = []
+    for number, text in numbered_passages(user.split("Passages:", 1)[1]).items():
+        first = re.split(r"(?<=[.!?])\s", text, maxsplit=1)[0]
+        items.append({"passage": number, "sentence": first, "relevance": 0.9})
+    items.append({"passage": 1, "sentence": "PostgreSQL was first released on the moon in 1802.", "relevance": 1.0})
+    return {"evidence": items}
+
+
+def judge_coverage(user):
+    judged = []
+    for block in user.split("\n\n"):
+        m = re.match(r"Sub-question (\w+): (.*)", block)
+        if not m:
+            continue
+        if "(no evidence)" in block:
+            judged.append({"id": m.group(1), "coverage": 0.1, "queries": [m.group(2) + " explained"]})
+        else:
+            judged.append({"id": m.group(1), "coverage": 0.9})
+    return {"subQuestions": judged}
+
+
+def check_citations(user):
+    head, claims = user.split("\n\nClaims:\n", 1)
+    passages = numbered_passages(head)
+    verdicts = []
+    for line in claims.splitlines():
+        m = re.match(r"(\d+)\. (.*)", line)
+        if not m:
+            continue
+        cited = [passages.get(int(n), "") for n in re.findall(r"\[(\d+)\]", m.group(2))]
+        dropped_not = any(" not " in p for p in cited) and " not " not in m.group(2)
+        verdicts.append({"claim": int(m.group(1)), "supported": not dropped_not})
+    return {"verdicts": verdicts}
 
 
 server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
