@@ -11,7 +11,7 @@ DURATION=${1:-600}
 ARES=.build/release/ares
 PORT=18490
 WORK=$(mktemp -d /tmp/ares-soak.XXXXXX)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null || true; [ -n "${KEEP:-}" ] || rm -rf "$WORK"' EXIT
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk"; exit 2; }
 [ -x "$ARES" ] || { echo "no release build: swift build -c release --product ares"; exit 2; }
 
@@ -43,4 +43,6 @@ echo "RSS mean first minute ${first} MB, last minute ${last} MB, max ${max} MB"
 echo "GetTask:      $(awk '/Requests\/sec/ {print $2}' "$WORK/get.txt") req/s, p99 $(awk '$1=="99%" {print $2}' "$WORK/get.txt")"
 echo "SendMessage:  $(awk '/Requests\/sec/ {print $2}' "$WORK/send.txt") tasks/s (blocking, research to the end), p99 $(awk '$1=="99%" {print $2}' "$WORK/send.txt")"
 grep -h "Non-2xx\|Socket errors\|unexpected answer" "$WORK/get.txt" "$WORK/send.txt" || echo "errors: none"
+ls -la "$WORK/data" | awk '{print "  " $5, $9}'
+grep -E "^(Rss|Pss_Anon|Pss_File|Pss_Shmem)" /proc/$PID/smaps_rollup || true
 echo "tasks completed: $(curl -s "http://127.0.0.1:$PORT/metrics" -H "Authorization: Bearer $KEY" | awk -F' ' '/^ares_tasks_ended_total\{state="completed"\}/ {print $2}')"
