@@ -54,6 +54,8 @@ public enum AresServer {
         router.add(middleware: RequestLogMiddleware(logger: components.logger, metrics: metrics, logRequests: configuration.logRequests))
         let routes = Routes(configuration: configuration, components: components, cards: cards, endpoint: endpoint, mcp: mcp)
         routes.register(on: router)
+        A2ARESTBinding(methods: a2a.methods + ares.methods, access: components.access, maximumBodyBytes: configuration.maximumBodyBytes)
+            .register(on: router)
 
         var app = Application(
             router: router,

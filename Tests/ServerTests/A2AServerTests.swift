@@ -318,4 +318,45 @@ import Testing
             Issue.record("the last of 30 queued tasks had already finished when the server was killed: \(cancel.stderr)")
         }
     }
+
+    @Test func theHTTPJSONBindingServesTheSameMethodsByPath() async throws {
+        let data = try ServerProcess.makeDataDirectory()
+        let key = try ServerProcess.createKey(role: "researcher", in: data)
+        let server = try ServerProcess(dataDirectory: data)
+        let headers = ["Content-Type": "application/json", "A2A-Version": "1.0", "Authorization": "Bearer \(key)"]
+        let send = try await server.request("POST", "/rest/message:send", body: try JSONSerialization.data(withJSONObject: Self.question), headers: headers)
+        #expect(send.status == 200)
+        let task = try send.json()
+        #expect(value(task, "task", "status", "state") as? String == "TASK_STATE_COMPLETED")
+        let id = try #require(value(task, "task", "id") as? String)
+
+        let fetched = try await server.request("GET", "/rest/tasks/\(id)?historyLength=0", headers: headers)
+        #expect(fetched.status == 200)
+        #expect(value(try fetched.json(), "id") as? String == id)
+        #expect(value(try fetched.json(), "history") == nil)
+        let listed = try await server.request("GET", "/rest/tasks?pageSize=5", headers: headers)
+        #expect(value(try listed.json(), "totalSize") as? Int == 1)
+
+        let missing = try await server.request("GET", "/rest/tasks/task-missing", headers: headers)
+        #expect(missing.status == 404)
+        #expect(value(try missing.json(), "error", "status") as? String == "NOT_FOUND")
+        #expect(value(try missing.json(), "error", "details", "0", "reason") as? String == "TASK_NOT_FOUND")
+        let cancel = try await server.request("POST", "/rest/tasks/\(id):cancel", headers: headers)
+        #expect(cancel.status == 400)
+        #expect(value(try cancel.json(), "error", "details", "0", "reason") as? String == "TASK_NOT_CANCELABLE")
+        let anonymous = try await server.request("GET", "/rest/tasks/\(id)", headers: ["A2A-Version": "1.0"])
+        #expect(anonymous.status == 401)
+        let oldVersion = try await server.request("GET", "/rest/tasks/\(id)", headers: ["Authorization": "Bearer \(key)"])
+        #expect(oldVersion.status == 400)
+        #expect(value(try oldVersion.json(), "error", "details", "0", "reason") as? String == "VERSION_NOT_SUPPORTED")
+
+        let stream = try await server.request("POST", "/rest/message:stream", body: try JSONSerialization.data(withJSONObject: Self.question), headers: headers)
+        let frames = stream.text.components(separatedBy: "\n\n").filter { !$0.isEmpty }
+        #expect(frames.first?.hasPrefix("data: {\"task\"") == true, "REST streams carry bare StreamResponses")
+        #expect(frames.last?.contains("TASK_STATE_COMPLETED") == true)
+
+        let card = try await server.request("GET", "/.well-known/agent-card.json").json()
+        let bindings = (value(card, "supportedInterfaces") as? [[String: Any]])?.compactMap { $0["protocolBinding"] as? String }
+        #expect(bindings == ["JSONRPC", "HTTP+JSON"])
+    }
 }

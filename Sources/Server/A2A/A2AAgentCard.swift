@@ -64,7 +64,10 @@ public struct A2AAgentCard: Codable, Sendable {
         return A2AAgentCard(
             name: "ares",
             description: "An agentic research engine: a team of agents researches a question over a knowledge base and returns a report in which every claim is cited.",
-            supportedInterfaces: [Interface(url: baseURL + "/a2a", protocolBinding: "JSONRPC", protocolVersion: "1.0")],
+            supportedInterfaces: [
+                Interface(url: baseURL + "/a2a", protocolBinding: "JSONRPC", protocolVersion: "1.0"),
+                Interface(url: baseURL + "/rest", protocolBinding: "HTTP+JSON", protocolVersion: "1.0"),
+            ],
             provider: Provider(url: "https://github.com/ares-research/ares", organization: "ares"),
             version: version,
             documentationUrl: nil,

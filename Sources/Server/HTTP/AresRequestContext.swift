@@ -18,6 +18,7 @@ public final class RequestRecord: Sendable {
     private struct Fields {
         var principal: String?
         var operation: String?
+        var metricsRecorded = false
     }
 
     private let fields = Mutex(Fields())
@@ -25,6 +26,12 @@ public final class RequestRecord: Sendable {
     public var principal: String? {
         get { fields.withLock { $0.principal } }
         set { fields.withLock { $0.principal = newValue } }
+    }
+
+    /// Whether the route recorded the request's metrics itself (per JSON-RPC or MCP method).
+    public var metricsRecorded: Bool {
+        get { fields.withLock { $0.metricsRecorded } }
+        set { fields.withLock { $0.metricsRecorded = newValue } }
     }
 
     /// The JSON-RPC or MCP method, when the route has one.

@@ -25,7 +25,7 @@ struct RequestLogMiddleware: RouterMiddleware {
         let elapsed = ContinuousClock.now - started
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         let operation = context.record.operation ?? "\(request.method.rawValue) \(Self.route(request.uri.path))"
-        if context.record.operation == nil {
+        if !context.record.metricsRecorded {
             metrics.recordRequest(method: operation, outcome: String(response.status.code), seconds: seconds)
         }
         if logRequests {

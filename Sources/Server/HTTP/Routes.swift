@@ -115,6 +115,7 @@ struct Routes: Sendable {
         return await withSpan("a2a", context: traceContext, ofKind: .server) { span in
             let (reply, method) = await endpoint.handle(body: data, authentication: authentication, protocolVersion: version)
             context.record.operation = method ?? "(invalid)"
+            context.record.metricsRecorded = true
             span.operationName = method ?? "a2a (invalid request)"
             span.attributes["rpc.system"] = "jsonrpc"
             span.attributes["rpc.method"] = method ?? "(invalid)"

@@ -62,15 +62,7 @@ public struct JSONRPCEndpoint: Sendable {
                 throw JSONRPCError.methodNotFound(String(name.prefix(100)), known: methods.keys.sorted())
             }
             methodName = name
-            let principal: Principal
-            switch authentication {
-            case let .principal(found): principal = found
-            case .missing: throw JSONRPCError.unauthenticated("this method needs an API key: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'")
-            case let .rejected(reason): throw JSONRPCError.unauthenticated(reason)
-            }
-            guard principal.can(method.permission) else {
-                throw JSONRPCError.forbidden("the role '\(principal.role.rawValue)' may not call \(name) (it needs \(method.permission.minimumRole.rawValue) or above)")
-            }
+            let principal = try Self.authorize(method, authentication: authentication)
             guard envelope.hasID else {
                 // A notification: JSON-RPC forbids a reply, and no A2A method is meant as one.
                 observe(name, "notification", seconds(since: started))
@@ -92,6 +84,20 @@ public struct JSONRPCEndpoint: Sendable {
             observe(methodName ?? "(invalid)", "error -32603", seconds(since: started))
             return (Self.errorReply(.internalError("\(error)"), id: id), methodName)
         }
+    }
+
+    /// The caller, if it may call `method`; unauthenticated (401) or forbidden (403) otherwise.
+    public static func authorize(_ method: JSONRPCMethod, authentication: RequestAuthentication) throws -> Principal {
+        let principal: Principal
+        switch authentication {
+        case let .principal(found): principal = found
+        case .missing: throw JSONRPCError.unauthenticated("this method needs an API key: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'")
+        case let .rejected(reason): throw JSONRPCError.unauthenticated(reason)
+        }
+        guard principal.can(method.permission) else {
+            throw JSONRPCError.forbidden("the role '\(principal.role.rawValue)' may not call \(method.name) (it needs \(method.permission.minimumRole.rawValue) or above)")
+        }
+        return principal
     }
 
     static func errorReply(_ error: JSONRPCError, id: JSONValue) -> JSONRPCHTTPReply {

@@ -34,6 +34,7 @@ public struct MCPEndpoint: Sendable {
         case let .failure(error): return Routes.response(JSONRPCEndpoint.errorReply(error, id: .null))
         }
         context.record.operation = Self.operationLabel(incoming)
+        context.record.metricsRecorded = true
         let principal: Principal
         switch access.authenticate(request.headers) {
         case let .principal(found):

@@ -1,0 +1,191 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import Security
+
+/// The HTTP+JSON binding of A2A 1.0 under `/rest`: the same methods as the JSON-RPC binding,
+/// addressed by path (`POST /rest/message:send`, `GET /rest/tasks/{id}`, …), answered with
+/// the bare result and HTTP status codes, errors as `{"error": {code, status, message, details}}`.
+struct A2ARESTBinding: Sendable {
+    static let prefix = "/rest"
+    let methods: [String: JSONRPCMethod]
+    let access: AccessControl
+    let maximumBodyBytes: Int
+
+    init(methods: [JSONRPCMethod], access: AccessControl, maximumBodyBytes: Int) {
+        self.methods = Dictionary(methods.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        self.access = access
+        self.maximumBodyBytes = maximumBodyBytes
+    }
+
+    func register(on router: Router<AresRequestContext>) {
+        let prefix = Self.prefix
+        router.post("\(prefix)/message:send") { request, context in await call("SendMessage", request, context, params: .body) }
+        router.post("\(prefix)/message:stream") { request, context in await call("SendStreamingMessage", request, context, params: .body) }
+        router.get("\(prefix)/tasks") { request, context in await call("ListTasks", request, context, params: .query([:])) }
+        // `{id}` and `{id}:cancel` share one route: the suffix decides.
+        router.get("\(prefix)/tasks/{id}") { request, context in
+            let id = context.parameters.get("id") ?? ""
+            if id.hasSuffix(":subscribe") {
+                return await call("SubscribeToTask", request, context, params: .query(["id": .string(String(id.dropLast(":subscribe".count)))]))
+            }
+            return await call("GetTask", request, context, params: .query(["id": .string(id)]))
+        }
+        router.post("\(prefix)/tasks/{id}") { request, context in
+            let id = context.parameters.get("id") ?? ""
+            if id.hasSuffix(":cancel") {
+                return await call("CancelTask", request, context, params: .bodyWith(["id": .string(String(id.dropLast(":cancel".count)))]))
+            }
+            if id.hasSuffix(":subscribe") {
+                return await call("SubscribeToTask", request, context, params: .query(["id": .string(String(id.dropLast(":subscribe".count)))]))
+            }
+            return Self.error(JSONRPCError(code: -32601, message: "Method not found: POST \(request.uri.path)"), context: context)
+        }
+        router.post("\(prefix)/tasks/{id}/pushNotificationConfigs") { request, context in
+            await call("CreateTaskPushNotificationConfig", request, context, params: .bodyWith(["taskId": .string(context.parameters.get("id") ?? "")]))
+        }
+        router.get("\(prefix)/tasks/{id}/pushNotificationConfigs") { request, context in
+            await call("ListTaskPushNotificationConfigs", request, context, params: .query(["taskId": .string(context.parameters.get("id") ?? "")]))
+        }
+        router.get("\(prefix)/tasks/{id}/pushNotificationConfigs/{pushID}") { request, context in
+            await call("GetTaskPushNotificationConfig", request, context, params: .query([
+                "taskId": .string(context.parameters.get("id") ?? ""), "id": .string(context.parameters.get("pushID") ?? ""),
+            ]))
+        }
+        router.delete("\(prefix)/tasks/{id}/pushNotificationConfigs/{pushID}") { request, context in
+            await call("DeleteTaskPushNotificationConfig", request, context, params: .query([
+                "taskId": .string(context.parameters.get("id") ?? ""), "id": .string(context.parameters.get("pushID") ?? ""),
+            ]))
+        }
+        router.get("\(prefix)/extendedAgentCard") { request, context in await call("GetExtendedAgentCard", request, context, params: .query([:])) }
+    }
+
+    /// Where a method's params come from: the JSON body, the body plus path fields, or the
+    /// path and query string.
+    enum ParamsSource {
+        case body
+        case bodyWith([String: JSONValue])
+        case query([String: JSONValue])
+    }
+
+    private func call(_ name: String, _ request: Request, _ context: AresRequestContext, params source: ParamsSource) async -> Response {
+        context.record.operation = name
+        guard let method = methods[name] else { return Self.error(.methodNotFound(name, known: []), context: context) }
+        var request = request
+        let authentication = access.authenticate(request.headers)
+        if case let .principal(principal) = authentication { context.record.principal = principal.id }
+        do {
+            let principal = try JSONRPCEndpoint.authorize(method, authentication: authentication)
+            let params = try await Self.params(source, request: &request, maximumBodyBytes: maximumBodyBytes)
+            let body = try JSONRPCResponseWriter.encode(JSONValue.object([
+                "jsonrpc": .string("2.0"), "id": .integer(1), "method": .string(name), "params": params,
+            ]))
+            let call = JSONRPCRequest(id: .integer(1), method: name, body: body, principal: principal,
+                                      protocolVersion: request.headers[.a2aVersion])
+            switch try await method.handler(call) {
+            case let .result(result):
+                return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: result)))
+            case let .stream(results):
+                return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"], body: ResponseBody { writer in
+                    do {
+                        for try await result in results {
+                            var frame = ByteBuffer(string: "data: ")
+                            frame.writeBytes(result)
+                            frame.writeString("\n\n")
+                            try await writer.write(frame)
+                        }
+                    } catch {
+                        let failure = (error as? JSONRPCError) ?? .internalError("\(error)")
+                        var frame = ByteBuffer(string: "event: error\ndata: ")
+                        frame.writeBytes(Self.payload(failure).body)
+                        frame.writeString("\n\n")
+                        try await writer.write(frame)
+                    }
+                    try await writer.finish(nil)
+                })
+            }
+        } catch let error as JSONRPCError {
+            return Self.error(error, context: context)
+        } catch {
+            return Self.error(.internalError("\(error)"), context: context)
+        }
+    }
+
+    /// The params object for the method.
+    private static func params(_ source: ParamsSource, request: inout Request, maximumBodyBytes: Int) async throws -> JSONValue {
+        switch source {
+        case let .query(fixed):
+            var object = fixed
+            for (key, value) in request.uri.queryParameters {
+                let name = String(key)
+                guard object[name] == nil else { continue }
+                let text = String(value)
+                if let number = Int64(text) {
+                    object[name] = .integer(number)
+                } else if text == "true" || text == "false" {
+                    object[name] = .bool(text == "true")
+                } else {
+                    object[name] = .string(text)
+                }
+            }
+            return .object(object)
+        case .body, .bodyWith:
+            if let contentType = request.headers[.contentType], !Routes.isJSON(contentType) {
+                throw A2AError.contentTypeNotSupported("the request body must be application/json (got '\(contentType.prefix(100))')")
+            }
+            let buffer: ByteBuffer
+            do {
+                buffer = try await request.collectBody(upTo: maximumBodyBytes)
+            } catch {
+                throw JSONRPCError.invalidRequest("the body is larger than \(maximumBodyBytes) bytes", httpStatus: 413)
+            }
+            let data = Data(buffer: buffer)
+            var object: [String: JSONValue] = [:]
+            if !data.isEmpty {
+                guard JSONShapeLimits.nestingDepth(of: data, limit: 32) != nil else {
+                    throw JSONRPCError.invalidRequest("the JSON nests deeper than 32 levels")
+                }
+                guard let decoded = try? JSONDecoder().decode(JSONValue.self, from: data) else {
+                    throw JSONRPCError.parseError("the body is not valid JSON")
+                }
+                guard let decodedObject = decoded.objectValue else { throw JSONRPCError.invalidRequest("the body must be a JSON object") }
+                object = decodedObject
+            }
+            if case let .bodyWith(fixed) = source { object.merge(fixed) { _, path in path } }
+            return .object(object)
+        }
+    }
+
+    /// A JSON-RPC error as an HTTP status and an AIP-193 error body.
+    static func payload(_ error: JSONRPCError) -> (status: HTTPResponse.Status, body: Data) {
+        let reason = error.data.flatMap { data -> String? in
+            if case let .array(details) = data { return details.first?.objectValue?["reason"]?.stringValue }
+            return nil
+        }
+        let (code, status): (Int, String)
+        switch (error.code, reason) {
+        case (-32001, _): (code, status) = (404, "NOT_FOUND")
+        case (-32005, _): (code, status) = (415, "INVALID_ARGUMENT")
+        case (-32002, _), (-32003, _), (-32004, _), (-32007, _), (-32008, _), (-32009, _): (code, status) = (400, "FAILED_PRECONDITION")
+        case (-32040, _): (code, status) = (401, "UNAUTHENTICATED")
+        case (-32041, _): (code, status) = (403, "PERMISSION_DENIED")
+        case (-32050, _): (code, status) = (503, "UNAVAILABLE")
+        case (-32601, _): (code, status) = (404, "NOT_FOUND")
+        case (-32603, _), (-32006, _): (code, status) = (500, "INTERNAL")
+        default: (code, status) = (error.httpStatus == 413 ? 413 : 400, "INVALID_ARGUMENT")
+        }
+        var object: [String: JSONValue] = ["code": .integer(Int64(code)), "status": .string(status), "message": .string(error.message)]
+        if let data = error.data, case .array = data { object["details"] = data }
+        let body = (try? JSONRPCResponseWriter.encode(JSONValue.object(["error": .object(object)]))) ?? Data()
+        return (HTTPResponse.Status(code: code), body)
+    }
+
+    private static func error(_ error: JSONRPCError, context: AresRequestContext) -> Response {
+        let (status, body) = payload(error)
+        var headers: HTTPFields = [.contentType: "application/json"]
+        if status == .unauthorized { headers[.wwwAuthenticate] = #"Bearer realm="ares""# }
+        if let retry = error.data?.objectValue?["retryAfterSeconds"], case let .integer(seconds) = retry { headers[.retryAfter] = String(seconds) }
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+    }
+}
