@@ -359,4 +359,39 @@ import Testing
         let bindings = (value(card, "supportedInterfaces") as? [[String: Any]])?.compactMap { $0["protocolBinding"] as? String }
         #expect(bindings == ["JSONRPC", "HTTP+JSON"])
     }
+
+    @Test func aresOwnMethodsSearchIngestAndReadEvents() async throws {
+        let data = try ServerProcess.makeDataDirectory()
+        let researcher = try ServerProcess.createKey(role: "researcher", in: data)
+        let admin = try ServerProcess.createKey(role: "admin", in: data)
+        let server = try ServerProcess(dataDirectory: data)
+        let search = try await server.rpc("ares/search", params: ["query": "hash chain verify", "limit": 3], key: researcher, version: nil).json()
+        let results = value(search, "result", "results") as? [[String: Any]] ?? []
+        #expect(results.count == 3)
+        #expect(results.allSatisfy { ($0["source"] as? String)?.hasSuffix(".md") == true && $0["chunkId"] is String })
+        #expect(value(try await server.rpc("ares/search", params: ["query": "x", "limit": 500], key: researcher, version: nil).json(), "error", "code") as? Int == -32602)
+
+        // Ingest is admin-only; the server holds the data directory's writer lock, so this is how to add documents while it runs.
+        let extra = data.appendingPathComponent("extra")
+        try FileManager.default.createDirectory(at: extra, withIntermediateDirectories: true)
+        try "# Zebra crossings\n\nThe quokka protocol uses zebra crossings for every handshake.".write(
+            to: extra.appendingPathComponent("quokka.md"), atomically: true, encoding: .utf8)
+        #expect(try await server.rpc("ares/ingest", params: ["paths": [extra.path]], key: researcher, version: nil).status == 403)
+        let ingest = try await server.rpc("ares/ingest", params: ["paths": [extra.path]], key: admin, version: nil).json()
+        #expect(value(ingest, "result", "added") as? Int == 1)
+        let missing = try await server.rpc("ares/ingest", params: ["paths": ["/nonexistent/folder"]], key: admin, version: nil).json()
+        #expect((value(missing, "error", "message") as? String)?.contains("does not exist on the server") == true)
+        let found = try await server.rpc("ares/search", params: ["query": "quokka handshake", "limit": 1], key: researcher, version: nil).json()
+        #expect((value(found, "result", "results", "0", "source") as? String)?.hasSuffix("quokka.md") == true)
+
+        let task = try await server.rpc("SendMessage", params: Self.question, key: researcher).json()
+        let id = try #require(value(task, "result", "task", "id") as? String)
+        let events = try await server.rpc("ares/taskEvents", params: ["id": id, "afterVersion": 1], key: researcher, version: nil).json()
+        let list = value(events, "result", "events") as? [[String: Any]] ?? []
+        #expect(list.first?["version"] as? Int == 2)
+        #expect(list.last?["type"] as? String == "TaskCompleted")
+        #expect(list.allSatisfy { ($0["hash"] as? String)?.count == 64 })
+        let otherViewer = try ServerProcess.createKey(role: "viewer", in: data, name: "other")
+        #expect(value(try await server.rpc("ares/taskEvents", params: ["id": id], key: otherViewer, version: nil).json(), "error", "code") as? Int == -32001)
+    }
 }
