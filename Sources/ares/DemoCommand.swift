@@ -43,6 +43,7 @@ struct DemoCommand: AsyncParsableCommand {
             let state = try await environment.service.run(taskID)
             print(state.report?.markdown ?? "No report: \(state.endReason ?? "the task did not finish")")
             print("\nNext: `ares ask \"your question\" --data-dir \(data.url.path)`, `ares search \"words\"`, or ingest your own folder with `ares ingest PATH`.")
+            print("Serve it to other agents: `ares serve --dev --data-dir \(data.url.path)` (A2A at /a2a, MCP at /mcp; see docs/server.md).")
         }
     }
 
