@@ -45,10 +45,8 @@ public final class PushNotificationSender: Sendable {
                     for target in targets { await self.deliver(body, to: target, taskID: taskID) }
                 }
             }
-            if isLast, let last = chains[taskID] {
-                chains[taskID] = nil
-                _ = last
-            }
+            // The last step's deliveries run on; nothing will be chained after them.
+            if isLast { chains[taskID] = nil }
         }
     }
 

@@ -31,9 +31,13 @@ public final class TaskDirectory: Sendable {
 
     public init(service: ResearchTaskService) {
         self.service = service
+        // Holds the directory only while sweeping, so that the sweeper ends with it.
         Task { [weak self] in
-            while let directory = self {
-                directory.endExpiredSubscriptions()
+            while true {
+                do {
+                    guard let directory = self else { return }
+                    directory.endExpiredSubscriptions()
+                }
                 try? await Task.sleep(for: .seconds(1))
             }
         }
