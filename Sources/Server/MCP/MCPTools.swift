@@ -111,6 +111,7 @@ public struct MCPTools: Sendable {
 
     private func getTask(_ arguments: [String: JSONValue], principal: Principal) async throws -> Result {
         guard let id = arguments["taskId"]?.stringValue else { return .error("get_task needs the argument 'taskId' (a string)") }
+        guard id.hasPrefix("task-"), id.utf8.count <= 100 else { return .error("there is no task '\(id.prefix(100))'") }
         let snapshot: TaskSnapshot
         do {
             snapshot = try await runner.directory.snapshot(of: id)
