@@ -12,37 +12,69 @@ public final class ServerMetrics: Sendable {
         .seconds(1), .seconds(2.5), .seconds(5), .seconds(10), .seconds(30),
     ]
 
+    // Descriptors are not Sendable, so they are made on use (a few strings).
+    private static var requests: MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "ares", metricName: "requests", unitName: "total",
+                             helpText: "Requests by method and outcome")
+    }
+
+    private static var requestDuration: MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "ares", metricName: "request_duration", unitName: "seconds",
+                             helpText: "Request latency by method")
+    }
+
+    private static var stepDuration: MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "ares", metricName: "agent_step_duration", unitName: "seconds",
+                             helpText: "Time to produce each recorded workflow step")
+    }
+
+    private static var tasksEnded: MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "ares", metricName: "tasks_ended", unitName: "total",
+                             helpText: "Tasks that ended, by final state")
+    }
+
+    private static var authenticationFailures: MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "ares", metricName: "authentication_failures", unitName: "total",
+                             helpText: "Requests refused for a missing or wrong credential")
+    }
+
+    private static var tasks: MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "ares", metricName: "tasks", unitName: "", helpText: "Live tasks by state")
+    }
+
+    private static var queueDepth: MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "ares", metricName: "task_queue_depth", unitName: "",
+                             helpText: "Tasks admitted and waiting for a worker")
+    }
+
     public init() {}
 
     /// One answered request: `method` is the JSON-RPC method or the route.
     public func recordRequest(method: String, outcome: String, seconds: Double) {
-        registry.makeCounter(name: "ares_requests_total", labels: [("method", method), ("outcome", outcome)],
-                             help: "Requests by method and outcome").increment()
-        registry.makeDurationHistogram(name: "ares_request_duration_seconds", labels: [("method", method)],
-                                       buckets: Self.latencyBuckets, help: "Request latency by method")
+        registry.makeCounter(descriptor: Self.requests, labels: [("method", method), ("outcome", outcome)]).increment()
+        registry.makeDurationHistogram(descriptor: Self.requestDuration, labels: [("method", method)], buckets: Self.latencyBuckets)
             .recordNanoseconds(Int64(seconds * 1e9))
     }
 
     /// One recorded agent step, with the time since the task's previous step.
     public func recordStep(_ step: String, seconds: Double) {
-        registry.makeDurationHistogram(name: "ares_agent_step_duration_seconds", labels: [("step", step)],
-                                       buckets: Self.latencyBuckets, help: "Time to produce each recorded workflow step")
+        registry.makeDurationHistogram(descriptor: Self.stepDuration, labels: [("step", step)], buckets: Self.latencyBuckets)
             .recordNanoseconds(Int64(seconds * 1e9))
     }
 
     public func recordTaskEnded(state: String) {
-        registry.makeCounter(name: "ares_tasks_ended_total", labels: [("state", state)], help: "Tasks that ended, by final state").increment()
+        registry.makeCounter(descriptor: Self.tasksEnded, labels: [("state", state)]).increment()
     }
 
     public func recordAuthenticationFailure() {
-        registry.makeCounter(name: "ares_authentication_failures_total", help: "Requests refused for a missing or wrong credential").increment()
+        registry.makeCounter(descriptor: Self.authenticationFailures).increment()
     }
 
     /// Sets the gauges read at scrape time, then renders the exposition text.
     public func exposition(queued: Int, running: Int) -> [UInt8] {
-        registry.makeGauge(name: "ares_tasks", labels: [("state", "queued")], help: "Live tasks by state").set(to: Double(queued))
-        registry.makeGauge(name: "ares_tasks", labels: [("state", "running")], help: "Live tasks by state").set(to: Double(running))
-        registry.makeGauge(name: "ares_task_queue_depth", help: "Tasks admitted and waiting for a worker").set(to: Double(queued))
+        registry.makeGauge(descriptor: Self.tasks, labels: [("state", "queued")]).set(to: Double(queued))
+        registry.makeGauge(descriptor: Self.tasks, labels: [("state", "running")]).set(to: Double(running))
+        registry.makeGauge(descriptor: Self.queueDepth).set(to: Double(queued))
         return registry.emitToBuffer()
     }
 }

@@ -23,8 +23,8 @@ public final class TaskStepTracing: Sendable {
         }
         var taskContext = ServiceContext.topLevel
         taskContext[TraceIdentityKey.self] = TraceIdentity.task(id)
-        let span = tracer.startAnySpan("ares.step \(update.event.typeName)", at: DefaultTracerClock.Instant(nanosecondsSinceEpoch: stepStart),
-                                       context: taskContext, ofKind: .internal)
+        let span = tracer.startSpan("ares.step \(update.event.typeName)", context: taskContext, ofKind: .internal,
+                                    at: DefaultTracerClock.Instant(nanosecondsSinceEpoch: stepStart))
         span.attributes["ares.task_id"] = id
         span.attributes["ares.step"] = update.event.typeName
         span.attributes["ares.task_version"] = Int64(update.snapshot.version)
@@ -34,8 +34,8 @@ public final class TaskStepTracing: Sendable {
         // The root span carries the task's own identity, so the step spans above are its children.
         var rootContext = ServiceContext.topLevel
         rootContext[RootSpanIdentityKey.self] = TraceIdentity.task(id)
-        let root = tracer.startAnySpan("ares.task", at: DefaultTracerClock.Instant(nanosecondsSinceEpoch: taskStart),
-                                       context: rootContext, ofKind: .internal)
+        let root = tracer.startSpan("ares.task", context: rootContext, ofKind: .internal,
+                                    at: DefaultTracerClock.Instant(nanosecondsSinceEpoch: taskStart))
         root.attributes["ares.task_id"] = id
         root.attributes["ares.task_state"] = update.snapshot.state.phase?.rawValue ?? "unknown"
         root.end(at: DefaultTracerClock.Instant(nanosecondsSinceEpoch: now))
