@@ -1,11 +1,19 @@
 import Foundation
 import Prometheus
+import Synchronization
 
 /// The server's Prometheus metrics: requests by method and outcome, latency histograms,
 /// tasks by state, queue depth and agent step durations. One registry per server (no global
 /// bootstrap), so that several servers in one test process keep their numbers apart.
 public final class ServerMetrics: Sendable {
     public let registry = PrometheusCollectorRegistry()
+
+    private struct Series {
+        var counters: [String: Counter] = [:]
+        var histograms: [String: DurationHistogram] = [:]
+    }
+
+    private let series = Mutex(Series())
     private static let latencyBuckets: [Duration] = [
         .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2.5), .milliseconds(5),
         .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500),
@@ -51,9 +59,19 @@ public final class ServerMetrics: Sendable {
 
     /// One answered request: `method` is the JSON-RPC method or the route.
     public func recordRequest(method: String, outcome: String, seconds: Double) {
-        registry.makeCounter(descriptor: Self.requests, labels: [("method", method), ("outcome", outcome)]).increment()
-        registry.makeDurationHistogram(descriptor: Self.requestDuration, labels: [("method", method)], buckets: Self.latencyBuckets)
-            .recordNanoseconds(Int64(seconds * 1e9))
+        // The per-request path looks its series up in a local table: the registry's own lookup
+        // builds the metric name and label list on every call.
+        let key = method + "\u{1}" + outcome
+        let (counter, histogram) = series.withLock { series -> (Counter, DurationHistogram) in
+            if let counter = series.counters[key], let histogram = series.histograms[method] { return (counter, histogram) }
+            let counter = registry.makeCounter(descriptor: Self.requests, labels: [("method", method), ("outcome", outcome)])
+            let histogram = registry.makeDurationHistogram(descriptor: Self.requestDuration, labels: [("method", method)], buckets: Self.latencyBuckets)
+            series.counters[key] = counter
+            series.histograms[method] = histogram
+            return (counter, histogram)
+        }
+        counter.increment()
+        histogram.recordNanoseconds(Int64(seconds * 1e9))
     }
 
     /// One recorded agent step, with the time since the task's previous step.
