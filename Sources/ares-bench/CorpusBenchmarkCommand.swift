@@ -25,6 +25,8 @@ struct CorpusBenchmarkCommand: AsyncParsableCommand {
     @Option(help: "An `ares` binary to time `ares search` end to end, start-up included (optional).")
     var aresBinary: String?
 
+    @OptionGroup var embedding: BenchEmbedderOptions
+
     struct QuestionSet: Decodable {
         struct Question: Decodable {
             var id: String
@@ -39,11 +41,13 @@ struct CorpusBenchmarkCommand: AsyncParsableCommand {
         let dataURL = URL(fileURLWithPath: dataDir)
         try? FileManager.default.removeItem(at: dataURL)
         let clock = ContinuousClock()
+        let embedder = try await embedding.makeEmbedder()
+        print("embedder: \(embedder.identity)")
 
         // Ingest.
         var summary = IngestSummary()
         let ingestTime = try await clock.measure {
-            let knowledge = try KnowledgeBase(dataDirectory: dataURL, embedder: HashingEmbedder(), access: .readWrite)
+            let knowledge = try KnowledgeBase(dataDirectory: dataURL, embedder: embedder, access: .readWrite)
             summary = try await knowledge.ingest([corpus])
         }
         print("corpus: \(corpus)")
@@ -53,7 +57,7 @@ struct CorpusBenchmarkCommand: AsyncParsableCommand {
         // Open as a searcher would, from the snapshot.
         var knowledge: KnowledgeBase?
         let openTime = try clock.measure {
-            knowledge = try KnowledgeBase(dataDirectory: dataURL, embedder: HashingEmbedder(), access: .readOnly)
+            knowledge = try KnowledgeBase(dataDirectory: dataURL, embedder: embedder, access: .readOnly)
         }
         guard let knowledge else { return }
         print("open (load index snapshot) ms: \(Statistics.format(Statistics.seconds(openTime) * 1000, 1))")

@@ -29,6 +29,8 @@ struct ResearchBenchmarkCommand: AsyncParsableCommand {
     @Flag(help: "Name each question whose report cites no passage with its answer hint, and whether research found one.")
     var showMisses = false
 
+    @OptionGroup var embedding: BenchEmbedderOptions
+
     /// A task of 10,000 events (2,500 research rounds), then its state rebuilt from the store:
     /// read, decode and fold, as a restart does.
     func measureRebuild(_ service: ResearchTaskService) async throws {
@@ -74,7 +76,14 @@ struct ResearchBenchmarkCommand: AsyncParsableCommand {
     func run() async throws {
         let set = try JSONDecoder().decode(QuestionSet.self, from: Data(contentsOf: URL(fileURLWithPath: questions)))
         let data = URL(fileURLWithPath: dataDir)
-        let knowledge = try KnowledgeBase(dataDirectory: data, embedder: HashingEmbedder(), access: .readOnly)
+        let embedder = try await embedding.makeEmbedder()
+        print("embedder: \(embedder.identity)")
+        let knowledge = try KnowledgeBase(dataDirectory: data, embedder: embedder, access: .readOnly)
+        // Hybrid search quietly drops to keyword when the stored vectors came from another
+        // embedder; a benchmark of the embedder must not measure that fallback.
+        guard await knowledge.vectorsMatchEmbedder else {
+            throw ValidationError("\(dataDir) was ingested with another embedder than \(embedder.identity): run `ares-bench corpus` with the same embedder options")
+        }
         let eventsPath = FileManager.default.temporaryDirectory.appendingPathComponent("ares-bench-research-\(UUID().uuidString).sqlite").path
         defer { try? FileManager.default.removeItem(atPath: eventsPath) }
         let agents = ResearchAgents(planner: HeuristicPlanner(), researcher: RetrievalResearcher(retriever: knowledge, expander: QueryExpander(statistics: knowledge), expansionTerms: expansionTerms),
