@@ -47,6 +47,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "trace, debug, info, notice, warning, error or critical (default info).")
     var logLevel: String?
 
+    @Flag(help: "Allow push-notification webhooks on loopback, private or link-local addresses (always allowed with --dev).")
+    var allowPrivateWebhooks = false
+
     @Flag(help: "Do not log one line per request.")
     var noRequestLog = false
 
@@ -101,7 +104,7 @@ struct ServeCommand: AsyncParsableCommand {
 
             let environment = try await ServerEnvironment.open(
                 data: data, embedding: embedding, model: model, limits: limits, developmentMode: dev,
-                knowledgeAccess: .readWrite, logger: logger, stepTracing: stepTracing)
+                knowledgeAccess: .readWrite, logger: logger, stepTracing: stepTracing, allowPrivateWebhooks: allowPrivateWebhooks || dev)
             if dev {
                 Console.warning("DEVELOPMENT MODE: requests without credentials act as a local admin. Never expose this server.")
             } else if try !environment.keys.hasActiveKeys() {

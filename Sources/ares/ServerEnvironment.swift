@@ -16,14 +16,14 @@ struct ServerEnvironment {
 
     static func open(data: DataDirectoryOptions, embedding: EmbedderOptions, model: ModelOptions, limits: TaskRunner.Limits,
                      developmentMode: Bool, knowledgeAccess: KnowledgeBase.AccessMode, logger: Logger,
-                     stepTracing: TaskStepTracing? = nil) async throws -> ServerEnvironment {
+                     stepTracing: TaskStepTracing? = nil, allowPrivateWebhooks: Bool = false) async throws -> ServerEnvironment {
         let research = try await ResearchEnvironment.open(
             data, embedder: try await embedding.makeEmbedder(), model: try model.makeLanguageModel(), requireDocuments: false, access: knowledgeAccess)
         let keyStore = try APIKeyStore(path: data.url.appendingPathComponent(APIKeyStore.fileName).path)
         let keys = try APIKeyAuthenticator(store: keyStore)
         let directory = TaskDirectory(service: research.service)
         let runner = TaskRunner(directory: directory, limits: limits)
-        let pushConfigs = PushNotificationConfigStore(store: research.store)
+        let pushConfigs = PushNotificationConfigStore(store: research.store, allowsPrivateAddresses: allowPrivateWebhooks)
         let metrics = ServerMetrics()
         let sender = PushNotificationSender(configs: pushConfigs, logger: logger)
         directory.addListener { update in

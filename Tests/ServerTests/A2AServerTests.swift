@@ -394,4 +394,21 @@ import Testing
         let otherViewer = try ServerProcess.createKey(role: "viewer", in: data, name: "other")
         #expect(value(try await server.rpc("ares/taskEvents", params: ["id": id], key: otherViewer, version: nil).json(), "error", "code") as? Int == -32001)
     }
+
+    @Test func webhooksInsideTheServersNetworkAreRefusedUnlessAllowed() async throws {
+        let data = try ServerProcess.makeDataDirectory()
+        let key = try ServerProcess.createKey(role: "researcher", in: data)
+        let server = try ServerProcess(dataDirectory: data)
+        let task = try #require(value(try await server.rpc("SendMessage", params: Self.question, key: key).json(), "result", "task", "id") as? String)
+        for url in ["http://127.0.0.1:9/hook", "http://localhost:9/hook", "http://10.1.2.3/hook", "http://[::1]:9/hook", "http://169.254.169.254/latest"] {
+            let reply = try await server.rpc("CreateTaskPushNotificationConfig", params: ["taskId": task, "url": url, "token": "t"], key: key).json()
+            #expect(value(reply, "error", "code") as? Int == -32602, "\(url) was accepted")
+            #expect((value(reply, "error", "message") as? String)?.contains("--allow-private-webhooks") == true)
+        }
+        let inline = try await server.rpc("SendMessage", params: question("q", extra: ["taskPushNotificationConfig": ["url": "http://192.168.1.5/hook"]]), key: key).json()
+        #expect(value(inline, "error", "code") as? Int == -32602)
+        // A public address is accepted (nothing is sent for a task that has ended).
+        let accepted = try await server.rpc("CreateTaskPushNotificationConfig", params: ["taskId": task, "url": "http://93.184.216.34/hook"], key: key).json()
+        #expect(value(accepted, "result", "url") as? String == "http://93.184.216.34/hook")
+    }
 }

@@ -42,7 +42,8 @@ import Testing
     @Test func theA2ASDKClientSendsStreamsCancelsAndReceivesPushNotifications() throws {
         let data = try ServerProcess.makeDataDirectory()
         let key = try ServerProcess.createKey(role: "researcher", in: data)
-        let server = try ServerProcess(dataDirectory: data)
+        // The client's webhook listens on loopback, which a server only posts to when allowed.
+        let server = try ServerProcess(dataDirectory: data, arguments: ["--allow-private-webhooks"])
         let (status, output) = try Self.run([Self.script("a2a_client.py"), "--url", server.baseURL, "--api-key", key, "--expect-report"])
         #expect(status == 0, "\(output)")
         for check in ["send_blocking", "send_nonblocking+get_task", "send_streaming", "cancel_task", "push_inline", "push_config_delivery"] {

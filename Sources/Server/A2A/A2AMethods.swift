@@ -119,7 +119,7 @@ public struct A2AMethods: Sendable {
             throw JSONRPCError.invalidParams("message.parts: the question has \(question.count) characters; the limit is \(ResearchTaskService.maximumQuestionLength)")
         }
         if let config = params.configuration?.taskPushNotificationConfig {
-            try PushNotificationConfigStore.validate(config)
+            try pushConfigs.validate(config)
         }
         let contextID = message.contextId.flatMap { $0.isEmpty ? nil : $0 } ?? "ctx-" + UUID().uuidString.lowercased()
         guard contextID.utf8.count <= 200 else { throw JSONRPCError.invalidParams("message.contextId: longer than 200 bytes") }

@@ -8,9 +8,13 @@ public final class PushNotificationConfigStore: Sendable {
     public static let maximumConfigsPerTask = 10
     private let store: any EventStore
     private let cache = Mutex<[String: [A2ATaskPushNotificationConfig]]>([:])
+    /// Webhooks on loopback, private or link-local addresses reach inside the server's network
+    /// (server-side request forgery): refused unless allowed (`--allow-private-webhooks`, `--dev`).
+    public let allowsPrivateAddresses: Bool
 
-    public init(store: any EventStore) {
+    public init(store: any EventStore, allowsPrivateAddresses: Bool = false) {
         self.store = store
+        self.allowsPrivateAddresses = allowsPrivateAddresses
     }
 
     private struct Deleted: Codable { var id: String }
@@ -20,7 +24,7 @@ public final class PushNotificationConfigStore: Sendable {
         var config = config
         config.taskId = taskID
         if config.id?.isEmpty ?? true { config.id = "push-" + UUID().uuidString.lowercased() }
-        try Self.validate(config)
+        try validate(config)
         var configs = try await list(taskID: taskID)
         configs.removeAll { $0.id == config.id }
         guard configs.count < Self.maximumConfigsPerTask else {
@@ -71,10 +75,14 @@ public final class PushNotificationConfigStore: Sendable {
 
     static func stream(_ taskID: String) -> String { "push-" + taskID }
 
-    static func validate(_ config: A2ATaskPushNotificationConfig) throws {
+    func validate(_ config: A2ATaskPushNotificationConfig) throws {
         guard let url = URL(string: config.url), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme),
-              url.host?.isEmpty == false else {
+              let host = url.host, !host.isEmpty else {
             throw JSONRPCError.invalidParams("url: '\(config.url.prefix(200))' is not an http(s) URL with a host")
+        }
+        if !allowsPrivateAddresses, let address = WebhookAddressPolicy.privateAddress(of: host) {
+            throw JSONRPCError.invalidParams(
+                "url: \(host) is a private, loopback or link-local address (\(address)); this server does not send webhooks inside its network (start it with --allow-private-webhooks to permit it)")
         }
         guard config.url.utf8.count <= 2048 else { throw JSONRPCError.invalidParams("url: longer than 2048 bytes") }
         guard (config.token?.utf8.count ?? 0) <= 512 else { throw JSONRPCError.invalidParams("token: longer than 512 bytes") }
