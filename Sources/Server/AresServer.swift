@@ -43,9 +43,8 @@ public enum AresServer {
         let metrics = components.metrics
         let a2a = A2AMethods(runner: components.runner, pushConfigs: components.pushConfigs, extendedCard: { cards.current.extendedCard })
         let ares = AresMethods(runner: components.runner, knowledge: components.knowledge)
-        let endpoint = JSONRPCEndpoint(
-            methods: a2a.methods + A2AMethods.legacyMethods + ares.methods, maximumNestingDepth: configuration.maximumNestingDepth,
-            observe: { method, outcome, seconds in metrics.recordRequest(method: method, outcome: outcome, seconds: seconds) })
+        let endpoint = JSONRPCEndpoint(methods: a2a.methods + A2AMethods.legacyMethods + ares.methods,
+                                       maximumNestingDepth: configuration.maximumNestingDepth)
         let mcp = MCPEndpoint(dispatcher: MCPDispatcher(tools: MCPTools(runner: components.runner, knowledge: components.knowledge),
                                                         version: configuration.version, maximumNestingDepth: configuration.maximumNestingDepth),
                               metrics: metrics)

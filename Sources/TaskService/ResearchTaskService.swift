@@ -34,6 +34,13 @@ public final class ResearchTaskService: Sendable {
 
     /// Records a new task and returns its id; nothing runs yet.
     public func submit(question: String, principal: String? = nil, contextID: String? = nil) async throws -> String {
+        try await submitTask(question: question, principal: principal, contextID: contextID).id
+    }
+
+    /// Records a new task and returns it as recorded: its id, its state (the fold of its one
+    /// event) and when, so that a caller needs no read to show it.
+    public func submitTask(question: String, principal: String? = nil, contextID: String? = nil) async throws
+        -> (id: String, state: TaskState, recordedAt: Date) {
         let trimmed = question.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !trimmed.isEmpty else { throw ResearchTaskError.invalidQuestion("the question is empty: ask something") }
         guard trimmed.count <= Self.maximumQuestionLength else {
@@ -41,8 +48,11 @@ public final class ResearchTaskService: Sendable {
                 "the question has \(trimmed.count) characters; the limit is \(Self.maximumQuestionLength) (ask about one thing at a time)")
         }
         let id = "task-" + UUID().uuidString.lowercased()
-        _ = try await store.append([try Self.encode(.submitted(question: trimmed, principal: principal, contextID: contextID))], to: id, expectedVersion: 0)
-        return id
+        let event = TaskEvent.submitted(question: trimmed, principal: principal, contextID: contextID)
+        let stored = try await store.append([try Self.encode(event)], to: id, expectedVersion: 0)
+        var state = TaskState()
+        try state.apply(event)
+        return (id, state, stored.last?.recordedAt ?? Date())
     }
 
     /// Runs (or resumes) a task to its end, calling `observe` after each recorded step.
@@ -72,15 +82,7 @@ public final class ResearchTaskService: Sendable {
     public func snapshot(of id: String) async throws -> (state: TaskState, version: Int64, updatedAt: Date) {
         let stored = try await store.read(stream: id)
         guard let last = stored.last else { throw ResearchTaskError.unknownTask(id) }
-        var state = TaskState()
-        for event in stored {
-            do {
-                try state.apply(try Self.decode(event, task: id))
-            } catch let error as TaskStateError {
-                throw ResearchTaskError.damagedTask(id, "\(error)")
-            }
-        }
-        return (state, last.version, last.recordedAt)
+        return (try Self.fold(stored.map(\.payload), task: id), last.version, last.recordedAt)
     }
 
     /// Records that a task which is not running (queued, or interrupted) was canceled.
@@ -109,6 +111,12 @@ public final class ResearchTaskService: Sendable {
     private func load(_ id: String) async throws -> (state: TaskState, version: Int64) {
         let payloads = try await store.readPayloads(stream: id)
         guard !payloads.isEmpty else { throw ResearchTaskError.unknownTask(id) }
+        return (try Self.fold(payloads, task: id), Int64(payloads.count))
+    }
+
+    /// The state a task's stored payloads fold to; a payload that does not decode or cannot
+    /// follow the state before it makes the task damaged.
+    private static func fold(_ payloads: [Data], task id: String) throws -> TaskState {
         var state = TaskState()
         for (index, payload) in payloads.enumerated() {
             let event: TaskEvent
@@ -123,7 +131,7 @@ public final class ResearchTaskService: Sendable {
                 throw ResearchTaskError.damagedTask(id, "\(error)")
             }
         }
-        return (state, Int64(payloads.count))
+        return state
     }
 
     static func encode(_ event: TaskEvent) throws -> NewEvent {

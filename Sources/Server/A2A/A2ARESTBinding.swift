@@ -85,25 +85,16 @@ struct A2ARESTBinding: Sendable {
                                       protocolVersion: request.headers[.a2aVersion])
             switch try await method.handler(call) {
             case let .result(result):
-                return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: result)))
+                return .json(result)
             case let .stream(results):
-                return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"], body: ResponseBody { writer in
+                return .eventStream { writer in
                     do {
-                        for try await result in results {
-                            var frame = ByteBuffer(string: "data: ")
-                            frame.writeBytes(result)
-                            frame.writeString("\n\n")
-                            try await writer.write(frame)
-                        }
+                        for try await result in results { try await writer.write(ServerSentEvent.frame(result)) }
                     } catch {
                         let failure = (error as? JSONRPCError) ?? .internalError("\(error)")
-                        var frame = ByteBuffer(string: "event: error\ndata: ")
-                        frame.writeBytes(Self.payload(failure).body)
-                        frame.writeString("\n\n")
-                        try await writer.write(frame)
+                        try await writer.write(ServerSentEvent.frame(Self.payload(failure).body, event: "error"))
                     }
-                    try await writer.finish(nil)
-                })
+                }
             }
         } catch let error as JSONRPCError {
             return Self.error(error, context: context)
@@ -134,13 +125,7 @@ struct A2ARESTBinding: Sendable {
             if let contentType = request.headers[.contentType], !Routes.isJSON(contentType) {
                 throw A2AError.contentTypeNotSupported("the request body must be application/json (got '\(contentType.prefix(100))')")
             }
-            let buffer: ByteBuffer
-            do {
-                buffer = try await request.collectBody(upTo: maximumBodyBytes)
-            } catch {
-                throw JSONRPCError.invalidRequest("the body is larger than \(maximumBodyBytes) bytes", httpStatus: 413)
-            }
-            let data = Data(buffer: buffer)
+            let data = try await request.collectBody(limit: maximumBodyBytes)
             var object: [String: JSONValue] = [:]
             if !data.isEmpty {
                 guard JSONShapeLimits.nestingDepth(of: data, limit: 32) != nil else {
@@ -183,9 +168,8 @@ struct A2ARESTBinding: Sendable {
 
     private static func error(_ error: JSONRPCError, context: AresRequestContext) -> Response {
         let (status, body) = payload(error)
-        var headers: HTTPFields = [.contentType: "application/json"]
-        if status == .unauthorized { headers[.wwwAuthenticate] = #"Bearer realm="ares""# }
-        if let retry = error.data?.objectValue?["retryAfterSeconds"], case let .integer(seconds) = retry { headers[.retryAfter] = String(seconds) }
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+        var retryAfter: Int?
+        if let retry = error.data?.objectValue?["retryAfterSeconds"], case let .integer(seconds) = retry { retryAfter = Int(seconds) }
+        return .json(body, status: status, retryAfterSeconds: retryAfter)
     }
 }

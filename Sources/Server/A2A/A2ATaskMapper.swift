@@ -64,6 +64,6 @@ public enum A2ATaskMapper {
     }
 
     static func timestamp(_ date: Date) -> String {
-        date.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted))
+        RFC3339.string(from: date)
     }
 }

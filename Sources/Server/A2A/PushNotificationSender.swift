@@ -66,7 +66,7 @@ public final class PushNotificationSender: Sendable {
             try await retry.run(onRetry: { [logger] attempt, error, delay in
                 logger.warning("push notification failed; retrying", metadata: [
                     "taskId": .string(taskID), "url": .string(config.url), "attempt": .stringConvertible(attempt),
-                    "error": .string("\(error)"), "retryInMs": .stringConvertible(Int(delay.components.seconds * 1000 + delay.components.attoseconds / 1_000_000_000_000_000)),
+                    "error": .string("\(error)"), "retryInMs": .stringConvertible(Int(delay.seconds * 1000)),
                 ])
             }) {
                 let (_, response) = try await session.data(for: prepared)

@@ -18,7 +18,7 @@ public final class RequestRecord: Sendable {
     private struct Fields {
         var principal: String?
         var operation: String?
-        var metricsRecorded = false
+        var outcome: String?
     }
 
     private let fields = Mutex(Fields())
@@ -28,10 +28,11 @@ public final class RequestRecord: Sendable {
         set { fields.withLock { $0.principal = newValue } }
     }
 
-    /// Whether the route recorded the request's metrics itself (per JSON-RPC or MCP method).
-    public var metricsRecorded: Bool {
-        get { fields.withLock { $0.metricsRecorded } }
-        set { fields.withLock { $0.metricsRecorded = newValue } }
+    /// How the request ended in its protocol's terms (`ok`, `error -32001`, ...); without one,
+    /// the request is counted under its HTTP status.
+    public var outcome: String? {
+        get { fields.withLock { $0.outcome } }
+        set { fields.withLock { $0.outcome = newValue } }
     }
 
     /// The JSON-RPC or MCP method, when the route has one.

@@ -22,12 +22,9 @@ struct RequestLogMiddleware: RouterMiddleware {
             response = try error.response(from: request, context: context)
         }
         response.headers[.requestID] = requestID
-        let elapsed = ContinuousClock.now - started
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let seconds = (ContinuousClock.now - started).seconds
         let operation = context.record.operation ?? "\(request.method.rawValue) \(Self.route(request.uri.path))"
-        if !context.record.metricsRecorded {
-            metrics.recordRequest(method: operation, outcome: String(response.status.code), seconds: seconds)
-        }
+        metrics.recordRequest(method: operation, outcome: context.record.outcome ?? String(response.status.code), seconds: seconds)
         if logRequests {
             logger.info("request", metadata: [
                 "requestId": .string(requestID),

@@ -31,7 +31,9 @@ struct Routes: Sendable {
         var checks: [String: JSONValue] = [:]
         var ready = true
         do {
-            _ = try await components.store.streams().count
+            // One indexed read of a stream that does not exist: proves the store answers
+            // without listing every task.
+            _ = try await components.store.read(stream: "health-probe", afterVersion: 0)
             checks["eventStore"] = .string("ok")
         } catch {
             ready = false
@@ -46,8 +48,7 @@ struct Routes: Sendable {
         }
         checks["tasks"] = .string("\(components.runner.runningCount) running, \(components.runner.queuedCount) queued")
         let body = (try? JSONRPCResponseWriter.encode(JSONValue.object(["status": .string(ready ? "ready" : "not ready"), "checks": .object(checks)]))) ?? Data()
-        return Response(status: ready ? .ok : .serviceUnavailable, headers: [.contentType: "application/json"],
-                        body: .init(byteBuffer: ByteBuffer(bytes: body)))
+        return .json(body, status: ready ? .ok : .serviceUnavailable)
     }
 
     private func agentCard(_ request: Request) -> Response {
@@ -78,19 +79,15 @@ struct Routes: Sendable {
     }
 
     private func refusal(_ status: HTTPResponse.Status, _ message: String) -> Response {
-        let body = (try? JSONRPCResponseWriter.encode(JSONValue.object(["error": .string(message)]))) ?? Data()
-        var headers: HTTPFields = [.contentType: "application/json"]
-        if status == .unauthorized { headers[.wwwAuthenticate] = #"Bearer realm="ares""# }
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+        .json((try? JSONRPCResponseWriter.encode(JSONValue.object(["error": .string(message)]))) ?? Data(), status: status)
     }
 
     private func jsonRPC(_ request: Request, context: AresRequestContext) async -> Response {
         var request = request
-        let body: ByteBuffer
+        let data: Data
         do {
-            body = try await request.collectBody(upTo: configuration.maximumBodyBytes)
+            data = try await request.collectBody(limit: configuration.maximumBodyBytes)
         } catch {
-            let error = JSONRPCError.invalidRequest("the body is larger than \(configuration.maximumBodyBytes) bytes", httpStatus: 413)
             return Self.response(JSONRPCEndpoint.errorReply(error, id: .null))
         }
         if let contentType = request.headers[.contentType], !Self.isJSON(contentType) {
@@ -109,13 +106,13 @@ struct Routes: Sendable {
         var traceContext = ServiceContext.current ?? .topLevel
         InstrumentationSystem.instrument.extract(request.headers, into: &traceContext, using: HTTPFieldsExtractor())
         let principal = context.record.principal
-        let data = Data(buffer: body)
         let version = request.headers[.a2aVersion]
         let endpoint = self.endpoint
         return await withSpan("a2a", context: traceContext, ofKind: .server) { span in
-            let (reply, method) = await endpoint.handle(body: data, authentication: authentication, protocolVersion: version)
+            let handled = await endpoint.handle(body: data, authentication: authentication, protocolVersion: version)
+            let (reply, method) = (handled.reply, handled.method)
             context.record.operation = method ?? "(invalid)"
-            context.record.metricsRecorded = true
+            context.record.outcome = handled.outcome
             span.operationName = method ?? "a2a (invalid request)"
             span.attributes["rpc.system"] = "jsonrpc"
             span.attributes["rpc.method"] = method ?? "(invalid)"
@@ -131,21 +128,11 @@ struct Routes: Sendable {
     static func response(_ reply: JSONRPCHTTPReply) -> Response {
         switch reply {
         case let .single(status, body, retryAfter):
-            var headers: HTTPFields = [.contentType: "application/json"]
-            if let retryAfter { headers[.retryAfter] = String(retryAfter) }
-            if status == 401 { headers[.wwwAuthenticate] = #"Bearer realm="ares""# }
-            return Response(status: HTTPResponse.Status(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+            return .json(body, status: HTTPResponse.Status(code: status), retryAfterSeconds: retryAfter)
         case let .events(frames):
-            return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
-                            body: ResponseBody { writer in
-                                for await frame in frames {
-                                    var buffer = ByteBuffer(string: "data: ")
-                                    buffer.writeBytes(frame)
-                                    buffer.writeString("\n\n")
-                                    try await writer.write(buffer)
-                                }
-                                try await writer.finish(nil)
-                            })
+            return .eventStream { writer in
+                for await frame in frames { try await writer.write(ServerSentEvent.frame(frame)) }
+            }
         case .accepted:
             return Response(status: .accepted)
         }
@@ -158,6 +145,6 @@ struct Routes: Sendable {
     }
 
     static func json(_ text: String) -> Response {
-        Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: text)))
+        .json(Data(text.utf8))
     }
 }

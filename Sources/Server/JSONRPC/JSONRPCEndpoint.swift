@@ -16,18 +16,21 @@ public enum JSONRPCHTTPReply: Sendable {
 public struct JSONRPCEndpoint: Sendable {
     public var methods: [String: JSONRPCMethod]
     public var maximumNestingDepth: Int
-    /// Names the `protocolVersion` a method sees; the A2A endpoint reads the `A2A-Version` header.
-    public var observe: @Sendable (_ method: String, _ outcome: String, _ seconds: Double) -> Void
 
-    public init(methods: [JSONRPCMethod], maximumNestingDepth: Int = 32,
-                observe: @escaping @Sendable (String, String, Double) -> Void = { _, _, _ in }) {
-        self.methods = Dictionary(methods.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
-        self.maximumNestingDepth = maximumNestingDepth
-        self.observe = observe
+    /// What became of one request: the reply, and the method and outcome it is counted under
+    /// (`ok`, `stream`, `notification`, `error <code>`; the method is nil when none was named).
+    public struct Handled: Sendable {
+        public var reply: JSONRPCHTTPReply
+        public var method: String?
+        public var outcome: String
     }
 
-    public func handle(body: Data, authentication: RequestAuthentication, protocolVersion: String?) async -> (reply: JSONRPCHTTPReply, method: String?) {
-        let started = ContinuousClock.now
+    public init(methods: [JSONRPCMethod], maximumNestingDepth: Int = 32) {
+        self.methods = Dictionary(methods.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        self.maximumNestingDepth = maximumNestingDepth
+    }
+
+    public func handle(body: Data, authentication: RequestAuthentication, protocolVersion: String?) async -> Handled {
         var id: JSONValue = .null
         var methodName: String?
         do {
@@ -65,24 +68,20 @@ public struct JSONRPCEndpoint: Sendable {
             let principal = try Self.authorize(method, authentication: authentication)
             guard envelope.hasID else {
                 // A notification: JSON-RPC forbids a reply, and no A2A method is meant as one.
-                observe(name, "notification", seconds(since: started))
-                return (.accepted, name)
+                return Handled(reply: .accepted, method: name, outcome: "notification")
             }
             let request = JSONRPCRequest(id: id, method: name, body: body, principal: principal, protocolVersion: protocolVersion)
             switch try await method.handler(request) {
             case let .result(result):
-                observe(name, "ok", seconds(since: started))
-                return (.single(status: 200, body: JSONRPCResponseWriter.result(id: id, result: result), retryAfterSeconds: nil), name)
+                return Handled(reply: .single(status: 200, body: JSONRPCResponseWriter.result(id: id, result: result), retryAfterSeconds: nil),
+                               method: name, outcome: "ok")
             case let .stream(results):
-                observe(name, "stream", seconds(since: started))
-                return (.events(Self.frames(of: results, id: id)), name)
+                return Handled(reply: .events(Self.frames(of: results, id: id)), method: name, outcome: "stream")
             }
         } catch let error as JSONRPCError {
-            observe(methodName ?? "(invalid)", "error \(error.code)", seconds(since: started))
-            return (Self.errorReply(error, id: id), methodName)
+            return Handled(reply: Self.errorReply(error, id: id), method: methodName, outcome: "error \(error.code)")
         } catch {
-            observe(methodName ?? "(invalid)", "error -32603", seconds(since: started))
-            return (Self.errorReply(.internalError("\(error)"), id: id), methodName)
+            return Handled(reply: Self.errorReply(.internalError("\(error)"), id: id), method: methodName, outcome: "error -32603")
         }
     }
 
@@ -139,8 +138,4 @@ public struct JSONRPCEndpoint: Sendable {
         return "\(error)"
     }
 
-    private func seconds(since start: ContinuousClock.Instant) -> Double {
-        let elapsed = ContinuousClock.now - start
-        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-    }
 }

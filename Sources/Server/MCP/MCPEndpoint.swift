@@ -21,20 +21,18 @@ public struct MCPEndpoint: Sendable {
 
     func post(_ request: Request, context: AresRequestContext, access: AccessControl, maximumBodyBytes: Int) async -> Response {
         var request = request
-        let started = ContinuousClock.now
-        let body: ByteBuffer
+        let body: Data
         do {
-            body = try await request.collectBody(upTo: maximumBodyBytes)
+            body = try await request.collectBody(limit: maximumBodyBytes)
         } catch {
-            return Routes.response(JSONRPCEndpoint.errorReply(.invalidRequest("the body is larger than \(maximumBodyBytes) bytes", httpStatus: 413), id: .null))
+            return Routes.response(JSONRPCEndpoint.errorReply(error, id: .null))
         }
         let incoming: MCPDispatcher.Incoming
-        switch dispatcher.parse(Data(buffer: body)) {
+        switch dispatcher.parse(body) {
         case let .success(parsed): incoming = parsed
         case let .failure(error): return Routes.response(JSONRPCEndpoint.errorReply(error, id: .null))
         }
         context.record.operation = Self.operationLabel(incoming)
-        context.record.metricsRecorded = true
         let principal: Principal
         switch access.authenticate(request.headers) {
         case let .principal(found):
@@ -54,12 +52,12 @@ public struct MCPEndpoint: Sendable {
             return Response(status: .accepted)
         }
         let acceptsEvents = request.headers[.accept]?.contains("text/event-stream") ?? false
+        context.record.outcome = "ok"
         if incoming.method == "tools/call", acceptsEvents {
-            return eventStream(incoming, principal: principal, started: started)
+            return eventStream(incoming, principal: principal)
         }
         let answer = await dispatcher.handle(incoming, principal: principal) ?? Data()
-        metrics.recordRequest(method: context.record.operation ?? "mcp", outcome: "ok", seconds: Self.seconds(since: started))
-        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: answer)))
+        return .json(answer)
     }
 
     func get(_ request: Request, context: AresRequestContext, access: AccessControl) -> Response {
@@ -72,12 +70,10 @@ public struct MCPEndpoint: Sendable {
         Response(status: .methodNotAllowed, headers: [.allow: "POST"])
     }
 
-    private func eventStream(_ incoming: MCPDispatcher.Incoming, principal: Principal, started: ContinuousClock.Instant) -> Response {
+    private func eventStream(_ incoming: MCPDispatcher.Incoming, principal: Principal) -> Response {
         let dispatcher = self.dispatcher
         let interval = keepAliveInterval
-        let metrics = self.metrics
-        let operation = Self.operationLabel(incoming)
-        return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"], body: ResponseBody { writer in
+        return .eventStream { writer in
             let answer = Task { await dispatcher.handle(incoming, principal: principal) ?? Data() }
             let (ticks, tick) = AsyncStream.makeStream(of: Void.self)
             let ticker = Task {
@@ -90,16 +86,11 @@ public struct MCPEndpoint: Sendable {
                 _ = await answer.value
                 tick.finish()
             }
-            for await _ in ticks { try await writer.write(ByteBuffer(string: ": keep-alive\n\n")) }
+            for await _ in ticks { try await writer.write(ServerSentEvent.keepAlive) }
             ticker.cancel()
             _ = await waiter.value
-            var frame = ByteBuffer(string: "event: message\ndata: ")
-            frame.writeBytes(await answer.value)
-            frame.writeString("\n\n")
-            try await writer.write(frame)
-            try await writer.finish(nil)
-            metrics.recordRequest(method: operation, outcome: "ok", seconds: Self.seconds(since: started))
-        })
+            try await writer.write(ServerSentEvent.frame(await answer.value, event: "message"))
+        }
     }
 
     /// The method (and tool) as a metrics label: names the client made up are one label, so
@@ -112,8 +103,4 @@ public struct MCPEndpoint: Sendable {
         return "mcp tools/call " + tool
     }
 
-    static func seconds(since start: ContinuousClock.Instant) -> Double {
-        let elapsed = ContinuousClock.now - start
-        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-    }
 }

@@ -31,7 +31,7 @@ public struct JSONLogHandler: LogHandler {
     public func log(event: LogEvent) {
         // Written by hand rather than with JSONEncoder: a line per request must cost little.
         var line = "{\"ts\":\""
-        line += Self.timestamp()
+        line += RFC3339.now()
         line += "\",\"level\":\"" + event.level.rawValue + "\",\"logger\":"
         Self.appendString(label, to: &line)
         line += ",\"msg\":"
@@ -97,19 +97,6 @@ public struct JSONLogHandler: LogHandler {
             }
         }
         line += "\""
-    }
-
-    /// UTC, RFC 3339 with milliseconds, e.g. 2026-11-28T08:41:56.127Z.
-    static func timestamp() -> String {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        var seconds = time_t(now.tv_sec)
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
-        let millis = Int(now.tv_nsec / 1_000_000)
-        let millisText = millis < 10 ? "00\(millis)" : millis < 100 ? "0\(millis)" : "\(millis)"
-        return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)).\(millisText)Z"
     }
 }
 

@@ -16,7 +16,7 @@ public final class TaskDirectory: Sendable {
     private struct Contents {
         var live: [String: LiveTask] = [:]
         /// A finished task's state holds its evidence and report (tens of kB): keep few.
-        var ended = EndedTaskCache(capacity: 512)
+        var ended = BoundedCache<TaskSnapshot>(capacity: 512)
         var nextSubscriber: UInt64 = 0
         /// Subscriptions that end at a deadline (blocking calls), ended by one sweeper: a
         /// sleeping task per waiter would keep its timer alive until the deadline even
@@ -94,7 +94,7 @@ public final class TaskDirectory: Sendable {
             let ended = live.snapshot.state.isTerminal
             if ended {
                 contents.live[id] = nil
-                contents.ended.insert(live.snapshot)
+                contents.ended.set(id, live.snapshot)
             } else {
                 contents.live[id] = live
             }
@@ -125,7 +125,7 @@ public final class TaskDirectory: Sendable {
         if let cached = cachedSnapshot(of: id) { return cached }
         let (state, version, updatedAt) = try await service.snapshot(of: id)
         let snapshot = TaskSnapshot(id: id, state: state, version: version, updatedAt: updatedAt)
-        if state.isTerminal { contents.withLock { $0.ended.insert(snapshot) } }
+        if state.isTerminal { contents.withLock { $0.ended.set(id, snapshot) } }
         return snapshot
     }
 
@@ -160,36 +160,5 @@ public final class TaskDirectory: Sendable {
         for await update in updates { last = update.snapshot }
         if last.state.isTerminal { return last }
         return try await snapshot(of: id)
-    }
-
-    /// Live tasks by phase, for metrics.
-    public func liveCounts() -> (queued: Int, running: Int) {
-        contents.withLock { contents in
-            let queued = contents.live.values.filter(\.snapshot.isQueued).count
-            return (queued, contents.live.count - queued)
-        }
-    }
-}
-
-/// Ended tasks by id; once `capacity` is reached the longest-cached quarter is dropped.
-struct EndedTaskCache {
-    let capacity: Int
-    private var entries: [String: (snapshot: TaskSnapshot, insertedAt: UInt64)] = [:]
-    private var clock: UInt64 = 0
-
-    init(capacity: Int) { self.capacity = capacity }
-
-    mutating func insert(_ snapshot: TaskSnapshot) {
-        clock += 1
-        entries[snapshot.id] = (snapshot, clock)
-        if entries.count > capacity { evictOldestQuarter() }
-    }
-
-    func get(_ id: String) -> TaskSnapshot? { entries[id]?.snapshot }
-
-    /// Evicting a quarter at a time keeps the (rare) O(n) sort off the per-request path.
-    private mutating func evictOldestQuarter() {
-        let victims = entries.sorted { $0.value.insertedAt < $1.value.insertedAt }.prefix(capacity / 4).map(\.key)
-        for key in victims { entries[key] = nil }
     }
 }

@@ -44,7 +44,6 @@ public final class TaskRunner: Sendable {
     public let limits: Limits
     public let directory: TaskDirectory
     private let state = Mutex(State())
-    private let stopping = Atomic<Bool>(false)
 
     public init(directory: TaskDirectory, limits: Limits) {
         self.directory = directory
@@ -56,18 +55,10 @@ public final class TaskRunner: Sendable {
     /// Records a new task and starts or queues it; refuses with `TaskAdmissionError` when full.
     public func submit(question: String, principal: String, contextID: String?) async throws -> TaskSnapshot {
         try reservePlace()
-        let id: String
-        do {
-            id = try await service.submit(question: question, principal: principal, contextID: contextID)
-        } catch {
-            state.withLock { $0.reserved -= 1 }
-            throw error
-        }
-        let snapshot = try await directory.snapshot(of: id)
-        var queued = snapshot
-        queued.isQueued = true
+        defer { state.withLock { $0.reserved -= 1 } }
+        let (id, submitted, recordedAt) = try await service.submitTask(question: question, principal: principal, contextID: contextID)
+        let queued = TaskSnapshot(id: id, state: submitted, version: 1, updatedAt: recordedAt, isQueued: true)
         directory.register(queued)
-        state.withLock { $0.reserved -= 1 }
         enqueue(id)
         return directory.cachedSnapshot(of: id) ?? queued
     }
@@ -108,7 +99,6 @@ public final class TaskRunner: Sendable {
     /// Stops taking tasks, lets running tasks reach their next recorded step (at most `grace`),
     /// then stops them without recording more; queued tasks stay unfinished in the store.
     public func stop(grace: Duration) async {
-        stopping.store(true, ordering: .relaxed)
         let running = state.withLock { state -> [Task<Void, Never>] in
             state.stopping = true
             state.queue.removeAll()
@@ -172,7 +162,7 @@ public final class TaskRunner: Sendable {
         let directory = self.directory
         do {
             _ = try await service.run(id, beforeRecording: { [self] _ in
-                if self.stopping.load(ordering: .relaxed) { throw ServerStopping() }
+                if self.state.withLock({ $0.stopping }) { throw ServerStopping() }
             }, observe: { event in
                 directory.publish(id, event: event)
             })
@@ -181,8 +171,7 @@ public final class TaskRunner: Sendable {
             // a restart resumes it. Subscribers are released either way.
             directory.retire(id)
         }
-        let elapsed = ContinuousClock.now - started
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let seconds = (ContinuousClock.now - started).seconds
         state.withLock { state in
             state.running[id] = nil
             state.meanTaskSeconds = state.meanTaskSeconds * 0.9 + seconds * 0.1
