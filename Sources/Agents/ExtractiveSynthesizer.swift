@@ -10,6 +10,29 @@ public struct ExtractiveSynthesizer: ReportSynthesizer {
         self.sentencesPerSection = max(1, sentencesPerSection)
     }
 
+    /// The best `limit` sentences, at most `perPassage` of them from one passage while others
+    /// are left: a section that draws on several passages gives the reader more than one
+    /// place to check, and one passage's wording does not crowd out another's answer.
+    static func choose(_ evidence: [Evidence], limit: Int) -> [Evidence] {
+        let ranked = evidence.sorted { $0.score > $1.score }
+        var chosen: [Evidence] = []
+        var perPassage: [String: Int] = [:]
+        var deferred: [Evidence] = []
+        for item in ranked where chosen.count < limit {
+            if perPassage[item.passage.chunkId, default: 0] < sentencesPerPassage {
+                perPassage[item.passage.chunkId, default: 0] += 1
+                chosen.append(item)
+            } else {
+                deferred.append(item)
+            }
+        }
+        chosen += deferred.prefix(limit - chosen.count)
+        return chosen.sorted { $0.score > $1.score }
+    }
+
+    /// Sentences from one passage in a section while other passages have evidence left.
+    static let sentencesPerPassage = 2
+
     public func synthesize(question: String, plan: ResearchPlan, evidence: [String: [Evidence]]) async throws -> ResearchReport {
         var citationIndex: [String: Int] = [:]
         var citations: [Citation] = []
@@ -25,10 +48,8 @@ public struct ExtractiveSynthesizer: ReportSynthesizer {
         var sections: [ResearchReport.Section] = []
         var leads: [(sentence: String, index: Int, score: Double)] = []
         for subQuestion in plan.subQuestions {
-            let chosen = (evidence[subQuestion.id] ?? [])
-                .sorted { $0.score > $1.score }
-                .filter { used.insert($0.sentence).inserted }
-                .prefix(sentencesPerSection)
+            let chosen = Self.choose((evidence[subQuestion.id] ?? []).filter { !used.contains($0.sentence) }, limit: sentencesPerSection)
+            used.formUnion(chosen.map(\.sentence))
             guard !chosen.isEmpty else {
                 sections.append(.init(title: subQuestion.text, text: "No passage in the knowledge base answers this.", citations: []))
                 continue

@@ -168,7 +168,7 @@ public actor KnowledgeBase {
         let depth = max(50, limit * 5)
         let keywordHits = indexes.keyword.search(terms: analyzer.terms(query), limit: depth)
         let vectorHits = try await vectorHits(query, limit: depth)
-        let fused = ReciprocalRankFusion.fuse([keywordHits.map(\.id), vectorHits.map(\.id)])
+        let fused = ReciprocalRankFusion.fuse([keywordHits.map(\.id), vectorHits.map(\.id)], weights: [1, embedder.fusionWeight])
         let pool = Array(fused.prefix(max(limit * 4, 20)))
         let stored = try store.passages(forChunkIDs: pool.map { Int64($0.id) })
         let candidates = pool.compactMap { item -> MaximalMarginalRelevance.Candidate? in

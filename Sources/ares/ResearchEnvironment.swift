@@ -28,7 +28,8 @@ struct ResearchEnvironment {
         try FileManager.default.createDirectory(at: data.url, withIntermediateDirectories: true)
         let store = try SQLiteEventStore(path: data.url.appendingPathComponent(eventStoreFileName).path)
         let memory = EventStoreEpisodicMemory(store: store)
-        let retrieval = RetrievalResearcher(retriever: knowledge, expander: QueryExpander(statistics: knowledge))
+        let retrieval = RetrievalResearcher(retriever: knowledge, expander: QueryExpander(statistics: knowledge), neighborhood: knowledge,
+                                            meaning: embedder.capturesMeaning ? embedder : nil)
         let agents: ResearchAgents
         if let model {
             agents = ResearchAgents(

@@ -1,4 +1,5 @@
 import Testing
+import Knowledge
 import ResearchCore
 @testable import Agents
 
@@ -56,6 +57,96 @@ struct FakeRetriever: PassageRetriever {
         #expect(best.start == 100 + sentenceStart)
         #expect(best.end - best.start == best.sentence.unicodeScalars.count)
         #expect(!evidence.contains { $0.sentence.contains("weather") })
+    }
+
+    @Test func onlyStatementsAreEvidence() {
+        #expect(RetrievalResearcher.isStatement("The jsonb type stores data in a decomposed binary format."))
+        #expect(RetrievalResearcher.isStatement("(Indexes are rebuilt while it runs.)"))
+        #expect(RetrievalResearcher.isStatement("Grant read access to everyone on table films:"))
+        // An index page's list of names, a heading and a line of code are not.
+        #expect(!RetrievalResearcher.isStatement("jsonb_insert, Processing JSON jsonb_object, Processing JSON jsonb_keys, Aggregate Functions jsonb_path, JSON"))
+        #expect(!RetrievalResearcher.isStatement("8.14. JSON Types"))
+        #expect(!RetrievalResearcher.isStatement("GRANT SELECT ON films TO PUBLIC;"))
+        #expect(!RetrievalResearcher.isStatement("a, b, c, d, e, f, g and h are the columns."))
+    }
+
+    /// Corpus statistics in which "difference" is everywhere and "jsonb" rare.
+    struct FakeStatistics: CorpusStatistics {
+        var frequencies: [String: Int]
+        func documentFrequencies(of terms: [String]) async throws -> (passages: Int, frequencies: [String: Int]) {
+            (1000, frequencies.filter { terms.contains($0.key) })
+        }
+    }
+
+    @Test func rareQuestionWordsWeighMoreThanCommonOnes() async throws {
+        let text = "The difference in speed is small for most tables. Values of jsonb are stored decomposed in binary."
+        let passage = Passage(chunkId: "c1", source: "json.html", title: "JSON", headingPath: [], text: text, start: 0, end: text.unicodeScalars.count)
+        let subQuestion = SubQuestion(id: "sq1", text: "what is the difference of jsonb", queries: ["difference jsonb"])
+        let retriever = FakeRetriever(passages: [passage])
+        // Every word counts the same: a tie, broken by order in the passage.
+        let plain = try await RetrievalResearcher(retriever: retriever, minimumOverlap: 0.05).research(subQuestion)
+        #expect(plain.map(\.score).count == 2 && plain[0].score == plain[1].score)
+        let weighted = try await RetrievalResearcher(
+            retriever: retriever, statistics: FakeStatistics(frequencies: ["differ": 600, "jsonb": 3]), minimumOverlap: 0.05).research(subQuestion)
+        #expect(weighted.first?.sentence == "Values of jsonb are stored decomposed in binary.")
+        #expect(weighted[0].score > weighted[1].score)
+        // A word the corpus lacks (a typo here) weighs nothing instead of outweighing the rest.
+        let typo = SubQuestion(id: "sq1", text: "what is the difference of jsonb jsnob", queries: ["difference jsonb jsnob"])
+        let despiteTypo = try await RetrievalResearcher(
+            retriever: retriever, statistics: FakeStatistics(frequencies: ["differ": 600, "jsonb": 3])).research(typo)
+        #expect(despiteTypo.first?.sentence == "Values of jsonb are stored decomposed in binary.")
+    }
+
+    /// Passages next to each other in one document, keyed by chunk id.
+    struct FakeNeighborhood: PassageNeighborhood {
+        var documentOrder: [Passage]
+        func neighbors(of passage: Passage, before: Int, after: Int) async throws -> [Passage] {
+            guard let index = documentOrder.firstIndex(where: { $0.chunkId == passage.chunkId }) else { return [] }
+            let low = max(0, index - before), high = min(documentOrder.count - 1, index + after)
+            return (low...high).filter { $0 != index }.map { documentOrder[$0] }
+        }
+    }
+
+    @Test func readsOnAroundTheBestHits() async throws {
+        func passage(_ id: String, _ text: String) -> Passage {
+            Passage(chunkId: id, source: "json.html", title: "JSON Types", headingPath: ["JSON Types"], text: text, start: 0, end: text.unicodeScalars.count)
+        }
+        let contents = passage("toc", "JSON Types: jsonb Containment, jsonb Indexing, jsonb Subscripting")
+        let intro = passage("intro", "The json type keeps an exact copy of the input text, while jsonb data is stored in a decomposed binary format.")
+        let indexing = passage("idx", "GIN indexes can be used to search for keys efficiently.")
+        // Search finds only the table of contents; the answer is in the next chunk of its page.
+        let retriever = FakeRetriever(passages: [contents])
+        let subQuestion = SubQuestion(id: "sq1", text: "how is jsonb data stored", queries: ["jsonb stored"])
+        #expect(try await RetrievalResearcher(retriever: retriever).research(subQuestion).isEmpty)
+        let reading = RetrievalResearcher(retriever: retriever, neighborhood: FakeNeighborhood(documentOrder: [contents, intro, indexing]))
+        let evidence = try await reading.research(subQuestion)
+        #expect(evidence.first?.passage.chunkId == "intro")
+        #expect(evidence.first?.sentence.contains("decomposed binary format") == true)
+    }
+
+    /// Vectors by meaning for a few known texts: "privilege" and "permission" sentences point
+    /// the same way, everything else elsewhere.
+    struct FakeMeaningEmbedder: Embedder {
+        let identity = "fake-meaning"
+        let dimension = 2
+        func embed(_ texts: [String]) async throws -> [[Float]] {
+            texts.map { text in
+                let lower = text.lowercased()
+                return lower.contains("permission") || lower.contains("privilege") ? [1, 0] : [0, 1]
+            }
+        }
+    }
+
+    @Test func aMeaningModelFindsTheAnswerInOtherWords() async throws {
+        let text = "A user can select from a table with the SELECT privilege granted to the role. A user can read about tables in the manual of the table."
+        let passage = Passage(chunkId: "c1", source: "grant.html", title: "GRANT", headingPath: [], text: text, start: 0, end: text.unicodeScalars.count)
+        let subQuestion = SubQuestion(id: "sq1", text: "How do I give a user permission to read a table", queries: ["give user permission read table"])
+        let retriever = FakeRetriever(passages: [passage])
+        let byWords = try await RetrievalResearcher(retriever: retriever).research(subQuestion)
+        #expect(byWords.first?.sentence == "A user can read about tables in the manual of the table.")
+        let byMeaning = try await RetrievalResearcher(retriever: retriever, meaning: FakeMeaningEmbedder()).research(subQuestion)
+        #expect(byMeaning.first?.sentence == "A user can select from a table with the SELECT privilege granted to the role.")
+        #expect(byMeaning.count == 2, "the other sentence still holds enough of the question's words")
     }
 
     @Test func noPassagesMeansNoEvidence() async throws {
@@ -119,6 +210,22 @@ struct FakeRetriever: PassageRetriever {
         #expect(report.answer.contains("[1]") && report.answer.contains("[2]"))
         #expect(report.markdown.contains("## Sources"))
         #expect(report.markdown.contains("1. WAL — wal.html (c1)"), "a heading equal to the title is not repeated")
+    }
+
+    @Test func aSectionDrawsOnSeveralPassagesWhenItCan() async throws {
+        let other = Passage(chunkId: "c9", source: "wal-config.html", title: "WAL Configuration", headingPath: [],
+                            text: "Checkpoints flush WAL too.", start: 0, end: 26)
+        let strong = (1...4).map { evidence("sq1", "WAL sentence number \($0) from one passage.", walPassage, 0.9 - Double($0) / 100) }
+        let weaker = evidence("sq1", "Checkpoints flush WAL too.", other, 0.5)
+        let single = ResearchPlan(subQuestions: [plan.subQuestions[0]])
+        let report = try await ExtractiveSynthesizer(sentencesPerSection: 4).synthesize(question: "WAL?", plan: single, evidence: ["sq1": strong + [weaker]])
+        // Two sentences of the first passage, then the other passage's, then the first's again.
+        #expect(report.citations.map(\.passage.chunkId) == ["c1", "c9"])
+        #expect(report.sections[0].text.contains("Checkpoints flush WAL too. [2]"))
+        #expect(!report.sections[0].text.contains("number 4"))
+        // With nothing else to draw on, one passage fills the section.
+        let alone = try await ExtractiveSynthesizer(sentencesPerSection: 4).synthesize(question: "WAL?", plan: single, evidence: ["sq1": strong])
+        #expect(alone.sections[0].text.contains("number 4"))
     }
 
     @Test func verifierKeepsQuotedClaimsAndDropsUnsupportedOnes() async throws {

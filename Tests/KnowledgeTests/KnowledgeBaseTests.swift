@@ -183,6 +183,37 @@ import Testing
         #expect(try await knowledge.search("anything", limit: 3).isEmpty)
     }
 
+    @Test func neighboursOfAPassageAreTheChunksAroundItInDocumentOrder() async throws {
+        let corpus = try TemporaryDirectory("ares-corpus")
+        // Four long sections: each becomes a chunk of its own, in this order.
+        let sections = ["alpha", "bravo", "charlie", "delta"].map { word in
+            "## Section \(word)\n\n" + Array(repeating: "The \(word) marker sentence fills this section with enough words to stand alone.", count: 13).joined(separator: " ")
+        }
+        try corpus.write("long.md", "# Long\n\n" + sections.joined(separator: "\n\n"))
+        let data = try TemporaryDirectory()
+        let knowledge = try open(data)
+        _ = try await knowledge.ingest(["."], relativeTo: corpus.url)
+        let bravo = try #require(try await knowledge.search("bravo", limit: 1, mode: .keyword).first?.passage)
+        #expect(bravo.text.contains("bravo marker"))
+
+        let around = try await knowledge.neighbors(of: bravo, before: 1, after: 1)
+        #expect(around.count == 2)
+        #expect(around.first?.text.contains("alpha marker") == true)
+        #expect(around.last?.text.contains("charlie marker") == true)
+        #expect(around.allSatisfy { $0.source == "long.md" && $0.chunkId != bravo.chunkId })
+        #expect(zip(around, around.dropFirst()).allSatisfy { $0.start < $1.start }, "document order")
+
+        let alpha = try #require(around.first)
+        let charlie = try #require(around.last)
+        // The first chunk has nothing before it: two after it are all there is to read.
+        let afterAlpha = try await knowledge.neighbors(of: alpha, before: 1, after: 2)
+        #expect(afterAlpha.map(\.chunkId) == [bravo.chunkId, charlie.chunkId])
+
+        var gone = bravo
+        gone.chunkId = "0000000000000000"
+        #expect(try await knowledge.neighbors(of: gone, before: 2, after: 2).isEmpty)
+    }
+
     @Test func aDataDirectoryThatCannotBeCreatedIsAClearError() throws {
         let scratch = try TemporaryDirectory()
         let file = try scratch.write("not-a-folder", "x")

@@ -12,6 +12,16 @@ import Testing
         #expect(ReciprocalRankFusion.fuse([]).isEmpty)
     }
 
+    @Test func weightedFusionLetsTheHeavierRankingLead() {
+        // Unweighted, 1 (first in the first ranking) wins; with the second ranking counting
+        // ten times less, a near-tie of the first ranking is all it can settle.
+        #expect(ReciprocalRankFusion.fuse([[1, 2], [2, 1]]).map(\.id) == [1, 2])
+        #expect(ReciprocalRankFusion.fuse([[1, 2, 3], [3, 2, 1]], weights: [1, 2]).map(\.id) == [3, 2, 1])
+        let tieBreak = ReciprocalRankFusion.fuse([[1, 2, 3], [3, 2, 1]], weights: [1, 0.1])
+        #expect(tieBreak.map(\.id) == [1, 2, 3])
+        #expect(abs(tieBreak[2].score - (1.0 / 63 + 0.1 / 61)) < 1e-12)
+    }
+
     @Test func fusionTiesKeepFirstAppearance() {
         let fused = ReciprocalRankFusion.fuse([[7], [8]])
         #expect(fused.map(\.id) == [7, 8])
@@ -30,8 +40,12 @@ import Testing
             .init(id: 4, relevance: 0.6, embedding: unit([0, 1, 0]), source: "page-b"),
             .init(id: 5, relevance: 0.5, embedding: unit([0, 0, 1]), source: "page-c"),
         ]
-        let picked = MaximalMarginalRelevance().select(candidates, limit: 3)
+        let picked = MaximalMarginalRelevance(lambda: 0.5).select(candidates, limit: 3)
         #expect(picked.map(\.id) == [1, 4, 5])
+        // The default leans to relevance: another page only when it is nearly as relevant
+        // (6 at 0.88 comes before the page's second passage; 4 at 0.6 does not).
+        let nearlyAsGood = candidates + [.init(id: 6, relevance: 0.88, embedding: unit([0, 0.7, 0.7]), source: "page-d")]
+        #expect(MaximalMarginalRelevance().select(nearlyAsGood, limit: 3).map(\.id) == [1, 6, 2])
         // With lambda 1 it is a pure relevance ranking.
         #expect(MaximalMarginalRelevance(lambda: 1).select(candidates, limit: 3).map(\.id) == [1, 2, 3])
         #expect(MaximalMarginalRelevance().select([], limit: 3).isEmpty)

@@ -20,6 +20,12 @@ public struct HashingEmbedder: Embedder {
 
     public var identity: String { "builtin-hashing-v1-d\(dimension)" }
 
+    /// Hashed words and word pairs see the words BM25 sees, weighted worse: as an equal
+    /// partner in fusion they lowered Recall@5 on questions the team had not tuned on
+    /// (0.589 → 0.467, BENCHMARKS.md), so in hybrid search they only break BM25's near-ties.
+    public var fusionWeight: Double { 0.1 }
+    public var capturesMeaning: Bool { false }
+
     public func embed(_ texts: [String]) async throws -> [[Float]] {
         texts.map(embedOne)
     }

@@ -4,14 +4,16 @@
 public enum ReciprocalRankFusion {
     public static let defaultK = 60.0
 
-    /// Fused (id, score) pairs, best first; ties keep the order of first appearance.
-    public static func fuse(_ rankings: [[UInt64]], k: Double = defaultK) -> [(id: UInt64, score: Double)] {
+    /// Fused (id, score) pairs, best first; ties keep the order of first appearance. A ranking
+    /// counts `weights[i]` times (1 where no weight is given).
+    public static func fuse(_ rankings: [[UInt64]], weights: [Double] = [], k: Double = defaultK) -> [(id: UInt64, score: Double)] {
         var scores: [UInt64: Double] = [:]
         var firstSeen: [UInt64: Int] = [:]
         var order = 0
-        for ranking in rankings {
+        for (list, ranking) in rankings.enumerated() {
+            let weight = list < weights.count ? weights[list] : 1
             for (index, id) in ranking.enumerated() {
-                scores[id, default: 0] += 1 / (k + Double(index + 1))
+                scores[id, default: 0] += weight / (k + Double(index + 1))
                 if firstSeen[id] == nil {
                     firstSeen[id] = order
                     order += 1

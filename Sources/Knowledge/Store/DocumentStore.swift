@@ -191,6 +191,32 @@ public final class DocumentStore: Sendable {
         }
     }
 
+    /// The passages of `chunkKey`'s document from `before` chunks before it to `after` chunks
+    /// after it, in document order, without the chunk itself; none when it is not stored.
+    public func passages(around chunkKey: String, before: Int, after: Int) throws -> [Passage] {
+        try pool.read { db in
+            guard let anchor = try Row.fetchOne(db, sql: "SELECT documentId, ordinal FROM chunk WHERE chunkKey = ?", arguments: [chunkKey]) else {
+                return []
+            }
+            let ordinal: Int = anchor["ordinal"]
+            let rows = try Row.fetchCursor(db, sql: """
+                SELECT chunk.chunkKey, document.source, document.title, chunk.headingPath,
+                       chunk.text, chunk.startOffset, chunk.endOffset
+                FROM chunk JOIN document ON document.id = chunk.documentId
+                WHERE chunk.documentId = ? AND chunk.ordinal BETWEEN ? AND ? AND chunk.ordinal != ?
+                ORDER BY chunk.ordinal
+                """, arguments: [anchor["documentId"] as Int64, ordinal - max(0, before), ordinal + max(0, after), ordinal])
+            var result: [Passage] = []
+            while let row = try rows.next() {
+                result.append(Passage(
+                    chunkId: row["chunkKey"], source: row["source"], title: row["title"],
+                    headingPath: Self.decodeHeadingPath(row["headingPath"]), text: row["text"],
+                    start: row["startOffset"], end: row["endOffset"]))
+            }
+            return result
+        }
+    }
+
     /// The stored plain text of a document: what every passage offset indexes into.
     public func documentText(source: String) throws -> String? {
         try pool.read { db in try String.fetchOne(db, sql: "SELECT text FROM document WHERE source = ?", arguments: [source]) }

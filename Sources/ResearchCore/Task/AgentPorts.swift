@@ -20,6 +20,15 @@ public protocol CorpusStatistics: Sendable {
     func documentFrequencies(of terms: [String]) async throws -> (passages: Int, frequencies: [String: Int])
 }
 
+/// The passages next to a passage in its document. A search hit often stops where its
+/// answer goes on (a heading and a list of contents, then the section's first paragraph),
+/// so a researcher reads around its best hits as a person would.
+public protocol PassageNeighborhood: Sendable {
+    /// Up to `before` passages before `passage` and `after` after it in its document, in
+    /// document order, without `passage` itself; none when it is no longer stored.
+    func neighbors(of passage: Passage, before: Int, after: Int) async throws -> [Passage]
+}
+
 /// Splits a question into sub-questions with search queries.
 public protocol ResearchPlanner: Sendable {
     func plan(question: String) async throws -> ResearchPlan
