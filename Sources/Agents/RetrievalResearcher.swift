@@ -142,7 +142,7 @@ public struct RetrievalResearcher: SubQuestionResearcher {
 
     /// Meaning first: the cosine of the sentence's and the sub-question's embeddings carries
     /// most of the score, so "which privilege lets a role read a table" can win for "permission
-    /// to read" without sharing the word. A sentence must be close in meaning or hold
+    /// to read" on fewer shared words. A sentence must be close in meaning or hold
     /// `minimumOverlap` of the words. The best `sentencesEmbedded` by words are embedded.
     func scoredByMeaning(_ candidates: [Candidate], subQuestion: SubQuestion, embedder: any Embedder) async throws -> [Evidence] {
         let read = Array(candidates.sorted { $0.own + $0.context > $1.own + $1.context }.prefix(Self.sentencesEmbedded))
@@ -161,9 +161,11 @@ public struct RetrievalResearcher: SubQuestionResearcher {
     }
 
     /// How much of the 0.7 a sentence's own content brings is meaning (the rest is words),
-    /// the least cosine that counts as close, and the sentences embedded per sub-question
-    /// (one batch; it bounds the model's time per sub-question).
-    static let meaningWeight = 0.5, minimumCosine = 0.3, sentencesEmbedded = 160
+    /// the least cosine that counts as close, and the sentences embedded per sub-question: the
+    /// best 16 by words, re-ranked by meaning in one batch. 32, 48, 96 and 160 cost 1.5–8×
+    /// the model time and cited no more answering passages over both question sets
+    /// (BENCHMARKS.md).
+    static let meaningWeight = 0.5, minimumCosine = 0.3, sentencesEmbedded = 16
 
     /// A sentence a report can stand on: at least four words, ending as a sentence ends, and
     /// not a list of names (an index page, a table of contents) or a line of code.

@@ -181,11 +181,7 @@ public final class DocumentStore: Sendable {
                 """, arguments: StatementArguments(ids))
             var result: [Int64: (passage: Passage, embedding: [Float])] = [:]
             while let row = try rows.next() {
-                let passage = Passage(
-                    chunkId: row["chunkKey"], source: row["source"], title: row["title"],
-                    headingPath: Self.decodeHeadingPath(row["headingPath"]), text: row["text"],
-                    start: row["startOffset"], end: row["endOffset"])
-                result[row["id"]] = (passage, Self.decodeEmbedding(row["embedding"]))
+                result[row["id"]] = (Self.passage(row), Self.decodeEmbedding(row["embedding"]))
             }
             return result
         }
@@ -207,14 +203,17 @@ public final class DocumentStore: Sendable {
                 ORDER BY chunk.ordinal
                 """, arguments: [anchor["documentId"] as Int64, ordinal - max(0, before), ordinal + max(0, after), ordinal])
             var result: [Passage] = []
-            while let row = try rows.next() {
-                result.append(Passage(
-                    chunkId: row["chunkKey"], source: row["source"], title: row["title"],
-                    headingPath: Self.decodeHeadingPath(row["headingPath"]), text: row["text"],
-                    start: row["startOffset"], end: row["endOffset"]))
-            }
+            while let row = try rows.next() { result.append(Self.passage(row)) }
             return result
         }
+    }
+
+    /// A passage from a row of chunk joined with document (chunkKey, source, title,
+    /// headingPath, text, startOffset, endOffset).
+    private static func passage(_ row: Row) -> Passage {
+        Passage(chunkId: row["chunkKey"], source: row["source"], title: row["title"],
+                headingPath: decodeHeadingPath(row["headingPath"]), text: row["text"],
+                start: row["startOffset"], end: row["endOffset"])
     }
 
     /// The stored plain text of a document: what every passage offset indexes into.
