@@ -104,11 +104,17 @@ public struct RetrievalResearcher: SubQuestionResearcher {
     }
 
     public func research(_ subQuestion: SubQuestion) async throws -> [Evidence] {
+        try await findings(for: subQuestion).evidence
+    }
+
+    /// The evidence; when the embedding model fails to score the sentences, they are chosen
+    /// by their words and the report says so.
+    public func findings(for subQuestion: SubQuestion) async throws -> ResearchFindings {
         let passages = try await passages(for: subQuestion)
         let questionTerms = Set(analyzer.terms(subQuestion.text + " " + subQuestion.queries.joined(separator: " ")))
         let weights = try await weights(of: questionTerms)
         let total = weights.values.reduce(0, +)
-        guard total > 0 else { return [] }
+        guard total > 0 else { return ResearchFindings(evidence: []) }
         func share(_ terms: Set<String>) -> Double { terms.reduce(0) { $0 + (weights[$1] ?? 0) } / total }
 
         var candidates: [Candidate] = []
@@ -126,9 +132,16 @@ public struct RetrievalResearcher: SubQuestionResearcher {
                     own: share(terms), context: context))
             }
         }
-        let scored = if let meaning { try await scoredByMeaning(candidates, subQuestion: subQuestion, embedder: meaning) }
-                     else { scoredByWords(candidates) }
-        return Array(scored.sorted { $0.score > $1.score }.prefix(maximumEvidence))
+        func best(_ scored: [Evidence]) -> [Evidence] { Array(scored.sorted { $0.score > $1.score }.prefix(maximumEvidence)) }
+        guard let meaning else { return ResearchFindings(evidence: best(scoredByWords(candidates))) }
+        do {
+            return ResearchFindings(evidence: best(try await scoredByMeaning(candidates, subQuestion: subQuestion, embedder: meaning)))
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            return ResearchFindings(evidence: best(scoredByWords(candidates)),
+                                    notes: ["the embedding model could not score the sentences for “\(subQuestion.text)” (\(error)); they were chosen by their words"])
+        }
     }
 
     /// Word overlap: the sentence must hold `minimumOverlap` of the sub-question's weight.

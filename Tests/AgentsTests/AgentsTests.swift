@@ -147,6 +147,19 @@ struct FakeRetriever: PassageRetriever {
         let byMeaning = try await RetrievalResearcher(retriever: retriever, meaning: FakeMeaningEmbedder()).research(subQuestion)
         #expect(byMeaning.first?.sentence == "A user can select from a table with the SELECT privilege granted to the role.")
         #expect(byMeaning.count == 2, "the other sentence still holds enough of the question's words")
+
+        // A model that fails: the sentences are chosen by words, and the report is told.
+        let failing = try await RetrievalResearcher(retriever: retriever, meaning: FailingEmbedder()).findings(for: subQuestion)
+        #expect(failing.evidence.map(\.sentence) == byWords.map(\.sentence))
+        #expect(failing.notes.count == 1)
+        #expect(failing.notes.first?.contains("chosen by their words") == true)
+    }
+
+    struct FailingEmbedder: Embedder {
+        struct Down: Error {}
+        let identity = "down"
+        let dimension = 2
+        func embed(_ texts: [String]) async throws -> [[Float]] { throw Down() }
     }
 
     @Test func noPassagesMeansNoEvidence() async throws {
