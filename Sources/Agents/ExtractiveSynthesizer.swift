@@ -13,8 +13,10 @@ public struct ExtractiveSynthesizer: ReportSynthesizer {
     /// The best `limit` sentences, at most `perPassage` of them from one passage while others
     /// are left: a section that draws on several passages gives the reader more than one
     /// place to check, and one passage's wording does not crowd out another's answer.
+    /// A sentence found again (in a later round, by another query) is chosen once.
     static func choose(_ evidence: [Evidence], limit: Int) -> [Evidence] {
-        let ranked = evidence.sorted { $0.score > $1.score }
+        var seen = Set<String>()
+        let ranked = evidence.sorted { $0.score > $1.score }.filter { seen.insert($0.sentence).inserted }
         var chosen: [Evidence] = []
         var perPassage: [String: Int] = [:]
         var deferred: [Evidence] = []

@@ -239,6 +239,10 @@ struct FakeRetriever: PassageRetriever {
         // With nothing else to draw on, one passage fills the section.
         let alone = try await ExtractiveSynthesizer(sentencesPerSection: 4).synthesize(question: "WAL?", plan: single, evidence: ["sq1": strong])
         #expect(alone.sections[0].text.contains("number 4"))
+        // Evidence found twice (a second round found it again) is written once.
+        let twice = try await ExtractiveSynthesizer(sentencesPerSection: 4).synthesize(question: "WAL?", plan: single, evidence: ["sq1": strong + strong])
+        #expect(twice.sections[0].text.components(separatedBy: "number 1 from").count == 2)
+        #expect(twice.sections[0].text.contains("number 4"))
     }
 
     @Test func verifierKeepsQuotedClaimsAndDropsUnsupportedOnes() async throws {
