@@ -31,6 +31,8 @@ struct ResearchBenchmarkCommand: AsyncParsableCommand {
 
     @OptionGroup var embedding: BenchEmbedderOptions
 
+    @OptionGroup var languageModel: BenchModelOptions
+
     /// A task of 10,000 events (2,500 research rounds), then its state rebuilt from the store:
     /// read, decode and fold, as a restart does.
     func measureRebuild(_ service: ResearchTaskService) async throws {
@@ -88,8 +90,9 @@ struct ResearchBenchmarkCommand: AsyncParsableCommand {
         }
         let eventsPath = FileManager.default.temporaryDirectory.appendingPathComponent("ares-bench-research-\(UUID().uuidString).sqlite").path
         defer { try? FileManager.default.removeItem(atPath: eventsPath) }
-        let agents = ResearchAgents(planner: HeuristicPlanner(), researcher: RetrievalResearcher(retriever: knowledge, expander: QueryExpander(statistics: knowledge), neighborhood: knowledge, meaning: embedder.capturesMeaning ? embedder : nil, expansionTerms: expansionTerms),
-                                    evaluator: CoverageEvaluator(), synthesizer: ExtractiveSynthesizer(), checker: QuotationCitationChecker())
+        let model = try languageModel.makeLanguageModel()
+        if model != nil { print("agents: LLM-backed (\(languageModel.model ?? "")), each falling back to the built-in one") }
+        let agents = ResearchTeam.agents(knowledge: knowledge, embedder: embedder, model: model, expansionTerms: expansionTerms)
         let service = ResearchTaskService(store: try SQLiteEventStore(path: eventsPath), workflow: ResearchWorkflow(agents: agents))
         let clock = ContinuousClock()
 
@@ -130,7 +133,7 @@ struct ResearchBenchmarkCommand: AsyncParsableCommand {
         let count = Double(set.questions.count)
         print("questions: \(set.questions.count), completed: \(completed)")
         print("share of reports citing an answering passage (a relevant page's passage with the answer hint): \(Statistics.format(Double(cited) / count))")
-        print("share of reports citing any passage with the answer hint (lenient, as recorded before 2026-11-28 12:00): \(Statistics.format(Double(citedAnywhere) / count))")
+        print("share of reports citing any passage with the answer hint (lenient: the measure used before 2026-11-28): \(Statistics.format(Double(citedAnywhere) / count))")
         print("share of report sentences the verifier finds supported: \(Statistics.format(Double(supported) / Double(max(supported + unsupported, 1))))")
         print("reports whose evidence holds a contradiction across sources: \(contradicted); research rounds: \(Statistics.format(Double(rounds) / count, 2)) per question")
         print("end to end per question (durable task): p50 \(Statistics.format(Statistics.percentile(latencies, 0.5), 1)) ms, p95 \(Statistics.format(Statistics.percentile(latencies, 0.95), 1)) ms")

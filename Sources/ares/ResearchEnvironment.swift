@@ -28,20 +28,7 @@ struct ResearchEnvironment {
         try FileManager.default.createDirectory(at: data.url, withIntermediateDirectories: true)
         let store = try SQLiteEventStore(path: data.url.appendingPathComponent(eventStoreFileName).path)
         let memory = EventStoreEpisodicMemory(store: store)
-        let retrieval = RetrievalResearcher(retriever: knowledge, expander: QueryExpander(statistics: knowledge), neighborhood: knowledge,
-                                            meaning: embedder.capturesMeaning ? embedder : nil)
-        let agents: ResearchAgents
-        if let model {
-            agents = ResearchAgents(
-                planner: MemoryAwarePlanner(planner: LanguageModelPlanner(model: model), memory: memory),
-                researcher: LanguageModelResearcher(model: model, fallback: retrieval),
-                evaluator: LanguageModelEvaluator(model: model), synthesizer: LanguageModelSynthesizer(model: model),
-                checker: LanguageModelCitationChecker(model: model), memory: memory)
-        } else {
-            agents = ResearchAgents(
-                planner: MemoryAwarePlanner(planner: HeuristicPlanner(), memory: memory), researcher: retrieval,
-                evaluator: CoverageEvaluator(), synthesizer: ExtractiveSynthesizer(), checker: QuotationCitationChecker(), memory: memory)
-        }
+        let agents = ResearchTeam.agents(knowledge: knowledge, embedder: embedder, model: model, memory: memory)
         return ResearchEnvironment(knowledge: knowledge, store: store,
                                    service: ResearchTaskService(store: store, workflow: ResearchWorkflow(agents: agents)))
     }
