@@ -154,4 +154,3 @@ struct ResearchBenchmarkCommand: AsyncParsableCommand {
         print("\(concurrent) concurrent tasks: \(concurrent - failures) completed, \(failures) failed, in \(Statistics.format(Statistics.seconds(concurrentTime) * 1000, 1)) ms")
     }
 }
-
