@@ -109,7 +109,7 @@ let package = Package(
         .testTarget(name: "SecurityTests", dependencies: ["Security"], swiftSettings: strictSwift6),
         .testTarget(
             name: "ServerTests",
-            dependencies: ["ares", "Security", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["ares", "Agents", "ResearchCore", "Security", "Server", "Storage", "TaskService", .product(name: "Crypto", package: "swift-crypto")],
             exclude: ["Interop", "Fixtures"], swiftSettings: strictSwift6),
     ]
 )

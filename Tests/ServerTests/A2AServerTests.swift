@@ -240,6 +240,27 @@ import Testing
         #expect(canceled == 0 || events.stdout.contains("canceled"))
     }
 
+    @Test func aTaskCanceledAsItStartsEndsCanceledNotLeftSubmitted() async throws {
+        let data = try ServerProcess.makeDataDirectory()
+        let key = try ServerProcess.createKey(role: "researcher", in: data)
+        let server = try ServerProcess(dataDirectory: data)
+        // Cancel each task the moment it is acknowledged: some are queued, some have just been
+        // taken up, some have finished. Every one must end, and say how.
+        for index in 0..<40 {
+            let sent = try await server.rpc("SendMessage", params: question("How are tasks resumed, take \(index)?", returnImmediately: true), key: key).json()
+            let id = try #require(value(sent, "result", "task", "id") as? String)
+            let cancel = try await server.rpc("CancelTask", params: ["id": id], key: key).json()
+            let got = try await server.rpc("GetTask", params: ["id": id], key: key).json()
+            let state = value(got, "result", "status", "state") as? String
+            if value(cancel, "result", "status", "state") as? String == "TASK_STATE_CANCELED" {
+                #expect(state == "TASK_STATE_CANCELED", "task \(index)")
+            } else {
+                #expect(value(cancel, "error", "code") as? Int == -32002, "task \(index): \(cancel)")
+                #expect(state == "TASK_STATE_COMPLETED", "task \(index) was not cancelable, so it must have completed: \(got)")
+            }
+        }
+    }
+
     @Test func sigtermStopsCleanlyAndUnfinishedTasksResumeAtTheNextStart() async throws {
         let data = try ServerProcess.makeDataDirectory()
         let key = try ServerProcess.createKey(role: "researcher", in: data)

@@ -33,6 +33,9 @@ public final class TaskRunner: Sendable {
         var queue: [String] = []
         var queueHead = 0
         var running: [String: Task<Void, Never>] = [:]
+        /// Why running tasks were canceled, for those the cancellation stops before their
+        /// workflow can record it.
+        var cancelReasons: [String: String] = [:]
         /// Places promised to submissions whose first event is being written.
         var reserved = 0
         var stopping = false
@@ -83,6 +86,7 @@ public final class TaskRunner: Sendable {
                 state.queue.remove(at: index)
                 return (true, nil)
             }
+            if state.running[id] != nil { state.cancelReasons[id] = reason }
             return (false, state.running[id])
         }
         if let running {
@@ -167,6 +171,13 @@ public final class TaskRunner: Sendable {
                 directory.publish(id, event: event)
             })
         } catch {
+            if !(error is ServerStopping), let reason = state.withLock({ $0.cancelReasons[id] }) {
+                // Canceled before its workflow could record it (still reading its own events):
+                // record it here, in a task of its own, since this one is canceled.
+                let service = self.service
+                let ended = try? await Task { try await service.cancelNotRunning(id, reason: reason) }.value
+                if ended?.phase == .canceled { directory.publish(id, event: .canceled(reason: reason)) }
+            }
             // Stopping, or the store refused a step: the task stays unfinished in the log and
             // a restart resumes it. Subscribers are released either way.
             directory.retire(id)
@@ -174,6 +185,7 @@ public final class TaskRunner: Sendable {
         let seconds = (ContinuousClock.now - started).seconds
         state.withLock { state in
             state.running[id] = nil
+            state.cancelReasons[id] = nil
             state.meanTaskSeconds = state.meanTaskSeconds * 0.9 + seconds * 0.1
             startWaiting(&state)
         }
