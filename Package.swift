@@ -105,11 +105,12 @@ let package = Package(
         .testTarget(name: "StorageTests", dependencies: ["Storage"], swiftSettings: strictSwift6),
         .testTarget(name: "AgentsTests", dependencies: ["Agents", "Knowledge", "ResearchCore", "Resilience"], exclude: ["Fixtures"], swiftSettings: strictSwift6),
         .testTarget(name: "ResearchCoreTests", dependencies: ["ResearchCore"], swiftSettings: strictSwift6),
-        .testTarget(name: "AresCLITests", dependencies: ["ares", "Knowledge", "Storage"], swiftSettings: strictSwift6),
+        .target(name: "AresTestSupport", path: "Tests/AresTestSupport", swiftSettings: strictSwift6),
+        .testTarget(name: "AresCLITests", dependencies: ["ares", "AresTestSupport", "Knowledge", "Storage"], swiftSettings: strictSwift6),
         .testTarget(name: "SecurityTests", dependencies: ["Security"], swiftSettings: strictSwift6),
         .testTarget(
             name: "ServerTests",
-            dependencies: ["ares", "Agents", "ResearchCore", "Security", "Server", "Storage", "TaskService", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["ares", "AresTestSupport", "Agents", "ResearchCore", "Security", "Server", "Storage", "TaskService", .product(name: "Crypto", package: "swift-crypto")],
             exclude: ["Interop", "Fixtures"], swiftSettings: strictSwift6),
     ]
 )

