@@ -23,6 +23,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.7.3"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
     ],
     targets: [
         // Domain types shared by every module. Foundation only, no I/O.
@@ -75,6 +78,11 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "Instrumentation", package: "swift-distributed-tracing"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
             ],
             swiftSettings: strictSwift6
         ),
@@ -114,3 +122,35 @@ let package = Package(
             exclude: ["Interop", "Fixtures"], swiftSettings: strictSwift6),
     ]
 )
+
+// MARK: - Fuzzing (libFuzzer)
+// The fuzz targets exist only when ARES_FUZZ=1 is set, so `swift build` and `swift test` never
+// compile or link them. scripts/fuzz.sh sets it and builds them with -sanitize=fuzzer into
+// .build-fuzz (Fuzz/README.md: inputs, seeds, dictionaries, crashes).
+if Context.environment["ARES_FUZZ"] == "1" {
+    let serverFixtures: [Target.Dependency] = ["FuzzSupport", "FuzzServerSupport", "Server", "Security", "TaskService"]
+    package.targets += [
+        .target(name: "CLibFuzzer", path: "Fuzz/CLibFuzzer"),
+        .target(name: "FuzzSupport", dependencies: ["CLibFuzzer"], path: "Fuzz/Support", swiftSettings: strictSwift6),
+        .target(
+            name: "FuzzServerSupport",
+            dependencies: ["FuzzSupport", "Agents", "Knowledge", "ResearchCore", "Security", "Server", "Storage", "TaskService"],
+            path: "Fuzz/ServerSupport", swiftSettings: strictSwift6),
+        .target(name: "FuzzDocumentSupport", dependencies: ["FuzzSupport", "Knowledge"], path: "Fuzz/DocumentSupport", swiftSettings: strictSwift6),
+        .executableTarget(name: "fuzz-jsonrpc", dependencies: serverFixtures, path: "Fuzz/JSONRPC", swiftSettings: strictSwift6),
+        .executableTarget(name: "fuzz-mcp", dependencies: serverFixtures, path: "Fuzz/MCP", swiftSettings: strictSwift6),
+        .executableTarget(
+            name: "fuzz-rest",
+            dependencies: serverFixtures + [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),  // NIOEmbedded: a channel for the request context
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Fuzz/REST", swiftSettings: strictSwift6),
+        .executableTarget(name: "fuzz-html", dependencies: ["FuzzSupport", "FuzzDocumentSupport", "Knowledge"], path: "Fuzz/HTML", swiftSettings: strictSwift6),
+        .executableTarget(name: "fuzz-markdown", dependencies: ["FuzzSupport", "FuzzDocumentSupport", "Knowledge"], path: "Fuzz/Markdown", swiftSettings: strictSwift6),
+        .executableTarget(name: "fuzz-event-codec", dependencies: ["FuzzSupport", "ResearchCore", "TaskService"], path: "Fuzz/EventCodec", swiftSettings: strictSwift6),
+        .executableTarget(name: "fuzz-index-snapshot", dependencies: ["FuzzSupport", "Knowledge"], path: "Fuzz/IndexSnapshot", swiftSettings: strictSwift6),
+    ]
+}

@@ -56,7 +56,8 @@ public struct LanguageModelResearcher: SubQuestionResearcher {
             var evidence: [Evidence] = []
             var invented = 0
             for (order, item) in items.enumerated() {
-                guard passages.indices.contains(item.passage - 1),
+                // The model's number is range-checked before any arithmetic: `Int.min - 1` would trap.
+                guard item.passage >= 1, item.passage <= passages.count,
                       let found = Self.quote(item.sentence, in: passages[item.passage - 1], subQuestionID: subQuestion.id,
                                              score: item.relevance ?? (1 - 0.05 * Double(order)))
                 else {

@@ -137,15 +137,15 @@ public actor KnowledgeBase {
         switch effectiveMode {
         case .keyword:
             let hits = indexes.keyword.search(terms: analyzer.terms(query), limit: limit)
-            let passages = try store.passages(forChunkIDs: hits.map { Int64($0.id) })
+            let passages = try store.passages(forChunkIDs: hits.map { Int64(bitPattern: $0.id) })
             return hits.compactMap { hit in
-                passages[Int64(hit.id)].map { SearchResult(passage: $0.passage, score: Double(hit.score)) }
+                passages[Int64(bitPattern: hit.id)].map { SearchResult(passage: $0.passage, score: Double(hit.score)) }
             }
         case .vector:
             let hits = try await vectorHits(query, limit: limit)
-            let passages = try store.passages(forChunkIDs: hits.map { Int64($0.id) })
+            let passages = try store.passages(forChunkIDs: hits.map { Int64(bitPattern: $0.id) })
             return hits.compactMap { hit in
-                passages[Int64(hit.id)].map { SearchResult(passage: $0.passage, score: Double(1 - hit.distance)) }
+                passages[Int64(bitPattern: hit.id)].map { SearchResult(passage: $0.passage, score: Double(1 - hit.distance)) }
             }
         case .hybrid:
             return try await hybridSearch(query, limit: limit, store: store)
@@ -170,14 +170,14 @@ public actor KnowledgeBase {
         let vectorHits = try await vectorHits(query, limit: depth)
         let fused = ReciprocalRankFusion.fuse([keywordHits.map(\.id), vectorHits.map(\.id)], weights: [1, embedder.fusionWeight])
         let pool = Array(fused.prefix(max(limit * 4, 20)))
-        let stored = try store.passages(forChunkIDs: pool.map { Int64($0.id) })
+        let stored = try store.passages(forChunkIDs: pool.map { Int64(bitPattern: $0.id) })
         let candidates = pool.compactMap { item -> MaximalMarginalRelevance.Candidate? in
-            guard let entry = stored[Int64(item.id)] else { return nil }
+            guard let entry = stored[Int64(bitPattern: item.id)] else { return nil }
             return .init(id: item.id, relevance: item.score, embedding: entry.embedding, source: entry.passage.source)
         }
         let scores = Dictionary(uniqueKeysWithValues: pool.map { ($0.id, $0.score) })
         return MaximalMarginalRelevance().select(candidates, limit: limit).compactMap { candidate in
-            stored[Int64(candidate.id)].map { SearchResult(passage: $0.passage, score: scores[candidate.id] ?? 0) }
+            stored[Int64(bitPattern: candidate.id)].map { SearchResult(passage: $0.passage, score: scores[candidate.id] ?? 0) }
         }
     }
 }

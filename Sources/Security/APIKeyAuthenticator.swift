@@ -22,11 +22,18 @@ public final class APIKeyAuthenticator: Sendable {
     private struct FileSignature: Equatable {
         var inode: UInt64
         var size: Int64
+        /// Seconds and nanoseconds kept apart: a file dated past 2262 (any date can be set)
+        /// must not overflow a nanosecond count.
+        var modifiedSeconds: Int64
         var modifiedNanoseconds: Int64
     }
 
     private let store: APIKeyStore
     private let snapshot = Mutex(Snapshot())
+    /// The one message for a key that is not (or no longer) in the store or has the wrong secret.
+    public static let invalidKey = "the API key is not valid"
+    /// Compared against when the id is unknown; no secret hashes to it in practice.
+    private static let standInDigest = [UInt8](repeating: 0, count: 32)
 
     public init(store: APIKeyStore) throws {
         self.store = store
@@ -42,13 +49,13 @@ public final class APIKeyAuthenticator: Sendable {
         } catch {
             return .rejected("the key store cannot be read: \(error)")
         }
-        guard let key = snapshot.withLock({ $0.keys[token.id] }) else {
-            return .rejected("unknown API key id \(token.id)")
-        }
-        guard ConstantTime.equals(key.secretDigest, token.secretDigest) else {
-            return .rejected("wrong secret for API key id \(token.id)")
-        }
-        guard !key.isRevoked else { return .rejected("API key \(token.id) is revoked") }
+        // An unknown id and a wrong secret get the same answer after the same work (a digest
+        // compared in constant time against a stored or a stand-in digest), so neither the
+        // message nor the timing tells a caller which key ids exist.
+        let key = snapshot.withLock { $0.keys[token.id] }
+        let matches = ConstantTime.equals(key?.secretDigest ?? Self.standInDigest, token.secretDigest)
+        guard let key, matches else { return .rejected(Self.invalidKey) }
+        guard !key.isRevoked else { return .rejected("API key \(key.id) is revoked") }
         return .authenticated(Principal(id: key.id, name: key.name, role: key.role))
     }
 
@@ -78,13 +85,15 @@ public final class APIKeyAuthenticator: Sendable {
         var info = stat()
         guard stat(path, &info) == 0 else { return nil }
         return FileSignature(inode: UInt64(info.st_ino), size: Int64(info.st_size),
-                             modifiedNanoseconds: Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec))
+                             modifiedSeconds: Int64(info.st_mtim.tv_sec), modifiedNanoseconds: Int64(info.st_mtim.tv_nsec))
     }
 
     private static func isRecent(_ signature: FileSignature) -> Bool {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
-        let nowNanoseconds = Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
-        return nowNanoseconds - signature.modifiedNanoseconds < 1_000_000_000
+        // Within the last second, or in the future: compared in whole seconds, without arithmetic
+        // that a far-off date could overflow.
+        let nowSeconds = Int64(now.tv_sec)
+        return signature.modifiedSeconds >= nowSeconds || signature.modifiedSeconds == nowSeconds - 1
     }
 }

@@ -95,15 +95,18 @@ public final class APIKeyStore: Sendable {
         }
     }
 
+    /// A key from its row. `decode` throws on a NULL or unreadable column, where GRDB's
+    /// subscripts would trap: the file may have been damaged or edited by hand.
     private static func key(_ row: Row) throws -> StoredAPIKey {
-        let roleName: String = row["role"]
+        let id: String = try row.decode(forColumn: "id")
+        let roleName: String = try row.decode(forColumn: "role")
         guard let role = Role(rawValue: roleName) else {
-            throw APIKeyStoreError.invalidName("the key '\(row["id"] as String)' has an unknown role '\(roleName)'")
+            throw APIKeyStoreError.invalidName("the key '\(id)' has an unknown role '\(roleName)'")
         }
-        let digest: Data = row["secretDigest"]
-        let revoked: Int64? = row["revokedAt"]
-        return StoredAPIKey(id: row["id"], name: row["name"], role: role, secretDigest: Array(digest),
-                            createdAt: date(row["createdAt"]), revokedAt: revoked.map(date))
+        let digest: Data = try row.decode(forColumn: "secretDigest")
+        let revoked: Int64? = try row.decode(forColumn: "revokedAt")
+        return StoredAPIKey(id: id, name: try row.decode(forColumn: "name"), role: role, secretDigest: Array(digest),
+                            createdAt: date(try row.decode(forColumn: "createdAt")), revokedAt: revoked.map(date))
     }
 
     private static func microseconds(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1_000_000).rounded()) }

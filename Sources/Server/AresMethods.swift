@@ -92,6 +92,6 @@ public struct AresMethods: Sendable {
         let limit = params.limit ?? 5
         guard (1...50).contains(limit) else { throw JSONRPCError.invalidParams("limit: must be between 1 and 50 (got \(limit))") }
         let mode = params.mode ?? .hybrid
-        return SearchResultsDocument(query: query, mode: mode, results: try await knowledge.search(query, limit: limit, mode: mode))
+        return SearchResultsDocument(query: query, mode: mode, results: try await knowledge.search(query, limit: limit, mode: mode), sharedSources: true)
     }
 }

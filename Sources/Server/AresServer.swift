@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
 import Knowledge
 import Logging
 import NIOCore
@@ -51,14 +52,19 @@ public enum AresServer {
 
         let router = Router(context: AresRequestContext.self)
         router.add(middleware: RequestLogMiddleware(logger: components.logger, metrics: metrics, logRequests: configuration.logRequests))
+        if ServerConfiguration.isLoopback(configuration.host) { router.add(middleware: LoopbackHostMiddleware()) }
         let routes = Routes(configuration: configuration, components: components, cards: cards, endpoint: endpoint, mcp: mcp)
         routes.register(on: router)
         A2ARESTBinding(methods: a2a.methods + ares.methods, access: components.access, maximumBodyBytes: configuration.maximumBodyBytes)
             .register(on: router)
 
+        let headTimeout = TimeAmount.nanoseconds(Int64(configuration.requestHeadTimeout.seconds * 1e9))
+        let bodyTimeout = TimeAmount.nanoseconds(Int64(configuration.requestBodyTimeout.seconds * 1e9))
         var app = Application(
             router: router,
-            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "ares"),
+            server: .http1(configuration: .init(additionalChannelHandlers: [RequestReadDeadlineHandler(headTimeout: headTimeout, bodyTimeout: bodyTimeout)])),
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "ares",
+                                 availableConnectionsDelegate: MaximumAvailableConnections(configuration.maximumConnections, logger: components.logger)),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? configuration.port
                 if configuration.publicBaseURL == nil {

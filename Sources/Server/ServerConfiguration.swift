@@ -13,10 +13,17 @@ public struct ServerConfiguration: Sendable {
     /// How long running tasks get to reach their next recorded step at shutdown.
     public var shutdownGrace: Duration
     public var version: String
+    /// Open connections at most; beyond that the server stops accepting until one closes.
+    public var maximumConnections: Int
+    /// A request's head must arrive within this time of the connection opening (or of the
+    /// previous response, on a kept-alive connection), its body within `requestBodyTimeout`.
+    public var requestHeadTimeout: Duration
+    public var requestBodyTimeout: Duration
 
     public init(host: String = "127.0.0.1", port: Int = 8080, publicBaseURL: String? = nil, developmentMode: Bool = false,
                 maximumBodyBytes: Int = 1 << 20, maximumNestingDepth: Int = 32, tasks: TaskRunner.Limits = .init(),
-                logRequests: Bool = true, shutdownGrace: Duration = .seconds(10), version: String = "0.4.0") {
+                logRequests: Bool = true, shutdownGrace: Duration = .seconds(10), version: String = "0.4.0",
+                maximumConnections: Int = 512, requestHeadTimeout: Duration = .seconds(30), requestBodyTimeout: Duration = .seconds(60)) {
         self.host = host
         self.port = port
         self.publicBaseURL = publicBaseURL
@@ -27,6 +34,9 @@ public struct ServerConfiguration: Sendable {
         self.logRequests = logRequests
         self.shutdownGrace = shutdownGrace
         self.version = version
+        self.maximumConnections = maximumConnections
+        self.requestHeadTimeout = requestHeadTimeout
+        self.requestBodyTimeout = requestBodyTimeout
     }
 
     public static func isLoopback(_ host: String) -> Bool {

@@ -85,10 +85,14 @@ public final class SQLiteEventStore: EventStore {
                 """)
             var events: [StoredEvent] = []
             let rows = try Row.fetchCursor(statement, arguments: [stream, version])
+            // `decode` throws on a NULL or unreadable column (a damaged or edited file) where
+            // GRDB's subscripts would trap.
             while let row = try rows.next() {
                 events.append(StoredEvent(
-                    stream: stream, version: row[1], globalPosition: row[0], type: row[2], payload: row[3],
-                    recordedAtMicroseconds: row[4], hash: row[5], previousHash: row[6]))
+                    stream: stream, version: try row.decode(atIndex: 1), globalPosition: try row.decode(atIndex: 0),
+                    type: try row.decode(atIndex: 2), payload: try row.decode(atIndex: 3),
+                    recordedAtMicroseconds: try row.decode(atIndex: 4), hash: try row.decode(atIndex: 5),
+                    previousHash: try row.decode(atIndex: 6)))
             }
             return events
         }
@@ -117,7 +121,7 @@ public final class SQLiteEventStore: EventStore {
                 WHERE s.id >= ? AND s.id < ?
                 """,
                                            arguments: [prefix, prefix + "\u{10FFFF}"])
-            while let row = try rows.next() { payloads[row[0]] = row[1] }
+            while let row = try rows.next() { payloads[try row.decode(atIndex: 0)] = try row.decode(atIndex: 1) as Data }
             return payloads
         }
     }
@@ -125,8 +129,8 @@ public final class SQLiteEventStore: EventStore {
     public func streams() async throws -> [StreamInfo] {
         try await pool.read { db in
             try Row.fetchAll(db, sql: "SELECT id, version, lastType, lastRecordedAt FROM stream ORDER BY lastRecordedAt DESC").map { row in
-                StreamInfo(stream: row[0], version: row[1], lastType: row[2],
-                           lastRecordedAt: Date(timeIntervalSince1970: Double(row[3] as Int64) / 1_000_000))
+                StreamInfo(stream: try row.decode(atIndex: 0), version: try row.decode(atIndex: 1), lastType: try row.decode(atIndex: 2),
+                           lastRecordedAt: Date(timeIntervalSince1970: Double(try row.decode(Int64.self, atIndex: 3)) / 1_000_000))
             }
         }
     }
@@ -143,8 +147,8 @@ public final class SQLiteEventStore: EventStore {
                 SELECT stream, version, type, payload, recordedAt, hash, previousHash FROM event ORDER BY stream, version
                 """)
             while let row = try rows.next() {
-                let stream: String = row[0]
-                let version: Int64 = row[1]
+                let stream: String = try row.decode(atIndex: 0)
+                let version: Int64 = try row.decode(atIndex: 1)
                 if stream != currentStream {
                     currentStream = stream
                     streams += 1
@@ -155,18 +159,20 @@ public final class SQLiteEventStore: EventStore {
                 if version != expectedVersion {
                     breaks.append(.init(stream: stream, version: version, problem: "expected version \(expectedVersion): an event is missing"))
                 }
-                let storedPrevious: String = row[6]
+                let storedPrevious: String = try row.decode(atIndex: 6)
                 if storedPrevious != previous {
                     breaks.append(.init(stream: stream, version: version, problem: "its previous-hash does not match the event before it"))
                 }
-                let hash: String = row[5]
+                let hash: String = try row.decode(atIndex: 5)
                 let recomputed = EventHashChain.hash(previous: storedPrevious, stream: stream, version: version,
-                                                     type: row[2], recordedAt: row[4], payload: row[3])
+                                                     type: try row.decode(atIndex: 2), recordedAt: try row.decode(atIndex: 4),
+                                                     payload: try row.decode(atIndex: 3))
                 if recomputed != hash {
                     breaks.append(.init(stream: stream, version: version, problem: "its content does not match its hash: the event was changed"))
                 }
                 previous = hash
-                expectedVersion = version + 1
+                // An edited version of Int64.max must be reported, not overflow.
+                expectedVersion = version &+ 1
             }
             return ChainVerification(streams: streams, events: count, breaks: breaks)
         }
@@ -222,8 +228,8 @@ actor GroupCommitter {
         do {
             try db.inSavepoint {
                 let current = try Row.fetchOne(db, sql: "SELECT version, lastHash FROM stream WHERE id = ?", arguments: [request.stream])
-                var version: Int64 = current?[0] ?? 0
-                var previous: String = current?[1] ?? EventHashChain.genesis
+                var version = try current.map { try $0.decode(Int64.self, atIndex: 0) } ?? 0
+                var previous = try current.map { try $0.decode(String.self, atIndex: 1) } ?? EventHashChain.genesis
                 if let expected = request.expectedVersion, expected != version {
                     throw EventStoreError.versionConflict(stream: request.stream, expected: expected, actual: version)
                 }
@@ -232,7 +238,11 @@ actor GroupCommitter {
                     INSERT INTO event(stream, version, type, payload, recordedAt, hash, previousHash) VALUES (?, ?, ?, ?, ?, ?, ?)
                     """)
                 for event in request.events {
-                    version += 1
+                    let (next, overflow) = version.addingReportingOverflow(1)
+                    guard !overflow else {
+                        throw EventStoreError.invalid("stream '\(request.stream)' is at version \(version) and cannot grow: the event store is damaged")
+                    }
+                    version = next
                     let hash = EventHashChain.hash(previous: previous, stream: request.stream, version: version,
                                                    type: event.type, recordedAt: now, payload: event.payload)
                     try insert.execute(arguments: [request.stream, version, event.type, event.payload, now, hash, previous])

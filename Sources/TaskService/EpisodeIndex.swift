@@ -37,7 +37,10 @@ struct EpisodeIndex {
     func best(similarTo question: String, threshold: Double, notBefore: Date) -> Episode? {
         let words = Episode.words(question)
         guard !words.isEmpty else { return nil }
-        let needed = Int(((1 - threshold) * Double(words.count)).rounded(.down)) + 1
+        // A threshold outside 0...1 (or NaN) is configuration, not an invariant: converting its
+        // product to Int must not trap. Needing more words than there are means all of them.
+        let missing = ((1 - threshold) * Double(words.count)).rounded(.down)
+        let needed = missing >= 0 && missing < Double(words.count) ? Int(missing) + 1 : words.count
         let rarest = words.sorted { (postings[$0]?.count ?? 0) < (postings[$1]?.count ?? 0) }.prefix(needed)
         var candidates = Set<Int>()
         for word in rarest { candidates.formUnion(postings[word] ?? []) }

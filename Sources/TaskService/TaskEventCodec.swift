@@ -190,7 +190,9 @@ struct ByteReader {
     mutating func optionalString() throws -> String? { try u8() == 0 ? nil : try string() }
     mutating func array<T>(_ element: (inout ByteReader) throws -> T) throws -> [T] {
         let count = try int()
-        guard count >= 0, count <= remaining else { throw Failure("array of \(count) elements exceeds the payload") }
+        // Every element takes at least 8 bytes (an int, or a string's length), so a count is
+        // checked against that: a damaged count cannot reserve far more memory than the payload.
+        guard count >= 0, count <= remaining / 8 else { throw Failure("array of \(count) elements exceeds the payload") }
         var result: [T] = []
         result.reserveCapacity(count)
         for _ in 0..<count { result.append(try element(&self)) }

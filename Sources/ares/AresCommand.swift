@@ -20,4 +20,10 @@ struct AresCommand: AsyncParsableCommand {
         subcommands: [IngestCommand.self, SearchCommand.self, RemoveCommand.self, AskCommand.self, TasksCommand.self, MemoryCommand.self,
                       VerifyCommand.self, DemoCommand.self, ServeCommand.self, MCPCommand.self, KeysCommand.self]
     )
+
+    /// Everything ares writes is private to its owner (see `DataDirectoryPermissions`).
+    static func main() async {
+        DataDirectoryPermissions.restrictNewFiles()
+        await main(nil)
+    }
 }

@@ -8,15 +8,21 @@ import Glibc
 /// (so `ares search --format json | jq` stays clean).
 enum Console {
     static func error(_ message: String) {
-        FileHandle.standardError.write(Data("ares: error: \(message)\n".utf8))
+        writeStandardError("ares: error: \(message)\n")
     }
 
     static func warning(_ message: String) {
-        FileHandle.standardError.write(Data("ares: warning: \(message)\n".utf8))
+        writeStandardError("ares: warning: \(message)\n")
     }
 
     static func note(_ message: String) {
-        FileHandle.standardError.write(Data("\(message)\n".utf8))
+        writeStandardError("\(message)\n")
+    }
+
+    /// Writes to standard error, ignoring failure: `FileHandle.write(_: Data)` traps when the
+    /// descriptor is closed or its reader is gone, and a message is never worth the process.
+    static func writeStandardError(_ text: String) {
+        try? FileHandle.standardError.write(contentsOf: Data(text.utf8))
     }
 
     static var standardErrorIsTerminal: Bool { isatty(STDERR_FILENO) == 1 }

@@ -22,6 +22,7 @@ struct DemoCommand: AsyncParsableCommand {
     func run() async throws {
         try await Console.reportingErrors {
             let folder = try docs ?? Self.locateDocs()
+            try DataDirectoryPermissions.prepare(data.url)
             let knowledge = try KnowledgeBase(dataDirectory: data.url, embedder: HashingEmbedder(), access: .readWrite)
             let display = TerminalProgress()
             let summary = try await knowledge.ingest([folder]) { display.update($0) }

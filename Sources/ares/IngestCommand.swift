@@ -38,6 +38,7 @@ struct IngestCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await Console.reportingErrors {
+            try DataDirectoryPermissions.prepare(data.url)
             let knowledge = try KnowledgeBase(dataDirectory: data.url, embedder: try await embedding.makeEmbedder(), access: .readWrite)
             for warning in await knowledge.warnings { Console.warning(warning) }
             let display = TerminalProgress()

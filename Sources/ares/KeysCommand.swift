@@ -12,7 +12,7 @@ struct KeysCommand: AsyncParsableCommand {
     )
 
     static func openStore(_ data: DataDirectoryOptions) throws -> APIKeyStore {
-        try FileManager.default.createDirectory(at: data.url, withIntermediateDirectories: true)
+        try DataDirectoryPermissions.prepare(data.url)
         return try APIKeyStore(path: data.url.appendingPathComponent(APIKeyStore.fileName).path)
     }
 

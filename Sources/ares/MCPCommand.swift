@@ -18,6 +18,7 @@ struct MCPCommand: AsyncParsableCommand {
     @OptionGroup var model: ModelOptions
 
     static let localPrincipal = Principal(id: "local-stdio", name: "local user (MCP over stdio)", role: .admin)
+    static let maximumInFlight = 16
 
     func run() async throws {
         try await Console.reportingErrors {
@@ -29,8 +30,18 @@ struct MCPCommand: AsyncParsableCommand {
             let dispatcher = MCPDispatcher(tools: MCPTools(runner: environment.components.runner, knowledge: environment.components.knowledge),
                                            version: AresVersion.current)
             let output = StandardOutputLines()
+            // A client that goes away must not kill the process with SIGPIPE mid-answer.
+            signal(SIGPIPE, SIG_IGN)
             await withTaskGroup(of: Void.self) { group in
+                var inFlight = 0
                 for await line in StandardInputLines.lines() where !line.isEmpty {
+                    // At most `maximumInFlight` messages are worked on at once; the next line
+                    // is read when one of them is answered.
+                    if inFlight >= Self.maximumInFlight {
+                        await group.next()
+                        inFlight -= 1
+                    }
+                    inFlight += 1
                     group.addTask {
                         switch dispatcher.parse(Data(line.utf8)) {
                         case let .success(incoming):
@@ -67,6 +78,7 @@ final class StandardOutputLines: Sendable {
     func write(_ message: Data) {
         var line = message
         line.append(UInt8(ascii: "\n"))
-        lock.withLock { FileHandle.standardOutput.write(line) }
+        // `write(_: Data)` traps when the reader is gone; a vanished client is not worth the process.
+        lock.withLock { _ = try? FileHandle.standardOutput.write(contentsOf: line) }
     }
 }

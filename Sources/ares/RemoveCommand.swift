@@ -16,6 +16,7 @@ struct RemoveCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await Console.reportingErrors {
+            try DataDirectoryPermissions.prepare(data.url)
             let knowledge = try KnowledgeBase(dataDirectory: data.url, embedder: try await embedding.makeEmbedder(), access: .readWrite)
             var failed = false
             for source in sources {

@@ -19,13 +19,13 @@ struct ResearchEnvironment {
 
     static func open(_ data: DataDirectoryOptions, embedder: any Embedder, model: (any LanguageModel)? = nil, requireDocuments: Bool,
                      access: KnowledgeBase.AccessMode = .readOnly) async throws -> ResearchEnvironment {
-        if access == .readWrite { try FileManager.default.createDirectory(at: data.url, withIntermediateDirectories: true) }
+        if access == .readWrite { try DataDirectoryPermissions.prepare(data.url) }
         let knowledge = try KnowledgeBase(dataDirectory: data.url, embedder: embedder, access: access)
         for warning in await knowledge.warnings { Console.warning(warning) }
         if requireDocuments, try await knowledge.counts().chunks == 0 {
             throw ValidationError("the knowledge base in \(data.url.path) has no documents: run `ares ingest PATH...` first, so there is something to research")
         }
-        try FileManager.default.createDirectory(at: data.url, withIntermediateDirectories: true)
+        if access == .readOnly { try DataDirectoryPermissions.prepare(data.url) }
         let store = try SQLiteEventStore(path: data.url.appendingPathComponent(eventStoreFileName).path)
         let memory = EventStoreEpisodicMemory(store: store)
         let agents = ResearchTeam.agents(knowledge: knowledge, embedder: embedder, model: model, memory: memory)

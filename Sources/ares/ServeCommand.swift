@@ -26,7 +26,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "The port (default 8080; 0 picks a free one).")
     var port: Int?
 
-    @Option(help: "A JSON file with any of: host, port, publicURL, maxRunningTasks, maxQueuedTasks, maxBodyBytes, logRequests, logLevel. Flags override it.")
+    @Option(help: "A JSON file with any of: host, port, publicURL, maxRunningTasks, maxQueuedTasks, maxBodyBytes, maxConnections, logRequests, logLevel, quotas ({\"researcher\": {\"maxQueued\": 100, \"maxRunning\": 2}, \"admin\": {...}}). Flags override it.")
     var config: String?
 
     @Flag(help: "Development mode (loopback only): requests without credentials act as a local admin.")
@@ -43,6 +43,15 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(help: "The largest request body in bytes (default 1048576).")
     var maxBodyBytes: Int?
+
+    @Option(help: "Open connections at most; beyond that new ones wait to be accepted (default 512).")
+    var maxConnections: Int?
+
+    @Option(help: "Seconds a client has to send a request's head after connecting or after the previous answer (default 30).")
+    var requestHeadTimeout: Int?
+
+    @Option(help: "Seconds a client has to send a request's body after its head (default 60).")
+    var requestBodyTimeout: Int?
 
     @Option(help: "trace, debug, info, notice, warning, error or critical (default info).")
     var logLevel: String?
@@ -70,6 +79,38 @@ struct ServeCommand: AsyncParsableCommand {
         var maxBodyBytes: Int?
         var logRequests: Bool?
         var logLevel: String?
+        var maxConnections: Int?
+        var requestHeadTimeout: Int?
+        var requestBodyTimeout: Int?
+        var quotas: Quotas?
+
+        /// Per-principal task limits by role; an absent value keeps the default.
+        struct Quotas: Decodable {
+            struct Limits: Decodable {
+                var maxQueued: Int?
+                var maxRunning: Int?
+            }
+            var researcher: Limits?
+            var admin: Limits?
+        }
+
+        func principalQuotas() throws -> PrincipalTaskQuotas {
+            var quotas = PrincipalTaskQuotas()
+            func apply(_ limits: Quotas.Limits?, to quota: inout PrincipalTaskQuotas.Quota, role: String) throws {
+                guard let limits else { return }
+                if let queued = limits.maxQueued {
+                    guard (0...10_000_000).contains(queued) else { throw ValidationError("quotas.\(role).maxQueued must be between 0 and 10000000 (got \(queued))") }
+                    quota.maximumQueued = queued
+                }
+                if let running = limits.maxRunning {
+                    guard (1...256).contains(running) else { throw ValidationError("quotas.\(role).maxRunning must be between 1 and 256 (got \(running))") }
+                    quota.maximumRunning = running
+                }
+            }
+            try apply(self.quotas?.researcher, to: &quotas.researcher, role: "researcher")
+            try apply(self.quotas?.admin, to: &quotas.admin, role: "admin")
+            return quotas
+        }
     }
 
     func run() async throws {
@@ -95,11 +136,15 @@ struct ServeCommand: AsyncParsableCommand {
             }
 
             let limits = TaskRunner.Limits(maximumRunning: maxRunningTasks ?? file.maxRunningTasks ?? 4,
-                                           maximumQueued: maxQueuedTasks ?? file.maxQueuedTasks ?? 1000)
+                                           maximumQueued: maxQueuedTasks ?? file.maxQueuedTasks ?? 1000,
+                                           principalQuotas: try file.principalQuotas())
             let configuration = ServerConfiguration(
                 host: host ?? file.host ?? "127.0.0.1", port: port ?? file.port ?? 8080, publicBaseURL: publicURL ?? file.publicURL,
                 developmentMode: dev, maximumBodyBytes: maxBodyBytes ?? file.maxBodyBytes ?? 1 << 20, tasks: limits,
-                logRequests: !noRequestLog && (file.logRequests ?? true), version: AresVersion.current)
+                logRequests: !noRequestLog && (file.logRequests ?? true), version: AresVersion.current,
+                maximumConnections: maxConnections ?? file.maxConnections ?? 512,
+                requestHeadTimeout: .seconds(requestHeadTimeout ?? file.requestHeadTimeout ?? 30),
+                requestBodyTimeout: .seconds(requestBodyTimeout ?? file.requestBodyTimeout ?? 60))
             try validate(configuration)
 
             let environment = try await ServerEnvironment.open(
@@ -148,5 +193,8 @@ struct ServeCommand: AsyncParsableCommand {
         guard (1...256).contains(configuration.tasks.maximumRunning) else { throw ValidationError("--max-running-tasks must be between 1 and 256") }
         guard (0...10_000_000).contains(configuration.tasks.maximumQueued) else { throw ValidationError("--max-queued-tasks must be between 0 and 10000000") }
         guard (1024...(64 << 20)).contains(configuration.maximumBodyBytes) else { throw ValidationError("--max-body-bytes must be between 1024 and 67108864") }
+        guard (1...100_000).contains(configuration.maximumConnections) else { throw ValidationError("--max-connections must be between 1 and 100000") }
+        guard (1...3600).contains(configuration.requestHeadTimeout.components.seconds) else { throw ValidationError("--request-head-timeout must be between 1 and 3600 seconds") }
+        guard (1...3600).contains(configuration.requestBodyTimeout.components.seconds) else { throw ValidationError("--request-body-timeout must be between 1 and 3600 seconds") }
     }
 }

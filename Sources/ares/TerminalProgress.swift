@@ -23,14 +23,14 @@ final class TerminalProgress: @unchecked Sendable {
         var line = "ingest \(progress.filesDone)/\(progress.filesTotal) files · \(progress.chunksAdded) chunks · "
         line += String(format: "%.0f files/s", progress.rate)
         if let left = progress.estimatedSecondsLeft { line += String(format: " · ETA %.0fs", left) }
-        FileHandle.standardError.write(Data("\r\u{1B}[2K\(line)".utf8))
+        Console.writeStandardError("\r\u{1B}[2K\(line)")
         drawn = true
     }
 
     func finish() {
         lock.lock()
         defer { lock.unlock() }
-        if drawn { FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8)) }
+        if drawn { Console.writeStandardError("\r\u{1B}[2K") }
         drawn = false
     }
 }

@@ -65,6 +65,14 @@ final class ServerProcess: @unchecked Sendable {
 
     func log() -> String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
 
+    /// The server's resident memory (VmRSS) in MB, read from /proc.
+    func residentMegabytes() -> Int? {
+        guard let status = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+              let kilobytes = Int(line.split(separator: " ").dropFirst().first ?? "") else { return nil }
+        return kilobytes / 1024
+    }
+
     func stop() {
         if process.isRunning {
             kill(process.processIdentifier, SIGKILL)

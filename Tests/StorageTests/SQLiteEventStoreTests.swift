@@ -110,6 +110,51 @@ import Testing
         #expect(!report.breaks.contains { $0.stream == "a" && $0.version != 2 })
     }
 
+    @Test func verifyReportsAVersionAtInt64MaxInsteadOfOverflowing() async throws {
+        let scratch = try Scratch()
+        let store = try SQLiteEventStore(path: scratch.path)
+        _ = try await store.append([event("One"), event("Two")], to: "a", expectedVersion: 0)
+        _ = try await store.append([event("One")], to: "b", expectedVersion: 0)
+        let tamper = try DatabaseQueue(path: scratch.path)
+        try await tamper.write { db in try db.execute(sql: "UPDATE event SET version = 9223372036854775807 WHERE stream = 'a' AND version = 2") }
+        let report = try await store.verify()
+        #expect(report.breaks.contains { $0.stream == "a" && $0.version == Int64.max && $0.problem.contains("expected version 2") })
+        #expect(!report.breaks.contains { $0.stream == "b" })
+    }
+
+    @Test func appendingToAStreamAtInt64MaxFailsInsteadOfOverflowing() async throws {
+        let scratch = try Scratch()
+        let store = try SQLiteEventStore(path: scratch.path)
+        _ = try await store.append([event("One")], to: "s", expectedVersion: 0)
+        let tamper = try DatabaseQueue(path: scratch.path)
+        try await tamper.write { db in try db.execute(sql: "UPDATE stream SET version = 9223372036854775807 WHERE id = 's'") }
+        await #expect { try await store.append([event("Two")], to: "s", expectedVersion: nil) } throws: { "\($0)".contains("cannot grow") }
+        _ = try await store.append([event("One")], to: "other", expectedVersion: 0)
+    }
+
+    @Test func nullColumnsInADamagedFileThrowInsteadOfTrapping() async throws {
+        let scratch = try Scratch()
+        let store = try SQLiteEventStore(path: scratch.path)
+        _ = try await store.append([event("One"), event("Two")], to: "task-a", expectedVersion: 0)
+        let tamper = try DatabaseQueue(path: scratch.path)
+        // CREATE TABLE … AS SELECT drops the NOT NULL constraints, as a crafted file would.
+        try await tamper.write { db in
+            for table in ["event", "stream"] {
+                try db.execute(sql: "CREATE TABLE loose AS SELECT * FROM \(table)")
+                try db.execute(sql: "DROP TABLE \(table)")
+                try db.execute(sql: "ALTER TABLE loose RENAME TO \(table)")
+            }
+            try db.execute(sql: "UPDATE event SET type = NULL, payload = NULL")
+            try db.execute(sql: "UPDATE stream SET version = NULL, lastRecordedAt = NULL")
+        }
+        await #expect(throws: (any Error).self) { try await store.read(stream: "task-a") }
+        await #expect(throws: (any Error).self) { try await store.verify() }
+        await #expect(throws: (any Error).self) { try await store.streams() }
+        await #expect(throws: (any Error).self) { try await store.firstPayloads(streamPrefix: "task-") }
+        await #expect(throws: (any Error).self) { try await store.readPayloads(stream: "task-a") }
+        await #expect(throws: (any Error).self) { try await store.append([event("Three")], to: "task-a", expectedVersion: nil) }
+    }
+
     @Test func theWriterSyncsEveryCommit() async throws {
         let scratch = try Scratch()
         #expect(try await SQLiteEventStore(path: scratch.path).writerSynchronousLevel() == 2, "PRAGMA synchronous = FULL")

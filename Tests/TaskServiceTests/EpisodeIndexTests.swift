@@ -52,6 +52,18 @@ import Testing
         #expect(index.best(similarTo: "question number 249 about storage", threshold: 0.99, notBefore: .distantPast)?.taskID == "task-249")
         #expect(index.best(similarTo: "question number 3 about storage", threshold: 0.99, notBefore: .distantPast) == nil)
     }
+
+    @Test func aThresholdOutsideZeroToOneIsHandledNotTrapped() {
+        var index = EpisodeIndex(capacity: 10)
+        index.add(episode(1, "how do I restore a dump", at: Date(timeIntervalSince1970: 0)))
+        // Above 1 (a negative count of words to look up), NaN and huge values used to trap in Int(_:)/prefix(_:).
+        for threshold: Double in [1.5, .nan, .infinity, 1e300] {
+            #expect(index.best(similarTo: "how do I restore a dump", threshold: threshold, notBefore: .distantPast) == nil, "\(threshold)")
+        }
+        for threshold: Double in [-1e300, -.infinity, 0] {
+            #expect(index.best(similarTo: "restore dump", threshold: threshold, notBefore: .distantPast)?.taskID == "task-1", "\(threshold)")
+        }
+    }
 }
 
 /// A small deterministic generator, so that a failure can be replayed.

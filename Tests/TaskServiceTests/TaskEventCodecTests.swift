@@ -70,6 +70,14 @@ import Testing
         #expect(try TaskEventCodec.decode(Data(oldCritique.utf8)) == decoded)
     }
 
+    @Test func anArrayCountIsCheckedAgainstTheBytesItsElementsNeed() {
+        // 16 evidence items claimed with 16 bytes left: each takes at least 8, so at most 2 fit.
+        let payload: [UInt8] = [0xA1, 3] + Self.string("sq1") + Self.int(1) + Self.int(16) + [UInt8](repeating: 0, count: 16)
+        #expect { try TaskEventCodec.decode(Data(payload)) } throws: { "\($0)".contains("array of 16 elements exceeds the payload") }
+        let huge: [UInt8] = [0xA1, 3] + Self.string("sq1") + Self.int(1) + Self.int(Int64.max)
+        #expect { try TaskEventCodec.decode(Data(huge)) } throws: { "\($0)".contains("exceeds the payload") }
+    }
+
     @Test func damagedPayloadsThrowInsteadOfCrashing() {
         let encoded = TaskEventCodec.encode(Self.everyKind[5])
         for cut in [1, 2, 10, encoded.count / 2, encoded.count - 1] {

@@ -209,7 +209,9 @@ extension BM25Index {
         guard ordinalByID.count == documentIDs.count else { throw SnapshotFormatError("BM25 index repeats a document id") }
         totalLength = documentLengths.reduce(0) { $0 + Int($1) }
         let termCount = try reader.read(UInt64.self, "vocabulary size")
-        guard termCount <= UInt64(reader.remaining) else { throw SnapshotFormatError("BM25 vocabulary size \(termCount) exceeds the file") }
+        // A term takes at least 20 bytes (its length and two array counts): checked against
+        // that, a damaged count cannot reserve a dictionary many times the file's size.
+        guard termCount <= UInt64(reader.remaining / 20) else { throw SnapshotFormatError("BM25 vocabulary size \(termCount) exceeds the file") }
         termIDs.reserveCapacity(Int(termCount))
         for _ in 0..<termCount {
             let term = try reader.readString("term")

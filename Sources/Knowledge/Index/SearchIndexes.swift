@@ -7,6 +7,9 @@ struct SearchIndexes {
     var keyword: BM25Index
     var vectors: HNSWIndex
     var generation: Int64
+    // Chunk ids are SQLite rowids (Int64); the indexes hold them as UInt64 by bit pattern, both
+    // ways (`UInt64(bitPattern:)`, `Int64(bitPattern:)`), so an id from a damaged or hostile
+    // file (a negative rowid, an index id ≥ 2⁶³) matches no chunk instead of trapping.
 
     static func empty(dimension: Int) -> SearchIndexes {
         SearchIndexes(keyword: BM25Index(), vectors: HNSWIndex(dimension: dimension, parameters: vectorParameters), generation: 0)
@@ -22,9 +25,11 @@ struct SearchIndexes {
         var batch: [(id: UInt64, vector: [Float])] = []
         try store.forEachChunk { chunk in
             let text = IndexedText.compose(title: chunk.title, headingPath: chunk.headingPath, text: chunk.text)
-            keyword.add(id: UInt64(chunk.id), terms: analyzer.terms(text))
-            if chunk.embedding.count == dimension {
-                batch.append((id: UInt64(chunk.id), vector: chunk.embedding))
+            keyword.add(id: UInt64(bitPattern: chunk.id), terms: analyzer.terms(text))
+            // A damaged stored vector (NaN or infinity) is left out like one of the wrong
+            // dimension: the HNSW insert would refuse the whole batch, and the store could not open.
+            if chunk.embedding.count == dimension, chunk.embedding.allSatisfy(\.isFinite) {
+                batch.append((id: UInt64(bitPattern: chunk.id), vector: chunk.embedding))
             }
         }
         try vectors.insert(batch: batch, threads: ProcessInfo.processInfo.activeProcessorCount)

@@ -7,6 +7,10 @@ struct DocumentPreparer: Sendable {
     /// Larger files are skipped: they are almost never prose, and reading them whole would
     /// make memory use unbounded.
     static let maximumFileSize: Int64 = 64 << 20
+    /// Titles and headings are cut to this many characters: each is repeated with every
+    /// passage under it (its indexed text, its stored heading path), so one megabyte-long
+    /// heading in a hostile file would multiply into gigabytes. Real ones are far shorter.
+    static let maximumLabelLength = 1000
 
     let embedder: any Embedder
     let chunker = Chunker()
@@ -46,8 +50,13 @@ struct DocumentPreparer: Sendable {
             note = "no text to index"
         }
 
-        let drafts = chunker.chunks(of: document)
-        let indexedTexts = drafts.map { IndexedText.compose(title: document.title, headingPath: $0.headingPath, text: $0.text) }
+        let title = Self.label(document.title)
+        let drafts = chunker.chunks(of: document).map { draft in
+            var draft = draft
+            draft.headingPath = draft.headingPath.map(Self.label)
+            return draft
+        }
+        let indexedTexts = drafts.map { IndexedText.compose(title: title, headingPath: $0.headingPath, text: $0.text) }
         let terms = indexedTexts.map(analyzer.terms)
         let embeddings: [[Float]]
         do {
@@ -59,6 +68,11 @@ struct DocumentPreparer: Sendable {
         } catch {
             return .skipped(path: file.source, reason: "embedding failed: \(error)")
         }
+        // An embedder (a remote one, say) that answers with another number of vectors than
+        // texts must not make the indexing below read past its answer.
+        guard embeddings.count == drafts.count else {
+            return .skipped(path: file.source, reason: "embedding failed: \(embeddings.count) vectors for \(drafts.count) passages")
+        }
         var chunks: [ChunkRecord] = []
         chunks.reserveCapacity(drafts.count)
         for (ordinal, draft) in drafts.enumerated() {
@@ -68,8 +82,14 @@ struct DocumentPreparer: Sendable {
                 text: draft.text, embedding: embeddings[ordinal]))
         }
         let record = DocumentRecord(
-            source: file.source, absolutePath: file.absolutePath, title: document.title, format: format,
+            source: file.source, displaySource: file.displaySource, absolutePath: file.absolutePath, title: title, format: format,
             byteSize: file.byteSize, modifiedAt: file.modifiedAt, contentHash: contentHash, text: document.text)
         return .document(record, chunks, terms: terms, note: note)
+    }
+
+    /// `text` cut to `maximumLabelLength` characters (the UTF-8 count, O(1), spares the
+    /// common short case a character count).
+    static func label(_ text: String) -> String {
+        text.utf8.count <= maximumLabelLength ? text : String(text.prefix(maximumLabelLength))
     }
 }

@@ -54,8 +54,8 @@ extension KnowledgeBase {
             summary.chunksRemoved += outcome.removedChunkIDs.count
             for (entry, chunkIDs) in zip(pending, outcome.insertedChunkIDs) {
                 for (position, chunkID) in chunkIDs.enumerated() {
-                    indexes.keyword.add(id: UInt64(chunkID), terms: entry.terms[position])
-                    newVectors.append((id: UInt64(chunkID), vector: entry.chunks[position].embedding))
+                    indexes.keyword.add(id: UInt64(bitPattern: chunkID), terms: entry.terms[position])
+                    newVectors.append((id: UInt64(bitPattern: chunkID), vector: entry.chunks[position].embedding))
                 }
                 summary.chunksAdded += chunkIDs.count
             }
@@ -134,7 +134,7 @@ extension KnowledgeBase {
 
     private func applyRemovals(_ chunkIDs: [Int64], to pendingVectors: inout [(id: UInt64, vector: [Float])]) {
         guard !chunkIDs.isEmpty else { return }
-        let ids = Set(chunkIDs.map(UInt64.init))
+        let ids = Set(chunkIDs.map { UInt64(bitPattern: $0) })
         indexes.keyword.remove(ids: ids)
         for id in ids { indexes.vectors.remove(id: id) }
         pendingVectors.removeAll { ids.contains($0.id) }

@@ -5,6 +5,9 @@ import Foundation
 public struct SourceFile: Sendable, Equatable {
     /// The path as ingested: the argument the user gave, joined with the path inside it.
     public var source: String
+    /// How the document is named to others (remote clients, reports): relative to the folder
+    /// that was ingested, starting with that folder's name, never the machine's absolute path.
+    public var displaySource: String
     public var absolutePath: String
     public var byteSize: Int64
     public var modifiedAt: Double
@@ -31,7 +34,8 @@ public enum SourceFileCollector {
                 continue
             }
             if !isDirectory.boolValue {
-                switch describe(url, source: source) {
+                let display = source.hasPrefix("/") ? url.lastPathComponent : shareable(source)
+                switch describe(url, source: source, displaySource: display) {
                 case let .success(file): if seen.insert(file.absolutePath).inserted { collection.files.append(file) }
                 case let .failure(problem): collection.problems.append((path, problem.reason))
                 }
@@ -52,7 +56,9 @@ public enum SourceFileCollector {
                 let filePath = fileURL.standardizedFileURL.path
                 let relative = filePath.hasPrefix(rootPath + "/") ? String(filePath.dropFirst(rootPath.count + 1)) : fileURL.lastPathComponent
                 let fileSource = source.isEmpty || source == "." ? relative : source + "/" + relative
-                switch describe(fileURL, source: fileSource) {
+                let rootName = source.hasPrefix("/") ? url.standardizedFileURL.lastPathComponent : ""
+                let display = source.hasPrefix("/") ? (rootName.isEmpty || rootName == "/" ? relative : rootName + "/" + relative) : shareable(fileSource)
+                switch describe(fileURL, source: fileSource, displaySource: display) {
                 case let .success(file): if seen.insert(file.absolutePath).inserted { found.append(file) }
                 case let .failure(problem): collection.problems.append((fileSource, problem.reason))
                 }
@@ -64,7 +70,20 @@ public enum SourceFileCollector {
 
     struct Problem: Error { var reason: String }
 
-    static func describe(_ url: URL, source: String) -> Result<SourceFile, Problem> {
+    /// A relative path without the leading `..` steps that would tell where the server's
+    /// working directory is.
+    static func shareable(_ relativePath: String) -> String {
+        let parts = relativePath.split(separator: "/").drop { $0 == ".." }
+        return parts.isEmpty ? relativePath : parts.joined(separator: "/")
+    }
+
+    /// The name to show for a source stored before display names were recorded: a relative
+    /// source as it is, an absolute one by its file name only.
+    public static func displayName(forStoredSource source: String) -> String {
+        source.hasPrefix("/") ? String(source.split(separator: "/").last ?? "") : shareable(source)
+    }
+
+    static func describe(_ url: URL, source: String, displaySource: String) -> Result<SourceFile, Problem> {
         guard let attributes = try? FileManager.default.attributesOfItem(atPath: url.path) else {
             let isLink = (try? FileManager.default.destinationOfSymbolicLink(atPath: url.path)) != nil
             return .failure(Problem(reason: isLink ? "broken symbolic link" : "cannot read its attributes"))
@@ -74,7 +93,8 @@ public enum SourceFileCollector {
         }
         let size = (attributes[.size] as? NSNumber)?.int64Value ?? 0
         let modified = (attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
-        return .success(SourceFile(source: source, absolutePath: url.standardizedFileURL.path, byteSize: size, modifiedAt: modified))
+        return .success(SourceFile(source: source, displaySource: displaySource, absolutePath: url.standardizedFileURL.path,
+                                   byteSize: size, modifiedAt: modified))
     }
 
     /// "./docs//a/" becomes "docs/a": one spelling per path, so re-ingesting the same folder

@@ -17,11 +17,13 @@ public struct SearchResultsDocument: Codable, Sendable {
     public var mode: String
     public var results: [Result]
 
-    public init(query: String, mode: SearchMode, results: [SearchResult]) {
+    /// `sharedSources`: name documents by their display names (for remote clients), not by the
+    /// path they were ingested from on this machine.
+    public init(query: String, mode: SearchMode, results: [SearchResult], sharedSources: Bool = false) {
         self.query = query
         self.mode = mode.rawValue
         self.results = results.map {
-            Result(source: $0.passage.source, title: $0.passage.title, chunkId: $0.passage.chunkId, score: $0.score,
+            Result(source: sharedSources ? $0.passage.shared.source : $0.passage.source, title: $0.passage.title, chunkId: $0.passage.chunkId, score: $0.score,
                    text: $0.passage.text, headingPath: $0.passage.headingPath, start: $0.passage.start, end: $0.passage.end)
         }
     }

@@ -5,6 +5,8 @@ import ResearchCore
 /// A document as stored: its identity on disk (for incremental ingest) and its plain text.
 public struct DocumentRecord: Sendable {
     public var source: String
+    /// The name shown to others (`SourceFile.displaySource`).
+    public var displaySource: String
     public var absolutePath: String
     public var title: String
     public var format: String
@@ -42,6 +44,12 @@ public struct StoredChunk: Sendable {
     public var headingPath: [String]
     public var text: String
     public var embedding: [Float]
+}
+
+/// A row of `knowledge.sqlite` that ingest never writes: the file is damaged or was edited.
+public struct DocumentStoreError: Error, CustomStringConvertible, Sendable {
+    public var description: String
+    init(_ detail: String) { description = "\(KnowledgeBase.databaseFileName) is damaged: \(detail)" }
 }
 
 /// Documents and chunks in SQLite (GRDB, WAL): the source of truth of the knowledge base.
@@ -102,6 +110,11 @@ public final class DocumentStore: Sendable {
                 INSERT INTO meta(key, value) VALUES ('generation', '0');
                 """)
         }
+        // The name a document is shown by to remote clients and in reports; NULL for documents
+        // stored before it existed (they are shown by file name until they are ingested again).
+        migrator.registerMigration("v2-document-display-source") { db in
+            try db.execute(sql: "ALTER TABLE document ADD COLUMN displaySource TEXT")
+        }
         return migrator
     }
 
@@ -144,8 +157,9 @@ public final class DocumentStore: Sendable {
             var result: [String: StoredDocumentInfo] = [:]
             while let row = try rows.next() {
                 let info = StoredDocumentInfo(
-                    id: row["id"], source: row["source"], absolutePath: row["absolutePath"],
-                    byteSize: row["byteSize"], modifiedAt: row["modifiedAt"], contentHash: row["contentHash"])
+                    id: try row.decode(forColumn: "id"), source: try row.decode(forColumn: "source"),
+                    absolutePath: try row.decode(forColumn: "absolutePath"), byteSize: try row.decode(forColumn: "byteSize"),
+                    modifiedAt: try row.decode(forColumn: "modifiedAt"), contentHash: try row.decode(forColumn: "contentHash"))
                 result[info.source] = info
             }
             return result
@@ -161,9 +175,9 @@ public final class DocumentStore: Sendable {
                 """)
             while let row = try rows.next() {
                 try body(StoredChunk(
-                    id: row["id"], title: row["title"],
-                    headingPath: Self.decodeHeadingPath(row["headingPath"]),
-                    text: row["text"], embedding: Self.decodeEmbedding(row["embedding"])))
+                    id: try row.decode(forColumn: "id"), title: try row.decode(forColumn: "title"),
+                    headingPath: Self.decodeHeadingPath(try row.decode(forColumn: "headingPath")),
+                    text: try row.decode(forColumn: "text"), embedding: Self.decodeEmbedding(try row.decode(forColumn: "embedding"))))
             }
         }
     }
@@ -174,14 +188,14 @@ public final class DocumentStore: Sendable {
         return try pool.read { db in
             let placeholders = Array(repeating: "?", count: ids.count).joined(separator: ",")
             let rows = try Row.fetchCursor(db, sql: """
-                SELECT chunk.id, chunk.chunkKey, document.source, document.title, chunk.headingPath,
+                SELECT chunk.id, chunk.chunkKey, document.source, document.displaySource, document.title, chunk.headingPath,
                        chunk.text, chunk.startOffset, chunk.endOffset, chunk.embedding
                 FROM chunk JOIN document ON document.id = chunk.documentId
                 WHERE chunk.id IN (\(placeholders))
                 """, arguments: StatementArguments(ids))
             var result: [Int64: (passage: Passage, embedding: [Float])] = [:]
             while let row = try rows.next() {
-                result[row["id"]] = (Self.passage(row), Self.decodeEmbedding(row["embedding"]))
+                result[try row.decode(forColumn: "id")] = (try Self.passage(row), Self.decodeEmbedding(try row.decode(forColumn: "embedding")))
             }
             return result
         }
@@ -194,26 +208,43 @@ public final class DocumentStore: Sendable {
             guard let anchor = try Row.fetchOne(db, sql: "SELECT documentId, ordinal FROM chunk WHERE chunkKey = ?", arguments: [chunkKey]) else {
                 return []
             }
-            let ordinal: Int = anchor["ordinal"]
+            let ordinal: Int = try anchor.decode(forColumn: "ordinal")
+            let documentID: Int64 = try anchor.decode(forColumn: "documentId")
+            // Saturating: a damaged ordinal near Int.min or Int.max must not overflow.
+            let (low, lowOverflow) = ordinal.subtractingReportingOverflow(max(0, before))
+            let (high, highOverflow) = ordinal.addingReportingOverflow(max(0, after))
             let rows = try Row.fetchCursor(db, sql: """
-                SELECT chunk.chunkKey, document.source, document.title, chunk.headingPath,
+                SELECT chunk.chunkKey, document.source, document.displaySource, document.title, chunk.headingPath,
                        chunk.text, chunk.startOffset, chunk.endOffset
                 FROM chunk JOIN document ON document.id = chunk.documentId
                 WHERE chunk.documentId = ? AND chunk.ordinal BETWEEN ? AND ? AND chunk.ordinal != ?
                 ORDER BY chunk.ordinal
-                """, arguments: [anchor["documentId"] as Int64, ordinal - max(0, before), ordinal + max(0, after), ordinal])
+                """, arguments: [documentID, lowOverflow ? Int.min : low, highOverflow ? Int.max : high, ordinal])
             var result: [Passage] = []
-            while let row = try rows.next() { result.append(Self.passage(row)) }
+            while let row = try rows.next() { result.append(try Self.passage(row)) }
             return result
         }
     }
 
     /// A passage from a row of chunk joined with document (chunkKey, source, title,
-    /// headingPath, text, startOffset, endOffset).
-    private static func passage(_ row: Row) -> Passage {
-        Passage(chunkId: row["chunkKey"], source: row["source"], title: row["title"],
-                headingPath: decodeHeadingPath(row["headingPath"]), text: row["text"],
-                start: row["startOffset"], end: row["endOffset"])
+    /// headingPath, text, startOffset, endOffset). Columns are decoded with `decode`, which
+    /// throws on a NULL or unreadable value where GRDB's subscripts would trap, and offsets
+    /// must be what ingest writes (0 ≤ start ≤ end < 2³¹: documents are at most 64 MB), so
+    /// that researchers can add sentence offsets to them without overflow.
+    private static func passage(_ row: Row) throws -> Passage {
+        let start: Int = try row.decode(forColumn: "startOffset")
+        let end: Int = try row.decode(forColumn: "endOffset")
+        let chunkKey: String = try row.decode(forColumn: "chunkKey")
+        guard start >= 0, start <= end, end <= Int(Int32.max) else {
+            throw DocumentStoreError("chunk \(chunkKey) has offsets \(start)..<\(end), which no ingest writes")
+        }
+        let source: String = try row.decode(forColumn: "source")
+        let displaySource: String? = try row.decode(forColumn: "displaySource")
+        var passage = Passage(chunkId: chunkKey, source: source, title: try row.decode(forColumn: "title"),
+                              headingPath: decodeHeadingPath(try row.decode(forColumn: "headingPath")), text: try row.decode(forColumn: "text"),
+                              start: start, end: end)
+        passage.displaySource = displaySource ?? SourceFileCollector.displayName(forStoredSource: source)
+        return passage
     }
 
     /// The stored plain text of a document: what every passage offset indexes into.
@@ -263,9 +294,9 @@ public final class DocumentStore: Sendable {
                 """)
             for (document, chunks) in upserts {
                 try db.execute(sql: """
-                    INSERT INTO document(source, absolutePath, title, format, byteSize, modifiedAt, contentHash, text, ingestedAt)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """, arguments: [document.source, document.absolutePath, document.title, document.format,
+                    INSERT INTO document(source, displaySource, absolutePath, title, format, byteSize, modifiedAt, contentHash, text, ingestedAt)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [document.source, document.displaySource, document.absolutePath, document.title, document.format,
                                      document.byteSize, document.modifiedAt, document.contentHash, document.text, now])
                 let documentID = db.lastInsertedRowID
                 var chunkIDs: [Int64] = []

@@ -28,9 +28,12 @@ public enum A2AError {
     }
 
     public static func versionNotSupported(_ version: String) -> JSONRPCError {
-        make(-32009, "VERSION_NOT_SUPPORTED",
-             "Version not supported: this endpoint speaks A2A 1.0; the request asked for \(version) (send the header 'A2A-Version: 1.0')",
-             ["requestedVersion": version, "supportedVersions": "1.0"])
+        // The header is the client's text: echo a short, printable excerpt only.
+        var shown = String(String.UnicodeScalarView(version.unicodeScalars.prefix(16).filter { $0.isASCII && $0.value >= 0x20 && $0.value < 0x7F }))
+        if version.unicodeScalars.count > 16 { shown += "…" }
+        return make(-32009, "VERSION_NOT_SUPPORTED",
+                    "Version not supported: this endpoint speaks A2A 1.0; the request asked for '\(shown)' (send the header 'A2A-Version: 1.0')",
+                    ["requestedVersion": shown, "supportedVersions": "1.0"])
     }
 
     private static func make(_ code: Int, _ reason: String, _ message: String, _ metadata: [String: String]) -> JSONRPCError {

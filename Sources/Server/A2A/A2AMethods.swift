@@ -119,15 +119,17 @@ public struct A2AMethods: Sendable {
             throw JSONRPCError.invalidParams("message.parts: the question has \(question.count) characters; the limit is \(ResearchTaskService.maximumQuestionLength)")
         }
         if let config = params.configuration?.taskPushNotificationConfig {
-            try pushConfigs.validate(config)
+            try await pushConfigs.validate(config)
         }
         let contextID = message.contextId.flatMap { $0.isEmpty ? nil : $0 } ?? "ctx-" + UUID().uuidString.lowercased()
         guard contextID.utf8.count <= 200 else { throw JSONRPCError.invalidParams("message.contextId: longer than 200 bytes") }
         let snapshot: TaskSnapshot
         do {
-            snapshot = try await runner.submit(question: question, principal: principal.id, contextID: contextID)
+            snapshot = try await runner.submit(question: question, principal: principal.id, role: principal.role, contextID: contextID)
         } catch let refused as TaskAdmissionError {
-            throw JSONRPCError.busy(retryAfterSeconds: refused.retryAfterSeconds, detail: refused.description)
+            throw refused.isPrincipalQuota
+                ? JSONRPCError.quotaExceeded(retryAfterSeconds: refused.retryAfterSeconds, detail: refused.description)
+                : JSONRPCError.busy(retryAfterSeconds: refused.retryAfterSeconds, detail: refused.description)
         } catch let error as ResearchTaskError {
             throw JSONRPCError.invalidParams("message: \(error)")
         }

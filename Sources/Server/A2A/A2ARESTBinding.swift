@@ -89,7 +89,10 @@ struct A2ARESTBinding: Sendable {
             case let .stream(results):
                 return .eventStream { writer in
                     do {
-                        for try await result in results { try await writer.write(ServerSentEvent.frame(result)) }
+                        let stopped = try await ShutdownAwareStreaming.forEach(results) { result in
+                            try await writer.write(ServerSentEvent.frame(result))
+                        }
+                        if stopped { try await writer.write(ServerSentEvent.frame(Self.payload(.serverStopping).body, event: "error")) }
                     } catch {
                         let failure = (error as? JSONRPCError) ?? .internalError("\(error)")
                         try await writer.write(ServerSentEvent.frame(Self.payload(failure).body, event: "error"))
@@ -128,8 +131,8 @@ struct A2ARESTBinding: Sendable {
             let data = try await request.collectBody(limit: maximumBodyBytes)
             var object: [String: JSONValue] = [:]
             if !data.isEmpty {
-                guard JSONShapeLimits.nestingDepth(of: data, limit: 32) != nil else {
-                    throw JSONRPCError.invalidRequest("the JSON nests deeper than 32 levels")
+                guard try JSONRPCEndpoint.checkedTopLevel(data, maximumDepth: 32) == .object else {
+                    throw JSONRPCError.invalidRequest("the body must be a JSON object")
                 }
                 guard let decoded = try? JSONDecoder().decode(JSONValue.self, from: data) else {
                     throw JSONRPCError.parseError("the body is not valid JSON")
@@ -156,6 +159,7 @@ struct A2ARESTBinding: Sendable {
         case (-32040, _): (code, status) = (401, "UNAUTHENTICATED")
         case (-32041, _): (code, status) = (403, "PERMISSION_DENIED")
         case (-32050, _): (code, status) = (503, "UNAVAILABLE")
+        case (-32051, _): (code, status) = (429, "RESOURCE_EXHAUSTED")
         case (-32601, _): (code, status) = (404, "NOT_FOUND")
         case (-32603, _), (-32006, _): (code, status) = (500, "INTERNAL")
         default: (code, status) = (error.httpStatus == 413 ? 413 : 400, "INVALID_ARGUMENT")

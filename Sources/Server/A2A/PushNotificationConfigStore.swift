@@ -11,6 +11,7 @@ public final class PushNotificationConfigStore: Sendable {
     /// Webhooks on loopback, private or link-local addresses reach inside the server's network
     /// (server-side request forgery): refused unless allowed (`--allow-private-webhooks`, `--dev`).
     public let allowsPrivateAddresses: Bool
+    public var addressPolicy: WebhookAddressPolicy { WebhookAddressPolicy(allowsPrivateAddresses: allowsPrivateAddresses) }
 
     public init(store: any EventStore, allowsPrivateAddresses: Bool = false) {
         self.store = store
@@ -24,7 +25,7 @@ public final class PushNotificationConfigStore: Sendable {
         var config = config
         config.taskId = taskID
         if config.id?.isEmpty ?? true { config.id = "push-" + UUID().uuidString.lowercased() }
-        try validate(config)
+        try await validate(config)
         var configs = try await list(taskID: taskID)
         configs.removeAll { $0.id == config.id }
         guard configs.count < Self.maximumConfigsPerTask else {
@@ -75,19 +76,42 @@ public final class PushNotificationConfigStore: Sendable {
 
     static func stream(_ taskID: String) -> String { "push-" + taskID }
 
-    func validate(_ config: A2ATaskPushNotificationConfig) throws {
+    /// Checks a config before it is stored: an http(s) URL whose host resolves only to
+    /// addresses outside the server's network (unless allowed), and header-safe credentials.
+    func validate(_ config: A2ATaskPushNotificationConfig) async throws {
+        guard config.url.utf8.count <= 2048 else { throw JSONRPCError.invalidParams("url: longer than 2048 bytes") }
         guard let url = URL(string: config.url), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme),
               let host = url.host, !host.isEmpty else {
             throw JSONRPCError.invalidParams("url: '\(config.url.prefix(200))' is not an http(s) URL with a host")
         }
-        if !allowsPrivateAddresses, let address = WebhookAddressPolicy.privateAddress(of: host) {
-            throw JSONRPCError.invalidParams(
-                "url: \(host) is a private, loopback or link-local address (\(address)); this server does not send webhooks inside its network (start it with --allow-private-webhooks to permit it)")
+        guard url.user == nil, url.password == nil else {
+            throw JSONRPCError.invalidParams("url: must not carry a user name or password; use authentication.credentials")
         }
-        guard config.url.utf8.count <= 2048 else { throw JSONRPCError.invalidParams("url: longer than 2048 bytes") }
+        do {
+            _ = try await addressPolicy.check(host: host)
+        } catch let refusal as WebhookAddressPolicy.Refusal {
+            let hint = allowsPrivateAddresses ? "" : " (start the server with --allow-private-webhooks to permit addresses inside its network)"
+            throw JSONRPCError.invalidParams("url: \(refusal.description); this server sends webhooks only to public addresses\(hint)")
+        }
         guard (config.token?.utf8.count ?? 0) <= 512 else { throw JSONRPCError.invalidParams("token: longer than 512 bytes") }
-        if let authentication = config.authentication, authentication.scheme.isEmpty || authentication.scheme.contains(where: \.isWhitespace) {
-            throw JSONRPCError.invalidParams("authentication.scheme: must be one word, e.g. Bearer")
+        if let token = config.token, !Self.isHeaderSafe(token) {
+            throw JSONRPCError.invalidParams("token: only visible ASCII characters and spaces are allowed (it is sent as an HTTP header)")
         }
+        if let authentication = config.authentication {
+            guard !authentication.scheme.isEmpty, authentication.scheme.utf8.count <= 64,
+                  authentication.scheme.utf8.allSatisfy({ (0x21...0x7E).contains($0) }) else {
+                throw JSONRPCError.invalidParams("authentication.scheme: must be one word of visible ASCII, e.g. Bearer")
+            }
+            if let credentials = authentication.credentials {
+                guard credentials.utf8.count <= 4096, Self.isHeaderSafe(credentials) else {
+                    throw JSONRPCError.invalidParams("authentication.credentials: at most 4096 visible ASCII characters (it is sent as an HTTP header)")
+                }
+            }
+        }
+    }
+
+    /// Visible ASCII and spaces only: no CR or LF (header injection), no NUL or other controls.
+    static func isHeaderSafe(_ text: String) -> Bool {
+        text.utf8.allSatisfy { (0x20...0x7E).contains($0) }
     }
 }

@@ -1,8 +1,8 @@
+import AsyncHTTPClient
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import Logging
+import NIOCore
+import NIOHTTP1
 import Resilience
 import Synchronization
 
@@ -10,13 +10,18 @@ import Synchronization
 /// config's token in `X-A2A-Notification-Token` (and its authentication, if any), retried with
 /// backoff and jitter. Deliveries of one task go out in order; a failing webhook never slows
 /// the task itself.
+///
+/// Each attempt resolves the webhook's host once, checks every address against the policy and
+/// connects to the checked address (AsyncHTTPClient's DNS override keeps the name for the
+/// Host header, SNI and certificate checks). Redirects are never followed, and at most
+/// `maximumResponseBytes` of an answer are read before the connection is closed.
 public final class PushNotificationSender: Sendable {
     private let configs: PushNotificationConfigStore
     private let retry: RetryPolicy
     private let timeout: Duration
     private let logger: Logger
     private let chains = Mutex<[String: Task<Void, Never>]>([:])
-    private let session: URLSession
+    public static let maximumResponseBytes = 4096
 
     public init(configs: PushNotificationConfigStore, logger: Logger,
                 retry: RetryPolicy = RetryPolicy(maxAttempts: 5, baseDelay: .milliseconds(200), maxDelay: .seconds(5)),
@@ -25,9 +30,6 @@ public final class PushNotificationSender: Sendable {
         self.logger = logger
         self.retry = retry
         self.timeout = timeout
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = Double(timeout.components.seconds)
-        session = URLSession(configuration: configuration)
     }
 
     /// Called by the task directory for every recorded step.
@@ -50,38 +52,83 @@ public final class PushNotificationSender: Sendable {
         }
     }
 
+    /// Why one attempt failed, and whether another attempt could help.
+    struct DeliveryFailure: Error, CustomStringConvertible {
+        var description: String
+        var isRetryable: Bool
+    }
+
     private func deliver(_ body: Data, to config: A2ATaskPushNotificationConfig, taskID: String) async {
-        guard let url = URL(string: config.url) else { return }
-        var request = URLRequest(url: url)
-        request.httpMethod = "POST"
-        request.httpBody = body
-        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        if let token = config.token, !token.isEmpty { request.setValue(token, forHTTPHeaderField: "X-A2A-Notification-Token") }
-        if let authentication = config.authentication, let credentials = authentication.credentials, !credentials.isEmpty {
-            request.setValue("\(authentication.scheme) \(credentials)", forHTTPHeaderField: "Authorization")
-        }
-        let prepared = request
-        let session = self.session
+        let policy = configs.addressPolicy
+        let timeout = self.timeout
         do {
-            try await retry.run(onRetry: { [logger] attempt, error, delay in
+            try await retry.run(isRetryable: { ($0 as? DeliveryFailure)?.isRetryable ?? true }, onRetry: { [logger] attempt, error, delay in
                 logger.warning("push notification failed; retrying", metadata: [
                     "taskId": .string(taskID), "url": .string(config.url), "attempt": .stringConvertible(attempt),
                     "error": .string("\(error)"), "retryInMs": .stringConvertible(Int(delay.seconds * 1000)),
                 ])
             }) {
-                let (_, response) = try await session.data(for: prepared)
-                let status = (response as? HTTPURLResponse)?.statusCode ?? 0
-                guard (200..<300).contains(status) else { throw WebhookRefused(status: status) }
+                try await Self.post(body, to: config, policy: policy, timeout: timeout)
             }
         } catch {
-            logger.error("push notification dropped after retries", metadata: [
+            logger.error("push notification dropped", metadata: [
                 "taskId": .string(taskID), "url": .string(config.url), "error": .string("\(error)"),
             ])
         }
     }
 
-    struct WebhookRefused: Error, CustomStringConvertible {
-        var status: Int
-        var description: String { "the webhook answered HTTP \(status)" }
+    /// One delivery attempt.
+    static func post(_ body: Data, to config: A2ATaskPushNotificationConfig, policy: WebhookAddressPolicy, timeout: Duration) async throws {
+        guard let url = URL(string: config.url), let host = url.host else {
+            throw DeliveryFailure(description: "the URL has no host", isRetryable: false)
+        }
+        let target: WebhookAddressPolicy.Target
+        do {
+            target = try await policy.check(host: host)
+        } catch let refusal as WebhookAddressPolicy.Refusal {
+            throw DeliveryFailure(description: "not sent: \(refusal.description)", isRetryable: false)
+        }
+        var configuration = HTTPClient.Configuration(
+            redirectConfiguration: .disallow,
+            timeout: .init(connect: .seconds(5), read: TimeAmount.nanoseconds(Int64(timeout.seconds * 1e9))))
+        configuration.decompression = .disabled
+        configuration.httpVersion = .http1Only
+        let name = host.hasPrefix("[") ? String(host.dropFirst().dropLast()) : host
+        if !target.isLiteral { configuration.dnsOverride = [name: target.address] }
+        let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+        do {
+            try await send(body, to: config, with: client, timeout: timeout)
+        } catch {
+            try? await client.shutdown()
+            throw error
+        }
+        try? await client.shutdown()
+    }
+
+    private static func send(_ body: Data, to config: A2ATaskPushNotificationConfig, with client: HTTPClient, timeout: Duration) async throws {
+        var request = HTTPClientRequest(url: config.url)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.headers.add(name: "User-Agent", value: "ares-webhook")
+        if let token = config.token, !token.isEmpty { request.headers.add(name: "X-A2A-Notification-Token", value: token) }
+        if let authentication = config.authentication, let credentials = authentication.credentials, !credentials.isEmpty {
+            request.headers.add(name: "Authorization", value: "\(authentication.scheme) \(credentials)")
+        }
+        request.body = .bytes(ByteBuffer(bytes: body))
+        let response = try await client.execute(request, timeout: TimeAmount.nanoseconds(Int64(timeout.seconds * 1e9)))
+        // Read a little of the answer (a receiver may expect it to be read) and no more: a
+        // hostile endpoint could answer with gigabytes.
+        var read = 0
+        for try await chunk in response.body {
+            read += chunk.readableBytes
+            if read >= maximumResponseBytes { break }
+        }
+        let status = Int(response.status.code)
+        switch status {
+        case 200..<300: return
+        case 300..<400: throw DeliveryFailure(description: "the webhook answered a redirect (HTTP \(status)); redirects are not followed", isRetryable: false)
+        case 408, 429, 500...: throw DeliveryFailure(description: "the webhook answered HTTP \(status)", isRetryable: true)
+        default: throw DeliveryFailure(description: "the webhook refused the notification (HTTP \(status))", isRetryable: false)
+        }
     }
 }

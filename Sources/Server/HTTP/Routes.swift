@@ -78,30 +78,44 @@ struct Routes: Sendable {
         }
     }
 
+    /// The error for a request without valid credentials, counted and logged (never with the
+    /// credential itself).
+    func refuseUnauthenticated(_ authentication: RequestAuthentication, route: String) -> JSONRPCError {
+        switch authentication {
+        case let .rejected(reason):
+            components.metrics.recordAuthenticationFailure()
+            components.logger.warning("authentication refused", metadata: ["route": .string(route), "reason": .string(reason)])
+            return .unauthenticated(reason)
+        default:
+            return .unauthenticated("this endpoint needs an API key: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'")
+        }
+    }
+
     private func refusal(_ status: HTTPResponse.Status, _ message: String) -> Response {
         .json((try? JSONRPCResponseWriter.encode(JSONValue.object(["error": .string(message)]))) ?? Data(), status: status)
     }
 
     private func jsonRPC(_ request: Request, context: AresRequestContext) async -> Response {
         var request = request
-        let data: Data
-        do {
-            data = try await request.collectBody(limit: configuration.maximumBodyBytes)
-        } catch {
-            return Self.response(JSONRPCEndpoint.errorReply(error, id: .null))
+        // Who is calling is decided from the headers alone: an anonymous or forged request is
+        // answered before its body is read, so it costs the server no memory.
+        let authentication = components.access.authenticate(request.headers)
+        switch authentication {
+        case let .principal(principal): context.record.principal = principal.id
+        case .missing, .rejected:
+            context.record.operation = "(unauthenticated)"
+            return Self.response(JSONRPCEndpoint.errorReply(refuseUnauthenticated(authentication, route: "/a2a"), id: .null))
         }
         if let contentType = request.headers[.contentType], !Self.isJSON(contentType) {
             context.record.operation = "(unsupported content type)"
             return Self.response(JSONRPCEndpoint.errorReply(
                 A2AError.contentTypeNotSupported("the request body must be application/json (got '\(contentType.prefix(100))')"), id: .null))
         }
-        let authentication = components.access.authenticate(request.headers)
-        switch authentication {
-        case let .principal(principal): context.record.principal = principal.id
-        case let .rejected(reason):
-            components.metrics.recordAuthenticationFailure()
-            components.logger.warning("authentication refused", metadata: ["route": "/a2a", "reason": .string(reason)])
-        case .missing: break
+        let data: Data
+        do {
+            data = try await request.collectBody(limit: configuration.maximumBodyBytes)
+        } catch {
+            return Self.response(JSONRPCEndpoint.errorReply(error, id: .null))
         }
         var traceContext = ServiceContext.current ?? .topLevel
         InstrumentationSystem.instrument.extract(request.headers, into: &traceContext, using: HTTPFieldsExtractor())
@@ -129,9 +143,12 @@ struct Routes: Sendable {
         switch reply {
         case let .single(status, body, retryAfter):
             return .json(body, status: HTTPResponse.Status(code: status), retryAfterSeconds: retryAfter)
-        case let .events(frames):
+        case let .events(frames, closing):
             return .eventStream { writer in
-                for await frame in frames { try await writer.write(ServerSentEvent.frame(frame)) }
+                let stopped = try await ShutdownAwareStreaming.forEach(frames) { frame in
+                    try await writer.write(ServerSentEvent.frame(frame))
+                }
+                if stopped { try await writer.write(ServerSentEvent.frame(closing)) }
             }
         case .accepted:
             return Response(status: .accepted)

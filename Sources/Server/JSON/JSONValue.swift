@@ -49,6 +49,16 @@ public enum JSONValue: Sendable, Hashable, Codable {
         return nil
     }
 
+    /// The value as an `Int` when it is a number with an exact integer value (`5`, `5.0`);
+    /// nil for fractions, values out of `Int`'s range, NaN and anything that is not a number.
+    public var exactInteger: Int? {
+        switch self {
+        case let .integer(value): Int(exactly: value)
+        case let .number(value): Int(exactly: value)
+        default: nil
+        }
+    }
+
     public var objectValue: [String: JSONValue]? {
         if case let .object(value) = self { return value }
         return nil

@@ -4,8 +4,9 @@ import Security
 /// What the HTTP layer sends back for one JSON-RPC POST.
 public enum JSONRPCHTTPReply: Sendable {
     case single(status: Int, body: Data, retryAfterSeconds: Int?)
-    /// Server-sent events: each element is one complete `data:` payload (a JSON-RPC response).
-    case events(AsyncStream<Data>)
+    /// Server-sent events: each element is one complete `data:` payload (a JSON-RPC response);
+    /// `closing` is the last one when the server shuts down before the stream ends.
+    case events(AsyncStream<Data>, closing: Data)
     /// A notification (no id): nothing to answer.
     case accepted
 }
@@ -34,18 +35,16 @@ public struct JSONRPCEndpoint: Sendable {
         var id: JSONValue = .null
         var methodName: String?
         do {
-            guard JSONShapeLimits.nestingDepth(of: body, limit: maximumNestingDepth) != nil else {
-                throw JSONRPCError.invalidRequest("the JSON nests deeper than \(maximumNestingDepth) levels")
+            switch try Self.checkedTopLevel(body, maximumDepth: maximumNestingDepth) {
+            case .object: break
+            case .array: throw JSONRPCError.invalidRequest("batch requests (a JSON array) are not supported: send one request object per call")
+            default: throw JSONRPCError.invalidRequest("the request must be a JSON object")
             }
             let envelope: JSONRPCEnvelope
             do {
                 envelope = try JSONDecoder().decode(JSONRPCEnvelope.self, from: body)
-            } catch let error as DecodingError {
-                if case .typeMismatch = error, body.first(where: { !Self.isWhitespace($0) }) == UInt8(ascii: "[") {
-                    throw JSONRPCError.invalidRequest("batch requests (a JSON array) are not supported: send one request object per call")
-                }
-                if case .typeMismatch = error { throw JSONRPCError.invalidRequest("the request must be a JSON object") }
-                throw JSONRPCError.parseError(Self.parserMessage(error))
+            } catch {
+                throw JSONRPCError.invalidRequest(DecodingErrorDescription.describe(error, root: ""))
             }
             if let given = envelope.id {
                 switch given {
@@ -76,7 +75,8 @@ public struct JSONRPCEndpoint: Sendable {
                 return Handled(reply: .single(status: 200, body: JSONRPCResponseWriter.result(id: id, result: result), retryAfterSeconds: nil),
                                method: name, outcome: "ok")
             case let .stream(results):
-                return Handled(reply: .events(Self.frames(of: results, id: id)), method: name, outcome: "stream")
+                return Handled(reply: .events(Self.frames(of: results, id: id), closing: JSONRPCResponseWriter.error(id: id, error: .serverStopping)),
+                               method: name, outcome: "stream")
             }
         } catch let error as JSONRPCError {
             return Handled(reply: Self.errorReply(error, id: id), method: methodName, outcome: "error \(error.code)")
@@ -126,16 +126,17 @@ public struct JSONRPCEndpoint: Sendable {
         }
     }
 
-    private static func isWhitespace(_ byte: UInt8) -> Bool {
-        byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09
-    }
-
-    private static func parserMessage(_ error: DecodingError) -> String {
-        if case let .dataCorrupted(context) = error {
-            let underlying = (context.underlyingError as? NSError)?.userInfo[NSDebugDescriptionErrorKey] as? String
-            return underlying ?? context.debugDescription
+    /// Checks that `body` is one strict JSON text within the nesting limit: a syntax error is
+    /// -32700, too deep a nesting -32600 (shared by the A2A, REST and MCP bindings).
+    static func checkedTopLevel(_ body: Data, maximumDepth: Int) throws(JSONRPCError) -> StrictJSONValidator.TopLevel {
+        do {
+            return try StrictJSONValidator.validate(body, maximumDepth: maximumDepth)
+        } catch let failure {
+            switch failure {
+            case .syntax: throw JSONRPCError.parseError(failure.message)
+            case .tooDeep: throw JSONRPCError.invalidRequest(failure.message)
+            }
         }
-        return "\(error)"
     }
 
 }

@@ -50,4 +50,16 @@ public struct JSONRPCError: Error, Sendable, Equatable, Encodable {
         JSONRPCError(code: -32050, message: "Server busy: \(detail); retry in \(retryAfterSeconds) s",
                      data: .object(["retryAfterSeconds": .integer(Int64(retryAfterSeconds))]), httpStatus: 503)
     }
+
+    /// Ends a stream when the server shuts down before the task does: the task itself is kept
+    /// and resumes at the next start (or on another replica).
+    public static let serverStopping = busy(
+        retryAfterSeconds: 5, detail: "the server is shutting down; the task is kept and continues when the server is back: follow it again with SubscribeToTask")
+
+    /// The caller's own quota of waiting or running tasks is used up; others are still served
+    /// (HTTP 429 + Retry-After).
+    public static func quotaExceeded(retryAfterSeconds: Int, detail: String) -> JSONRPCError {
+        JSONRPCError(code: -32051, message: "Quota exceeded: \(detail); retry in \(retryAfterSeconds) s",
+                     data: .object(["retryAfterSeconds": .integer(Int64(retryAfterSeconds))]), httpStatus: 429)
+    }
 }

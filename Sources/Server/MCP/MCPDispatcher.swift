@@ -48,11 +48,17 @@ public struct MCPDispatcher: Sendable {
     /// Parses a message; a malformed one is an error response to send back (or nil when it
     /// is a response from the client, which needs none).
     public func parse(_ body: Data) -> Result<Incoming, JSONRPCError> {
-        guard JSONShapeLimits.nestingDepth(of: body, limit: maximumNestingDepth) != nil else {
-            return .failure(.invalidRequest("the JSON nests deeper than \(maximumNestingDepth) levels"))
+        do {
+            switch try JSONRPCEndpoint.checkedTopLevel(body, maximumDepth: maximumNestingDepth) {
+            case .object: break
+            case .array: return .failure(.invalidRequest("batches (a JSON array) are not supported: send one message per request"))
+            default: return .failure(.invalidRequest("expected one JSON-RPC message object"))
+            }
+        } catch {
+            return .failure(error)
         }
         guard let envelope = try? JSONDecoder().decode(Envelope.self, from: body) else {
-            return .failure(.parseError("expected one JSON-RPC message object"))
+            return .failure(.invalidRequest("expected one JSON-RPC message object"))
         }
         guard envelope.jsonrpc == "2.0" else { return .failure(.invalidRequest("jsonrpc must be exactly \"2.0\"")) }
         guard let method = envelope.method else {

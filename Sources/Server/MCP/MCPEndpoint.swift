@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 import Security
+import Synchronization
 
 /// MCP over streamable HTTP at `/mcp`, stateless: no session id is issued, so clients send
 /// every request as a POST and need no GET stream. A request is answered with JSON, or, for
@@ -21,6 +22,28 @@ public struct MCPEndpoint: Sendable {
 
     func post(_ request: Request, context: AresRequestContext, access: AccessControl, maximumBodyBytes: Int) async -> Response {
         var request = request
+        // Credentials first, from the headers: nobody unauthenticated gets a body read.
+        let principal: Principal
+        switch access.authenticate(request.headers) {
+        case let .principal(found):
+            principal = found
+            context.record.principal = found.id
+        case .missing:
+            context.record.operation = "mcp (unauthenticated)"
+            return Routes.response(JSONRPCEndpoint.errorReply(.unauthenticated("MCP over HTTP needs an API key: send 'Authorization: Bearer <key>'"), id: .null))
+        case let .rejected(reason):
+            context.record.operation = "mcp (unauthenticated)"
+            metrics.recordAuthenticationFailure()
+            return Routes.response(JSONRPCEndpoint.errorReply(.unauthenticated(reason), id: .null))
+        }
+        // Only JSON: a browser sends text/plain cross-site without asking first (no CORS
+        // preflight), so accepting it would let any web page post to a local server.
+        guard let contentType = request.headers[.contentType], Routes.isJSON(contentType) else {
+            context.record.operation = "mcp (unsupported content type)"
+            let given = request.headers[.contentType].map { "got '\($0.prefix(100))'" } ?? "none was given"
+            return Routes.response(JSONRPCEndpoint.errorReply(
+                .invalidRequest("the request body must be application/json (\(given))", httpStatus: 415), id: .null))
+        }
         let body: Data
         do {
             body = try await request.collectBody(limit: maximumBodyBytes)
@@ -33,17 +56,6 @@ public struct MCPEndpoint: Sendable {
         case let .failure(error): return Routes.response(JSONRPCEndpoint.errorReply(error, id: .null))
         }
         context.record.operation = Self.operationLabel(incoming)
-        let principal: Principal
-        switch access.authenticate(request.headers) {
-        case let .principal(found):
-            principal = found
-            context.record.principal = found.id
-        case .missing:
-            return Routes.response(JSONRPCEndpoint.errorReply(.unauthenticated("MCP over HTTP needs an API key: send 'Authorization: Bearer <key>'"), id: incoming.id))
-        case let .rejected(reason):
-            metrics.recordAuthenticationFailure()
-            return Routes.response(JSONRPCEndpoint.errorReply(.unauthenticated(reason), id: incoming.id))
-        }
         if let permission = dispatcher.permission(for: incoming), !principal.can(permission) {
             return Routes.response(JSONRPCEndpoint.errorReply(
                 .forbidden("the role '\(principal.role.rawValue)' may not call the tool \(incoming.toolName ?? "?") (it needs \(permission.minimumRole.rawValue) or above)"), id: incoming.id))
@@ -74,22 +86,31 @@ public struct MCPEndpoint: Sendable {
         let dispatcher = self.dispatcher
         let interval = keepAliveInterval
         return .eventStream { writer in
-            let answer = Task { await dispatcher.handle(incoming, principal: principal) ?? Data() }
+            // The answer and a keep-alive ticker run as child tasks; the ticks are written
+            // until the answer is there. At shutdown the answer is canceled, which makes a
+            // research call answer at once with its task's id and current state (the task is
+            // kept and resumes at the next start).
             let (ticks, tick) = AsyncStream.makeStream(of: Void.self)
-            let ticker = Task {
-                while !Task.isCancelled {
-                    try? await Task.sleep(for: interval)
-                    tick.yield()
+            let answer = try await withThrowingTaskGroup(of: Data?.self) { group in
+                group.addTask {
+                    let data = await dispatcher.handle(incoming, principal: principal) ?? Data()
+                    tick.finish()
+                    return data
                 }
+                group.addTask {
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: interval)
+                        tick.yield()
+                    }
+                    return nil
+                }
+                _ = try await ShutdownAwareStreaming.forEach(ticks) { _ in try await writer.write(ServerSentEvent.keepAlive) }
+                group.cancelAll()
+                var answer: Data?
+                for try await result in group { answer = answer ?? result }
+                return answer
             }
-            let waiter = Task {
-                _ = await answer.value
-                tick.finish()
-            }
-            for await _ in ticks { try await writer.write(ServerSentEvent.keepAlive) }
-            ticker.cancel()
-            _ = await waiter.value
-            try await writer.write(ServerSentEvent.frame(await answer.value, event: "message"))
+            try await writer.write(ServerSentEvent.frame(answer ?? Data(), event: "message"))
         }
     }
 

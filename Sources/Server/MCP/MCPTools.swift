@@ -77,7 +77,7 @@ public struct MCPTools: Sendable {
         }
         let snapshot: TaskSnapshot
         do {
-            snapshot = try await runner.submit(question: question, principal: principal.id, contextID: nil)
+            snapshot = try await runner.submit(question: question, principal: principal.id, role: principal.role, contextID: nil)
         } catch let error as ResearchTaskError {
             return .error("\(error)")
         } catch let refused as TaskAdmissionError {
@@ -92,9 +92,12 @@ public struct MCPTools: Sendable {
         var limit: Int?
         switch arguments["limit"] {
         case nil, .null?: limit = nil
-        case let .integer(value)?: limit = Int(value)
-        case let .number(value)? where value == value.rounded(): limit = Int(value)
-        default: return .error("search_knowledge: 'limit' must be an integer between 1 and 50")
+        case let given?:
+            // Exactly representable integers only: 1e300 or 2^63 must not reach a conversion that traps.
+            guard let exact = given.exactInteger, (1...50).contains(exact) else {
+                return .error("search_knowledge: 'limit' must be an integer between 1 and 50")
+            }
+            limit = exact
         }
         let document: SearchResultsDocument
         do {

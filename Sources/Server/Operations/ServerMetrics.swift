@@ -71,13 +71,21 @@ public final class ServerMetrics: Sendable {
             return (counter, histogram)
         }
         counter.increment()
-        histogram.recordNanoseconds(Int64(seconds * 1e9))
+        histogram.recordNanoseconds(Self.nanoseconds(seconds))
     }
 
     /// One recorded agent step, with the time since the task's previous step.
     public func recordStep(_ step: String, seconds: Double) {
         registry.makeDurationHistogram(descriptor: Self.stepDuration, labels: [("step", step)], buckets: Self.latencyBuckets)
-            .recordNanoseconds(Int64(seconds * 1e9))
+            .recordNanoseconds(Self.nanoseconds(seconds))
+    }
+
+    /// A duration for a histogram. Step times come from timestamps read back from the event
+    /// store, which may be anything: negative, NaN or centuries count as 0 or are capped, never
+    /// converted out of range.
+    static func nanoseconds(_ seconds: Double) -> Int64 {
+        guard seconds.isFinite, seconds > 0 else { return 0 }
+        return Int64(min(seconds, 1e9) * 1e9)
     }
 
     public func recordTaskEnded(state: String) {

@@ -1,5 +1,6 @@
 import Foundation
 import ResearchCore
+import Security
 import Synchronization
 import TaskService
 
@@ -8,6 +9,8 @@ import TaskService
 public struct TaskAdmissionError: Error, Sendable, CustomStringConvertible {
     public var retryAfterSeconds: Int
     public var description: String
+    /// The principal's own quota was reached (the server itself has room for others).
+    public var isPrincipalQuota = false
 }
 
 /// Stopping the server refuses to record further steps; the task stays unfinished in the
@@ -23,9 +26,11 @@ public final class TaskRunner: Sendable {
     public struct Limits: Sendable {
         public var maximumRunning: Int
         public var maximumQueued: Int
-        public init(maximumRunning: Int = 4, maximumQueued: Int = 1000) {
+        public var principalQuotas: PrincipalTaskQuotas
+        public init(maximumRunning: Int = 4, maximumQueued: Int = 1000, principalQuotas: PrincipalTaskQuotas = .init()) {
             self.maximumRunning = maximumRunning
             self.maximumQueued = maximumQueued
+            self.principalQuotas = principalQuotas
         }
     }
 
@@ -42,6 +47,17 @@ public final class TaskRunner: Sendable {
         /// Mean seconds per task (exponentially weighted), for the retry hint.
         var meanTaskSeconds = 0.5
         var queuedCount: Int { queue.count - queueHead }
+        /// Who submitted each live task, and how many each principal has waiting and running,
+        /// with the limits its role had at submission (tasks resumed after a restart have none).
+        var owners: [String: String] = [:]
+        var queuedBy: [String: Int] = [:]
+        var runningBy: [String: Int] = [:]
+        var quotas: [String: PrincipalTaskQuotas.Quota] = [:]
+
+        func mayStart(_ id: String) -> Bool {
+            guard let owner = owners[id], let limit = quotas[owner]?.maximumRunning else { return true }
+            return runningBy[owner, default: 0] < limit
+        }
     }
 
     public let limits: Limits
@@ -55,14 +71,22 @@ public final class TaskRunner: Sendable {
 
     private var service: ResearchTaskService { directory.service }
 
-    /// Records a new task and starts or queues it; refuses with `TaskAdmissionError` when full.
-    public func submit(question: String, principal: String, contextID: String?) async throws -> TaskSnapshot {
-        try reservePlace()
+    /// Records a new task and starts or queues it; refuses with `TaskAdmissionError` when the
+    /// server is full or the principal has reached its role's quota (no role: no quota).
+    public func submit(question: String, principal: String, role: Role? = nil, contextID: String?) async throws -> TaskSnapshot {
+        try reservePlace(for: principal, quota: role.map(limits.principalQuotas.quota) ?? .unlimited)
         defer { state.withLock { $0.reserved -= 1 } }
-        let (id, submitted, recordedAt) = try await service.submitTask(question: question, principal: principal, contextID: contextID)
+        let recorded: (String, TaskState, Date)
+        do {
+            recorded = try await service.submitTask(question: question, principal: principal, contextID: contextID)
+        } catch {
+            state.withLock { $0.queuedBy[principal, default: 1] -= 1 }
+            throw error
+        }
+        let (id, submitted, recordedAt) = recorded
         let queued = TaskSnapshot(id: id, state: submitted, version: 1, updatedAt: recordedAt, isQueued: true)
         directory.register(queued)
-        enqueue(id)
+        enqueue(id, owner: principal)
         return directory.cachedSnapshot(of: id) ?? queued
     }
 
@@ -74,7 +98,8 @@ public final class TaskRunner: Sendable {
             guard !snapshot.state.isTerminal else { continue }
             snapshot.isQueued = true
             directory.register(snapshot)
-            enqueue(id)
+            if let owner = snapshot.state.principal { state.withLock { $0.queuedBy[owner, default: 0] += 1 } }
+            enqueue(id, owner: snapshot.state.principal)
         }
     }
 
@@ -84,6 +109,7 @@ public final class TaskRunner: Sendable {
         let (wasQueued, running) = state.withLock { state -> (Bool, Task<Void, Never>?) in
             if let index = state.queue[state.queueHead...].firstIndex(of: id) {
                 state.queue.remove(at: index)
+                if let owner = state.owners.removeValue(forKey: id) { state.queuedBy[owner, default: 1] -= 1 }
                 return (true, nil)
             }
             if state.running[id] != nil { state.cancelReasons[id] = reason }
@@ -122,7 +148,7 @@ public final class TaskRunner: Sendable {
     public var queuedCount: Int { state.withLock { $0.queuedCount } }
     public var runningCount: Int { state.withLock { $0.running.count } }
 
-    private func reservePlace() throws {
+    private func reservePlace(for principal: String, quota: PrincipalTaskQuotas.Quota) throws {
         try state.withLock { state in
             if state.stopping {
                 throw TaskAdmissionError(retryAfterSeconds: 5, description: "the server is stopping")
@@ -135,27 +161,52 @@ public final class TaskRunner: Sendable {
                     retryAfterSeconds: min(60, max(1, seconds)),
                     description: "\(state.running.count) tasks are running and \(state.queuedCount) are queued (the limits are \(limits.maximumRunning) and \(limits.maximumQueued))")
             }
+            let ownQueued = state.queuedBy[principal, default: 0]
+            if let limit = quota.maximumQueued, ownQueued >= limit {
+                let ownRunning = state.runningBy[principal, default: 0]
+                let seconds = Int((Double(max(1, ownQueued)) * state.meanTaskSeconds / Double(max(1, ownRunning))).rounded(.up))
+                throw TaskAdmissionError(
+                    retryAfterSeconds: min(60, max(1, seconds)),
+                    description: "you have \(ownQueued) tasks waiting and \(ownRunning) running; your role allows \(limit) waiting at once",
+                    isPrincipalQuota: true)
+            }
             state.reserved += 1
+            state.queuedBy[principal, default: 0] += 1
+            state.quotas[principal] = quota
         }
     }
 
-    private func enqueue(_ id: String) {
+    private func enqueue(_ id: String, owner: String?) {
         state.withLock { state in
             state.queue.append(id)
+            if let owner { state.owners[id] = owner }
             startWaiting(&state)
         }
     }
 
-    /// Starts queued tasks while workers are free. Called with the lock held.
+    /// Starts queued tasks while workers are free, in order, passing over (for now) the tasks
+    /// of a principal that runs as many as its quota allows. Called with the lock held.
     private func startWaiting(_ state: inout State) {
         while !state.stopping, state.running.count < limits.maximumRunning, state.queueHead < state.queue.count {
-            let id = state.queue[state.queueHead]
-            state.queueHead += 1
+            // Look a bounded way ahead for a task that may start, so that one principal's
+            // backlog does not hold up the others' tasks behind it.
+            let window = state.queue[state.queueHead..<min(state.queue.count, state.queueHead + 256)]
+            guard let index = window.firstIndex(where: { state.mayStart($0) }) else { return }
+            let id = state.queue[index]
+            if index == state.queueHead {
+                state.queueHead += 1
+            } else {
+                state.queue.remove(at: index)
+            }
             if state.queueHead > 1024, state.queueHead * 2 > state.queue.count {
                 state.queue.removeFirst(state.queueHead)
                 state.queueHead = 0
             }
             guard state.running[id] == nil else { continue }
+            if let owner = state.owners[id] {
+                state.queuedBy[owner, default: 1] -= 1
+                state.runningBy[owner, default: 0] += 1
+            }
             state.running[id] = Task { await self.execute(id) }
         }
     }
@@ -186,6 +237,11 @@ public final class TaskRunner: Sendable {
         state.withLock { state in
             state.running[id] = nil
             state.cancelReasons[id] = nil
+            if let owner = state.owners.removeValue(forKey: id) {
+                state.runningBy[owner, default: 1] -= 1
+                if state.runningBy[owner] == 0 { state.runningBy[owner] = nil }
+                if state.queuedBy[owner] == 0 { state.queuedBy[owner] = nil; state.quotas[owner] = nil }
+            }
             state.meanTaskSeconds = state.meanTaskSeconds * 0.9 + seconds * 0.1
             startWaiting(&state)
         }

@@ -14,7 +14,9 @@ public final class TaskStepTracing: Sendable {
     public func record(_ update: TaskUpdate) {
         let tracer = InstrumentationSystem.tracer
         let now = DefaultTracerClock.now.nanosecondsSinceEpoch
-        let stepStart = now - UInt64(max(0, update.stepSeconds) * 1e9)
+        // The step time comes from stored timestamps: clamp it to [0, now] before converting.
+        let stepNanoseconds = update.stepSeconds.isFinite ? min(Double(now), max(0, update.stepSeconds) * 1e9) : 0
+        let stepStart = now - min(now, UInt64(stepNanoseconds))
         let id = update.snapshot.id
         let taskStart = starts.withLock { starts -> UInt64 in
             if let start = starts[id] { return start }

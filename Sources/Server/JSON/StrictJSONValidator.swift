@@ -1,0 +1,278 @@
+/// Checks that a request body is exactly one JSON text as RFC 8259 defines it, before any
+/// decoder sees it: Foundation's decoder is lenient (trailing commas pass) and reports invalid
+/// UTF-8 or raw control characters as a type mismatch deep inside the params, which a client
+/// would read as a bad field instead of a bad body. One pass, no allocation; also bounds the
+/// nesting depth, since a parser given `[[[[...]]]]` ten thousand deep spends stack and time on it.
+public enum StrictJSONValidator {
+    /// What the top-level value is.
+    public enum TopLevel: Sendable, Equatable {
+        case object, array, string, number, literal
+    }
+
+    /// Why the text is not acceptable JSON.
+    public enum Failure: Error, Sendable, Equatable {
+        /// Not JSON at all (a parse error), with where and why.
+        case syntax(offset: Int, reason: String)
+        /// Valid so far, but nested deeper than the limit.
+        case tooDeep(limit: Int)
+
+        public var message: String {
+            switch self {
+            case let .syntax(offset, reason): "\(reason) at byte \(offset)"
+            case let .tooDeep(limit): "the JSON nests deeper than \(limit) levels"
+            }
+        }
+    }
+
+    /// Validates `bytes`; returns the kind of the top-level value.
+    public static func validate(_ bytes: some Collection<UInt8>, maximumDepth: Int) throws(Failure) -> TopLevel {
+        let result = bytes.withContiguousStorageIfAvailable { scan($0, maximumDepth: maximumDepth) }
+            ?? Array(bytes).withUnsafeBufferPointer { scan($0, maximumDepth: maximumDepth) }
+        return try result.get()
+    }
+
+    private static func scan(_ buffer: UnsafeBufferPointer<UInt8>, maximumDepth: Int) -> Result<TopLevel, Failure> {
+        var scanner = Scanner(bytes: buffer, maximumDepth: maximumDepth)
+        do throws(Failure) {
+            return .success(try scanner.document())
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    private struct Scanner {
+        let bytes: UnsafeBufferPointer<UInt8>
+        let maximumDepth: Int
+        var position = 0
+        var depth = 0
+
+        init(bytes: UnsafeBufferPointer<UInt8>, maximumDepth: Int) {
+            self.bytes = bytes
+            self.maximumDepth = maximumDepth
+        }
+
+        private var current: UInt8? { position < bytes.count ? bytes[position] : nil }
+
+        private func fail(_ reason: String) -> Failure { .syntax(offset: position, reason: reason) }
+
+        mutating func document() throws(Failure) -> TopLevel {
+            skipWhitespace()
+            guard current != nil else { throw fail("the body is empty") }
+            let kind = try value()
+            skipWhitespace()
+            guard current == nil else { throw fail("unexpected text after the JSON value") }
+            return kind
+        }
+
+        private mutating func skipWhitespace() {
+            while let byte = current, byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09 { position += 1 }
+        }
+
+        private mutating func value() throws(Failure) -> TopLevel {
+            guard let byte = current else { throw fail("unexpected end of the body, a value was expected") }
+            switch byte {
+            case UInt8(ascii: "{"): try object(); return .object
+            case UInt8(ascii: "["): try array(); return .array
+            case UInt8(ascii: "\""): try string(); return .string
+            case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): try number(); return .number
+            case UInt8(ascii: "t"): try literal("true"); return .literal
+            case UInt8(ascii: "f"): try literal("false"); return .literal
+            case UInt8(ascii: "n"): try literal("null"); return .literal
+            default: throw fail(byte < 0x20 ? "a control character where a value was expected" : "'\(Character(Unicode.Scalar(byte)))' cannot start a value")
+            }
+        }
+
+        private mutating func enter() throws(Failure) {
+            depth += 1
+            if depth > maximumDepth { throw .tooDeep(limit: maximumDepth) }
+        }
+
+        private mutating func object() throws(Failure) {
+            try enter()
+            position += 1
+            skipWhitespace()
+            if current == UInt8(ascii: "}") {
+                position += 1
+                depth -= 1
+                return
+            }
+            while true {
+                guard current == UInt8(ascii: "\"") else {
+                    throw fail(current == UInt8(ascii: "}") ? "a trailing comma before '}'" : "an object member name (a string) was expected")
+                }
+                try string()
+                skipWhitespace()
+                guard current == UInt8(ascii: ":") else { throw fail("':' was expected after a member name") }
+                position += 1
+                skipWhitespace()
+                _ = try value()
+                skipWhitespace()
+                switch current {
+                case UInt8(ascii: ",")?:
+                    position += 1
+                    skipWhitespace()
+                case UInt8(ascii: "}")?:
+                    position += 1
+                    depth -= 1
+                    return
+                default:
+                    throw fail("',' or '}' was expected in an object")
+                }
+            }
+        }
+
+        private mutating func array() throws(Failure) {
+            try enter()
+            position += 1
+            skipWhitespace()
+            if current == UInt8(ascii: "]") {
+                position += 1
+                depth -= 1
+                return
+            }
+            while true {
+                if current == UInt8(ascii: "]") { throw fail("a trailing comma before ']'") }
+                _ = try value()
+                skipWhitespace()
+                switch current {
+                case UInt8(ascii: ",")?:
+                    position += 1
+                    skipWhitespace()
+                case UInt8(ascii: "]")?:
+                    position += 1
+                    depth -= 1
+                    return
+                default:
+                    throw fail("',' or ']' was expected in an array")
+                }
+            }
+        }
+
+        private mutating func literal(_ word: StaticString) throws(Failure) {
+            let expected = UnsafeBufferPointer(start: word.utf8Start, count: word.utf8CodeUnitCount)
+            for byte in expected {
+                guard current == byte else { throw fail("not a JSON literal (true, false or null)") }
+                position += 1
+            }
+        }
+
+        private mutating func digits() -> Int {
+            let start = position
+            while let byte = current, byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") { position += 1 }
+            return position - start
+        }
+
+        private mutating func number() throws(Failure) {
+            if current == UInt8(ascii: "-") { position += 1 }
+            if current == UInt8(ascii: "0") {
+                position += 1
+            } else {
+                guard digits() > 0 else { throw fail("a digit was expected in a number") }
+            }
+            if current == UInt8(ascii: ".") {
+                position += 1
+                guard digits() > 0 else { throw fail("a digit was expected after the decimal point") }
+            }
+            if current == UInt8(ascii: "e") || current == UInt8(ascii: "E") {
+                position += 1
+                if current == UInt8(ascii: "+") || current == UInt8(ascii: "-") { position += 1 }
+                guard digits() > 0 else { throw fail("a digit was expected in the exponent") }
+            }
+        }
+
+        private mutating func string() throws(Failure) {
+            position += 1
+            while true {
+                guard let byte = current else { throw fail("a string is not closed") }
+                switch byte {
+                case UInt8(ascii: "\""):
+                    position += 1
+                    return
+                case UInt8(ascii: "\\"):
+                    try escape()
+                case 0..<0x20:
+                    throw fail("a raw control character (U+\(hex(byte))) in a string; escape it")
+                case 0x20..<0x80:
+                    position += 1
+                default:
+                    try multibyteCharacter()
+                }
+            }
+        }
+
+        private func hex(_ byte: UInt8) -> String {
+            let digits = Array("0123456789ABCDEF")
+            return "00" + String(digits[Int(byte >> 4)]) + String(digits[Int(byte & 0x0F)])
+        }
+
+        private mutating func escape() throws(Failure) {
+            position += 1
+            guard let byte = current else { throw fail("a string is not closed") }
+            switch byte {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"),
+                 UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
+                position += 1
+            case UInt8(ascii: "u"):
+                position += 1
+                let unit = try hexQuad()
+                if (0xD800...0xDBFF).contains(unit) {
+                    // A high surrogate must be followed by an escaped low surrogate.
+                    guard current == UInt8(ascii: "\\"), position + 1 < bytes.count, bytes[position + 1] == UInt8(ascii: "u") else {
+                        throw fail("an unpaired surrogate escape")
+                    }
+                    position += 2
+                    guard (0xDC00...0xDFFF).contains(try hexQuad()) else { throw fail("an unpaired surrogate escape") }
+                } else if (0xDC00...0xDFFF).contains(unit) {
+                    throw fail("an unpaired surrogate escape")
+                }
+            default:
+                throw fail("an invalid escape sequence in a string")
+            }
+        }
+
+        private mutating func hexQuad() throws(Failure) -> UInt32 {
+            var value: UInt32 = 0
+            for _ in 0..<4 {
+                guard let byte = current else { throw fail("a string is not closed") }
+                let digit: UInt8
+                switch byte {
+                case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte - UInt8(ascii: "0")
+                case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = byte - UInt8(ascii: "a") + 10
+                case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = byte - UInt8(ascii: "A") + 10
+                default: throw fail("\\u must be followed by four hexadecimal digits")
+                }
+                value = value << 4 | UInt32(digit)
+                position += 1
+            }
+            return value
+        }
+
+        /// One UTF-8 sequence of two to four bytes, as RFC 3629 allows it: no overlong forms,
+        /// no surrogates, nothing above U+10FFFF.
+        private mutating func multibyteCharacter() throws(Failure) {
+            guard let lead = current else { throw fail("invalid UTF-8") }
+            let length: Int
+            var lowest: UInt8 = 0x80
+            var highest: UInt8 = 0xBF
+            switch lead {
+            case 0xC2...0xDF: length = 2
+            case 0xE0: length = 3; lowest = 0xA0
+            case 0xE1...0xEC, 0xEE...0xEF: length = 3
+            case 0xED: length = 3; highest = 0x9F
+            case 0xF0: length = 4; lowest = 0x90
+            case 0xF1...0xF3: length = 4
+            case 0xF4: length = 4; highest = 0x8F
+            default: throw fail("invalid UTF-8")
+            }
+            guard bytes.count - position >= length else { throw fail("invalid UTF-8 (a truncated sequence)") }
+            let second = bytes[position + 1]
+            guard second >= lowest, second <= highest else { throw fail("invalid UTF-8") }
+            var index = 2
+            while index < length {
+                guard bytes[position + index] & 0xC0 == 0x80 else { throw fail("invalid UTF-8") }
+                index += 1
+            }
+            position += length
+        }
+    }
+}
