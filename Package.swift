@@ -22,6 +22,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.7.3"),
+        // OTLP/HTTP only: the trait leaves gRPC (and its packages) out.
+        .package(url: "https://github.com/swift-otel/swift-otel", from: "1.6.0", traits: ["OTLPHTTP"]),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
@@ -32,12 +34,18 @@ let package = Package(
         .target(name: "ResearchCore", swiftSettings: strictSwift6),
         // Retries with backoff and jitter, timeouts, circuit breaker. Foundation only for now.
         .target(name: "Resilience", swiftSettings: strictSwift6),
+        // The one little-endian binary reader/writer (bounds-checked) and checksum (XXH64) of the
+        // index snapshot and the task event payloads. No Foundation.
+        .target(name: "BinaryCoding", swiftSettings: strictSwift6),
         // Loaders, chunking, analyzer, BM25, HNSW, embedders, hybrid search, document store.
         .target(
             name: "Knowledge",
             dependencies: [
-                "ResearchCore", "Resilience",
+                "ResearchCore", "Resilience", "BinaryCoding",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: strictSwift6
         ),
@@ -54,7 +62,11 @@ let package = Package(
         // Research agents: built-in (offline, deterministic) implementations of the ports in ResearchCore.
         .target(name: "Agents", dependencies: ["ResearchCore", "Knowledge", "Resilience"], swiftSettings: strictSwift6),
         // Durable research tasks: the workflow's steps recorded in the event store, resume.
-        .target(name: "TaskService", dependencies: ["ResearchCore", "Storage"], swiftSettings: strictSwift6),
+        .target(
+            name: "TaskService",
+            dependencies: ["ResearchCore", "Storage", "BinaryCoding", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                           .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictSwift6),
         // Principals, API keys (hashed at rest, constant-time comparison), roles and permissions.
         .target(
             name: "Security",
@@ -78,6 +90,7 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "Instrumentation", package: "swift-distributed-tracing"),
+                .product(name: "OTel", package: "swift-otel"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -86,11 +99,22 @@ let package = Package(
             ],
             swiftSettings: strictSwift6
         ),
-        // The composition root: the `ares` command line.
+        // The one composition of the engine: AresConfiguration (flags, environment, file,
+        // defaults; validated once) and what assembles the modules from it, for `ares` and `ares-bench`.
+        .target(
+            name: "AresComposition",
+            dependencies: [
+                "Knowledge", "ResearchCore", "Agents", "Storage", "TaskService", "Security", "Server",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictSwift6
+        ),
+        // The command line.
         .executableTarget(
             name: "ares",
             dependencies: [
-                "Knowledge", "ResearchCore", "Agents", "Storage", "TaskService", "Security", "Server",
+                "AresComposition", "Knowledge", "ResearchCore", "Agents", "Storage", "TaskService", "Security", "Server",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Instrumentation", package: "swift-distributed-tracing"),
@@ -102,23 +126,28 @@ let package = Package(
         .executableTarget(
             name: "ares-bench",
             dependencies: [
-                "Knowledge", "Storage", "Agents", "TaskService", "ResearchCore",
+                "AresComposition", "Knowledge", "Storage", "Agents", "TaskService", "ResearchCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSwift6
         ),
-        .testTarget(name: "KnowledgeTests", dependencies: ["Knowledge", "ResearchCore", "Resilience"], exclude: ["Fixtures"], swiftSettings: strictSwift6),
+        .testTarget(name: "KnowledgeTests", dependencies: ["Knowledge", "ResearchCore", "Resilience", "BinaryCoding"], exclude: ["Fixtures"], swiftSettings: strictSwift6),
+        .testTarget(name: "BinaryCodingTests", dependencies: ["BinaryCoding"], swiftSettings: strictSwift6),
         .testTarget(name: "ResilienceTests", dependencies: ["Resilience"], swiftSettings: strictSwift6),
-        .testTarget(name: "TaskServiceTests", dependencies: ["TaskService", "Storage", "ResearchCore"], swiftSettings: strictSwift6),
+        .testTarget(name: "TaskServiceTests", dependencies: ["TaskService", "Storage", "ResearchCore", "Agents"], swiftSettings: strictSwift6),
         .testTarget(name: "StorageTests", dependencies: ["Storage"], swiftSettings: strictSwift6),
         .testTarget(name: "AgentsTests", dependencies: ["Agents", "Knowledge", "ResearchCore", "Resilience"], exclude: ["Fixtures"], swiftSettings: strictSwift6),
         .testTarget(name: "ResearchCoreTests", dependencies: ["ResearchCore"], swiftSettings: strictSwift6),
         .target(name: "AresTestSupport", path: "Tests/AresTestSupport", swiftSettings: strictSwift6),
+        .testTarget(name: "AresCompositionTests", dependencies: ["AresComposition"], swiftSettings: strictSwift6),
         .testTarget(name: "AresCLITests", dependencies: ["ares", "AresTestSupport", "Knowledge", "Storage"], swiftSettings: strictSwift6),
         .testTarget(name: "SecurityTests", dependencies: ["Security"], swiftSettings: strictSwift6),
         .testTarget(
             name: "ServerTests",
-            dependencies: ["ares", "AresTestSupport", "Agents", "ResearchCore", "Security", "Server", "Storage", "TaskService", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["ares", "AresTestSupport", "Agents", "Knowledge", "ResearchCore", "Security", "Server", "Storage", "TaskService",
+                           .product(name: "Crypto", package: "swift-crypto"), .product(name: "Hummingbird", package: "hummingbird"),
+                           .product(name: "HummingbirdTesting", package: "hummingbird"), .product(name: "Logging", package: "swift-log"),
+                           .product(name: "OTel", package: "swift-otel"), .product(name: "Tracing", package: "swift-distributed-tracing")],
             exclude: ["Interop", "Fixtures"], swiftSettings: strictSwift6),
     ]
 )
@@ -134,7 +163,10 @@ if Context.environment["ARES_FUZZ"] == "1" {
         .target(name: "FuzzSupport", dependencies: ["CLibFuzzer"], path: "Fuzz/Support", swiftSettings: strictSwift6),
         .target(
             name: "FuzzServerSupport",
-            dependencies: ["FuzzSupport", "Agents", "Knowledge", "ResearchCore", "Security", "Server", "Storage", "TaskService"],
+            dependencies: [
+                "FuzzSupport", "AresComposition", "Knowledge", "ResearchCore", "Security", "Server", "Storage", "TaskService",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Fuzz/ServerSupport", swiftSettings: strictSwift6),
         .target(name: "FuzzDocumentSupport", dependencies: ["FuzzSupport", "Knowledge"], path: "Fuzz/DocumentSupport", swiftSettings: strictSwift6),
         .executableTarget(name: "fuzz-jsonrpc", dependencies: serverFixtures, path: "Fuzz/JSONRPC", swiftSettings: strictSwift6),
@@ -151,6 +183,6 @@ if Context.environment["ARES_FUZZ"] == "1" {
         .executableTarget(name: "fuzz-html", dependencies: ["FuzzSupport", "FuzzDocumentSupport", "Knowledge"], path: "Fuzz/HTML", swiftSettings: strictSwift6),
         .executableTarget(name: "fuzz-markdown", dependencies: ["FuzzSupport", "FuzzDocumentSupport", "Knowledge"], path: "Fuzz/Markdown", swiftSettings: strictSwift6),
         .executableTarget(name: "fuzz-event-codec", dependencies: ["FuzzSupport", "ResearchCore", "TaskService"], path: "Fuzz/EventCodec", swiftSettings: strictSwift6),
-        .executableTarget(name: "fuzz-index-snapshot", dependencies: ["FuzzSupport", "Knowledge"], path: "Fuzz/IndexSnapshot", swiftSettings: strictSwift6),
+        .executableTarget(name: "fuzz-index-snapshot", dependencies: ["FuzzSupport", "Knowledge", "BinaryCoding"], path: "Fuzz/IndexSnapshot", swiftSettings: strictSwift6),
     ]
 }

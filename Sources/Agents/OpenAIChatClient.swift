@@ -1,7 +1,5 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
+import Knowledge
 import Resilience
 
 /// Where and how to reach a chat-completions endpoint; the key comes from the environment or
@@ -52,13 +50,17 @@ public enum LanguageModelError: Error, CustomStringConvertible, Sendable {
 /// A `LanguageModel` over HTTP: per-request timeout, retries with backoff and jitter on
 /// network errors, rate limits and server errors, and a circuit breaker so that a dead
 /// endpoint fails fast (and the caller falls back) instead of timing out on every call.
+/// Requests go through the pooled and bounded `ModelEndpointHTTPClient` (by default the
+/// process's shared one).
 public struct OpenAIChatClient: LanguageModel {
     public let configuration: OpenAIChatConfiguration
     public let breaker: CircuitBreaker
+    public let http: ModelEndpointHTTPClient
 
-    public init(configuration: OpenAIChatConfiguration, breaker: CircuitBreaker? = nil) {
+    public init(configuration: OpenAIChatConfiguration, breaker: CircuitBreaker? = nil, http: ModelEndpointHTTPClient = .shared) {
         self.configuration = configuration
         self.breaker = breaker ?? CircuitBreaker(name: "model \(configuration.model)", failureThreshold: 3, coolDown: .seconds(30))
+        self.http = http
     }
 
     public var identity: String { "openai-compatible:\(configuration.model)@\(configuration.baseURL.host ?? "?")" }
@@ -79,27 +81,29 @@ public struct OpenAIChatClient: LanguageModel {
     }
 
     public func complete(_ messages: [ChatMessage], maxTokens: Int) async throws -> String {
-        var request = URLRequest(url: configuration.baseURL.appendingPathComponent("chat/completions"))
-        request.httpMethod = "POST"
-        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        if let key = configuration.apiKey, !key.isEmpty { request.setValue("Bearer \(key)", forHTTPHeaderField: "Authorization") }
-        request.timeoutInterval = Double(configuration.requestTimeout.components.seconds) + 1
-        request.httpBody = try JSONEncoder().encode(RequestBody(
+        let url = configuration.baseURL.appendingPathComponent("chat/completions")
+        var headers: [(String, String)] = []
+        if let key = configuration.apiKey, !key.isEmpty { headers.append(("Authorization", "Bearer \(key)")) }
+        let body = try JSONEncoder().encode(RequestBody(
             model: configuration.model, messages: messages, max_tokens: maxTokens, temperature: configuration.temperature))
-        let prepared = request
+        let prepared = headers
         let limit = configuration.requestTimeout
+        let http = self.http
         return try await breaker.run {
             try await configuration.retry.run(isRetryable: { error in
                 (error as? LanguageModelError)?.isRetryable ?? (error is TimeoutError)
             }) {
-                let (data, response) = try await withTimeout(limit, operation: "chat completion") {
+                let (data, status) = try await withTimeout(limit, operation: "chat completion") {
                     do {
-                        return try await URLSession.shared.data(for: prepared)
-                    } catch {
-                        throw LanguageModelError.transport(error.localizedDescription)
+                        let response = try await http.postJSON(body, to: url, headers: prepared, timeout: limit)
+                        return (response.body, response.status)
+                    } catch let failure as ModelEndpointHTTPClient.Failure {
+                        switch failure {
+                        case let .transport(detail): throw LanguageModelError.transport(detail)
+                        case .responseTooLarge: throw LanguageModelError.malformedResponse(failure.description)
+                        }
                     }
                 }
-                let status = (response as? HTTPURLResponse)?.statusCode ?? 0
                 guard (200..<300).contains(status) else {
                     throw LanguageModelError.http(status: status, body: String(decoding: data.prefix(1000), as: UTF8.self))
                 }

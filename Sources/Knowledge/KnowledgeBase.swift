@@ -1,5 +1,6 @@
 import Foundation
 import ResearchCore
+import Synchronization
 
 /// The knowledge base of one data directory: documents and chunks in SQLite, and the BM25
 /// and HNSW indexes derived from them in memory (loaded from `index.bin`, or rebuilt).
@@ -7,6 +8,14 @@ import ResearchCore
 /// Open it `.readWrite` to ingest or remove (this takes the data directory's lock: one
 /// writer at a time) or `.readOnly` to search (no lock: any number of readers, alongside a
 /// writer).
+///
+/// **Concurrency.** Reads do not go through the actor: `search`, `retrieve`, `neighbors`,
+/// `counts` and `documentFrequencies` are nonisolated, read the indexes of the last completed
+/// write (`PublishedIndexes`, taken under a lock held only to copy it) and the store through
+/// SQLite's concurrent readers, so parallel researchers search at the same time. Writes
+/// (`ingest`, `remove`) run one at a time on the actor, each on its own copy of the indexes,
+/// which it publishes when it ends: a search sees the indexes before a write or after it,
+/// never half of one.
 public actor KnowledgeBase {
     public enum AccessMode: Sendable { case readOnly, readWrite }
 
@@ -16,12 +25,19 @@ public actor KnowledgeBase {
     public nonisolated let dataDirectory: URL
     public nonisolated let embedder: any Embedder
     nonisolated let access: AccessMode
-    let store: DocumentStore?
+    nonisolated let store: DocumentStore?
     let lock: DataDirectoryLock?
-    let analyzer = TextAnalyzer()
+    nonisolated let analyzer = TextAnalyzer()
+    /// The writer's indexes: between writes the published ones, during a write its copy.
     var indexes: SearchIndexes
     /// What the store's chunks were embedded with (nil before the first ingest).
     var storedEmbedderIdentity: String?
+    /// What searches read; replaced whole by `publish()` at the end of every write.
+    nonisolated let published: Mutex<PublishedIndexes>
+    /// Writes wait here for the one in progress: the actor alone would interleave two
+    /// ingests at their suspension points.
+    var writeInProgress = false
+    var waitingWriters: [CheckedContinuation<Void, Never>] = []
     /// Things the user should know that did not stop the work (a rebuilt index, say).
     public private(set) var warnings: [String] = []
 
@@ -63,6 +79,7 @@ public actor KnowledgeBase {
             indexes = .empty(dimension: embedder.dimension)
         }
         warnings = notes
+        published = Mutex(PublishedIndexes(indexes: indexes, storedEmbedderIdentity: storedEmbedderIdentity))
     }
 
     private static func prepareWritableDirectory(_ directory: URL) throws {
@@ -104,14 +121,59 @@ public actor KnowledgeBase {
             keyword: indexes.keyword, vectors: indexes.vectors))
     }
 
+    // MARK: Writes
+
+    /// Waits until no other write is in progress and returns the store to write to (throws
+    /// when the knowledge base was opened read-only). Every write ends with `endWrite`.
+    func beginWrite() async throws -> DocumentStore {
+        guard access == .readWrite, let store else {
+            throw KnowledgeBaseError.invalidArgument("the knowledge base was opened read-only")
+        }
+        if writeInProgress {
+            await withCheckedContinuation { waitingWriters.append($0) }
+        } else {
+            writeInProgress = true
+        }
+        return store
+    }
+
+    /// Publishes the writer's indexes (what the write committed, also when it failed) and
+    /// lets the next write in.
+    func endWrite() {
+        publish()
+        if waitingWriters.isEmpty {
+            writeInProgress = false
+        } else {
+            waitingWriters.removeFirst().resume()
+        }
+    }
+
+    /// The HNSW index a write may change: a copy of the published one on first use, since
+    /// searches may be reading that one at this moment.
+    func writableVectors() -> HNSWIndex {
+        let searched = published.withLock { $0.indexes.vectors }
+        if searched === indexes.vectors { indexes.vectors = indexes.vectors.copy() }
+        return indexes.vectors
+    }
+
+    /// Makes the writer's indexes the ones searches read.
+    func publish() {
+        let completed = PublishedIndexes(indexes: indexes, storedEmbedderIdentity: storedEmbedderIdentity)
+        published.withLock { $0 = completed }
+    }
+
     // MARK: Facts
 
-    public func counts() throws -> (documents: Int, chunks: Int) {
+    public nonisolated func counts() async throws -> (documents: Int, chunks: Int) {
         try store?.counts() ?? (0, 0)
     }
 
     /// Whether vector search can be used: the stored vectors came from this embedder.
     public var vectorsMatchEmbedder: Bool {
+        Self.vectorsMatch(published.withLock { $0.storedEmbedderIdentity }, embedder)
+    }
+
+    nonisolated static func vectorsMatch(_ storedEmbedderIdentity: String?, _ embedder: any Embedder) -> Bool {
         storedEmbedderIdentity == nil || storedEmbedderIdentity == embedder.identity
     }
 
@@ -119,18 +181,20 @@ public actor KnowledgeBase {
 
     /// The best passages for `query`. An empty knowledge base gives no results (the caller
     /// decides how to tell the user); a query longer than 10,000 characters is refused.
-    public func search(_ query: String, limit: Int = 5, mode: SearchMode = .hybrid) async throws -> [SearchResult] {
+    public nonisolated func search(_ query: String, limit: Int = 5, mode: SearchMode = .hybrid) async throws -> [SearchResult] {
         guard limit > 0, limit <= 1000 else {
             throw KnowledgeBaseError.invalidArgument("the result limit must be between 1 and 1000 (got \(limit))")
         }
         guard query.count <= 10_000 else {
             throw KnowledgeBaseError.invalidArgument("the query is \(query.count) characters long; the limit is 10000")
         }
+        let view = published.withLock { $0 }
+        let indexes = view.indexes
         guard let store, indexes.keyword.count > 0 || indexes.vectors.count > 0 else { return [] }
         var effectiveMode = mode
-        if mode != .keyword, !vectorsMatchEmbedder {
+        if mode != .keyword, !Self.vectorsMatch(view.storedEmbedderIdentity, embedder) {
             guard mode == .hybrid else {
-                throw KnowledgeBaseError.embeddingMismatch(stored: storedEmbedderIdentity ?? "?", configured: embedder.identity)
+                throw KnowledgeBaseError.embeddingMismatch(stored: view.storedEmbedderIdentity ?? "?", configured: embedder.identity)
             }
             effectiveMode = .keyword
         }
@@ -142,32 +206,34 @@ public actor KnowledgeBase {
                 passages[Int64(bitPattern: hit.id)].map { SearchResult(passage: $0.passage, score: Double(hit.score)) }
             }
         case .vector:
-            let hits = try await vectorHits(query, limit: limit)
+            let hits = try await vectorHits(query, limit: limit, in: indexes)
             let passages = try store.passages(forChunkIDs: hits.map { Int64(bitPattern: $0.id) })
             return hits.compactMap { hit in
                 passages[Int64(bitPattern: hit.id)].map { SearchResult(passage: $0.passage, score: Double(1 - hit.distance)) }
             }
         case .hybrid:
-            return try await hybridSearch(query, limit: limit, store: store)
+            return try await hybridSearch(query, limit: limit, store: store, indexes: indexes)
         }
     }
 
-    private func vectorHits(_ query: String, limit: Int) async throws -> [VectorSearchResult] {
+    private nonisolated func vectorHits(_ query: String, limit: Int, in indexes: SearchIndexes) async throws -> [VectorSearchResult] {
         guard indexes.vectors.count > 0 else { return [] }
         let queryVector = try await embedQuery(query)
         return indexes.vectors.search(queryVector, k: limit, efSearch: max(SearchIndexes.vectorParameters.efSearch, limit))
     }
 
-    private func embedQuery(_ query: String) async throws -> [Float] {
+    private nonisolated func embedQuery(_ query: String) async throws -> [Float] {
         if let builtin = embedder as? HashingEmbedder { return builtin.embedOne(query) }
         return try await embedder.embed([query]).first ?? []
     }
 
     /// BM25 and vector candidates fused by reciprocal rank, then diversified by MMR.
-    private func hybridSearch(_ query: String, limit: Int, store: DocumentStore) async throws -> [SearchResult] {
+    private nonisolated func hybridSearch(
+        _ query: String, limit: Int, store: DocumentStore, indexes: SearchIndexes
+    ) async throws -> [SearchResult] {
         let depth = max(50, limit * 5)
         let keywordHits = indexes.keyword.search(terms: analyzer.terms(query), limit: depth)
-        let vectorHits = try await vectorHits(query, limit: depth)
+        let vectorHits = try await vectorHits(query, limit: depth, in: indexes)
         let fused = ReciprocalRankFusion.fuse([keywordHits.map(\.id), vectorHits.map(\.id)], weights: [1, embedder.fusionWeight])
         let pool = Array(fused.prefix(max(limit * 4, 20)))
         let stored = try store.passages(forChunkIDs: pool.map { Int64(bitPattern: $0.id) })

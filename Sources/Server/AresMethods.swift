@@ -65,7 +65,7 @@ public struct AresMethods: Sendable {
             JSONRPCMethod("ares/taskEvents", permission: .readTasks) { request in
                 let params = try request.params(TaskEventsParams.self)
                 guard params.id.hasPrefix("task-"), params.id.utf8.count <= 100 else { throw A2AError.taskNotFound(String(params.id.prefix(100))) }
-                let service = runner.directory.service
+                let service = runner.service
                 let events: [(stored: StoredEvent, event: TaskEvent)]
                 do {
                     events = try await service.events(of: params.id)

@@ -18,9 +18,12 @@ public struct ServerComponents: Sendable {
     public var access: AccessControl
     public var metrics: ServerMetrics
     public var logger: Logger
+    /// Long-lived work beside the runner (webhook delivery), stopped after it.
+    public var backgroundServices: [any Service]
 
     public init(runner: TaskRunner, pushConfigs: PushNotificationConfigStore, knowledge: KnowledgeBase,
-                access: AccessControl, metrics: ServerMetrics, logger: Logger) {
+                access: AccessControl, metrics: ServerMetrics, logger: Logger, backgroundServices: [any Service] = []) {
+        self.backgroundServices = backgroundServices
         self.runner = runner
         self.pushConfigs = pushConfigs
         self.knowledge = knowledge
@@ -29,7 +32,7 @@ public struct ServerComponents: Sendable {
         self.logger = logger
     }
 
-    public var store: any EventStore { runner.directory.service.store }
+    public var store: any EventStore { runner.service.store }
 }
 
 /// The HTTP application: the A2A JSON-RPC endpoint (`/a2a`), MCP (`/mcp`), the agent card,
@@ -42,20 +45,23 @@ public enum AresServer {
         let cards = AgentCardProvider(baseURL: configuration.publicBaseURL ?? "http://\(configuration.host):\(configuration.port)",
                                       version: configuration.version)
         let metrics = components.metrics
-        let a2a = A2AMethods(runner: components.runner, pushConfigs: components.pushConfigs, extendedCard: { cards.current.extendedCard })
+        let a2a = A2AMethods(runner: components.runner, pushConfigs: components.pushConfigs, quotas: configuration.principalQuotas,
+                             extendedCard: { cards.current.extendedCard })
         let ares = AresMethods(runner: components.runner, knowledge: components.knowledge)
         let endpoint = JSONRPCEndpoint(methods: a2a.methods + A2AMethods.legacyMethods + ares.methods,
-                                       maximumNestingDepth: configuration.maximumNestingDepth)
-        let mcp = MCPEndpoint(dispatcher: MCPDispatcher(tools: MCPTools(runner: components.runner, knowledge: components.knowledge),
-                                                        version: configuration.version, maximumNestingDepth: configuration.maximumNestingDepth),
+                                       maximumNestingDepth: configuration.maximumNestingDepth, logger: components.logger)
+        let mcp = MCPEndpoint(dispatcher: MCPDispatcher(tools: MCPTools(runner: components.runner, knowledge: components.knowledge, quotas: configuration.principalQuotas),
+                                                        version: configuration.version, maximumNestingDepth: configuration.maximumNestingDepth,
+                                                        logger: components.logger),
                               metrics: metrics)
 
         let router = Router(context: AresRequestContext.self)
         router.add(middleware: RequestLogMiddleware(logger: components.logger, metrics: metrics, logRequests: configuration.logRequests))
         if ServerConfiguration.isLoopback(configuration.host) { router.add(middleware: LoopbackHostMiddleware()) }
+        router.add(middleware: AuthenticationMiddleware(access: components.access, metrics: metrics, logger: components.logger))
         let routes = Routes(configuration: configuration, components: components, cards: cards, endpoint: endpoint, mcp: mcp)
         routes.register(on: router)
-        A2ARESTBinding(methods: a2a.methods + ares.methods, access: components.access, maximumBodyBytes: configuration.maximumBodyBytes)
+        A2ARESTBinding(methods: a2a.methods + ares.methods, maximumBodyBytes: configuration.maximumBodyBytes, logger: components.logger)
             .register(on: router)
 
         let headTimeout = TimeAmount.nanoseconds(Int64(configuration.requestHeadTimeout.seconds * 1e9))
@@ -74,26 +80,11 @@ public enum AresServer {
                 await onRunning(port)
             },
             logger: components.logger)
-        // Shut down in reverse order: the HTTP server first, then the runner, then the rest (exporters).
+        // Shut down in reverse order: the HTTP server first, then the task runner (running
+        // tasks reach a recorded step; waiting ones resume at the next start), then the rest.
         app.addServices(services)
-        app.addServices(TaskRunnerService(runner: components.runner, grace: configuration.shutdownGrace, logger: components.logger))
+        app.addServices(components.backgroundServices)
+        app.addServices(components.runner)
         return app
-    }
-}
-
-/// Stops the task runner when the service group shuts down (after the HTTP server has stopped
-/// accepting): running tasks reach a recorded step, queued ones stay in the log for the next start.
-struct TaskRunnerService: Service {
-    let runner: TaskRunner
-    let grace: Duration
-    let logger: Logger
-
-    func run() async throws {
-        try? await gracefulShutdown()
-        logger.info("stopping: letting running tasks reach a recorded step", metadata: [
-            "running": .stringConvertible(runner.runningCount), "queued": .stringConvertible(runner.queuedCount),
-        ])
-        await runner.stop(grace: grace)
-        logger.info("stopped; unfinished tasks resume at the next start")
     }
 }

@@ -1,3 +1,5 @@
+import TaskService
+
 /// How `ares serve` runs: where it listens, how it admits work, and its limits.
 public struct ServerConfiguration: Sendable {
     public var host: String
@@ -10,8 +12,8 @@ public struct ServerConfiguration: Sendable {
     public var maximumNestingDepth: Int
     public var tasks: TaskRunner.Limits
     public var logRequests: Bool
-    /// How long running tasks get to reach their next recorded step at shutdown.
-    public var shutdownGrace: Duration
+    /// Per-principal task limits, by role.
+    public var principalQuotas: PrincipalTaskQuotas
     public var version: String
     /// Open connections at most; beyond that the server stops accepting until one closes.
     public var maximumConnections: Int
@@ -22,7 +24,7 @@ public struct ServerConfiguration: Sendable {
 
     public init(host: String = "127.0.0.1", port: Int = 8080, publicBaseURL: String? = nil, developmentMode: Bool = false,
                 maximumBodyBytes: Int = 1 << 20, maximumNestingDepth: Int = 32, tasks: TaskRunner.Limits = .init(),
-                logRequests: Bool = true, shutdownGrace: Duration = .seconds(10), version: String = "0.4.0",
+                logRequests: Bool = true, principalQuotas: PrincipalTaskQuotas = .init(), version: String = "0.4.0",
                 maximumConnections: Int = 512, requestHeadTimeout: Duration = .seconds(30), requestBodyTimeout: Duration = .seconds(60)) {
         self.host = host
         self.port = port
@@ -32,7 +34,7 @@ public struct ServerConfiguration: Sendable {
         self.maximumNestingDepth = maximumNestingDepth
         self.tasks = tasks
         self.logRequests = logRequests
-        self.shutdownGrace = shutdownGrace
+        self.principalQuotas = principalQuotas
         self.version = version
         self.maximumConnections = maximumConnections
         self.requestHeadTimeout = requestHeadTimeout

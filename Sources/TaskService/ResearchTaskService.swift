@@ -55,21 +55,22 @@ public final class ResearchTaskService: Sendable {
         return (id, state, stored.last?.recordedAt ?? Date())
     }
 
-    /// Runs (or resumes) a task to its end, calling `observe` after each recorded step.
-    /// `beforeRecording` may throw to stop the task before its next step is recorded (a server
-    /// shutting down): the task then stays unfinished and resumes from its last recorded step.
+    /// Runs (or resumes) a task to its end, calling `observe` after each recorded step with the
+    /// event as stored. `beforeRecording` may throw to stop the task before its next step is
+    /// recorded (a server shutting down): the task then stays unfinished and resumes from its
+    /// last recorded step.
     public func run(_ id: String,
                     beforeRecording: @escaping @Sendable (TaskEvent) throws -> Void = { _ in },
-                    observe: @escaping @Sendable (TaskEvent) -> Void = { _ in }) async throws -> TaskState {
+                    observe: @escaping @Sendable (StoredEvent, TaskEvent) -> Void = { _, _ in }) async throws -> TaskState {
         let (state, version) = try await load(id)
         let versionCounter = VersionCounter(version)
         let store = self.store
         return try await workflow.run(from: state, taskID: id) { event in
             try beforeRecording(event)
             let expected = versionCounter.value
-            _ = try await store.append([try Self.encode(event)], to: id, expectedVersion: expected)
+            let appended = try await store.append([try Self.encode(event)], to: id, expectedVersion: expected)
             versionCounter.advance()
-            observe(event)
+            if let stored = appended.last { observe(stored, event) }
         }
     }
 
@@ -88,12 +89,17 @@ public final class ResearchTaskService: Sendable {
     /// Records that a task which is not running (queued, or interrupted) was canceled.
     /// Returns the state after it; a task that already ended is returned unchanged.
     public func cancelNotRunning(_ id: String, reason: String) async throws -> TaskState {
+        try await recordCancellation(id, reason: reason).state
+    }
+
+    /// `cancelNotRunning`, with the event as stored (nil when the task had already ended).
+    public func recordCancellation(_ id: String, reason: String) async throws -> (state: TaskState, stored: StoredEvent?, event: TaskEvent) {
         var (state, version) = try await load(id)
-        guard !state.isTerminal else { return state }
         let event = TaskEvent.canceled(reason: reason)
-        _ = try await store.append([try Self.encode(event)], to: id, expectedVersion: version)
+        guard !state.isTerminal else { return (state, nil, event) }
+        let appended = try await store.append([try Self.encode(event)], to: id, expectedVersion: version)
         try state.apply(event)
-        return state
+        return (state, appended.last, event)
     }
 
     public func events(of id: String) async throws -> [(stored: StoredEvent, event: TaskEvent)] {

@@ -1,3 +1,4 @@
+import BinaryCoding
 import Foundation
 import ResearchCore
 
@@ -14,7 +15,7 @@ public enum TaskEventCodec {
     static let binaryV1: UInt8 = 0xA1
 
     public static func encode(_ event: TaskEvent) -> Data {
-        var writer = ByteWriter()
+        var writer = BinaryWriter()
         writer.u8(binaryV1)
         switch event {
         case let .submitted(question, principal, nil):
@@ -56,7 +57,7 @@ public enum TaskEventCodec {
     public static func decode(_ data: Data) throws -> TaskEvent {
         guard data.first == binaryV1 else { return try JSONDecoder().decode(TaskEvent.self, from: data) }
         return try data.withUnsafeBytes { raw in
-            var reader = ByteReader(raw, offset: 1)
+            var reader = BinaryReader(raw, offset: 1)
             let tag = try reader.u8()
             let event: TaskEvent
             switch tag {
@@ -88,28 +89,29 @@ public enum TaskEventCodec {
                 critique.contradictionScore = try reader.double()
                 critique.reportNotes = try reader.strings()
                 event = .critiqueIssued(round: round, critique: critique)
-            default: throw ByteReader.Failure("unknown event tag \(tag)")
+            default: throw Failure("unknown event tag \(tag)")
             }
-            guard reader.atEnd else { throw ByteReader.Failure("\(reader.remaining) unexpected trailing bytes") }
+            guard reader.isAtEnd else { throw Failure("\(reader.remaining) unexpected trailing bytes") }
             return event
         }
     }
 }
 
-/// Little-endian fixed-width integers, doubles, and length-prefixed UTF-8 strings.
-struct ByteWriter {
-    var bytes: [UInt8] = []
-
-    mutating func u8(_ value: UInt8) { bytes.append(value) }
-    mutating func int(_ value: Int) { withUnsafeBytes(of: Int64(value).littleEndian) { bytes.append(contentsOf: $0) } }
-    mutating func double(_ value: Double) { withUnsafeBytes(of: value.bitPattern.littleEndian) { bytes.append(contentsOf: $0) } }
-    mutating func string(_ value: String) {
-        var copy = value
-        copy.withUTF8 { utf8 in
-            int(utf8.count)
-            bytes.append(contentsOf: utf8)
-        }
+extension TaskEventCodec {
+    /// A payload that is not a task event this codec wrote.
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+        init(_ description: String) { self.description = description }
     }
+}
+
+/// The fields of the v1 encoding, written with the shared `BinaryWriter`: every integer as a
+/// little-endian Int64, doubles by their bits, strings as UTF-8 after an Int64 length.
+extension BinaryWriter {
+    mutating func u8(_ value: UInt8) { write(value) }
+    mutating func int(_ value: Int) { write(Int64(value)) }
+    mutating func double(_ value: Double) { write(value) }
+    mutating func string(_ value: String) { write(value, lengthPrefix: Int64.self) }
     mutating func optionalString(_ value: String?) {
         if let value { u8(1); string(value) } else { u8(0) }
     }
@@ -148,51 +150,23 @@ struct ByteWriter {
     }
 }
 
-/// Reads what `ByteWriter` wrote; every length is checked, so a damaged payload throws.
-struct ByteReader {
-    struct Failure: Error, CustomStringConvertible {
-        var description: String
-        init(_ description: String) { self.description = description }
-    }
-
-    let raw: UnsafeRawBufferPointer
-    var offset: Int
-
-    init(_ raw: UnsafeRawBufferPointer, offset: Int) {
-        self.raw = raw
-        self.offset = offset
-    }
-
-    var remaining: Int { raw.count - offset }
-    var atEnd: Bool { offset == raw.count }
-
-    private mutating func take(_ count: Int) throws -> Int {
-        guard count >= 0, count <= remaining else { throw Failure("truncated payload: needs \(count) bytes at \(offset), \(remaining) left") }
-        defer { offset += count }
-        return offset
-    }
-
-    mutating func u8() throws -> UInt8 { raw[try take(1)] }
+/// Reads the fields `BinaryWriter` wrote with the shared, bounds-checked `BinaryReader`:
+/// every length is checked, so a damaged payload throws.
+extension BinaryReader {
+    mutating func u8() throws -> UInt8 { try read(UInt8.self) }
     mutating func int() throws -> Int {
-        let start = try take(8)
-        let value = Int64(littleEndian: raw.loadUnaligned(fromByteOffset: start, as: Int64.self))
-        guard let exact = Int(exactly: value) else { throw Failure("integer out of range") }
+        let value = try read(Int64.self)
+        guard let exact = Int(exactly: value) else { throw TaskEventCodec.Failure("integer out of range") }
         return exact
     }
-    mutating func double() throws -> Double {
-        Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: try take(8), as: UInt64.self)))
-    }
-    mutating func string() throws -> String {
-        let count = try int()
-        let start = try take(count)
-        return String(decoding: UnsafeRawBufferPointer(rebasing: raw[start..<(start + count)]), as: UTF8.self)
-    }
+    mutating func double() throws -> Double { try read(Double.self) }
+    mutating func string() throws -> String { try readString(lengthPrefix: Int64.self) }
     mutating func optionalString() throws -> String? { try u8() == 0 ? nil : try string() }
-    mutating func array<T>(_ element: (inout ByteReader) throws -> T) throws -> [T] {
+    mutating func array<T>(_ element: (inout BinaryReader) throws -> T) throws -> [T] {
         let count = try int()
         // Every element takes at least 8 bytes (an int, or a string's length), so a count is
         // checked against that: a damaged count cannot reserve far more memory than the payload.
-        guard count >= 0, count <= remaining / 8 else { throw Failure("array of \(count) elements exceeds the payload") }
+        guard count >= 0, count <= remaining / 8 else { throw TaskEventCodec.Failure("array of \(count) elements exceeds the payload") }
         var result: [T] = []
         result.reserveCapacity(count)
         for _ in 0..<count { result.append(try element(&self)) }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import AresComposition
 import Foundation
 import Knowledge
 
@@ -25,7 +26,8 @@ struct CorpusBenchmarkCommand: AsyncParsableCommand {
     @Option(help: "An `ares` binary to time `ares search` end to end, start-up included (optional).")
     var aresBinary: String?
 
-    @OptionGroup var embedding: BenchEmbedderOptions
+    @OptionGroup var embedding: EmbedderOptions
+    @OptionGroup var configurationFile: ConfigurationFileOptions
 
     struct QuestionSet: Decodable {
         struct Question: Decodable {
@@ -38,16 +40,18 @@ struct CorpusBenchmarkCommand: AsyncParsableCommand {
 
     func run() async throws {
         let questionSet = try JSONDecoder().decode(QuestionSet.self, from: Data(contentsOf: URL(fileURLWithPath: questions)))
-        let dataURL = URL(fileURLWithPath: dataDir)
+        let configuration = try BenchConfiguration.load(dataDirectory: dataDir, embedding, configurationFile)
+        let dataURL = configuration.dataDirectory
         try? FileManager.default.removeItem(at: dataURL)
         let clock = ContinuousClock()
-        let embedder = try await embedding.makeEmbedder()
+        let embedder = try await EmbedderFactory.make(configuration.embedding, requestTimeout: BenchConfiguration.embeddingRequestTimeout)
         print("embedder: \(embedder.identity)")
 
         // Ingest.
         var summary = IngestSummary()
         let ingestTime = try await clock.measure {
-            let knowledge = try KnowledgeBase(dataDirectory: dataURL, embedder: embedder, access: .readWrite)
+            let knowledge = try await ResearchEnvironment.openKnowledgeBase(
+                configuration, embedder: embedder, access: .readWrite, warning: BenchConfiguration.warning)
             summary = try await knowledge.ingest([corpus])
         }
         print("corpus: \(corpus)")

@@ -1,5 +1,6 @@
 import Agents
 import ArgumentParser
+import AresComposition
 import Foundation
 import Knowledge
 import ResearchCore
@@ -29,9 +30,11 @@ struct ResearchBenchmarkCommand: AsyncParsableCommand {
     @Flag(help: "Name each question whose report cites no passage with its answer hint, and whether research found one.")
     var showMisses = false
 
-    @OptionGroup var embedding: BenchEmbedderOptions
+    @OptionGroup var embedding: EmbedderOptions
 
-    @OptionGroup var languageModel: BenchModelOptions
+    @OptionGroup var languageModel: ModelOptions
+
+    @OptionGroup var configurationFile: ConfigurationFileOptions
 
     /// A task of 10,000 events (2,500 research rounds), then its state rebuilt from the store:
     /// read, decode and fold, as a restart does.
@@ -79,21 +82,25 @@ struct ResearchBenchmarkCommand: AsyncParsableCommand {
 
     func run() async throws {
         let set = try JSONDecoder().decode(QuestionSet.self, from: Data(contentsOf: URL(fileURLWithPath: questions)))
-        let data = URL(fileURLWithPath: dataDir)
-        let embedder = try await embedding.makeEmbedder()
-        print("embedder: \(embedder.identity)")
-        let knowledge = try KnowledgeBase(dataDirectory: data, embedder: embedder, access: .readOnly)
-        // Hybrid search quietly drops to keyword when the stored vectors came from another
-        // embedder; a benchmark of the embedder must not measure that fallback.
-        guard await knowledge.vectorsMatchEmbedder else {
-            throw ValidationError("\(dataDir) was ingested with another embedder than \(embedder.identity): run `ares-bench corpus` with the same embedder options")
-        }
+        let configuration = try BenchConfiguration.load(dataDirectory: dataDir, embedding, languageModel, configurationFile)
+        // Tasks go to a scratch event store, without episodic memory: every question is
+        // researched from scratch, and the data directory's own tasks are left alone.
         let eventsPath = FileManager.default.temporaryDirectory.appendingPathComponent("ares-bench-research-\(UUID().uuidString).sqlite").path
         defer { try? FileManager.default.removeItem(atPath: eventsPath) }
-        let model = try languageModel.makeLanguageModel()
-        if model != nil { print("agents: LLM-backed (\(languageModel.model ?? "")), each falling back to the built-in one") }
-        let agents = ResearchTeam.agents(knowledge: knowledge, embedder: embedder, model: model, expansionTerms: expansionTerms)
-        let service = ResearchTaskService(store: try SQLiteEventStore(path: eventsPath), workflow: ResearchWorkflow(agents: agents))
+        let environment = try await ResearchEnvironment.open(
+            configuration,
+            options: .init(eventStorePath: eventsPath, episodicMemory: false, expansionTerms: expansionTerms,
+                           embeddingRequestTimeout: BenchConfiguration.embeddingRequestTimeout),
+            warning: BenchConfiguration.warning)
+        let embedder = environment.embedder
+        print("embedder: \(embedder.identity)")
+        // Hybrid search quietly drops to keyword when the stored vectors came from another
+        // embedder; a benchmark of the embedder must not measure that fallback.
+        guard await environment.knowledge.vectorsMatchEmbedder else {
+            throw ValidationError("\(dataDir) was ingested with another embedder than \(embedder.identity): run `ares-bench corpus` with the same embedder options")
+        }
+        if let model = configuration.chatModel { print("agents: LLM-backed (\(model.name)), each falling back to the built-in one") }
+        let service = environment.service
         let clock = ContinuousClock()
 
         func normalize(_ text: String) -> String { text.lowercased().split(whereSeparator: \.isWhitespace).joined(separator: " ") }

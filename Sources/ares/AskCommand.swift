@@ -1,4 +1,5 @@
 import ArgumentParser
+import AresComposition
 import Foundation
 import Knowledge
 import ResearchCore
@@ -37,8 +38,8 @@ struct AskCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await Console.reportingErrors {
-            let environment = try await ResearchEnvironment.open(
-                data, embedder: try await embedding.makeEmbedder(), model: try model.makeLanguageModel(), requireDocuments: true)
+            let configuration = try AresConfiguration.load(data, embedding, model)
+            let environment = try await ResearchEnvironment.open(configuration, options: .init(requireDocuments: true), warning: Console.warning)
             if let questionsFile {
                 try await runBatch(questionsFile, environment: environment)
                 return

@@ -1,4 +1,5 @@
 import ArgumentParser
+import AresComposition
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -36,6 +37,12 @@ enum Console {
             throw exit
         } catch let validation as ValidationError {
             error(validation.message)
+            throw ExitCode(64)
+        } catch let configuration as ConfigurationError {
+            error(configuration.message)
+            throw ExitCode(64)
+        } catch let composition as CompositionError {
+            error(composition.description)
             throw ExitCode(64)
         } catch {
             Console.error("\(error)")

@@ -1,4 +1,5 @@
 import ArgumentParser
+import AresComposition
 import Foundation
 import Knowledge
 
@@ -22,12 +23,18 @@ struct DemoCommand: AsyncParsableCommand {
     func run() async throws {
         try await Console.reportingErrors {
             let folder = try docs ?? Self.locateDocs()
-            try DataDirectoryPermissions.prepare(data.url)
-            let knowledge = try KnowledgeBase(dataDirectory: data.url, embedder: HashingEmbedder(), access: .readWrite)
+            // The demo always uses the built-in embedder and agents: no model, no network.
+            var flags = ConfigurationFlags()
+            data.apply(to: &flags)
+            flags.set(.embedder, AresConfiguration.EmbedderKind.builtin.rawValue)
+            let configuration = try AresConfiguration.load(flags: flags)
+            let dataDirectory = configuration.dataDirectory
+            let knowledge = try await ResearchEnvironment.openKnowledgeBase(
+                configuration, embedder: try await EmbedderFactory.make(configuration.embedding), access: .readWrite, warning: Console.warning)
             let display = TerminalProgress()
             let summary = try await knowledge.ingest([folder]) { display.update($0) }
             display.finish()
-            try IngestReport(summary: summary, dataDirectory: data.url.path).print(format: .text)
+            try IngestReport(summary: summary, dataDirectory: dataDirectory.path).print(format: .text)
             for question in Self.questions {
                 print("\n## \(question)\n")
                 for (rank, result) in try await knowledge.search(question, limit: 3).enumerated() {
@@ -39,12 +46,13 @@ struct DemoCommand: AsyncParsableCommand {
             // The main job: a research task over the same knowledge base, with a cited report.
             let question = "How does ares keep work from being lost in a crash, and how are search results combined?"
             print("\n# Research: \(question)\n")
-            let environment = try await ResearchEnvironment.open(data, embedder: HashingEmbedder(), requireDocuments: true)
+            let environment = try await ResearchEnvironment.open(
+                configuration, options: .init(requireDocuments: true, languageModel: false), warning: Console.warning)
             let taskID = try await environment.service.submit(question: question)
             let state = try await environment.service.run(taskID)
             print(state.report?.markdown ?? "No report: \(state.endReason ?? "the task did not finish")")
-            print("\nNext: `ares ask \"your question\" --data-dir \(data.url.path)`, `ares search \"words\"`, or ingest your own folder with `ares ingest PATH`.")
-            print("Serve it to other agents: `ares serve --dev --data-dir \(data.url.path)` (A2A at /a2a, MCP at /mcp; see docs/server.md).")
+            print("\nNext: `ares ask \"your question\" --data-dir \(dataDirectory.path)`, `ares search \"words\"`, or ingest your own folder with `ares ingest PATH`.")
+            print("Serve it to other agents: `ares serve --dev --data-dir \(dataDirectory.path)` (A2A at /a2a, MCP at /mcp; see docs/server.md).")
         }
     }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import AresComposition
 import Foundation
 import Knowledge
 
@@ -38,13 +39,13 @@ struct IngestCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await Console.reportingErrors {
-            try DataDirectoryPermissions.prepare(data.url)
-            let knowledge = try KnowledgeBase(dataDirectory: data.url, embedder: try await embedding.makeEmbedder(), access: .readWrite)
-            for warning in await knowledge.warnings { Console.warning(warning) }
+            let configuration = try AresConfiguration.load(data, embedding)
+            let knowledge = try await ResearchEnvironment.openKnowledgeBase(
+                configuration, embedder: try await EmbedderFactory.make(configuration.embedding), access: .readWrite, warning: Console.warning)
             let display = TerminalProgress()
             let summary = try await knowledge.ingest(paths, prune: prune) { display.update($0) }
             display.finish()
-            try IngestReport(summary: summary, dataDirectory: data.url.path).print(format: format)
+            try IngestReport(summary: summary, dataDirectory: configuration.dataDirectory.path).print(format: format)
             if summary.filesSeen == 0 && !paths.isEmpty {
                 Console.warning("no files found in \(paths.joined(separator: ", ")); nothing was ingested")
             }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import AresComposition
 import Foundation
 import Security
 
@@ -12,8 +13,9 @@ struct KeysCommand: AsyncParsableCommand {
     )
 
     static func openStore(_ data: DataDirectoryOptions) throws -> APIKeyStore {
-        try DataDirectoryPermissions.prepare(data.url)
-        return try APIKeyStore(path: data.url.appendingPathComponent(APIKeyStore.fileName).path)
+        let configuration = try AresConfiguration.load(data)
+        if let notice = try DataDirectoryPermissions.prepare(configuration.dataDirectory) { Console.warning(notice) }
+        return try ServerEnvironment.openKeyStore(configuration)
     }
 
     struct Create: AsyncParsableCommand {

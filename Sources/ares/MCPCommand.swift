@@ -1,4 +1,5 @@
 import ArgumentParser
+import AresComposition
 import Foundation
 import Logging
 import Security
@@ -25,13 +26,17 @@ struct MCPCommand: AsyncParsableCommand {
             LoggingSystem.bootstrap { label in JSONLogHandler(label: label, level: .warning) }
             let logger = Logger(label: "ares-mcp")
             let environment = try await ServerEnvironment.open(
-                data: data, embedding: embedding, model: model, limits: .init(), developmentMode: false,
-                knowledgeAccess: .readOnly, logger: logger)
+                try AresConfiguration.load(data, embedding, model), limits: .init(), developmentMode: false, allowPrivateWebhooks: false,
+                knowledgeAccess: .readOnly, logger: logger, warning: Console.warning)
             let dispatcher = MCPDispatcher(tools: MCPTools(runner: environment.components.runner, knowledge: environment.components.knowledge),
                                            version: AresVersion.current)
             let output = StandardOutputLines()
             // A client that goes away must not kill the process with SIGPIPE mid-answer.
             signal(SIGPIPE, SIG_IGN)
+            let runner = environment.components.runner
+            // The task runner works beside the message loop; at the end of input, once every
+            // message is answered, it is stopped (running tasks reach a recorded step).
+            async let running: Void = runner.run()
             await withTaskGroup(of: Void.self) { group in
                 var inFlight = 0
                 for await line in StandardInputLines.lines() where !line.isEmpty {
@@ -53,7 +58,8 @@ struct MCPCommand: AsyncParsableCommand {
                 }
                 await group.waitForAll()
             }
-            await environment.components.runner.stop(grace: .seconds(10))
+            runner.stop()
+            await running
         }
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import AresComposition
 import Foundation
 import TaskService
 
@@ -21,7 +22,8 @@ struct MemoryCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await Console.reportingErrors {
-                let environment = try await ResearchEnvironment.open(data, embedder: try await embedding.makeEmbedder(), requireDocuments: false)
+                let environment = try await ResearchEnvironment.open(
+                    try AresConfiguration.load(data, embedding), options: .init(languageModel: false), warning: Console.warning)
                 let cutoff = Date().addingTimeInterval(-olderThanDays * 86_400)
                 try await EventStoreEpisodicMemory(store: environment.service.store).forget(before: cutoff)
                 print("forgot episodes recorded before \(ISO8601DateFormatter().string(from: cutoff))")

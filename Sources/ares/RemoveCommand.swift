@@ -1,4 +1,5 @@
 import ArgumentParser
+import AresComposition
 import Foundation
 import Knowledge
 
@@ -16,8 +17,9 @@ struct RemoveCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await Console.reportingErrors {
-            try DataDirectoryPermissions.prepare(data.url)
-            let knowledge = try KnowledgeBase(dataDirectory: data.url, embedder: try await embedding.makeEmbedder(), access: .readWrite)
+            let configuration = try AresConfiguration.load(data, embedding)
+            let knowledge = try await ResearchEnvironment.openKnowledgeBase(
+                configuration, embedder: try await EmbedderFactory.make(configuration.embedding), access: .readWrite, warning: Console.warning)
             var failed = false
             for source in sources {
                 let removed = try await knowledge.remove(source)

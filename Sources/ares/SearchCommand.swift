@@ -1,4 +1,5 @@
 import ArgumentParser
+import AresComposition
 import Foundation
 import Knowledge
 import ResearchCore
@@ -33,10 +34,11 @@ struct SearchCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await Console.reportingErrors {
-            let knowledge = try KnowledgeBase(dataDirectory: data.url, embedder: try await embedding.makeEmbedder(), access: .readOnly)
-            for warning in await knowledge.warnings { Console.warning(warning) }
+            let configuration = try AresConfiguration.load(data, embedding)
+            let knowledge = try await ResearchEnvironment.openKnowledgeBase(
+                configuration, embedder: try await EmbedderFactory.make(configuration.embedding), access: .readOnly, warning: Console.warning)
             if try await knowledge.counts().chunks == 0 {
-                Console.warning("the knowledge base in \(data.url.path) is empty: run `ares ingest PATH...` first")
+                Console.warning("the knowledge base in \(configuration.dataDirectory.path) is empty: run `ares ingest PATH...` first")
             } else if mode != .keyword, await !knowledge.vectorsMatchEmbedder {
                 Console.warning("the stored vectors come from another embedder; hybrid search uses keywords only until `ares ingest` re-embeds")
             }

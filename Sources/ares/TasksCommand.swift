@@ -1,4 +1,5 @@
 import ArgumentParser
+import AresComposition
 import Foundation
 import ResearchCore
 import Storage
@@ -18,7 +19,8 @@ struct TasksCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await Console.reportingErrors {
-                let environment = try await ResearchEnvironment.open(data, embedder: try await embedding.makeEmbedder(), requireDocuments: false)
+                let environment = try await ResearchEnvironment.open(
+                    try AresConfiguration.load(data, embedding), options: .init(languageModel: false), warning: Console.warning)
                 let streams = try await environment.service.store.streams().filter { $0.stream.hasPrefix("task-") }
                 if streams.isEmpty { print("No tasks yet: ask something with `ares ask \"QUESTION\"`.") }
                 for stream in streams {
@@ -38,7 +40,8 @@ struct TasksCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await Console.reportingErrors {
-                let environment = try await ResearchEnvironment.open(data, embedder: try await embedding.makeEmbedder(), requireDocuments: false)
+                let environment = try await ResearchEnvironment.open(
+                    try AresConfiguration.load(data, embedding), options: .init(languageModel: false), warning: Console.warning)
                 let state = try await environment.service.state(of: id)
                 switch format {
                 case .json: print(try TaskReportJSON.encode(taskID: id, state: state, totalMilliseconds: nil))
@@ -63,7 +66,8 @@ struct TasksCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await Console.reportingErrors {
-                let environment = try await ResearchEnvironment.open(data, embedder: try await embedding.makeEmbedder(), requireDocuments: false)
+                let environment = try await ResearchEnvironment.open(
+                    try AresConfiguration.load(data, embedding), options: .init(languageModel: false), warning: Console.warning)
                 let before = try await environment.service.state(of: id)
                 guard !before.isTerminal else {
                     throw ValidationError("task \(id) has already ended (\(before.phase?.rawValue ?? "?")); there is nothing to cancel")
@@ -82,7 +86,8 @@ struct TasksCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await Console.reportingErrors {
-                let environment = try await ResearchEnvironment.open(data, embedder: try await embedding.makeEmbedder(), requireDocuments: false)
+                let environment = try await ResearchEnvironment.open(
+                    try AresConfiguration.load(data, embedding), options: .init(languageModel: false), warning: Console.warning)
                 let formatter = ISO8601DateFormatter()
                 formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
                 for (stored, event) in try await environment.service.events(of: id) {
@@ -106,8 +111,7 @@ struct TasksCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await Console.reportingErrors {
-                let environment = try await ResearchEnvironment.open(
-                    data, embedder: try await embedding.makeEmbedder(), model: try model.makeLanguageModel(), requireDocuments: false)
+                let environment = try await ResearchEnvironment.open(try AresConfiguration.load(data, embedding, model), warning: Console.warning)
                 let unfinished = try await environment.service.unfinishedTasks()
                 if unfinished.isEmpty { print("No unfinished tasks.") }
                 for id in unfinished {
@@ -129,7 +133,8 @@ struct VerifyCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await Console.reportingErrors {
-            let environment = try await ResearchEnvironment.open(data, embedder: try await embedding.makeEmbedder(), requireDocuments: false)
+            let environment = try await ResearchEnvironment.open(
+                try AresConfiguration.load(data, embedding), options: .init(languageModel: false), warning: Console.warning)
             let result = try await environment.service.store.verify()
             if result.isIntact {
                 print("ok: \(result.streams) streams, \(result.events) events, every hash chain intact")

@@ -407,4 +407,43 @@ import Testing
         let unrelatedID = try JSONDecoder().decode(AskOutput.self, from: Data(unrelated.stdout.utf8)).taskId
         #expect(!(try workspace.ares("tasks", "events", unrelatedID, "--data-dir", "kb")).stdout.contains("reused from"))
     }
+
+    @Test func configShowPrintsEverySettingWithItsSourceAndNoKey() throws {
+        let workspace = try Workspace()
+        try workspace.write("ares.json", #"{"host": "127.0.0.2", "port": 9000, "quotas": {"researcher": {"maxRunning": 2}}}"#)
+        try workspace.write("model.key", "sk-from-a-file")
+        let environment = ["ARES_MAX_RUNNING_TASKS": "7", "ARES_MODEL_URL": "http://127.0.0.1:9/v1", "ARES_MODEL": "llama3",
+                           "ARES_MODEL_API_KEY": "sk-from-the-environment", "ARES_EMBEDDING_API_KEY_FILE": "model.key"]
+        let show = try AresProcess.run(["config", "show", "--config", "ares.json", "--port", "9100", "--data-dir", "kb"],
+                                       in: workspace.root, environment: environment)
+        #expect(show.status == 0, "\(show.stderr)")
+        #expect(!show.stdout.contains("sk-from"), "a key was printed: \(show.stdout)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(show.stdout.utf8)) as? [String: Any])
+        let settings = try #require(object["settings"] as? [String: [String: Any]])
+        func setting(_ name: String) -> (value: Any?, source: String?) { (settings[name]?["value"], settings[name]?["source"] as? String) }
+        #expect(setting("port").value as? Int == 9100 && setting("port").source == "flag")
+        #expect(setting("maxRunningTasks").value as? Int == 7 && setting("maxRunningTasks").source == "env")
+        #expect(setting("host").value as? String == "127.0.0.2" && setting("host").source == "file")
+        #expect(setting("quotas.researcher.maxRunning").value as? Int == 2 && setting("quotas.researcher.maxRunning").source == "file")
+        #expect(setting("maxQueuedTasks").value as? Int == 1000 && setting("maxQueuedTasks").source == "default")
+        #expect((setting("dataDir").value as? String)?.hasSuffix("/kb") == true)
+        #expect(setting("modelAPIKey").value as? String == "(set in ARES_MODEL_API_KEY)" && setting("modelAPIKey").source == "env")
+        #expect((setting("embeddingAPIKey").value as? String)?.hasSuffix("/model.key") == true)
+        #expect((object["configFile"] as? [String: Any])?["source"] as? String == "flag")
+
+        let text = try AresProcess.run(["config", "show", "--format", "text", "--config", "ares.json"], in: workspace.root, environment: environment)
+        #expect(text.status == 0, "\(text.stderr)")
+        #expect(!text.stdout.contains("sk-from"))
+        #expect(text.stdout.contains("precedence: flag > env > file > default"))
+        #expect(text.stdout.split(separator: "\n").contains { $0.hasPrefix("port ") && $0.contains("9000") && $0.contains("file (") })
+
+        // An invalid setting is refused with its name, the accepted values and its source.
+        let invalid = try AresProcess.run(["config", "show", "--max-running-tasks", "0"], in: workspace.root)
+        #expect(invalid.status == 64)
+        #expect(invalid.stderr.contains("maxRunningTasks must be between 1 and 256 (got 0 from --max-running-tasks)"))
+        // The same configuration for every command: a bad value stops `ares search` too.
+        let search = try AresProcess.run(["search", "wal", "--data-dir", "kb"], in: workspace.root, environment: ["ARES_EMBEDDER": "bert"])
+        #expect(search.status == 64)
+        #expect(search.stderr.contains("embedder must be one of builtin, openai (got 'bert' from ARES_EMBEDDER)"))
+    }
 }

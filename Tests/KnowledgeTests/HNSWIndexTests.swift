@@ -1,3 +1,4 @@
+import BinaryCoding
 import Foundation
 import Testing
 @testable import Knowledge
@@ -308,7 +309,7 @@ struct HNSWIndexTests {
 
     private func resign(_ bytes: inout [UInt8]) {
         let body = bytes.count - 8
-        let checksum = bytes.withUnsafeBytes { HNSWChecksum.hash(UnsafeRawBufferPointer(rebasing: $0[0..<body])) }
+        let checksum = bytes.withUnsafeBytes { XXH64.hash(UnsafeRawBufferPointer(rebasing: $0[0..<body])) }
         for byte in 0..<8 { bytes[body + byte] = UInt8(truncatingIfNeeded: checksum >> (8 * UInt64(byte))) }
     }
 
@@ -357,12 +358,29 @@ struct HNSWIndexTests {
             #expect(abs(simd - scalar) < 1e-5, "length \(count)")
         }
     }
+}
 
-    @Test("XXH64 matches the reference test vectors")
-    func checksum() {
-        func hash(_ text: String) -> UInt64 { Array(text.utf8).withUnsafeBytes { HNSWChecksum.hash($0) } }
-        #expect(hash("") == 0xEF46_DB37_51D8_E999)
-        #expect(hash("a") == 0xD24E_C4F1_A98C_6E5B)
-        #expect(hash("abc") == 0x44BC_2CF5_AD77_0999)
+@Suite struct HNSWIndexCopyTests {
+    @Test func aCopyIsTheSameIndexInStorageOfItsOwn() throws {
+        let index = HNSWIndex(dimension: 4, parameters: HNSWParameters(m: 4, efConstruction: 16), seed: 3)
+        let vectors: [[Float]] = (0..<200).map { (i: Int) -> [Float] in
+            (0..<4).map { (j: Int) -> Float in Float((i * 13 + j * 7) % 23) - 11 }
+        }
+        try index.insert(batch: vectors.enumerated().map { (id: UInt64($0.offset), vector: $0.element) }, threads: 1)
+        index.remove(id: 7)
+        let copy = index.copy()
+        #expect(copy.serialized() == index.serialized())
+        #expect(copy.search(vectors[42], k: 5) == index.search(vectors[42], k: 5))
+
+        // Changing the copy leaves the original as it was, and the copy draws the same levels next.
+        let before = index.serialized()
+        try copy.insert(id: 1_000, vector: [1, 2, 3, 4])
+        copy.remove(id: 42)
+        #expect(index.serialized() == before)
+        #expect(index.contains(id: 42) && !copy.contains(id: 42) && !index.contains(id: 1_000))
+        try index.insert(id: 1_000, vector: [1, 2, 3, 4])
+        index.remove(id: 42)
+        #expect(copy.serialized() == index.serialized())
+        #expect(HNSWIndex(dimension: 4).copy().count == 0)
     }
 }

@@ -1,3 +1,4 @@
+import BinaryCoding
 import Foundation
 import GRDB
 import Testing
@@ -136,8 +137,8 @@ import Testing
         writer.write(BM25Index.formatVersion)
         writer.write(Float(1.2))
         writer.write(Float(0.75))
-        writer.writeArray([UInt64]())
-        writer.writeArray([UInt32]())
+        writer.write(array: [UInt64](), countPrefix: UInt64.self)
+        writer.write(array: [UInt32](), countPrefix: UInt64.self)
         writer.write(UInt64(64))  // 64 terms claimed, 64 bytes left: room for 3.
         for _ in 0..<64 { writer.write(UInt8(0)) }
         #expect { try BM25Index(serialized: writer.bytes) } throws: { "\($0)".contains("vocabulary size 64 exceeds the file") }

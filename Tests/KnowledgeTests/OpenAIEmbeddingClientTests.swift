@@ -87,6 +87,40 @@ import Testing
         }
     }
 
+    @Test func followsARedirectOnTheSameHostOnly() async throws {
+        let endpoint = try FakeEndpoint()
+        func configuration(_ prefix: String) -> OpenAIEmbeddingConfiguration {
+            var configuration = endpoint.configuration(retry: RetryPolicy(maxAttempts: 1))
+            // Time enough to stream 17 MiB on a busy machine: the size limit must be what stops it.
+            configuration.requestTimeout = .seconds(120)
+            configuration.baseURL = URL(string: endpoint.baseURL.absoluteString.replacingOccurrences(of: "/v1", with: "/\(prefix)/v1"))!
+            return configuration
+        }
+        let client = try await OpenAIEmbeddingClient.connect(configuration("same-host"))
+        #expect(client.dimension == 8)
+        // Another host would receive the API key: the redirect is an error, not followed.
+        await #expect {
+            _ = try await OpenAIEmbeddingClient.connect(configuration("other-host"))
+        } throws: { error in
+            "\(error)".contains("307") && "\(error)".contains("not followed")
+        }
+    }
+
+    @Test func refusesAnswersLargerThanTheLimit() async throws {
+        let endpoint = try FakeEndpoint()
+        for prefix in ["huge-declared", "huge-streamed"] {
+            var configuration = endpoint.configuration(retry: RetryPolicy(maxAttempts: 1))
+            // Time enough to stream 17 MiB on a busy machine: the size limit must be what stops it.
+            configuration.requestTimeout = .seconds(120)
+            configuration.baseURL = URL(string: endpoint.baseURL.absoluteString.replacingOccurrences(of: "/v1", with: "/\(prefix)/v1"))!
+            await #expect {
+                _ = try await OpenAIEmbeddingClient.connect(configuration)
+            } throws: { error in
+                "\(error)".contains("larger than \(16 << 20) bytes")
+            }
+        }
+    }
+
     @Test func retryPolicyBacksOffExponentiallyWithinItsCap() {
         let policy = RetryPolicy(maxAttempts: 5, baseDelay: .milliseconds(100), maxDelay: .milliseconds(350))
         #expect(policy.backoffCap(forRetry: 1) == .milliseconds(100))

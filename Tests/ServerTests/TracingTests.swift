@@ -27,7 +27,7 @@ import Testing
         ])
         let reply = try await server.request("POST", "/a2a", body: body, headers: [
             "Content-Type": "application/json", "A2A-Version": "1.0", "Authorization": "Bearer \(key)",
-            "traceparent": "00-\(traceID)-\(parentSpan)-01",
+            "traceparent": "00-\(traceID)-\(parentSpan)-01", "tracestate": "congo=t61rcWkgMzE",
         ])
         let taskID = try #require(value(try reply.json(), "result", "task", "id") as? String)
         #expect(server.terminate() == 0)
@@ -42,12 +42,18 @@ import Testing
         #expect(send["traceId"] as? String == traceID)
         #expect(send["parentSpanId"] as? String == parentSpan)
         #expect(send["kind"] as? Int == 2)
+        #expect(send["traceState"] as? String == "congo=t61rcWkgMzE")
         let taskTrace = SHA256.hash(data: Data(taskID.utf8)).prefix(16).map { String(format: "%02x", $0) }.joined()
         let steps = spans.filter { $0["traceId"] as? String == taskTrace }
         let names = Set(steps.compactMap { $0["name"] as? String })
         #expect(names.isSuperset(of: ["ares.task", "ares.step TaskPlanned", "ares.step ReportSynthesized", "ares.step TaskCompleted"]))
         let root = try #require(steps.first { $0["name"] as? String == "ares.task" })
-        #expect(root["parentSpanId"] == nil)
+        // A trace id chosen before any span exists is one swift-otel's tracer takes only from
+        // a parent: the root span continues the task's derived trace context, whose parent span
+        // id (the next 8 bytes of the task id's SHA-256) no exported span carries.
+        let taskParent = SHA256.hash(data: Data(taskID.utf8)).dropFirst(16).prefix(8).map { String(format: "%02x", $0) }.joined()
+        #expect(root["parentSpanId"] as? String == taskParent)
+        #expect(!steps.contains { $0["spanId"] as? String == taskParent })
         for step in steps where step["name"] as? String != "ares.task" {
             #expect(step["parentSpanId"] as? String == root["spanId"] as? String)
             let start = UInt64(step["startTimeUnixNano"] as? String ?? "") ?? 0

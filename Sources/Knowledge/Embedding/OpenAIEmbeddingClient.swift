@@ -1,7 +1,4 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import Resilience
 
 /// Where and how to reach an OpenAI-compatible `/v1/embeddings` endpoint (OpenAI, vLLM,
@@ -57,23 +54,27 @@ public enum EmbeddingServiceError: Error, CustomStringConvertible, Sendable {
 }
 
 /// An `Embedder` backed by an OpenAI-compatible embeddings endpoint, with a per-request
-/// timeout and retries with backoff and jitter.
+/// timeout and retries with backoff and jitter, over the pooled and bounded
+/// `ModelEndpointHTTPClient` (by default the process's shared one).
 public struct OpenAIEmbeddingClient: Embedder {
     public let configuration: OpenAIEmbeddingConfiguration
     public let dimension: Int
+    public let http: ModelEndpointHTTPClient
 
     /// Connects and learns the model's dimension from one probe request.
-    public static func connect(_ configuration: OpenAIEmbeddingConfiguration) async throws -> OpenAIEmbeddingClient {
-        let probe = try await requestBatch(["dimension probe"], configuration: configuration)
+    public static func connect(_ configuration: OpenAIEmbeddingConfiguration,
+                               http: ModelEndpointHTTPClient = .shared) async throws -> OpenAIEmbeddingClient {
+        let probe = try await requestBatch(["dimension probe"], configuration: configuration, http: http)
         guard let first = probe.first, !first.isEmpty else {
             throw EmbeddingServiceError.malformedResponse("the probe returned no vector")
         }
-        return OpenAIEmbeddingClient(configuration: configuration, dimension: first.count)
+        return OpenAIEmbeddingClient(configuration: configuration, dimension: first.count, http: http)
     }
 
-    public init(configuration: OpenAIEmbeddingConfiguration, dimension: Int) {
+    public init(configuration: OpenAIEmbeddingConfiguration, dimension: Int, http: ModelEndpointHTTPClient = .shared) {
         self.configuration = configuration
         self.dimension = dimension
+        self.http = http
     }
 
     public var identity: String {
@@ -86,7 +87,7 @@ public struct OpenAIEmbeddingClient: Embedder {
         var start = 0
         while start < texts.count {
             let batch = Array(texts[start..<min(texts.count, start + configuration.batchSize)])
-            let embedded = try await Self.requestBatch(batch, configuration: configuration)
+            let embedded = try await Self.requestBatch(batch, configuration: configuration, http: http)
             for vector in embedded {
                 guard vector.count == dimension else {
                     throw EmbeddingServiceError.malformedResponse("a vector has \(vector.count) dimensions, expected \(dimension)")
@@ -111,16 +112,15 @@ public struct OpenAIEmbeddingClient: Embedder {
         var data: [Item]
     }
 
-    static func requestBatch(_ texts: [String], configuration: OpenAIEmbeddingConfiguration) async throws -> [[Float]] {
-        var request = URLRequest(url: configuration.embeddingsURL)
-        request.httpMethod = "POST"
-        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+    static func requestBatch(_ texts: [String], configuration: OpenAIEmbeddingConfiguration,
+                             http: ModelEndpointHTTPClient) async throws -> [[Float]] {
+        var headers: [(String, String)] = []
         if let key = configuration.apiKey, !key.isEmpty {
-            request.setValue("Bearer \(key)", forHTTPHeaderField: "Authorization")
+            headers.append(("Authorization", "Bearer \(key)"))
         }
-        request.timeoutInterval = Double(configuration.requestTimeout.components.seconds) + 1
-        request.httpBody = try JSONEncoder().encode(RequestBody(model: configuration.model, input: texts))
-        let sendable = request
+        let body = try JSONEncoder().encode(RequestBody(model: configuration.model, input: texts))
+        let url = configuration.embeddingsURL
+        let sendableHeaders = headers
         let limit = configuration.requestTimeout
 
         return try await configuration.retry.run(
@@ -129,14 +129,17 @@ public struct OpenAIEmbeddingClient: Embedder {
                 return error is TimeoutError
             }
         ) {
-            let (data, response) = try await withTimeout(limit, operation: "embeddings request") {
+            let (data, status) = try await withTimeout(limit, operation: "embeddings request") {
                 do {
-                    return try await URLSession.shared.data(for: sendable)
-                } catch {
-                    throw EmbeddingServiceError.transport(error.localizedDescription)
+                    let response = try await http.postJSON(body, to: url, headers: sendableHeaders, timeout: limit)
+                    return (response.body, response.status)
+                } catch let failure as ModelEndpointHTTPClient.Failure {
+                    switch failure {
+                    case let .transport(detail): throw EmbeddingServiceError.transport(detail)
+                    case .responseTooLarge: throw EmbeddingServiceError.malformedResponse(failure.description)
+                    }
                 }
             }
-            let status = (response as? HTTPURLResponse)?.statusCode ?? 0
             guard (200..<300).contains(status) else {
                 throw EmbeddingServiceError.http(status: status, body: String(decoding: data.prefix(1000), as: UTF8.self))
             }

@@ -1,3 +1,4 @@
+import BinaryCoding
 import Foundation
 
 /// The tuning of BM25: term-frequency saturation `k1` and length normalization `b`.
@@ -164,7 +165,9 @@ extension BM25Index {
     static let formatVersion: UInt32 = 1
 
     /// A compact binary form: live documents renumbered densely, then the vocabulary with
-    /// each term's postings.
+    /// each term's postings. Layout (little-endian): version UInt32, k1 and b as Float32, the
+    /// live ids and lengths (each a UInt64 count and the values), the term count (UInt64), then
+    /// per term its UTF-8 (UInt32 length), its postings and its frequencies (UInt64 counts).
     func serialized() -> [UInt8] {
         var ordinalRemap = [UInt32](repeating: UInt32.max, count: documentIDs.count)
         var liveIDs: [UInt64] = []
@@ -178,29 +181,40 @@ extension BM25Index {
         writer.write(Self.formatVersion)
         writer.write(parameters.k1)
         writer.write(parameters.b)
-        writer.writeArray(liveIDs)
-        writer.writeArray(liveLengths)
+        writer.write(array: liveIDs, countPrefix: UInt64.self)
+        writer.write(array: liveLengths, countPrefix: UInt64.self)
         let liveTerms = terms.indices.filter { !postingOrdinals[$0].isEmpty }
         writer.write(UInt64(liveTerms.count))
         for termIndex in liveTerms {
-            writer.write(terms[termIndex])
-            writer.writeArray(postingOrdinals[termIndex].map { ordinalRemap[Int($0)] })
-            writer.writeArray(postingFrequencies[termIndex])
+            writer.write(terms[termIndex], lengthPrefix: UInt32.self)
+            writer.write(array: postingOrdinals[termIndex].map { ordinalRemap[Int($0)] }, countPrefix: UInt64.self)
+            writer.write(array: postingFrequencies[termIndex], countPrefix: UInt64.self)
         }
         return writer.bytes
     }
 
+    /// Reads `serialized()` bytes; throws `SnapshotFormatError` when they are damaged.
     init(serialized bytes: [UInt8]) throws {
-        var reader = BinaryReader(bytes)
-        let version = try reader.read(UInt32.self, "BM25 format version")
+        do {
+            self = try bytes.withUnsafeBytes { raw in
+                var reader = BinaryReader(raw)
+                return try BM25Index(reading: &reader)
+            }
+        } catch let error as BinaryReadError {
+            throw SnapshotFormatError(error, reading: "the BM25 index")
+        }
+    }
+
+    private init(reading reader: inout BinaryReader) throws {
+        let version = try reader.read(UInt32.self)
         guard version == Self.formatVersion else {
             throw SnapshotFormatError("BM25 index format version \(version) is not supported (expected \(Self.formatVersion))")
         }
-        let k1 = try reader.readFloat("BM25 k1")
-        let b = try reader.readFloat("BM25 b")
+        let k1 = try reader.read(Float.self)
+        let b = try reader.read(Float.self)
         self.init(parameters: BM25Parameters(k1: k1, b: b))
-        documentIDs = try reader.readArray(UInt64.self, "document ids")
-        documentLengths = try reader.readArray(UInt32.self, "document lengths")
+        documentIDs = try reader.readArray(of: UInt64.self, countPrefix: UInt64.self)
+        documentLengths = try reader.readArray(of: UInt32.self, countPrefix: UInt64.self)
         guard documentIDs.count == documentLengths.count else {
             throw SnapshotFormatError("BM25 index has \(documentIDs.count) document ids but \(documentLengths.count) lengths")
         }
@@ -208,15 +222,15 @@ extension BM25Index {
         for (ordinal, id) in documentIDs.enumerated() { ordinalByID[id] = UInt32(ordinal) }
         guard ordinalByID.count == documentIDs.count else { throw SnapshotFormatError("BM25 index repeats a document id") }
         totalLength = documentLengths.reduce(0) { $0 + Int($1) }
-        let termCount = try reader.read(UInt64.self, "vocabulary size")
+        let termCount = try reader.read(UInt64.self)
         // A term takes at least 20 bytes (its length and two array counts): checked against
         // that, a damaged count cannot reserve a dictionary many times the file's size.
         guard termCount <= UInt64(reader.remaining / 20) else { throw SnapshotFormatError("BM25 vocabulary size \(termCount) exceeds the file") }
         termIDs.reserveCapacity(Int(termCount))
         for _ in 0..<termCount {
-            let term = try reader.readString("term")
-            let ordinals = try reader.readArray(UInt32.self, "postings of '\(term)'")
-            let frequencies = try reader.readArray(UInt32.self, "frequencies of '\(term)'")
+            let term = try reader.readString(lengthPrefix: UInt32.self)
+            let ordinals = try reader.readArray(of: UInt32.self, countPrefix: UInt64.self)
+            let frequencies = try reader.readArray(of: UInt32.self, countPrefix: UInt64.self)
             guard ordinals.count == frequencies.count, ordinals.allSatisfy({ Int($0) < documentIDs.count }) else {
                 throw SnapshotFormatError("BM25 postings of '\(term)' are inconsistent")
             }
@@ -226,6 +240,6 @@ extension BM25Index {
             postingOrdinals.append(ordinals)
             postingFrequencies.append(frequencies)
         }
-        guard reader.remaining == 0 else { throw SnapshotFormatError("BM25 index has \(reader.remaining) unexpected trailing bytes") }
+        guard reader.isAtEnd else { throw SnapshotFormatError("BM25 index has \(reader.remaining) unexpected trailing bytes") }
     }
 }

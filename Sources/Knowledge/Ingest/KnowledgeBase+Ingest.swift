@@ -8,16 +8,16 @@ extension KnowledgeBase {
     /// Ingests files and folders incrementally: unchanged files are not read again, changed
     /// files replace their chunks, and with `prune` documents whose files are gone are
     /// forgotten. Every batch is committed to SQLite before the indexes change; the index
-    /// snapshot is written at the end.
+    /// snapshot is written at the end. Searches see the indexes of the previous write until
+    /// this one ends (also when it fails: then what it committed), never some of its batches.
     public func ingest(
         _ paths: [String],
         prune: Bool = false,
         relativeTo base: URL = URL(fileURLWithPath: FileManager.default.currentDirectoryPath),
         progress: @Sendable (IngestProgress) -> Void = { _ in }
     ) async throws -> IngestSummary {
-        guard access == .readWrite, let store else {
-            throw KnowledgeBaseError.invalidArgument("the knowledge base was opened read-only")
-        }
+        let store = try await beginWrite()
+        defer { endWrite() }
         let clock = ContinuousClock()
         let started = clock.now
         var summary = IngestSummary()
@@ -105,7 +105,7 @@ extension KnowledgeBase {
             summary.removed = try removeStored(gone, from: store, vectorsPending: &newVectors)
         }
 
-        try indexes.vectors.insert(batch: newVectors, threads: workers)
+        if !newVectors.isEmpty { try writableVectors().insert(batch: newVectors, threads: workers) }
         try finishWrite(store)
         (summary.documents, summary.chunks) = try store.counts()
         summary.seconds = Self.seconds(clock.now - started)
@@ -114,10 +114,9 @@ extension KnowledgeBase {
 
     /// Forgets the documents stored as `source` (or under it, for a folder). Returns the
     /// sources removed.
-    public func remove(_ source: String) throws -> [String] {
-        guard access == .readWrite, let store else {
-            throw KnowledgeBaseError.invalidArgument("the knowledge base was opened read-only")
-        }
+    public func remove(_ source: String) async throws -> [String] {
+        let store = try await beginWrite()
+        defer { endWrite() }
         let sources = try store.sources(matching: SourceFileCollector.normalize(source))
         var none: [(id: UInt64, vector: [Float])] = []
         _ = try removeStored(sources, from: store, vectorsPending: &none)
@@ -136,7 +135,8 @@ extension KnowledgeBase {
         guard !chunkIDs.isEmpty else { return }
         let ids = Set(chunkIDs.map { UInt64(bitPattern: $0) })
         indexes.keyword.remove(ids: ids)
-        for id in ids { indexes.vectors.remove(id: id) }
+        let vectors = writableVectors()
+        for id in ids { vectors.remove(id: id) }
         pendingVectors.removeAll { ids.contains($0.id) }
     }
 

@@ -2,7 +2,7 @@ import ResearchCore
 
 /// The knowledge base lets researchers read on around a search hit, in the hit's document.
 extension KnowledgeBase: PassageNeighborhood {
-    public func neighbors(of passage: Passage, before: Int, after: Int) async throws -> [Passage] {
+    public nonisolated func neighbors(of passage: Passage, before: Int, after: Int) async throws -> [Passage] {
         try store?.passages(around: passage.chunkId, before: before, after: after).map(\.shared) ?? []
     }
 }

@@ -4,34 +4,34 @@ public enum A2AError {
     public static let domain = "a2a-protocol.org"
 
     public static func taskNotFound(_ id: String) -> JSONRPCError {
-        make(-32001, "TASK_NOT_FOUND", "Task not found: there is no task '\(id)' visible to this principal", ["taskId": id])
+        make(JSONRPCError.Code.taskNotFound, "TASK_NOT_FOUND", "Task not found: there is no task '\(id)' visible to this principal", ["taskId": id])
     }
 
     public static func taskNotCancelable(_ id: String, state: A2ATaskState) -> JSONRPCError {
-        make(-32002, "TASK_NOT_CANCELABLE", "Task not cancelable: task '\(id)' has already ended (\(state.rawValue))", ["taskId": id])
+        make(JSONRPCError.Code.taskNotCancelable, "TASK_NOT_CANCELABLE", "Task not cancelable: task '\(id)' has already ended (\(state.rawValue))", ["taskId": id])
     }
 
     public static func pushNotificationNotSupported(_ detail: String) -> JSONRPCError {
-        make(-32003, "PUSH_NOTIFICATION_NOT_SUPPORTED", "Push notification not supported: \(detail)", [:])
+        make(JSONRPCError.Code.pushNotificationNotSupported, "PUSH_NOTIFICATION_NOT_SUPPORTED", "Push notification not supported: \(detail)", [:])
     }
 
     public static func unsupportedOperation(_ detail: String) -> JSONRPCError {
-        make(-32004, "UNSUPPORTED_OPERATION", "Unsupported operation: \(detail)", [:])
+        make(JSONRPCError.Code.unsupportedOperation, "UNSUPPORTED_OPERATION", "Unsupported operation: \(detail)", [:])
     }
 
     public static func contentTypeNotSupported(_ detail: String) -> JSONRPCError {
-        make(-32005, "CONTENT_TYPE_NOT_SUPPORTED", "Content type not supported: \(detail)", [:])
+        make(JSONRPCError.Code.contentTypeNotSupported, "CONTENT_TYPE_NOT_SUPPORTED", "Content type not supported: \(detail)", [:])
     }
 
     public static func extendedAgentCardNotConfigured() -> JSONRPCError {
-        make(-32007, "EXTENDED_AGENT_CARD_NOT_CONFIGURED", "Extended agent card not configured", [:])
+        make(JSONRPCError.Code.extendedAgentCardNotConfigured, "EXTENDED_AGENT_CARD_NOT_CONFIGURED", "Extended agent card not configured", [:])
     }
 
     public static func versionNotSupported(_ version: String) -> JSONRPCError {
         // The header is the client's text: echo a short, printable excerpt only.
         var shown = String(String.UnicodeScalarView(version.unicodeScalars.prefix(16).filter { $0.isASCII && $0.value >= 0x20 && $0.value < 0x7F }))
         if version.unicodeScalars.count > 16 { shown += "…" }
-        return make(-32009, "VERSION_NOT_SUPPORTED",
+        return make(JSONRPCError.Code.versionNotSupported, "VERSION_NOT_SUPPORTED",
                     "Version not supported: this endpoint speaks A2A 1.0; the request asked for '\(shown)' (send the header 'A2A-Version: 1.0')",
                     ["requestedVersion": shown, "supportedVersions": "1.0"])
     }

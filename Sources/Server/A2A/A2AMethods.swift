@@ -9,16 +9,18 @@ import TaskService
 public struct A2AMethods: Sendable {
     public var runner: TaskRunner
     public var pushConfigs: PushNotificationConfigStore
+    public var quotas: PrincipalTaskQuotas
     public var extendedCard: @Sendable () -> Data
     /// How long a blocking SendMessage waits for its task before returning it unfinished.
     public var blockingTimeout: Duration
     /// Encoded results of ended tasks (they never change): GetTask's hot path.
     private let endedTaskResults = EncodedResultCache(capacity: 1024)
 
-    public init(runner: TaskRunner, pushConfigs: PushNotificationConfigStore, extendedCard: @escaping @Sendable () -> Data,
-                blockingTimeout: Duration = .seconds(600)) {
+    public init(runner: TaskRunner, pushConfigs: PushNotificationConfigStore, quotas: PrincipalTaskQuotas = .init(),
+                extendedCard: @escaping @Sendable () -> Data, blockingTimeout: Duration = .seconds(600)) {
         self.runner = runner
         self.pushConfigs = pushConfigs
+        self.quotas = quotas
         self.extendedCard = extendedCard
         self.blockingTimeout = blockingTimeout
     }
@@ -123,47 +125,49 @@ public struct A2AMethods: Sendable {
         }
         let contextID = message.contextId.flatMap { $0.isEmpty ? nil : $0 } ?? "ctx-" + UUID().uuidString.lowercased()
         guard contextID.utf8.count <= 200 else { throw JSONRPCError.invalidParams("message.contextId: longer than 200 bytes") }
+        let pushConfig = params.configuration?.taskPushNotificationConfig
+        let pushConfigs = self.pushConfigs
         let snapshot: TaskSnapshot
         do {
-            snapshot = try await runner.submit(question: question, principal: principal.id, role: principal.role, contextID: contextID)
+            // The webhook is stored before any worker can take the task: its first step is sent too.
+            snapshot = try await runner.submit(question: question, principal: principal.id, quota: quotas.quota(for: principal.role),
+                                               contextID: contextID) { submitted in
+                if let pushConfig { _ = try await pushConfigs.set(pushConfig, taskID: submitted.id) }
+            }
         } catch let refused as TaskAdmissionError {
             throw refused.isPrincipalQuota
                 ? JSONRPCError.quotaExceeded(retryAfterSeconds: refused.retryAfterSeconds, detail: refused.description)
                 : JSONRPCError.busy(retryAfterSeconds: refused.retryAfterSeconds, detail: refused.description)
         } catch let error as ResearchTaskError {
             throw JSONRPCError.invalidParams("message: \(error)")
-        }
-        if let config = params.configuration?.taskPushNotificationConfig {
-            _ = try await pushConfigs.set(config, taskID: snapshot.id)
+        } catch let error as PushNotificationConfigError {
+            throw JSONRPCError.invalidParams("configuration.taskPushNotificationConfig: \(error)")
         }
         return snapshot
     }
 
-    /// The task, then each recorded step, ending after the step that ends the task.
+    /// The task, then each recorded step, ending after the step that ends the task. The
+    /// subscription is taken now, so no step between this call and the first read is missed;
+    /// the steps are pulled as the consumer reads them (no task of their own).
     private func stream(_ id: String, historyLength: Int?) -> AsyncThrowingStream<Data, any Error> {
         let directory = self.directory
-        return AsyncThrowingStream { continuation in
-            let pump = Task {
-                do {
-                    guard let (current, updates) = directory.subscribe(to: id) else {
-                        let ended = try await directory.snapshot(of: id)
-                        continuation.yield(try JSONRPCResponseWriter.encode(A2AStreamResponse(task: A2ATaskMapper.task(ended, historyLength: historyLength))))
-                        continuation.finish()
-                        return
-                    }
-                    continuation.yield(try JSONRPCResponseWriter.encode(A2AStreamResponse(task: A2ATaskMapper.task(current, historyLength: historyLength))))
-                    for await update in updates {
-                        for response in A2AStreamEvents.responses(for: update) {
-                            continuation.yield(try JSONRPCResponseWriter.encode(response))
-                        }
-                    }
-                    continuation.finish()
-                } catch {
-                    continuation.finish(throwing: error)
-                }
+        let subscription = directory.subscribe(to: id)
+        let cursor = PullCursor<AsyncStream<TaskUpdate>.Iterator, Data>(subscription?.updates.makeAsyncIterator())
+        let initial = subscription?.snapshot
+        return AsyncThrowingStream(unfolding: {
+            if !cursor.started {
+                cursor.started = true
+                // The task as it is now; for a task that has ended (no subscription), that is all.
+                let current: TaskSnapshot
+                if let initial { current = initial } else { current = try await directory.snapshot(of: id) }
+                return try JSONRPCResponseWriter.encode(A2AStreamResponse(task: A2ATaskMapper.task(current, historyLength: historyLength)))
             }
-            continuation.onTermination = { _ in pump.cancel() }
-        }
+            while cursor.pending.isEmpty {
+                guard let update = await cursor.iterator?.next() else { return nil }
+                cursor.pending = try A2AStreamEvents.responses(for: update).map { try JSONRPCResponseWriter.encode($0) }
+            }
+            return cursor.pending.removeFirst()
+        })
     }
 
     // MARK: Tasks
@@ -203,10 +207,10 @@ public struct A2AMethods: Sendable {
             after = date
         }
         let principal = request.principal
-        let all = try await TaskListing.entries(in: runner.directory.service.store).filter { entry in
+        let all = try await TaskListing.entries(in: runner.service.store).filter { entry in
             (principal.can(.seeAllTasks) || entry.owner == principal.id)
                 && (params.contextId.map { $0.isEmpty || $0 == entry.contextID } ?? true)
-                && (params.status.map { $0 == .unspecified || $0 == entry.coarseState } ?? true)
+                && (params.status.map { $0 == .unspecified || $0 == A2ATaskState(entry.coarseState) } ?? true)
                 && (after.map { entry.updatedAt > $0 } ?? true)
         }
         let page = all.dropFirst(offset).prefix(pageSize)
@@ -259,8 +263,12 @@ public struct A2AMethods: Sendable {
         let params = try request.params(A2ATaskPushNotificationConfig.self)
         guard let taskID = params.taskId, !taskID.isEmpty else { throw JSONRPCError.invalidParams("taskId: required") }
         _ = try await visibleSnapshot(taskID, principal: request.principal)
-        let stored = try await pushConfigs.set(params, taskID: taskID)
-        return .result(try JSONRPCResponseWriter.encode(stored))
+        do {
+            let stored = try await pushConfigs.set(params, taskID: taskID)
+            return .result(try JSONRPCResponseWriter.encode(stored))
+        } catch let error as PushNotificationConfigError {
+            throw JSONRPCError.invalidParams("\(error)")
+        }
     }
 
     private func getPushConfig(_ request: JSONRPCRequest) async throws -> JSONRPCReply {

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Logging
 import NIOCore
 import Security
 
@@ -10,13 +11,13 @@ import Security
 struct A2ARESTBinding: Sendable {
     static let prefix = "/rest"
     let methods: [String: JSONRPCMethod]
-    let access: AccessControl
     let maximumBodyBytes: Int
+    let logger: Logger
 
-    init(methods: [JSONRPCMethod], access: AccessControl, maximumBodyBytes: Int) {
+    init(methods: [JSONRPCMethod], maximumBodyBytes: Int, logger: Logger) {
         self.methods = Dictionary(methods.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
-        self.access = access
         self.maximumBodyBytes = maximumBodyBytes
+        self.logger = logger
     }
 
     func register(on router: Router<AresRequestContext>) {
@@ -40,7 +41,7 @@ struct A2ARESTBinding: Sendable {
             if id.hasSuffix(":subscribe") {
                 return await call("SubscribeToTask", request, context, params: .query(["id": .string(String(id.dropLast(":subscribe".count)))]))
             }
-            return Self.error(JSONRPCError(code: -32601, message: "Method not found: POST \(request.uri.path)"), context: context)
+            return Self.error(JSONRPCError(code: JSONRPCError.Code.methodNotFound, message: "Method not found: POST \(request.uri.path.prefix(200))"), context: context)
         }
         router.post("\(prefix)/tasks/{id}/pushNotificationConfigs") { request, context in
             await call("CreateTaskPushNotificationConfig", request, context, params: .bodyWith(["taskId": .string(context.parameters.get("id") ?? "")]))
@@ -73,15 +74,12 @@ struct A2ARESTBinding: Sendable {
         context.record.operation = name
         guard let method = methods[name] else { return Self.error(.methodNotFound(name, known: []), context: context) }
         var request = request
-        let authentication = access.authenticate(request.headers)
-        if case let .principal(principal) = authentication { context.record.principal = principal.id }
         do {
-            let principal = try JSONRPCEndpoint.authorize(method, authentication: authentication)
+            // Who calls was settled from the headers by the authentication middleware; a
+            // refused caller's body is never read.
+            let principal = try JSONRPCEndpoint.authorize(method, authentication: context.authentication)
             let params = try await Self.params(source, request: &request, maximumBodyBytes: maximumBodyBytes)
-            let body = try JSONRPCResponseWriter.encode(JSONValue.object([
-                "jsonrpc": .string("2.0"), "id": .integer(1), "method": .string(name), "params": params,
-            ]))
-            let call = JSONRPCRequest(id: .integer(1), method: name, body: body, principal: principal,
+            let call = JSONRPCRequest(id: .integer(1), method: name, params: params, principal: principal,
                                       protocolVersion: request.headers[.a2aVersion])
             switch try await method.handler(call) {
             case let .result(result):
@@ -94,20 +92,18 @@ struct A2ARESTBinding: Sendable {
                         }
                         if stopped { try await writer.write(ServerSentEvent.frame(Self.payload(.serverStopping).body, event: "error")) }
                     } catch {
-                        let failure = (error as? JSONRPCError) ?? .internalError("\(error)")
-                        try await writer.write(ServerSentEvent.frame(Self.payload(failure).body, event: "error"))
+                        try await writer.write(ServerSentEvent.frame(Self.payload(.unexpected(error, logger: logger)).body, event: "error"))
                     }
                 }
             }
-        } catch let error as JSONRPCError {
-            return Self.error(error, context: context)
         } catch {
-            return Self.error(.internalError("\(error)"), context: context)
+            return Self.error(.unexpected(error, logger: logger), context: context)
         }
     }
 
-    /// The params object for the method.
-    private static func params(_ source: ParamsSource, request: inout Request, maximumBodyBytes: Int) async throws -> JSONValue {
+    /// The method's params JSON: the body as sent, or built from the path and query (merged
+    /// into the body's object where a path names the task).
+    private static func params(_ source: ParamsSource, request: inout Request, maximumBodyBytes: Int) async throws -> Data {
         switch source {
         case let .query(fixed):
             var object = fixed
@@ -123,45 +119,45 @@ struct A2ARESTBinding: Sendable {
                     object[name] = .string(text)
                 }
             }
-            return .object(object)
+            return try JSONRPCResponseWriter.encode(JSONValue.object(object))
         case .body, .bodyWith:
             if let contentType = request.headers[.contentType], !Routes.isJSON(contentType) {
                 throw A2AError.contentTypeNotSupported("the request body must be application/json (got '\(contentType.prefix(100))')")
             }
             let data = try await request.collectBody(limit: maximumBodyBytes)
-            var object: [String: JSONValue] = [:]
             if !data.isEmpty {
                 guard try JSONRPCEndpoint.checkedTopLevel(data, maximumDepth: 32) == .object else {
                     throw JSONRPCError.invalidRequest("the body must be a JSON object")
                 }
-                guard let decoded = try? JSONDecoder().decode(JSONValue.self, from: data) else {
+            }
+            guard case let .bodyWith(fixed) = source else { return data.isEmpty ? Data("{}".utf8) : data }
+            var object: [String: JSONValue] = [:]
+            if !data.isEmpty {
+                guard let decoded = try? JSONDecoder().decode(JSONValue.self, from: data), let decodedObject = decoded.objectValue else {
                     throw JSONRPCError.parseError("the body is not valid JSON")
                 }
-                guard let decodedObject = decoded.objectValue else { throw JSONRPCError.invalidRequest("the body must be a JSON object") }
                 object = decodedObject
             }
-            if case let .bodyWith(fixed) = source { object.merge(fixed) { _, path in path } }
-            return .object(object)
+            object.merge(fixed) { _, path in path }
+            return try JSONRPCResponseWriter.encode(JSONValue.object(object))
         }
     }
 
     /// A JSON-RPC error as an HTTP status and an AIP-193 error body.
     static func payload(_ error: JSONRPCError) -> (status: HTTPResponse.Status, body: Data) {
-        let reason = error.data.flatMap { data -> String? in
-            if case let .array(details) = data { return details.first?.objectValue?["reason"]?.stringValue }
-            return nil
-        }
+        typealias Code = JSONRPCError.Code
         let (code, status): (Int, String)
-        switch (error.code, reason) {
-        case (-32001, _): (code, status) = (404, "NOT_FOUND")
-        case (-32005, _): (code, status) = (415, "INVALID_ARGUMENT")
-        case (-32002, _), (-32003, _), (-32004, _), (-32007, _), (-32008, _), (-32009, _): (code, status) = (400, "FAILED_PRECONDITION")
-        case (-32040, _): (code, status) = (401, "UNAUTHENTICATED")
-        case (-32041, _): (code, status) = (403, "PERMISSION_DENIED")
-        case (-32050, _): (code, status) = (503, "UNAVAILABLE")
-        case (-32051, _): (code, status) = (429, "RESOURCE_EXHAUSTED")
-        case (-32601, _): (code, status) = (404, "NOT_FOUND")
-        case (-32603, _), (-32006, _): (code, status) = (500, "INTERNAL")
+        switch error.code {
+        case Code.taskNotFound, Code.methodNotFound: (code, status) = (404, "NOT_FOUND")
+        case Code.contentTypeNotSupported: (code, status) = (415, "INVALID_ARGUMENT")
+        case Code.taskNotCancelable, Code.pushNotificationNotSupported, Code.unsupportedOperation, Code.extendedAgentCardNotConfigured,
+             Code.extensionSupportRequired, Code.versionNotSupported:
+            (code, status) = (400, "FAILED_PRECONDITION")
+        case Code.unauthenticated: (code, status) = (401, "UNAUTHENTICATED")
+        case Code.forbidden: (code, status) = (403, "PERMISSION_DENIED")
+        case Code.busy: (code, status) = (503, "UNAVAILABLE")
+        case Code.quotaExceeded: (code, status) = (429, "RESOURCE_EXHAUSTED")
+        case Code.internalError, Code.invalidAgentResponse: (code, status) = (500, "INTERNAL")
         default: (code, status) = (error.httpStatus == 413 ? 413 : 400, "INVALID_ARGUMENT")
         }
         var object: [String: JSONValue] = ["code": .integer(Int64(code)), "status": .string(status), "message": .string(error.message)]

@@ -1,3 +1,4 @@
+import TaskService
 import Foundation
 import ResearchCore
 

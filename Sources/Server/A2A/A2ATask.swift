@@ -1,3 +1,4 @@
+import TaskService
 import Foundation
 
 public enum A2ATaskState: String, Codable, Sendable, CaseIterable {
@@ -12,6 +13,17 @@ public enum A2ATaskState: String, Codable, Sendable, CaseIterable {
     case authRequired = "TASK_STATE_AUTH_REQUIRED"
 
     public var isTerminal: Bool { [.completed, .failed, .canceled, .rejected].contains(self) }
+
+    /// The A2A state of a task the engine lists by its last event.
+    public init(_ coarse: CoarseTaskState) {
+        switch coarse {
+        case .submitted: self = .submitted
+        case .working: self = .working
+        case .completed: self = .completed
+        case .failed: self = .failed
+        case .canceled: self = .canceled
+        }
+    }
 }
 
 public struct A2ATaskStatus: Codable, Sendable {
@@ -78,19 +90,9 @@ public struct A2AListTasksResponse: Codable, Sendable {
     public var totalSize: Int
 }
 
-public struct A2AAuthenticationInfo: Codable, Sendable, Equatable {
-    public var scheme: String
-    public var credentials: String?
-}
-
-public struct A2ATaskPushNotificationConfig: Codable, Sendable, Equatable {
-    public var tenant: String?
-    public var id: String?
-    public var taskId: String?
-    public var url: String
-    public var token: String?
-    public var authentication: A2AAuthenticationInfo?
-}
+/// A2A's TaskPushNotificationConfig and AuthenticationInfo are the task engine's push configs.
+public typealias A2AAuthenticationInfo = PushNotificationAuthentication
+public typealias A2ATaskPushNotificationConfig = PushNotificationConfig
 
 public struct A2AListTaskPushNotificationConfigsResponse: Codable, Sendable {
     public var configs: [A2ATaskPushNotificationConfig]

@@ -4,32 +4,59 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import Resilience
+import ServiceLifecycle
 import Synchronization
+import TaskService
 
 /// Delivers each step of a task to its webhooks: a POST of the A2A StreamResponse with the
 /// config's token in `X-A2A-Notification-Token` (and its authentication, if any), retried with
 /// backoff and jitter. Deliveries of one task go out in order; a failing webhook never slows
 /// the task itself.
 ///
+/// A swift-service-lifecycle `Service`: `run()` owns one child task per task with deliveries
+/// pending (its "lane"), so deliveries run concurrently across tasks and in order within one.
+/// At shutdown the lanes get `shutdownGrace` to finish, then are canceled (the steps of an
+/// unfinished task are sent again when it resumes; its configs are durable).
+///
 /// Each attempt resolves the webhook's host once, checks every address against the policy and
 /// connects to the checked address (AsyncHTTPClient's DNS override keeps the name for the
 /// Host header, SNI and certificate checks). Redirects are never followed, and at most
 /// `maximumResponseBytes` of an answer are read before the connection is closed.
-public final class PushNotificationSender: Sendable {
+public final class PushNotificationSender: Service, Sendable {
+    private struct Delivery: Sendable {
+        var taskID: String
+        var bodies: [Data]
+        var targets: [PushNotificationConfig]
+        var isLast: Bool
+    }
+
+    private struct ShutdownGraceOver: Error {}
+
     private let configs: PushNotificationConfigStore
+    private let policy: WebhookAddressPolicy
     private let retry: RetryPolicy
     private let timeout: Duration
+    private let shutdownGrace: Duration
     private let logger: Logger
-    private let chains = Mutex<[String: Task<Void, Never>]>([:])
+    private let deliveries: AsyncStream<Delivery>
+    private let enqueue: AsyncStream<Delivery>.Continuation
+    /// Lanes still working, and a signal when the last one is done.
+    private let activeLanes = Mutex(0)
+    private let idle: AsyncStream<Void>
+    private let becameIdle: AsyncStream<Void>.Continuation
     public static let maximumResponseBytes = 4096
 
-    public init(configs: PushNotificationConfigStore, logger: Logger,
+    public init(configs: PushNotificationConfigStore, policy: WebhookAddressPolicy, logger: Logger,
                 retry: RetryPolicy = RetryPolicy(maxAttempts: 5, baseDelay: .milliseconds(200), maxDelay: .seconds(5)),
-                timeout: Duration = .seconds(10)) {
+                timeout: Duration = .seconds(10), shutdownGrace: Duration = .seconds(5)) {
         self.configs = configs
+        self.policy = policy
         self.logger = logger
         self.retry = retry
         self.timeout = timeout
+        self.shutdownGrace = shutdownGrace
+        (deliveries, enqueue) = AsyncStream.makeStream(of: Delivery.self)
+        (idle, becameIdle) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
     /// Called by the task directory for every recorded step.
@@ -37,18 +64,51 @@ public final class PushNotificationSender: Sendable {
         let targets = configs.cachedConfigs(taskID: update.snapshot.id)
         guard !targets.isEmpty else { return }
         let bodies = A2AStreamEvents.responses(for: update).compactMap { try? JSONRPCResponseWriter.encode($0) }
-        let taskID = update.snapshot.id
-        let isLast = update.snapshot.state.isTerminal
-        chains.withLock { chains in
-            let previous = chains[taskID]
-            chains[taskID] = Task {
-                await previous?.value
-                for body in bodies {
-                    for target in targets { await self.deliver(body, to: target, taskID: taskID) }
+        enqueue.yield(Delivery(taskID: update.snapshot.id, bodies: bodies, targets: targets, isLast: update.snapshot.state.isTerminal))
+    }
+
+    public func run() async throws {
+        do {
+            try await withThrowingDiscardingTaskGroup { group in
+                var lanes: [String: AsyncStream<Delivery>.Continuation] = [:]
+                await withGracefulShutdownHandler {
+                    for await delivery in deliveries {
+                        if lanes[delivery.taskID] == nil {
+                            let (lane, continuation) = AsyncStream.makeStream(of: Delivery.self)
+                            lanes[delivery.taskID] = continuation
+                            activeLanes.withLock { $0 += 1 }
+                            group.addTask {
+                                for await delivery in lane {
+                                    for body in delivery.bodies {
+                                        for target in delivery.targets { await self.deliver(body, to: target, taskID: delivery.taskID) }
+                                    }
+                                }
+                                if self.activeLanes.withLock({ $0 -= 1; return $0 == 0 }) { self.becameIdle.yield() }
+                            }
+                        }
+                        lanes[delivery.taskID]?.yield(delivery)
+                        // The last step's deliveries run on; nothing more comes for this task.
+                        if delivery.isLast { lanes.removeValue(forKey: delivery.taskID)?.finish() }
+                    }
+                } onGracefulShutdown: {
+                    self.enqueue.finish()
+                }
+                for lane in lanes.values { lane.finish() }
+                guard activeLanes.withLock({ $0 }) > 0 else { return }
+                // Deliveries in flight get the grace; then the group is canceled.
+                let (idle, grace) = (self.idle, shutdownGrace)
+                group.addTask {
+                    await withTaskGroup(of: Void.self) { race in
+                        race.addTask { for await _ in idle where self.activeLanes.withLock({ $0 }) == 0 { return } }
+                        race.addTask { try? await Task.sleep(for: grace) }
+                        await race.next()
+                        race.cancelAll()
+                    }
+                    throw ShutdownGraceOver()
                 }
             }
-            // The last step's deliveries run on; nothing will be chained after them.
-            if isLast { chains[taskID] = nil }
+        } catch is ShutdownGraceOver {
+            // Expected: the grace is over (or every lane had finished before it).
         }
     }
 
@@ -59,7 +119,7 @@ public final class PushNotificationSender: Sendable {
     }
 
     private func deliver(_ body: Data, to config: A2ATaskPushNotificationConfig, taskID: String) async {
-        let policy = configs.addressPolicy
+        let policy = self.policy
         let timeout = self.timeout
         do {
             try await retry.run(isRetryable: { ($0 as? DeliveryFailure)?.isRetryable ?? true }, onRetry: { [logger] attempt, error, delay in

@@ -2,11 +2,20 @@ import Hummingbird
 import Security
 import Synchronization
 
-/// The request context of ares's routes: Hummingbird's core context plus a record that the
-/// handlers fill in (who called, which JSON-RPC method) for the one log line per request.
+/// The request context of ares's routes: Hummingbird's core context, who is calling (set once,
+/// from the headers, by `AuthenticationMiddleware`; handlers read it and never authenticate),
+/// and a record that the handlers fill in (which JSON-RPC method, how it ended) for the one
+/// log line per request.
 public struct AresRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
+    public var authentication: RequestAuthentication = .missing
     public let record = RequestRecord()
+
+    /// The caller, when the request carried valid credentials (or came to a `--dev` server).
+    public var principal: Principal? {
+        if case let .principal(principal) = authentication { return principal }
+        return nil
+    }
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)

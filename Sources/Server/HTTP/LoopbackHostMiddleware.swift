@@ -23,6 +23,12 @@ struct LoopbackHostMiddleware: RouterMiddleware {
 
     /// `host` or `host:port`, the host a loopback name or address.
     static func isLoopback(authority: String) -> Bool {
+        // The names clients use nearly always, checked without allocating (every request
+        // passes here).
+        for name in ["127.0.0.1", "localhost", "[::1]"] where authority.utf8.starts(with: name.utf8) {
+            let rest = authority.utf8.dropFirst(name.utf8.count)
+            if rest.isEmpty || (rest.first == UInt8(ascii: ":") && rest.dropFirst().allSatisfy { $0 >= 0x30 && $0 <= 0x39 }) { return true }
+        }
         let host: Substring
         if authority.hasPrefix("[") {
             guard let close = authority.firstIndex(of: "]") else { return false }

@@ -10,7 +10,8 @@ import NIOHTTPTypes
 /// event stream) is never limited here.
 ///
 /// Sits after the HTTP codec, so it sees whole heads; a head that never completes is caught by
-/// the head deadline.
+/// the head deadline. Per request it only notes a time: one repeating check per connection
+/// (every `checkInterval`) compares, so deadlines cost no timer per request.
 final class RequestReadDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
@@ -19,7 +20,10 @@ final class RequestReadDeadlineHandler: ChannelDuplexHandler, RemovableChannelHa
 
     private let headTimeout: TimeAmount
     private let bodyTimeout: TimeAmount
-    private var deadline: Scheduled<Void>?
+    private let checkInterval: TimeAmount
+    /// When the client must have sent what it owes; nil while the server owes the answer.
+    private var deadline: NIODeadline?
+    private var check: RepeatedTask?
     /// Requests whose head has arrived and whose response has not ended.
     private var unanswered = 0
     private var readingBody = false
@@ -27,23 +31,25 @@ final class RequestReadDeadlineHandler: ChannelDuplexHandler, RemovableChannelHa
     init(headTimeout: TimeAmount, bodyTimeout: TimeAmount) {
         self.headTimeout = headTimeout
         self.bodyTimeout = bodyTimeout
+        // Deadlines are enforced to within a quarter of the shorter one (at most a second).
+        checkInterval = min(.seconds(1), TimeAmount.nanoseconds(min(headTimeout.nanoseconds, bodyTimeout.nanoseconds) / 4))
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
-        if context.channel.isActive { arm(headTimeout, context: context) }
+        if context.channel.isActive { start(context: context) }
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        arm(headTimeout, context: context)
+        start(context: context)
         context.fireChannelActive()
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        disarm()
+        stop()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        disarm()
+        stop()
         context.fireChannelInactive()
     }
 
@@ -52,12 +58,12 @@ final class RequestReadDeadlineHandler: ChannelDuplexHandler, RemovableChannelHa
         case .head:
             unanswered += 1
             readingBody = true
-            arm(bodyTimeout, context: context)
+            deadline = .now() + bodyTimeout
         case .body:
             break
         case .end:
             readingBody = false
-            disarm()
+            deadline = nil
         }
         context.fireChannelRead(data)
     }
@@ -66,21 +72,23 @@ final class RequestReadDeadlineHandler: ChannelDuplexHandler, RemovableChannelHa
         if case .end = unwrapOutboundIn(data) {
             unanswered = max(0, unanswered - 1)
             // Idle again: the next request's head must come in time.
-            if unanswered == 0, !readingBody { arm(headTimeout, context: context) }
+            if unanswered == 0, !readingBody { deadline = .now() + headTimeout }
         }
         context.write(data, promise: promise)
     }
 
-    private func arm(_ timeout: TimeAmount, context: ChannelHandlerContext) {
-        disarm()
+    private func start(context: ChannelHandlerContext) {
+        guard check == nil else { return }
+        deadline = .now() + headTimeout
         let channel = context.channel
-        deadline = context.eventLoop.scheduleTask(in: timeout) {
-            channel.close(promise: nil)
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        check = context.eventLoop.scheduleRepeatedTask(initialDelay: checkInterval, delay: checkInterval) { _ in
+            if let deadline = loopBound.value.deadline, deadline < .now() { channel.close(promise: nil) }
         }
     }
 
-    private func disarm() {
-        deadline?.cancel()
-        deadline = nil
+    private func stop() {
+        check?.cancel()
+        check = nil
     }
 }

@@ -22,9 +22,9 @@ struct Routes: Sendable {
         router.get("/.well-known/agent-card.json") { request, _ in agentCard(request) }
         router.get("/metrics") { request, context in metrics(request, context: context) }
         router.post("/a2a") { request, context in await jsonRPC(request, context: context) }
-        router.post("/mcp") { request, context in await mcp.post(request, context: context, access: components.access, maximumBodyBytes: configuration.maximumBodyBytes) }
-        router.get("/mcp") { request, context in mcp.get(request, context: context, access: components.access) }
-        router.delete("/mcp") { request, context in mcp.delete(request, context: context, access: components.access) }
+        router.post("/mcp") { request, context in await mcp.post(request, context: context, maximumBodyBytes: configuration.maximumBodyBytes) }
+        router.get("/mcp") { _, _ in MCPEndpoint.noStream() }
+        router.delete("/mcp") { _, _ in MCPEndpoint.noStream() }
     }
 
     private func ready() async -> Response {
@@ -62,33 +62,12 @@ struct Routes: Sendable {
     }
 
     private func metrics(_ request: Request, context: AresRequestContext) -> Response {
-        switch components.access.authenticate(request.headers) {
-        case let .principal(principal):
-            context.record.principal = principal.id
-            let counts = (queued: components.runner.queuedCount, running: components.runner.runningCount)
-            let text = components.metrics.exposition(queued: counts.queued, running: counts.running)
-            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                            body: .init(byteBuffer: ByteBuffer(bytes: text)))
-        case .missing:
-            return refusal(.unauthorized, "metrics need an API key: send 'Authorization: Bearer <key>'")
-        case let .rejected(reason):
-            components.metrics.recordAuthenticationFailure()
-            components.logger.warning("authentication refused", metadata: ["route": "/metrics", "reason": .string(reason)])
-            return refusal(.unauthorized, reason)
+        guard context.principal != nil else {
+            return refusal(.unauthorized, JSONRPCError.refusing(context.authentication).message)
         }
-    }
-
-    /// The error for a request without valid credentials, counted and logged (never with the
-    /// credential itself).
-    func refuseUnauthenticated(_ authentication: RequestAuthentication, route: String) -> JSONRPCError {
-        switch authentication {
-        case let .rejected(reason):
-            components.metrics.recordAuthenticationFailure()
-            components.logger.warning("authentication refused", metadata: ["route": .string(route), "reason": .string(reason)])
-            return .unauthenticated(reason)
-        default:
-            return .unauthenticated("this endpoint needs an API key: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'")
-        }
+        let text = components.metrics.exposition(queued: components.runner.queuedCount, running: components.runner.runningCount)
+        return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                        body: .init(byteBuffer: ByteBuffer(bytes: text)))
     }
 
     private func refusal(_ status: HTTPResponse.Status, _ message: String) -> Response {
@@ -97,15 +76,13 @@ struct Routes: Sendable {
 
     private func jsonRPC(_ request: Request, context: AresRequestContext) async -> Response {
         var request = request
-        // Who is calling is decided from the headers alone: an anonymous or forged request is
+        // Who is calling was decided from the headers alone: an anonymous or forged request is
         // answered before its body is read, so it costs the server no memory.
-        let authentication = components.access.authenticate(request.headers)
-        switch authentication {
-        case let .principal(principal): context.record.principal = principal.id
-        case .missing, .rejected:
+        guard context.principal != nil else {
             context.record.operation = "(unauthenticated)"
-            return Self.response(JSONRPCEndpoint.errorReply(refuseUnauthenticated(authentication, route: "/a2a"), id: .null))
+            return Self.response(JSONRPCEndpoint.errorReply(.refusing(context.authentication), id: .null))
         }
+        let authentication = context.authentication
         if let contentType = request.headers[.contentType], !Self.isJSON(contentType) {
             context.record.operation = "(unsupported content type)"
             return Self.response(JSONRPCEndpoint.errorReply(

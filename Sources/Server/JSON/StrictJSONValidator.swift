@@ -24,17 +24,36 @@ public enum StrictJSONValidator {
         }
     }
 
+    /// What a valid text is: the kind of its top-level value and, when asked for, where the
+    /// value of one member of a top-level object lies (byte offsets), so that it can be
+    /// decoded on its own without decoding the whole text twice.
+    public struct Validated: Sendable, Equatable {
+        public var topLevel: TopLevel
+        /// The byte range of the captured member's value (the last one, if repeated).
+        public var capturedRange: Range<Int>?
+        /// A top-level member name used an escape sequence, so the captured member may be
+        /// spelled in a way a byte comparison does not see.
+        public var hasEscapedTopLevelName: Bool
+    }
+
     /// Validates `bytes`; returns the kind of the top-level value.
     public static func validate(_ bytes: some Collection<UInt8>, maximumDepth: Int) throws(Failure) -> TopLevel {
-        let result = bytes.withContiguousStorageIfAvailable { scan($0, maximumDepth: maximumDepth) }
-            ?? Array(bytes).withUnsafeBufferPointer { scan($0, maximumDepth: maximumDepth) }
+        try validate(bytes, maximumDepth: maximumDepth, capturing: nil).topLevel
+    }
+
+    /// Validates `bytes`, noting where the value of the top-level member `capturing` lies.
+    public static func validate(_ bytes: some Collection<UInt8>, maximumDepth: Int, capturing name: String?) throws(Failure) -> Validated {
+        let key = name.map { Array($0.utf8) }
+        let result = bytes.withContiguousStorageIfAvailable { scan($0, maximumDepth: maximumDepth, capturing: key) }
+            ?? Array(bytes).withUnsafeBufferPointer { scan($0, maximumDepth: maximumDepth, capturing: key) }
         return try result.get()
     }
 
-    private static func scan(_ buffer: UnsafeBufferPointer<UInt8>, maximumDepth: Int) -> Result<TopLevel, Failure> {
-        var scanner = Scanner(bytes: buffer, maximumDepth: maximumDepth)
+    private static func scan(_ buffer: UnsafeBufferPointer<UInt8>, maximumDepth: Int, capturing key: [UInt8]?) -> Result<Validated, Failure> {
+        var scanner = Scanner(bytes: buffer, maximumDepth: maximumDepth, capturing: key)
         do throws(Failure) {
-            return .success(try scanner.document())
+            let topLevel = try scanner.document()
+            return .success(Validated(topLevel: topLevel, capturedRange: scanner.captured, hasEscapedTopLevelName: scanner.escapedTopLevelName))
         } catch {
             return .failure(error)
         }
@@ -43,12 +62,22 @@ public enum StrictJSONValidator {
     private struct Scanner {
         let bytes: UnsafeBufferPointer<UInt8>
         let maximumDepth: Int
+        let key: [UInt8]?
         var position = 0
         var depth = 0
+        var captured: Range<Int>?
+        var escapedTopLevelName = false
 
-        init(bytes: UnsafeBufferPointer<UInt8>, maximumDepth: Int) {
+        init(bytes: UnsafeBufferPointer<UInt8>, maximumDepth: Int, capturing key: [UInt8]?) {
             self.bytes = bytes
             self.maximumDepth = maximumDepth
+            self.key = key
+        }
+
+        /// Whether the name that spans `range` (quotes excluded) is the captured key.
+        private func isKey(_ range: Range<Int>) -> Bool {
+            guard let key, range.count == key.count else { return false }
+            return zip(bytes[range], key).allSatisfy { $0 == $1 }
         }
 
         private var current: UInt8? { position < bytes.count ? bytes[position] : nil }
@@ -96,16 +125,26 @@ public enum StrictJSONValidator {
                 depth -= 1
                 return
             }
+            let isTopLevel = depth == 1
             while true {
                 guard current == UInt8(ascii: "\"") else {
                     throw fail(current == UInt8(ascii: "}") ? "a trailing comma before '}'" : "an object member name (a string) was expected")
                 }
+                let nameStart = position + 1
                 try string()
+                let name = nameStart..<(position - 1)
+                var capture = false
+                if isTopLevel, key != nil {
+                    if bytes[name].contains(UInt8(ascii: "\\")) { escapedTopLevelName = true }
+                    capture = isKey(name)
+                }
                 skipWhitespace()
                 guard current == UInt8(ascii: ":") else { throw fail("':' was expected after a member name") }
                 position += 1
                 skipWhitespace()
+                let valueStart = position
                 _ = try value()
+                if capture { captured = valueStart..<position }
                 skipWhitespace()
                 switch current {
                 case UInt8(ascii: ",")?:

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Security
 
 /// What the HTTP layer sends back for one JSON-RPC POST.
@@ -17,6 +18,8 @@ public enum JSONRPCHTTPReply: Sendable {
 public struct JSONRPCEndpoint: Sendable {
     public var methods: [String: JSONRPCMethod]
     public var maximumNestingDepth: Int
+    /// Where unexpected errors are logged (clients get a reference, not the text).
+    public var logger: Logger
 
     /// What became of one request: the reply, and the method and outcome it is counted under
     /// (`ok`, `stream`, `notification`, `error <code>`; the method is nil when none was named).
@@ -26,62 +29,46 @@ public struct JSONRPCEndpoint: Sendable {
         public var outcome: String
     }
 
-    public init(methods: [JSONRPCMethod], maximumNestingDepth: Int = 32) {
+    public init(methods: [JSONRPCMethod], maximumNestingDepth: Int = 32, logger: Logger = Logger(label: "ares")) {
+        self.logger = logger
         self.methods = Dictionary(methods.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         self.maximumNestingDepth = maximumNestingDepth
     }
 
     public func handle(body: Data, authentication: RequestAuthentication, protocolVersion: String?) async -> Handled {
-        var id: JSONValue = .null
+        let envelope: JSONRPCEnvelope
+        do {
+            envelope = try JSONRPCEnvelope.parse(body, maximumDepth: maximumNestingDepth)
+        } catch {
+            return Handled(reply: Self.errorReply(error.error, id: error.id), method: nil, outcome: "error \(error.error.code)")
+        }
+        let id = envelope.id
         var methodName: String?
         do {
-            switch try Self.checkedTopLevel(body, maximumDepth: maximumNestingDepth) {
-            case .object: break
-            case .array: throw JSONRPCError.invalidRequest("batch requests (a JSON array) are not supported: send one request object per call")
-            default: throw JSONRPCError.invalidRequest("the request must be a JSON object")
-            }
-            let envelope: JSONRPCEnvelope
-            do {
-                envelope = try JSONDecoder().decode(JSONRPCEnvelope.self, from: body)
-            } catch {
-                throw JSONRPCError.invalidRequest(DecodingErrorDescription.describe(error, root: ""))
-            }
-            if let given = envelope.id {
-                switch given {
-                case .string, .integer, .number, .null: id = given
-                default: throw JSONRPCError.invalidRequest("id must be a string, a number or null")
-                }
-            }
-            guard envelope.jsonrpc == .string("2.0") else {
-                throw JSONRPCError.invalidRequest("jsonrpc must be exactly \"2.0\"")
-            }
-            guard case let .string(name)? = envelope.method else {
-                throw JSONRPCError.invalidRequest(envelope.method == nil ? "method is missing" : "method must be a string")
-            }
-            guard let method = methods[name] else {
+            guard let method = methods[envelope.method] else {
                 // Not recorded under the client's name: metrics labels must stay a fixed set.
                 methodName = "(unknown method)"
-                throw JSONRPCError.methodNotFound(String(name.prefix(100)), known: methods.keys.sorted())
+                throw JSONRPCError.methodNotFound(String(envelope.method.prefix(100)), known: methods.keys.sorted())
             }
+            let name = envelope.method
             methodName = name
             let principal = try Self.authorize(method, authentication: authentication)
-            guard envelope.hasID else {
+            guard !envelope.isNotification else {
                 // A notification: JSON-RPC forbids a reply, and no A2A method is meant as one.
                 return Handled(reply: .accepted, method: name, outcome: "notification")
             }
-            let request = JSONRPCRequest(id: id, method: name, body: body, principal: principal, protocolVersion: protocolVersion)
+            let request = JSONRPCRequest(id: id, method: name, params: envelope.params, principal: principal, protocolVersion: protocolVersion)
             switch try await method.handler(request) {
             case let .result(result):
                 return Handled(reply: .single(status: 200, body: JSONRPCResponseWriter.result(id: id, result: result), retryAfterSeconds: nil),
                                method: name, outcome: "ok")
             case let .stream(results):
-                return Handled(reply: .events(Self.frames(of: results, id: id), closing: JSONRPCResponseWriter.error(id: id, error: .serverStopping)),
+                return Handled(reply: .events(Self.frames(of: results, id: id, logger: logger), closing: JSONRPCResponseWriter.error(id: id, error: .serverStopping)),
                                method: name, outcome: "stream")
             }
-        } catch let error as JSONRPCError {
-            return Handled(reply: Self.errorReply(error, id: id), method: methodName, outcome: "error \(error.code)")
         } catch {
-            return Handled(reply: Self.errorReply(.internalError("\(error)"), id: id), method: methodName, outcome: "error -32603")
+            let failure = JSONRPCError.unexpected(error, logger: logger)
+            return Handled(reply: Self.errorReply(failure, id: id), method: methodName, outcome: "error \(failure.code)")
         }
     }
 
@@ -107,23 +94,20 @@ public struct JSONRPCEndpoint: Sendable {
         return .single(status: error.httpStatus, body: JSONRPCResponseWriter.error(id: id, error: error), retryAfterSeconds: retry)
     }
 
-    /// Each streamed result as a JSON-RPC response; a failure ends the stream with an error response.
-    private static func frames(of results: AsyncThrowingStream<Data, any Error>, id: JSONValue) -> AsyncStream<Data> {
-        AsyncStream { continuation in
-            let pump = Task {
-                do {
-                    for try await result in results {
-                        continuation.yield(JSONRPCResponseWriter.result(id: id, result: result))
-                    }
-                } catch let error as JSONRPCError {
-                    continuation.yield(JSONRPCResponseWriter.error(id: id, error: error))
-                } catch {
-                    continuation.yield(JSONRPCResponseWriter.error(id: id, error: .internalError("\(error)")))
-                }
-                continuation.finish()
+    /// Each streamed result as a JSON-RPC response; a failure ends the stream with an error
+    /// response. Pulled as the consumer reads (no task of its own).
+    private static func frames(of results: AsyncThrowingStream<Data, any Error>, id: JSONValue, logger: Logger) -> AsyncStream<Data> {
+        let cursor = PullCursor<AsyncThrowingStream<Data, any Error>.Iterator, Data>(results.makeAsyncIterator())
+        return AsyncStream(unfolding: {
+            guard !cursor.finished else { return nil }
+            do {
+                guard let result = try await cursor.iterator?.next() else { return nil }
+                return JSONRPCResponseWriter.result(id: id, result: result)
+            } catch {
+                cursor.finished = true
+                return JSONRPCResponseWriter.error(id: id, error: .unexpected(error, logger: logger))
             }
-            continuation.onTermination = { _ in pump.cancel() }
-        }
+        })
     }
 
     /// Checks that `body` is one strict JSON text within the nesting limit: a syntax error is

@@ -1,3 +1,6 @@
+import Foundation
+import Logging
+
 /// A JSON-RPC 2.0 error object, and the HTTP status it travels with (200 for ordinary
 /// protocol errors; 401/403/413/503 where HTTP has a word for the failure).
 public struct JSONRPCError: Error, Sendable, Equatable, Encodable {
@@ -15,39 +18,77 @@ public struct JSONRPCError: Error, Sendable, Equatable, Encodable {
 
     enum CodingKeys: String, CodingKey { case code, message, data }
 
+    /// The error codes ares answers with: JSON-RPC 2.0's, A2A 1.0's (with a
+    /// `google.rpc.ErrorInfo` in `data`, see `A2AError`) and ares's own.
+    public enum Code {
+        public static let parseError = -32700
+        public static let invalidRequest = -32600
+        public static let methodNotFound = -32601
+        public static let invalidParams = -32602
+        public static let internalError = -32603
+        public static let taskNotFound = -32001
+        public static let taskNotCancelable = -32002
+        public static let pushNotificationNotSupported = -32003
+        public static let unsupportedOperation = -32004
+        public static let contentTypeNotSupported = -32005
+        public static let invalidAgentResponse = -32006
+        public static let extendedAgentCardNotConfigured = -32007
+        public static let extensionSupportRequired = -32008
+        public static let versionNotSupported = -32009
+        public static let unauthenticated = -32040
+        public static let forbidden = -32041
+        public static let busy = -32050
+        public static let quotaExceeded = -32051
+    }
+
     public static func parseError(_ detail: String) -> JSONRPCError {
-        JSONRPCError(code: -32700, message: "Parse error: the body is not valid JSON (\(detail))")
+        JSONRPCError(code: Code.parseError, message: "Parse error: the body is not valid JSON (\(detail))")
     }
 
     public static func invalidRequest(_ detail: String, httpStatus: Int = 200) -> JSONRPCError {
-        JSONRPCError(code: -32600, message: "Invalid Request: \(detail)", httpStatus: httpStatus)
+        JSONRPCError(code: Code.invalidRequest, message: "Invalid Request: \(detail)", httpStatus: httpStatus)
     }
 
     public static func methodNotFound(_ method: String, known: [String]) -> JSONRPCError {
-        JSONRPCError(code: -32601, message: "Method not found: '\(method)' is not a method of this endpoint (methods: \(known.joined(separator: ", ")))")
+        JSONRPCError(code: Code.methodNotFound, message: "Method not found: '\(method)' is not a method of this endpoint (methods: \(known.joined(separator: ", ")))")
     }
 
     public static func invalidParams(_ detail: String) -> JSONRPCError {
-        JSONRPCError(code: -32602, message: "Invalid params: \(detail)")
+        JSONRPCError(code: Code.invalidParams, message: "Invalid params: \(detail)")
     }
 
     public static func internalError(_ detail: String) -> JSONRPCError {
-        JSONRPCError(code: -32603, message: "Internal error: \(detail)")
+        JSONRPCError(code: Code.internalError, message: "Internal error: \(detail)")
+    }
+
+    /// An error nobody anticipated: logged with a fresh reference, and answered with that
+    /// reference only (its text may hold paths, SQL or other internals).
+    public static func unexpected(_ error: any Error, logger: Logger) -> JSONRPCError {
+        if let known = error as? JSONRPCError { return known }
+        let reference = String(UUID().uuidString.prefix(8)).lowercased()
+        logger.error("unexpected error", metadata: ["reference": .string(reference), "error": .string(String(describing: error))])
+        return internalError("an unexpected error occurred; the server's log has it under reference \(reference)")
+    }
+
+    /// The answer to a request without valid credentials (HTTP 401).
+    public static func refusing(_ authentication: RequestAuthentication) -> JSONRPCError {
+        if case let .rejected(reason) = authentication { return unauthenticated(reason) }
+        return unauthenticated("this endpoint needs an API key: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'")
     }
 
     /// No or a wrong credential (HTTP 401).
     public static func unauthenticated(_ detail: String) -> JSONRPCError {
-        JSONRPCError(code: -32040, message: "Unauthenticated: \(detail)", httpStatus: 401)
+        JSONRPCError(code: Code.unauthenticated, message: "Unauthenticated: \(detail)", httpStatus: 401)
     }
 
     /// A known principal whose role does not allow the method (HTTP 403).
     public static func forbidden(_ detail: String) -> JSONRPCError {
-        JSONRPCError(code: -32041, message: "Forbidden: \(detail)", httpStatus: 403)
+        JSONRPCError(code: Code.forbidden, message: "Forbidden: \(detail)", httpStatus: 403)
     }
 
     /// Admission control: every task slot and queue place is taken (HTTP 503 + Retry-After).
     public static func busy(retryAfterSeconds: Int, detail: String) -> JSONRPCError {
-        JSONRPCError(code: -32050, message: "Server busy: \(detail); retry in \(retryAfterSeconds) s",
+        JSONRPCError(code: Code.busy, message: "Server busy: \(detail); retry in \(retryAfterSeconds) s",
                      data: .object(["retryAfterSeconds": .integer(Int64(retryAfterSeconds))]), httpStatus: 503)
     }
 
@@ -59,7 +100,7 @@ public struct JSONRPCError: Error, Sendable, Equatable, Encodable {
     /// The caller's own quota of waiting or running tasks is used up; others are still served
     /// (HTTP 429 + Retry-After).
     public static func quotaExceeded(retryAfterSeconds: Int, detail: String) -> JSONRPCError {
-        JSONRPCError(code: -32051, message: "Quota exceeded: \(detail); retry in \(retryAfterSeconds) s",
+        JSONRPCError(code: Code.quotaExceeded, message: "Quota exceeded: \(detail); retry in \(retryAfterSeconds) s",
                      data: .object(["retryAfterSeconds": .integer(Int64(retryAfterSeconds))]), httpStatus: 429)
     }
 }

@@ -1,32 +1,44 @@
 import Foundation
 import Security
 
-/// One parsed JSON-RPC request: its id and method, the raw body (each method decodes its own
-/// params from it), and who sent it.
+/// One JSON-RPC call as a method sees it: its id and method, its params as the client sent
+/// them (each method decodes its own type), and who sent it. The REST binding makes one from a
+/// path, a query and a body, without a JSON-RPC envelope.
 public struct JSONRPCRequest: Sendable {
     public var id: JSONValue
     public var method: String
-    public var body: Data
+    /// The `params` JSON, or nil when the call has none.
+    public var params: Data?
     public var principal: Principal
     /// The A2A protocol version the client asked for (`A2A-Version` header), if any.
     public var protocolVersion: String?
 
+    public init(id: JSONValue, method: String, params: Data?, principal: Principal, protocolVersion: String?) {
+        self.id = id
+        self.method = method
+        self.params = params
+        self.principal = principal
+        self.protocolVersion = protocolVersion
+    }
+
     /// Decodes `params` as `P`; a missing or malformed field becomes -32602 naming the field.
     public func params<P: Decodable>(_ type: P.Type) throws -> P {
+        guard let params, !Self.isNull(params) else { throw JSONRPCError.invalidParams("params: required field is missing") }
         do {
-            return try Self.decoder.decode(ParamsEnvelope<P>.self, from: body).params
+            return try Self.decoder.decode(P.self, from: params)
         } catch {
-            throw JSONRPCError.invalidParams(DecodingErrorDescription.describe(error, root: ""))
+            throw JSONRPCError.invalidParams(DecodingErrorDescription.describe(error, root: "params"))
         }
     }
 
     /// Params that may be absent (methods with only optional parameters).
     public func optionalParams<P: Decodable>(_ type: P.Type) throws -> P? {
-        do {
-            return try Self.decoder.decode(OptionalParamsEnvelope<P>.self, from: body).params
-        } catch {
-            throw JSONRPCError.invalidParams(DecodingErrorDescription.describe(error, root: ""))
-        }
+        guard let params, !Self.isNull(params) else { return nil }
+        return try self.params(type)
+    }
+
+    private static func isNull(_ params: Data) -> Bool {
+        params.count == 4 && params.elementsEqual("null".utf8)
     }
 
     /// Protocol-buffer JSON (which A2A 1.0 is) accepts a field by its JSON name (`taskId`) or
@@ -36,25 +48,4 @@ public struct JSONRPCRequest: Sendable {
         decoder.keyDecodingStrategy = .convertFromSnakeCase
         return decoder
     }()
-
-    private struct ParamsEnvelope<P: Decodable>: Decodable { var params: P }
-    private struct OptionalParamsEnvelope<P: Decodable>: Decodable { var params: P? }
-}
-
-/// The outer shape of a JSON-RPC request, checked before anything else.
-struct JSONRPCEnvelope: Decodable {
-    var jsonrpc: JSONValue?
-    var id: JSONValue?
-    var hasID: Bool
-    var method: JSONValue?
-
-    enum CodingKeys: String, CodingKey { case jsonrpc, id, method }
-
-    init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        jsonrpc = try container.decodeIfPresent(JSONValue.self, forKey: .jsonrpc)
-        hasID = container.contains(.id)
-        id = try container.decodeIfPresent(JSONValue.self, forKey: .id)
-        method = try container.decodeIfPresent(JSONValue.self, forKey: .method)
-    }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Security
 
 /// The MCP server side, shared by stdio (`ares mcp`) and streamable HTTP (`/mcp`): the
@@ -9,8 +10,11 @@ public struct MCPDispatcher: Sendable {
     public var tools: MCPTools
     public var version: String
     public var maximumNestingDepth: Int
+    /// Where unexpected errors are logged (clients get a reference, not the text).
+    public var logger: Logger
 
-    public init(tools: MCPTools, version: String, maximumNestingDepth: Int = 32) {
+    public init(tools: MCPTools, version: String, maximumNestingDepth: Int = 32, logger: Logger = Logger(label: "ares")) {
+        self.logger = logger
         self.tools = tools
         self.version = version
         self.maximumNestingDepth = maximumNestingDepth
@@ -26,48 +30,25 @@ public struct MCPDispatcher: Sendable {
         var params: JSONValue?
     }
 
-    private struct Envelope: Decodable {
-        var jsonrpc: String?
-        var id: JSONValue?
-        var method: String?
-        var params: JSONValue?
-        var hasID: Bool
-
-        enum CodingKeys: String, CodingKey { case jsonrpc, id, method, params }
-
-        init(from decoder: any Decoder) throws {
-            let container = try decoder.container(keyedBy: CodingKeys.self)
-            jsonrpc = try? container.decodeIfPresent(String.self, forKey: .jsonrpc)
-            hasID = container.contains(.id)
-            id = try container.decodeIfPresent(JSONValue.self, forKey: .id)
-            method = try? container.decodeIfPresent(String.self, forKey: .method)
-            params = try container.decodeIfPresent(JSONValue.self, forKey: .params)
-        }
-    }
-
-    /// Parses a message; a malformed one is an error response to send back (or nil when it
-    /// is a response from the client, which needs none).
+    /// Parses a message with the JSON-RPC envelope A2A uses too; a malformed one is an error
+    /// response to send back.
     public func parse(_ body: Data) -> Result<Incoming, JSONRPCError> {
+        let envelope: JSONRPCEnvelope
         do {
-            switch try JSONRPCEndpoint.checkedTopLevel(body, maximumDepth: maximumNestingDepth) {
-            case .object: break
-            case .array: return .failure(.invalidRequest("batches (a JSON array) are not supported: send one message per request"))
-            default: return .failure(.invalidRequest("expected one JSON-RPC message object"))
-            }
+            envelope = try JSONRPCEnvelope.parse(body, maximumDepth: maximumNestingDepth)
         } catch {
-            return .failure(error)
+            return .failure(error.error)
         }
-        guard let envelope = try? JSONDecoder().decode(Envelope.self, from: body) else {
-            return .failure(.invalidRequest("expected one JSON-RPC message object"))
+        var params: JSONValue?
+        if let data = envelope.params {
+            guard let decoded = try? JSONDecoder().decode(JSONValue.self, from: data) else {
+                return .failure(.invalidParams("params cannot be read"))
+            }
+            params = decoded
         }
-        guard envelope.jsonrpc == "2.0" else { return .failure(.invalidRequest("jsonrpc must be exactly \"2.0\"")) }
-        guard let method = envelope.method else {
-            return .failure(.invalidRequest("method is missing (responses to the server are not expected)"))
-        }
-        var toolName: String?
-        if method == "tools/call" { toolName = envelope.params?.objectValue?["name"]?.stringValue }
-        return .success(Incoming(id: envelope.id ?? .null, method: method, isNotification: !envelope.hasID,
-                                 toolName: toolName, params: envelope.params))
+        let toolName = envelope.method == "tools/call" ? params?.objectValue?["name"]?.stringValue : nil
+        return .success(Incoming(id: envelope.id, method: envelope.method, isNotification: envelope.isNotification,
+                                 toolName: toolName, params: params))
     }
 
     /// The permission a message needs; nil: any authenticated principal (handshake, listing).
@@ -81,10 +62,8 @@ public struct MCPDispatcher: Sendable {
         do {
             let result = try await result(for: incoming, principal: principal)
             return JSONRPCResponseWriter.result(id: incoming.id, result: try JSONRPCResponseWriter.encode(result))
-        } catch let error as JSONRPCError {
-            return JSONRPCResponseWriter.error(id: incoming.id, error: error)
         } catch {
-            return JSONRPCResponseWriter.error(id: incoming.id, error: .internalError("\(error)"))
+            return JSONRPCResponseWriter.error(id: incoming.id, error: .unexpected(error, logger: logger))
         }
     }
 
@@ -115,7 +94,7 @@ public struct MCPDispatcher: Sendable {
             }
             return try await tools.call(name, arguments: arguments, principal: principal).json
         default:
-            throw JSONRPCError(code: -32601, message: "Method not found: \(incoming.method.prefix(100)) (ares serves initialize, ping, tools/list, tools/call)")
+            throw JSONRPCError(code: JSONRPCError.Code.methodNotFound, message: "Method not found: \(incoming.method.prefix(100)) (ares serves initialize, ping, tools/list, tools/call)")
         }
     }
 }

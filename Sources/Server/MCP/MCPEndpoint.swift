@@ -20,21 +20,12 @@ public struct MCPEndpoint: Sendable {
         self.keepAliveInterval = keepAliveInterval
     }
 
-    func post(_ request: Request, context: AresRequestContext, access: AccessControl, maximumBodyBytes: Int) async -> Response {
+    func post(_ request: Request, context: AresRequestContext, maximumBodyBytes: Int) async -> Response {
         var request = request
-        // Credentials first, from the headers: nobody unauthenticated gets a body read.
-        let principal: Principal
-        switch access.authenticate(request.headers) {
-        case let .principal(found):
-            principal = found
-            context.record.principal = found.id
-        case .missing:
+        // Credentials were checked from the headers: nobody unauthenticated gets a body read.
+        guard let principal = context.principal else {
             context.record.operation = "mcp (unauthenticated)"
-            return Routes.response(JSONRPCEndpoint.errorReply(.unauthenticated("MCP over HTTP needs an API key: send 'Authorization: Bearer <key>'"), id: .null))
-        case let .rejected(reason):
-            context.record.operation = "mcp (unauthenticated)"
-            metrics.recordAuthenticationFailure()
-            return Routes.response(JSONRPCEndpoint.errorReply(.unauthenticated(reason), id: .null))
+            return Routes.response(JSONRPCEndpoint.errorReply(.refusing(context.authentication), id: .null))
         }
         // Only JSON: a browser sends text/plain cross-site without asking first (no CORS
         // preflight), so accepting it would let any web page post to a local server.
@@ -72,13 +63,9 @@ public struct MCPEndpoint: Sendable {
         return .json(answer)
     }
 
-    func get(_ request: Request, context: AresRequestContext, access: AccessControl) -> Response {
-        // No server-initiated stream: every answer travels on the POST that asked for it.
-        Response(status: .methodNotAllowed, headers: [.allow: "POST"])
-    }
-
-    func delete(_ request: Request, context: AresRequestContext, access: AccessControl) -> Response {
-        // Stateless: there is no session to end.
+    /// GET and DELETE: stateless, so there is no server-initiated stream to open and no session
+    /// to end; every answer travels on the POST that asked for it.
+    static func noStream() -> Response {
         Response(status: .methodNotAllowed, headers: [.allow: "POST"])
     }
 

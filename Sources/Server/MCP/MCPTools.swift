@@ -10,11 +10,13 @@ import TaskService
 public struct MCPTools: Sendable {
     public var runner: TaskRunner
     public var knowledge: KnowledgeBase
+    public var quotas: PrincipalTaskQuotas
     public var researchTimeout: Duration
 
-    public init(runner: TaskRunner, knowledge: KnowledgeBase, researchTimeout: Duration = .seconds(600)) {
+    public init(runner: TaskRunner, knowledge: KnowledgeBase, quotas: PrincipalTaskQuotas = .init(), researchTimeout: Duration = .seconds(600)) {
         self.runner = runner
         self.knowledge = knowledge
+        self.quotas = quotas
         self.researchTimeout = researchTimeout
     }
 
@@ -77,7 +79,7 @@ public struct MCPTools: Sendable {
         }
         let snapshot: TaskSnapshot
         do {
-            snapshot = try await runner.submit(question: question, principal: principal.id, role: principal.role, contextID: nil)
+            snapshot = try await runner.submit(question: question, principal: principal.id, quota: quotas.quota(for: principal.role), contextID: nil)
         } catch let error as ResearchTaskError {
             return .error("\(error)")
         } catch let refused as TaskAdmissionError {

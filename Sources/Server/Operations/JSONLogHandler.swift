@@ -10,16 +10,22 @@ private let systemWrite = Darwin.write
 import Synchronization
 
 /// A swift-log handler that writes one JSON object per line (to standard error by default):
-/// timestamp, level, label, message and metadata as fields, for log collectors.
+/// timestamp, level, label, message and metadata as fields, for log collectors. Metadata
+/// comes from the logger, then its metadata provider (`OTLPTracing.logMetadataProvider`
+/// adds `traceId` and `spanId` while a span is active), then the call, later ones winning;
+/// an error passed to the call is its `error` field unless the metadata names one.
 public struct JSONLogHandler: LogHandler {
     public var logLevel: Logger.Level
     public var metadata: Logger.Metadata = [:]
+    public var metadataProvider: Logger.MetadataProvider?
     private let label: String
     private let sink: JSONLogSink
 
-    public init(label: String, level: Logger.Level = .info, sink: JSONLogSink = .standardError) {
+    public init(label: String, level: Logger.Level = .info, metadataProvider: Logger.MetadataProvider? = nil,
+                sink: JSONLogSink = .standardError) {
         self.label = label
         self.logLevel = level
+        self.metadataProvider = metadataProvider
         self.sink = sink
     }
 
@@ -36,7 +42,16 @@ public struct JSONLogHandler: LogHandler {
         Self.appendString(label, to: &line)
         line += ",\"msg\":"
         Self.appendString(event.message.description, to: &line)
-        let merged = event.metadata.map { metadata.merging($0, uniquingKeysWith: { _, new in new }) } ?? metadata
+        var merged = metadata
+        if let provided = metadataProvider?.get(), !provided.isEmpty {
+            merged.merge(provided, uniquingKeysWith: { _, new in new })
+        }
+        if let given = event.metadata, !given.isEmpty {
+            merged.merge(given, uniquingKeysWith: { _, new in new })
+        }
+        if let error = event.error, merged["error"] == nil {
+            merged["error"] = .string("\(error)")
+        }
         for key in merged.keys.sorted() {
             guard let value = merged[key] else { continue }
             line += ","

@@ -1,20 +1,11 @@
 import Security
+import TaskService
 
 /// How many tasks one principal may have waiting and running at once, by role, so that one
 /// client cannot fill the whole queue (or take every worker) and leave the others refused.
 public struct PrincipalTaskQuotas: Sendable, Equatable {
     /// One role's limits; nil means "only the server-wide limit applies".
-    public struct Quota: Sendable, Equatable {
-        public var maximumQueued: Int?
-        public var maximumRunning: Int?
-
-        public init(maximumQueued: Int? = nil, maximumRunning: Int? = nil) {
-            self.maximumQueued = maximumQueued
-            self.maximumRunning = maximumRunning
-        }
-
-        public static let unlimited = Quota()
-    }
+    public typealias Quota = TaskQuota
 
     public var researcher: Quota
     public var admin: Quota

@@ -4,7 +4,11 @@ Prints its port on the first line of stdout, then serves until killed. Behaviour
 - every request must carry `Authorization: Bearer <key>` where key is argv[1], else 401;
 - the first `fail_first` requests (argv[2]) answer 503, to exercise retries;
 - an input containing "BAD-REQUEST" answers 400 with an error body;
-- otherwise each input gets a deterministic 8-dimensional vector (letter counts).
+- otherwise each input gets a deterministic 8-dimensional vector (letter counts);
+- under other path prefixes (for the HTTP client's bounds): /same-host/v1/embeddings
+  redirects (307) to /v1/embeddings; /other-host/v1/embeddings redirects (307) to the same
+  port on "localhost" (another host name); /huge-declared/v1/embeddings declares a 17 MiB
+  body; /huge-streamed/v1/embeddings sends 17 MiB without declaring a length.
 """
 import json
 import sys
@@ -35,10 +39,37 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def redirect(self, location):
+        self.send_response(307)
+        self.send_header("Location", location)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def huge(self, declared):
+        size = 17 << 20
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        if declared:
+            self.send_header("Content-Length", str(size))
+        self.end_headers()
+        chunk = b" " * (1 << 20)
+        try:
+            for _ in range(size >> 20):
+                self.wfile.write(chunk)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client stopped reading, as it should
+
     def do_POST(self):
         length = int(self.headers.get("Content-Length", 0))
         body = json.loads(self.rfile.read(length) or b"{}")
         state["requests"] += 1
+        port = self.server.server_address[1]
+        if self.path == "/same-host/v1/embeddings":
+            return self.redirect("/v1/embeddings")
+        if self.path == "/other-host/v1/embeddings":
+            return self.redirect(f"http://localhost:{port}/v1/embeddings")
+        if self.path.startswith("/huge-"):
+            return self.huge(declared=self.path.startswith("/huge-declared/"))
         if self.path != "/v1/embeddings":
             return self.reply(404, {"error": {"message": "no route " + self.path}})
         if self.headers.get("Authorization") != "Bearer " + KEY:

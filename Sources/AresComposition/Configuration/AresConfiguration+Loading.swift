@@ -1,0 +1,252 @@
+import Foundation
+import Logging
+import Server
+
+extension AresConfiguration {
+    /// The environment variable that names the configuration file when `--config` does not.
+    public static let configurationFileVariable = "ARES_CONFIG"
+
+    /// Loads the configuration from the option groups of a command, the process environment,
+    /// the configuration file (`--config`, else `$ARES_CONFIG`) and the defaults.
+    public static func load(_ groups: any ConfigurationOptionGroup...) throws -> AresConfiguration {
+        var flags = ConfigurationFlags()
+        for group in groups { group.apply(to: &flags) }
+        return try load(flags: flags)
+    }
+
+    /// Loads and validates the configuration. Each setting takes its value from the first
+    /// source that sets it: flags, then the environment, then the configuration file, then
+    /// the default. An empty value counts as unset. Only the value in effect is checked, and
+    /// an error names the setting, the accepted values, the value found and where it was found.
+    /// Relative paths are relative to `workingDirectory`, or to the configuration file's
+    /// folder for paths the file gives.
+    public static func load(flags: ConfigurationFlags, environment: [String: String] = ProcessInfo.processInfo.environment,
+                            workingDirectory: URL = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)) throws -> AresConfiguration {
+        // A directory URL (trailing slash), so that relative paths resolve inside it.
+        let workingDirectory = URL(fileURLWithPath: workingDirectory.path, isDirectory: true)
+        var file: ConfigurationFile?
+        var fileSource = ConfigurationSource.default
+        if let path = flags.configurationFile.nonEmpty ?? environment[configurationFileVariable].nonEmpty {
+            fileSource = flags.configurationFile.nonEmpty == nil ? .env : .flag
+            file = try ConfigurationFile(url: URL(fileURLWithPath: expandingTilde(path), relativeTo: workingDirectory).standardizedFileURL)
+        }
+        let resolver = SettingResolver(flags: flags, environment: environment, file: file, workingDirectory: workingDirectory)
+        let settings = try ConfigurationSetting.allCases.map(resolver.resolve)
+        var configuration = try AresConfiguration(settings: settings)
+        configuration.configurationFile = file?.url
+        configuration.configurationFileSource = fileSource
+        return configuration
+    }
+
+    /// Builds the typed configuration from resolved settings and checks the rules that join
+    /// several settings.
+    init(settings: [ResolvedSetting]) throws {
+        let values = Dictionary(uniqueKeysWithValues: settings.map { ($0.setting, $0.value) })
+        func text(_ setting: ConfigurationSetting) -> String? {
+            if case let .text(value)? = values[setting] { return value }
+            return nil
+        }
+        func integer(_ setting: ConfigurationSetting) -> Int? {
+            if case let .integer(value)? = values[setting] { return value }
+            return nil
+        }
+        func number(_ setting: ConfigurationSetting) -> Double? {
+            if case let .number(value)? = values[setting] { return value }
+            return nil
+        }
+        func boolean(_ setting: ConfigurationSetting) -> Bool {
+            if case let .boolean(value)? = values[setting] { return value }
+            return false
+        }
+        func secret(_ setting: ConfigurationSetting) -> SecretReference? {
+            if case let .secret(value)? = values[setting] { return value }
+            return nil
+        }
+        // Defaults exist for every setting read with `!` below.
+        let kind = EmbedderKind(rawValue: text(.embedder)!)!
+        let embedding = Embedding(kind: kind, url: text(.embeddingURL).flatMap(URL.init(string:)), model: text(.embeddingModel),
+                                  batchSize: integer(.embeddingBatchSize)!, apiKey: secret(.embeddingAPIKey))
+        if kind == .openai {
+            for (setting, example) in [(ConfigurationSetting.embeddingURL, " (e.g. http://127.0.0.1:11434/v1)"), (.embeddingModel, "")]
+            where text(setting) == nil {
+                throw ConfigurationError(setting: setting.name, "the openai embedder needs \(setting.name): set \(setting.sourcesInWords)\(example)")
+            }
+        }
+        var chatModel: ChatModel?
+        if let url = text(.modelURL).flatMap(URL.init(string:)) {
+            guard let name = text(.model) else {
+                throw ConfigurationError(setting: ConfigurationSetting.model.name,
+                                         "a model URL needs a model name: set \(ConfigurationSetting.model.sourcesInWords)")
+            }
+            chatModel = ChatModel(url: url, name: name, apiKey: secret(.modelAPIKey))
+        }
+        let server = Server(
+            host: text(.host)!, port: integer(.port)!, publicURL: text(.publicURL), developmentMode: boolean(.dev),
+            maximumRunningTasks: integer(.maxRunningTasks)!, maximumQueuedTasks: integer(.maxQueuedTasks)!,
+            maximumBodyBytes: integer(.maxBodyBytes)!, maximumConnections: integer(.maxConnections)!,
+            requestHeadTimeout: .seconds(integer(.requestHeadTimeout)!), requestBodyTimeout: .seconds(integer(.requestBodyTimeout)!),
+            researcherQuota: Quota(maximumQueued: integer(.researcherMaxQueued), maximumRunning: integer(.researcherMaxRunning)),
+            adminQuota: Quota(maximumQueued: integer(.adminMaxQueued), maximumRunning: integer(.adminMaxRunning)),
+            logRequests: boolean(.logRequests), logLevel: Logger.Level(rawValue: text(.logLevel)!)!,
+            allowPrivateWebhooks: boolean(.allowPrivateWebhooks), otlpEndpoint: text(.otlpEndpoint).flatMap(URL.init(string:)),
+            traceSamplingRatio: number(.traceSamplingRatio)!)
+        if server.developmentMode, !ServerConfiguration.isLoopback(server.host) {
+            throw ConfigurationError(setting: ConfigurationSetting.dev.name, """
+                --dev lets anyone act as admin, so it is refused on \(server.host): \
+                use a loopback address for host (127.0.0.1, ::1 or localhost)
+                """)
+        }
+        self.init(configurationFile: nil, dataDirectory: URL(fileURLWithPath: text(.dataDir)!), embedding: embedding,
+                  chatModel: chatModel, server: server, settings: settings)
+    }
+
+    static func expandingTilde(_ path: String) -> String {
+        path == "~" || path.hasPrefix("~/") ? (path as NSString).expandingTildeInPath : path
+    }
+}
+
+/// Picks each setting's value from the first source that sets it, and reads and checks it.
+struct SettingResolver {
+    let flags: ConfigurationFlags
+    let environment: [String: String]
+    let file: ConfigurationFile?
+    let workingDirectory: URL
+
+    /// A value as its source holds it, before it is read for its setting.
+    enum Raw {
+        case flag(ConfigurationValue)
+        case text(String)
+        case json(ConfigurationFile.Value)
+
+        var isEmpty: Bool {
+            switch self {
+            case let .flag(.text(value)), let .text(value), let .json(.string(value)): value.isEmpty
+            default: false
+            }
+        }
+
+        var literal: String {
+            switch self {
+            case let .flag(.text(value)), let .text(value): "'\(value)'"
+            case let .flag(.integer(value)): "\(value)"
+            case let .flag(.number(value)): "\(value)"
+            case let .flag(.boolean(value)): "\(value)"
+            case let .flag(.secret(value)): value.redacted
+            case let .json(value): value.literal
+            }
+        }
+    }
+
+    func resolve(_ setting: ConfigurationSetting) throws -> ResolvedSetting {
+        if let value = flags[setting], !Raw.flag(value).isEmpty {
+            return try read(setting, .flag(value), source: .flag, origin: setting.flag ?? "a flag", base: workingDirectory)
+        }
+        if let variable = setting.environmentVariable, let text = environment[variable].nonEmpty {
+            return try read(setting, .text(text), source: .env, origin: variable, base: workingDirectory)
+        }
+        // The key itself in the environment, when no key file is named there: it stays there
+        // and is read when a client is built.
+        if case let .secret(variable) = setting.kind, environment[variable].nonEmpty != nil {
+            return ResolvedSetting(setting: setting, value: .secret(.environment(variable)), source: .env, origin: variable)
+        }
+        if let file, let value = file.values[setting], !Raw.json(value).isEmpty {
+            return try read(setting, .json(value), source: .file, origin: file.url.path, base: file.url.deletingLastPathComponent())
+        }
+        guard let value = setting.defaultValue else {
+            return ResolvedSetting(setting: setting, value: nil, source: .default, origin: nil)
+        }
+        return try read(setting, .flag(value), source: .default, origin: "the default", base: workingDirectory)
+    }
+
+    private func read(_ setting: ConfigurationSetting, _ raw: Raw, source: ConfigurationSource, origin: String, base: URL) throws -> ResolvedSetting {
+        func invalid(_ requirement: String) -> ConfigurationError {
+            ConfigurationError(setting: setting.name, "\(setting.name) must be \(requirement) (got \(raw.literal) from \(origin))")
+        }
+        func string() throws -> String {
+            switch raw {
+            case let .flag(.text(value)), let .text(value), let .json(.string(value)): return value
+            default: throw invalid(setting.acceptedValues)
+            }
+        }
+        func path() throws -> String {
+            URL(fileURLWithPath: AresConfiguration.expandingTilde(try string()), relativeTo: base).standardizedFileURL.path
+        }
+        let value: ConfigurationValue
+        switch setting.kind {
+        case .path:
+            value = .text(try path())
+        case .secret:
+            value = .secret(.file(try path()))
+        case .text:
+            value = .text(try string())
+        case let .url(schemes):
+            let text = try string()
+            guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), schemes?.contains(scheme) ?? true,
+                  schemes == nil || url.host != nil else {
+                throw invalid(setting.acceptedValues + (setting.example.map { " such as \($0)" } ?? ""))
+            }
+            value = .text(text)
+        case let .choice(choices):
+            let text = try string()
+            guard choices.contains(text) else { throw invalid(setting.acceptedValues) }
+            value = .text(text)
+        case let .integer(range):
+            let number: Int
+            switch raw {
+            case let .flag(.integer(given)), let .json(.integer(given)): number = given
+            case let .text(text):
+                guard let parsed = Int(text.trimmingCharacters(in: .whitespaces)) else { throw invalid(setting.acceptedValues) }
+                number = parsed
+            default: throw invalid(setting.acceptedValues)
+            }
+            guard range.contains(number) else { throw invalid("between \(range.lowerBound) and \(range.upperBound)") }
+            value = .integer(number)
+        case .fraction:
+            let fraction: Double
+            switch raw {
+            case let .flag(.number(given)), let .json(.number(given)): fraction = given
+            case let .json(.integer(given)): fraction = Double(given)
+            case let .text(text):
+                guard let parsed = Double(text.trimmingCharacters(in: .whitespaces)) else { throw invalid(setting.acceptedValues) }
+                fraction = parsed
+            default: throw invalid(setting.acceptedValues)
+            }
+            guard fraction.isFinite, (0...1).contains(fraction) else { throw invalid("between 0 and 1") }
+            value = .number(fraction)
+        case .boolean:
+            switch raw {
+            case let .flag(.boolean(given)), let .json(.boolean(given)): value = .boolean(given)
+            case let .text(text):
+                switch text.lowercased() {
+                case "true", "1", "yes", "on": value = .boolean(true)
+                case "false", "0", "no", "off": value = .boolean(false)
+                default: throw invalid(setting.acceptedValues + " (or 1, 0, yes, no, on, off)")
+                }
+            default: throw invalid(setting.acceptedValues)
+            }
+        }
+        return ResolvedSetting(setting: setting, value: value, source: source, origin: source == .default ? nil : origin)
+    }
+}
+
+extension ConfigurationSetting {
+    /// An example value, for messages about URLs.
+    var example: String? {
+        switch self {
+        case .embeddingURL, .modelURL: "http://127.0.0.1:11434/v1"
+        case .otlpEndpoint: "http://127.0.0.1:4318"
+        case .publicURL: "https://ares.example.com"
+        default: nil
+        }
+    }
+}
+
+extension Optional where Wrapped == String {
+    /// The text, or nil when it is absent or empty.
+    var nonEmpty: String? {
+        switch self {
+        case let .some(text) where !text.isEmpty: text
+        default: nil
+        }
+    }
+}

@@ -1,0 +1,93 @@
+import Foundation
+import Logging
+
+/// Everything that can be configured about ares, read once from flags, the environment, a
+/// configuration file and defaults (in that order of precedence) and validated once, by
+/// `AresConfiguration.load`. The rest of ares reads its settings from here and nowhere else.
+/// Secrets are not values of the configuration: only where to find them (`SecretReference`).
+public struct AresConfiguration: Sendable {
+    public enum EmbedderKind: String, CaseIterable, Sendable {
+        /// The hashing embedder: no model, no network.
+        case builtin
+        /// Any OpenAI-compatible `/v1/embeddings` endpoint.
+        case openai
+    }
+
+    /// Which embedder turns text into vectors.
+    public struct Embedding: Sendable, Equatable {
+        public var kind: EmbedderKind
+        /// The endpoint's API base URL and model name (set when `kind` is `openai`).
+        public var url: URL?
+        public var model: String?
+        /// Texts per embeddings request.
+        public var batchSize: Int
+        public var apiKey: SecretReference?
+
+        /// The built-in embedder.
+        public static let builtin = Embedding(kind: .builtin, url: nil, model: nil, batchSize: 64, apiKey: nil)
+    }
+
+    /// The chat model of the LLM-backed agents.
+    public struct ChatModel: Sendable, Equatable {
+        public var url: URL
+        public var name: String
+        public var apiKey: SecretReference?
+    }
+
+    /// One role's task limits; nil: only the server-wide limit applies.
+    public struct Quota: Sendable, Equatable {
+        public var maximumQueued: Int?
+        public var maximumRunning: Int?
+
+        public init(maximumQueued: Int? = nil, maximumRunning: Int? = nil) {
+            self.maximumQueued = maximumQueued
+            self.maximumRunning = maximumRunning
+        }
+    }
+
+    /// How `ares serve` listens and admits work.
+    public struct Server: Sendable, Equatable {
+        public var host: String
+        public var port: Int
+        /// The URL clients reach the server at (for the agent card); nil: http://host:port.
+        public var publicURL: String?
+        /// Requests without credentials act as a local admin (loopback only).
+        public var developmentMode: Bool
+        public var maximumRunningTasks: Int
+        public var maximumQueuedTasks: Int
+        public var maximumBodyBytes: Int
+        public var maximumConnections: Int
+        public var requestHeadTimeout: Duration
+        public var requestBodyTimeout: Duration
+        public var researcherQuota: Quota
+        public var adminQuota: Quota
+        public var logRequests: Bool
+        public var logLevel: Logger.Level
+        /// The setting as given; development mode allows private webhooks too.
+        public var allowPrivateWebhooks: Bool
+        /// Where traces are exported over OTLP/HTTP; nil: no tracing.
+        public var otlpEndpoint: URL?
+        /// The share (0...1) of new traces that are sampled.
+        public var traceSamplingRatio: Double
+
+        /// Whether push-notification webhooks may reach loopback, private and link-local addresses.
+        public var webhooksMayReachPrivateAddresses: Bool { allowPrivateWebhooks || developmentMode }
+    }
+
+    /// The configuration file read, if any, and whether `--config` or `$ARES_CONFIG` named it.
+    public var configurationFile: URL?
+    public var configurationFileSource: ConfigurationSource = .default
+    /// The data directory (absolute).
+    public var dataDirectory: URL
+    public var embedding: Embedding
+    /// Nil: the built-in agents only.
+    public var chatModel: ChatModel?
+    public var server: Server
+    /// Every setting with its value and source, in `ConfigurationSetting` order (for `ares config show`).
+    public var settings: [ResolvedSetting]
+
+    /// The resolved setting `setting`.
+    public func resolved(_ setting: ConfigurationSetting) -> ResolvedSetting {
+        settings.first { $0.setting == setting } ?? ResolvedSetting(setting: setting, value: nil, source: .default, origin: nil)
+    }
+}

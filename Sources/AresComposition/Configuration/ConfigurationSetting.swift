@@ -1,0 +1,182 @@
+/// Every setting ares reads, with the names it goes by in each of its sources: a flag, an
+/// environment variable, a key of the configuration file. The setting's name is its
+/// configuration-file key (dotted for the nested `quotas`), and errors and `ares config show`
+/// use it. docs/configuration.md is this table in prose.
+public enum ConfigurationSetting: String, CaseIterable, Sendable {
+    case dataDir
+    case embedder, embeddingURL, embeddingModel, embeddingBatchSize, embeddingAPIKey
+    case modelURL, model, modelAPIKey
+    case host, port, publicURL, dev
+    case maxRunningTasks, maxQueuedTasks, maxBodyBytes, maxConnections, requestHeadTimeout, requestBodyTimeout
+    case researcherMaxQueued = "quotas.researcher.maxQueued"
+    case researcherMaxRunning = "quotas.researcher.maxRunning"
+    case adminMaxQueued = "quotas.admin.maxQueued"
+    case adminMaxRunning = "quotas.admin.maxRunning"
+    case logRequests, logLevel, allowPrivateWebhooks, otlpEndpoint, traceSamplingRatio
+
+    /// What values a setting takes, which decides how each source's text is read and checked.
+    enum Kind: Sendable {
+        /// A file or folder. Relative paths are relative to the working directory (flags and
+        /// environment) or to the configuration file's folder (the file).
+        case path
+        case text
+        /// A URL with one of `schemes` (nil: any scheme).
+        case url(schemes: [String]?)
+        case choice([String])
+        case integer(ClosedRange<Int>)
+        /// A number between 0 and 1.
+        case fraction
+        case boolean
+        /// A secret: never a value of the configuration. Its flag, `*_FILE` variable and file
+        /// key name a file holding it; `variable` is the environment variable that may hold it.
+        case secret(variable: String)
+    }
+
+    public var name: String { rawValue }
+
+    var kind: Kind {
+        switch self {
+        case .dataDir: .path
+        case .embedder: .choice(AresConfiguration.EmbedderKind.allCases.map(\.rawValue))
+        case .embeddingURL, .modelURL: .url(schemes: nil)
+        case .publicURL, .otlpEndpoint: .url(schemes: ["http", "https"])
+        case .embeddingModel, .model, .host: .text
+        case .embeddingBatchSize: .integer(1...2048)
+        case .embeddingAPIKey: .secret(variable: "ARES_EMBEDDING_API_KEY")
+        case .modelAPIKey: .secret(variable: "ARES_MODEL_API_KEY")
+        case .port: .integer(0...65535)
+        case .dev, .logRequests, .allowPrivateWebhooks: .boolean
+        case .maxRunningTasks, .researcherMaxRunning, .adminMaxRunning: .integer(1...256)
+        case .maxQueuedTasks, .researcherMaxQueued, .adminMaxQueued: .integer(0...10_000_000)
+        case .maxBodyBytes: .integer(1024...(64 << 20))
+        case .maxConnections: .integer(1...100_000)
+        case .requestHeadTimeout, .requestBodyTimeout: .integer(1...3600)
+        case .logLevel: .choice(["trace", "debug", "info", "notice", "warning", "error", "critical"])
+        case .traceSamplingRatio: .fraction
+        }
+    }
+
+    /// The command-line flag, where a command offers one.
+    public var flag: String? {
+        switch self {
+        case .dataDir: "--data-dir"
+        case .embedder: "--embedder"
+        case .embeddingURL: "--embedding-url"
+        case .embeddingModel: "--embedding-model"
+        case .embeddingBatchSize: "--embedding-batch-size"
+        case .embeddingAPIKey: "--embedding-key-file"
+        case .modelURL: "--model-url"
+        case .model: "--model"
+        case .modelAPIKey: "--model-key-file"
+        case .host: "--host"
+        case .port: "--port"
+        case .publicURL: "--public-url"
+        case .dev: "--dev"
+        case .maxRunningTasks: "--max-running-tasks"
+        case .maxQueuedTasks: "--max-queued-tasks"
+        case .maxBodyBytes: "--max-body-bytes"
+        case .maxConnections: "--max-connections"
+        case .requestHeadTimeout: "--request-head-timeout"
+        case .requestBodyTimeout: "--request-body-timeout"
+        case .researcherMaxQueued, .researcherMaxRunning, .adminMaxQueued, .adminMaxRunning: nil
+        case .logRequests: "--no-request-log"
+        case .logLevel: "--log-level"
+        case .allowPrivateWebhooks: "--allow-private-webhooks"
+        case .otlpEndpoint: "--otlp-endpoint"
+        case .traceSamplingRatio: "--trace-sampling-ratio"
+        }
+    }
+
+    /// The environment variable. Development mode has none on purpose: it lets anyone act as
+    /// admin, so it is said on the command line, where it is seen. Quotas are structured and
+    /// live in the file only.
+    public var environmentVariable: String? {
+        switch self {
+        case .dataDir: "ARES_DATA_DIR"
+        case .embedder: "ARES_EMBEDDER"
+        case .embeddingURL: "ARES_EMBEDDING_URL"
+        case .embeddingModel: "ARES_EMBEDDING_MODEL"
+        case .embeddingBatchSize: "ARES_EMBEDDING_BATCH_SIZE"
+        case .embeddingAPIKey: "ARES_EMBEDDING_API_KEY_FILE"
+        case .modelURL: "ARES_MODEL_URL"
+        case .model: "ARES_MODEL"
+        case .modelAPIKey: "ARES_MODEL_API_KEY_FILE"
+        case .host: "ARES_HOST"
+        case .port: "ARES_PORT"
+        case .publicURL: "ARES_PUBLIC_URL"
+        case .dev: nil
+        case .maxRunningTasks: "ARES_MAX_RUNNING_TASKS"
+        case .maxQueuedTasks: "ARES_MAX_QUEUED_TASKS"
+        case .maxBodyBytes: "ARES_MAX_BODY_BYTES"
+        case .maxConnections: "ARES_MAX_CONNECTIONS"
+        case .requestHeadTimeout: "ARES_REQUEST_HEAD_TIMEOUT"
+        case .requestBodyTimeout: "ARES_REQUEST_BODY_TIMEOUT"
+        case .researcherMaxQueued, .researcherMaxRunning, .adminMaxQueued, .adminMaxRunning: nil
+        case .logRequests: "ARES_LOG_REQUESTS"
+        case .logLevel: "ARES_LOG_LEVEL"
+        case .allowPrivateWebhooks: "ARES_ALLOW_PRIVATE_WEBHOOKS"
+        case .otlpEndpoint: "OTEL_EXPORTER_OTLP_ENDPOINT"
+        case .traceSamplingRatio: "OTEL_TRACES_SAMPLER_ARG"
+        }
+    }
+
+    /// The key in the configuration file (a dotted path for nested keys); nil for `dev`.
+    public var fileKey: String? {
+        switch self {
+        case .dev: nil
+        case .embeddingAPIKey: "embeddingKeyFile"
+        case .modelAPIKey: "modelKeyFile"
+        default: rawValue
+        }
+    }
+
+    /// The value when no source sets one (nil: unset).
+    var defaultValue: ConfigurationValue? {
+        switch self {
+        case .dataDir: .text(".ares")
+        case .embedder: .text(AresConfiguration.EmbedderKind.builtin.rawValue)
+        case .embeddingBatchSize: .integer(64)
+        case .host: .text("127.0.0.1")
+        case .port: .integer(8080)
+        case .dev, .allowPrivateWebhooks: .boolean(false)
+        case .maxRunningTasks: .integer(4)
+        case .maxQueuedTasks: .integer(1000)
+        case .maxBodyBytes: .integer(1 << 20)
+        case .maxConnections: .integer(512)
+        case .requestHeadTimeout: .integer(30)
+        case .requestBodyTimeout: .integer(60)
+        case .researcherMaxQueued: .integer(100)
+        case .logRequests: .boolean(true)
+        case .logLevel: .text("info")
+        case .traceSamplingRatio: .number(1)
+        case .embeddingURL, .embeddingModel, .embeddingAPIKey, .modelURL, .model, .modelAPIKey, .publicURL,
+             .researcherMaxRunning, .adminMaxQueued, .adminMaxRunning, .otlpEndpoint:
+            nil
+        }
+    }
+
+    /// The accepted values, in words, for messages and documentation.
+    var acceptedValues: String {
+        switch kind {
+        case .path: "a path"
+        case .text: "a non-empty text"
+        case let .url(schemes): schemes.map { "an \($0.joined(separator: " or ")) URL" } ?? "a URL"
+        case let .choice(choices): "one of \(choices.joined(separator: ", "))"
+        case let .integer(range): "an integer between \(range.lowerBound) and \(range.upperBound)"
+        case .fraction: "a number between 0 and 1"
+        case .boolean: "true or false"
+        case .secret: "the path of a file holding the key"
+        }
+    }
+
+    /// Every way to set this setting, for messages: "--port, ARES_PORT or port in the configuration file".
+    var sourcesInWords: String {
+        var ways = [flag, environmentVariable].compactMap { $0 }
+        if let fileKey { ways.append("\(fileKey) in the configuration file") }
+        switch ways.count {
+        case 0: return name
+        case 1: return ways[0]
+        default: return ways.dropLast().joined(separator: ", ") + " or " + ways.last!
+        }
+    }
+}

@@ -1,0 +1,83 @@
+import Agents
+import Foundation
+import Knowledge
+import ResearchCore
+import Storage
+import TaskService
+
+/// Wires a research task service from a configuration: the knowledge base in the data
+/// directory, the event store `tasks.sqlite`, and the agents: built-in, or LLM-backed when a
+/// model is configured (planner, researcher, evaluator, synthesizer and citation verifier;
+/// each falls back to its built-in counterpart on failure, and the report says so).
+public struct ResearchEnvironment: Sendable {
+    public static let eventStoreFileName = "tasks.sqlite"
+
+    /// How to open it; the defaults are those of the command line.
+    public struct Options: Sendable {
+        /// Read-write takes the data directory's writer lock.
+        public var access: KnowledgeBase.AccessMode
+        /// Refuse to open a knowledge base without documents (there is nothing to research).
+        public var requireDocuments: Bool
+        /// Use the configured chat model for LLM-backed agents (false: built-in agents only).
+        public var languageModel: Bool
+        /// The event store; nil: `tasks.sqlite` in the data directory.
+        public var eventStorePath: String?
+        /// Remember finished tasks so that near-identical questions reuse their plans.
+        public var episodicMemory: Bool
+        /// Related corpus terms added to each expanded query; nil: the research team's default.
+        public var expansionTerms: Int?
+        /// Overrides the embeddings client's request timeout.
+        public var embeddingRequestTimeout: Duration?
+
+        public init(access: KnowledgeBase.AccessMode = .readOnly, requireDocuments: Bool = false, languageModel: Bool = true,
+                    eventStorePath: String? = nil, episodicMemory: Bool = true, expansionTerms: Int? = nil,
+                    embeddingRequestTimeout: Duration? = nil) {
+            self.access = access
+            self.requireDocuments = requireDocuments
+            self.languageModel = languageModel
+            self.eventStorePath = eventStorePath
+            self.episodicMemory = episodicMemory
+            self.expansionTerms = expansionTerms
+            self.embeddingRequestTimeout = embeddingRequestTimeout
+        }
+    }
+
+    public let configuration: AresConfiguration
+    public let embedder: any Embedder
+    public let knowledge: KnowledgeBase
+    public let store: SQLiteEventStore
+    public let service: ResearchTaskService
+
+    /// Opens everything; `warning` receives what the user should know (a rebuilt index, a
+    /// data directory made private).
+    public static func open(_ configuration: AresConfiguration, options: Options = Options(),
+                            warning: (String) -> Void) async throws -> ResearchEnvironment {
+        let embedder = try await EmbedderFactory.make(configuration.embedding, requestTimeout: options.embeddingRequestTimeout)
+        let model = options.languageModel ? try LanguageModelFactory.make(configuration.chatModel) : nil
+        let knowledge = try await openKnowledgeBase(configuration, embedder: embedder, access: options.access, warning: warning)
+        let directory = configuration.dataDirectory
+        if options.requireDocuments, try await knowledge.counts().chunks == 0 {
+            throw CompositionError.emptyKnowledgeBase(path: directory.path)
+        }
+        if options.access == .readOnly, let notice = try DataDirectoryPermissions.prepare(directory) { warning(notice) }
+        let store = try SQLiteEventStore(path: options.eventStorePath ?? directory.appendingPathComponent(eventStoreFileName).path)
+        let memory = options.episodicMemory ? EventStoreEpisodicMemory(store: store) : nil
+        let agents = if let terms = options.expansionTerms {
+            ResearchTeam.agents(knowledge: knowledge, embedder: embedder, model: model, memory: memory, expansionTerms: terms)
+        } else {
+            ResearchTeam.agents(knowledge: knowledge, embedder: embedder, model: model, memory: memory)
+        }
+        return ResearchEnvironment(configuration: configuration, embedder: embedder, knowledge: knowledge, store: store,
+                                   service: ResearchTaskService(store: store, workflow: ResearchWorkflow(agents: agents)))
+    }
+
+    /// Opens the knowledge base of the data directory with `embedder`. Read-write access first
+    /// creates the directory, or makes it private to its owner; its warnings go to `warning`.
+    public static func openKnowledgeBase(_ configuration: AresConfiguration, embedder: any Embedder, access: KnowledgeBase.AccessMode,
+                                         warning: (String) -> Void) async throws -> KnowledgeBase {
+        if access == .readWrite, let notice = try DataDirectoryPermissions.prepare(configuration.dataDirectory) { warning(notice) }
+        let knowledge = try KnowledgeBase(dataDirectory: configuration.dataDirectory, embedder: embedder, access: access)
+        for message in await knowledge.warnings { warning(message) }
+        return knowledge
+    }
+}

@@ -1,0 +1,163 @@
+import Foundation
+import ResearchCore
+import Storage
+import Synchronization
+
+/// Where the engine finds a task: live tasks (queued or running) in memory, updated as each
+/// step is recorded and watched by subscribers; ended tasks in a bounded cache; anything else
+/// folded from the event store. Subscribing and reading the current state happen under one
+/// lock, so a subscriber never misses or repeats a step.
+public final class TaskDirectory: Sendable {
+    private struct LiveTask {
+        var snapshot: TaskSnapshot
+        var subscribers: [UInt64: AsyncStream<TaskUpdate>.Continuation] = [:]
+    }
+
+    private struct Contents {
+        var live: [String: LiveTask] = [:]
+        /// A finished task's state holds its evidence and report (tens of kB): keep few.
+        var ended = BoundedCache<TaskSnapshot>(capacity: 512)
+        var nextSubscriber: UInt64 = 0
+        /// Subscriptions that end at a deadline (blocking calls), ended by one sweeper: a
+        /// sleeping task per waiter would keep its timer alive until the deadline even
+        /// when the wait ends early.
+        var deadlines: [(id: String, key: UInt64, deadline: ContinuousClock.Instant)] = []
+        /// Global listeners (push notifications, metrics) see every update of every task.
+        var listeners: [@Sendable (TaskUpdate) -> Void] = []
+    }
+
+    public let service: ResearchTaskService
+    private let contents = Mutex(Contents())
+
+    public init(service: ResearchTaskService) {
+        self.service = service
+    }
+
+    /// Ends the subscriptions whose deadline passed, once a second, until canceled. The task
+    /// runner runs it as one of its child tasks.
+    func sweepExpiredSubscriptions() async {
+        while !Task.isCancelled {
+            endExpiredSubscriptions()
+            try? await Task.sleep(for: .seconds(1))
+        }
+    }
+
+    func endExpiredSubscriptions() {
+        let now = ContinuousClock.now
+        let expired = contents.withLock { contents -> [AsyncStream<TaskUpdate>.Continuation] in
+            var expired: [AsyncStream<TaskUpdate>.Continuation] = []
+            // Also drops the entries of waits that ended on their own.
+            contents.deadlines.removeAll { entry in
+                guard entry.deadline <= now else { return contents.live[entry.id]?.subscribers[entry.key] == nil }
+                if let continuation = contents.live[entry.id]?.subscribers.removeValue(forKey: entry.key) { expired.append(continuation) }
+                return true
+            }
+            return expired
+        }
+        for continuation in expired { continuation.finish() }
+    }
+
+    /// Adds a listener called for every recorded step of every live task (outside the lock).
+    public func addListener(_ listener: @escaping @Sendable (TaskUpdate) -> Void) {
+        contents.withLock { $0.listeners.append(listener) }
+    }
+
+    /// A task becomes live: submitted here, or resumed after a restart.
+    func register(_ snapshot: TaskSnapshot) {
+        contents.withLock { $0.live[snapshot.id] = LiveTask(snapshot: snapshot) }
+    }
+
+    func markStarted(_ id: String) {
+        contents.withLock { $0.live[id]?.snapshot.isQueued = false }
+    }
+
+    /// A step of a live task was recorded: fold it, tell subscribers, and retire the task
+    /// to the ended cache when the step ends it. The snapshot takes the stored event's version
+    /// and time, so what subscribers see is what the store holds.
+    func publish(_ id: String, stored: StoredEvent, event: TaskEvent) {
+        typealias Subscriber = AsyncStream<TaskUpdate>.Continuation
+        // Continuations are resumed outside the lock: finishing one runs its termination
+        // handler, which takes the lock again.
+        let outcome = contents.withLock { contents -> (TaskUpdate, [Subscriber], ended: Bool, [@Sendable (TaskUpdate) -> Void])? in
+            guard var live = contents.live[id] else { return nil }
+            do {
+                try live.snapshot.state.apply(event)
+            } catch {
+                return nil
+            }
+            let stepSeconds = stored.recordedAt.timeIntervalSince(live.snapshot.updatedAt)
+            live.snapshot.version = stored.version
+            live.snapshot.updatedAt = stored.recordedAt
+            live.snapshot.isQueued = false
+            let update = TaskUpdate(snapshot: live.snapshot, event: event, stored: stored, stepSeconds: stepSeconds)
+            let ended = live.snapshot.state.isTerminal
+            if ended {
+                contents.live[id] = nil
+                contents.ended.set(id, live.snapshot)
+            } else {
+                contents.live[id] = live
+            }
+            return (update, Array(live.subscribers.values), ended, contents.listeners)
+        }
+        guard let (update, subscribers, ended, listeners) = outcome else { return }
+        for subscriber in subscribers {
+            subscriber.yield(update)
+            if ended { subscriber.finish() }
+        }
+        for listener in listeners { listener(update) }
+    }
+
+    /// A live task stopped without ending (the server is shutting down): forget it here;
+    /// the store still has it as unfinished.
+    func retire(_ id: String) {
+        let subscribers = contents.withLock { $0.live.removeValue(forKey: id).map { Array($0.subscribers.values) } ?? [] }
+        for subscriber in subscribers { subscriber.finish() }
+    }
+
+    /// The current snapshot of a task from memory, without touching the store.
+    public func cachedSnapshot(of id: String) -> TaskSnapshot? {
+        contents.withLock { $0.live[id]?.snapshot ?? $0.ended.get(id) }
+    }
+
+    /// The task's current snapshot; throws `ResearchTaskError.unknownTask` for an unknown id.
+    public func snapshot(of id: String) async throws -> TaskSnapshot {
+        if let cached = cachedSnapshot(of: id) { return cached }
+        let (state, version, updatedAt) = try await service.snapshot(of: id)
+        let snapshot = TaskSnapshot(id: id, state: state, version: version, updatedAt: updatedAt)
+        if state.isTerminal { contents.withLock { $0.ended.set(id, snapshot) } }
+        return snapshot
+    }
+
+    /// The current snapshot and the steps that follow it, for a live task; nil when the task
+    /// is not live (it has ended, or is unknown).
+    public func subscribe(to id: String, until deadline: ContinuousClock.Instant? = nil) -> (snapshot: TaskSnapshot, updates: AsyncStream<TaskUpdate>)? {
+        let (stream, continuation) = AsyncStream.makeStream(of: TaskUpdate.self, bufferingPolicy: .unbounded)
+        let result = contents.withLock { contents -> (TaskSnapshot, UInt64)? in
+            guard contents.live[id] != nil, let snapshot = contents.live[id]?.snapshot else { return nil }
+            let key = contents.nextSubscriber
+            contents.nextSubscriber += 1
+            contents.live[id]?.subscribers[key] = continuation
+            if let deadline { contents.deadlines.append((id, key, deadline)) }
+            return (snapshot, key)
+        }
+        guard let (snapshot, key) = result else {
+            continuation.finish()
+            return nil
+        }
+        continuation.onTermination = { [weak self] _ in
+            self?.contents.withLock { _ = $0.live[id]?.subscribers.removeValue(forKey: key) }
+        }
+        return (snapshot, stream)
+    }
+
+    /// Waits until the task ends, at most `timeout`; returns its snapshot then (unfinished
+    /// if the time ran out).
+    public func waitUntilEnded(_ id: String, timeout: Duration) async throws -> TaskSnapshot {
+        guard let (current, updates) = subscribe(to: id, until: .now + timeout) else { return try await snapshot(of: id) }
+        if current.state.isTerminal { return current }
+        var last = current
+        for await update in updates { last = update.snapshot }
+        if last.state.isTerminal { return last }
+        return try await snapshot(of: id)
+    }
+}
