@@ -80,7 +80,7 @@ let package = Package(
         .target(
             name: "Server",
             dependencies: [
-                "ResearchCore", "Knowledge", "Storage", "TaskService", "Security", "Resilience",
+                "ResearchCore", "Knowledge", "Storage", "TaskService", "Security", "Resilience", "BinaryCoding",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -175,7 +175,8 @@ if Context.environment["ARES_FUZZ"] == "1" {
             name: "fuzz-rest",
             dependencies: serverFixtures + [
                 .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HummingbirdTesting", package: "hummingbird"),  // NIOEmbedded: a channel for the request context
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),  // a channel for the request context
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -1,3 +1,4 @@
+import BinaryCoding
 /// The formats ares reads, and how a file's format is decided.
 ///
 /// `detect` looks at the content before trusting the name: a PDF (by signature or by
@@ -174,26 +175,7 @@ public enum DocumentFormat: String, Sendable, CaseIterable {
 
     /// The length of the valid UTF-8 sequence starting at `index`, or 0 if it is invalid.
     private static func validSequenceLength(_ bytes: [UInt8], at index: Int) -> Int {
-        let lead = bytes[index]
-        let length: Int
-        var lower: UInt8 = 0x80
-        var upper: UInt8 = 0xBF
-        switch lead {
-        case 0xC2...0xDF: length = 2
-        case 0xE0: length = 3; lower = 0xA0
-        case 0xE1...0xEC, 0xEE...0xEF: length = 3
-        case 0xED: length = 3; upper = 0x9F
-        case 0xF0: length = 4; lower = 0x90
-        case 0xF1...0xF3: length = 4
-        case 0xF4: length = 4; upper = 0x8F
-        default: return 0
-        }
-        guard index + length <= bytes.count else { return 0 }
-        guard bytes[index + 1] >= lower && bytes[index + 1] <= upper else { return 0 }
-        for offset in 2..<max(2, length) where bytes[index + offset] & 0xC0 != 0x80 {
-            return 0
-        }
-        return length
+        UTF8Sequence.validLength(in: bytes, at: index)
     }
 
     private static func sniffTextFormat(_ sample: [UInt8]) -> DocumentFormat {

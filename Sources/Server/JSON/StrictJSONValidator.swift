@@ -1,3 +1,5 @@
+import BinaryCoding
+
 /// Checks that a request body is exactly one JSON text as RFC 8259 defines it, before any
 /// decoder sees it: Foundation's decoder is lenient (trailing commas pass) and reports invalid
 /// UTF-8 or raw control characters as a type mismatch deep inside the params, which a client
@@ -286,31 +288,10 @@ public enum StrictJSONValidator {
             return value
         }
 
-        /// One UTF-8 sequence of two to four bytes, as RFC 3629 allows it: no overlong forms,
-        /// no surrogates, nothing above U+10FFFF.
+        /// One UTF-8 sequence of two to four bytes, as RFC 3629 allows it.
         private mutating func multibyteCharacter() throws(Failure) {
-            guard let lead = current else { throw fail("invalid UTF-8") }
-            let length: Int
-            var lowest: UInt8 = 0x80
-            var highest: UInt8 = 0xBF
-            switch lead {
-            case 0xC2...0xDF: length = 2
-            case 0xE0: length = 3; lowest = 0xA0
-            case 0xE1...0xEC, 0xEE...0xEF: length = 3
-            case 0xED: length = 3; highest = 0x9F
-            case 0xF0: length = 4; lowest = 0x90
-            case 0xF1...0xF3: length = 4
-            case 0xF4: length = 4; highest = 0x8F
-            default: throw fail("invalid UTF-8")
-            }
-            guard bytes.count - position >= length else { throw fail("invalid UTF-8 (a truncated sequence)") }
-            let second = bytes[position + 1]
-            guard second >= lowest, second <= highest else { throw fail("invalid UTF-8") }
-            var index = 2
-            while index < length {
-                guard bytes[position + index] & 0xC0 == 0x80 else { throw fail("invalid UTF-8") }
-                index += 1
-            }
+            let length = UTF8Sequence.validLength(in: bytes, at: position)
+            guard length > 0 else { throw fail("invalid UTF-8") }
             position += length
         }
     }
