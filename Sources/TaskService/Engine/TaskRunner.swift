@@ -136,7 +136,9 @@ public final class TaskRunner: Service, Sendable {
             group.addTask { await self.directory.sweepExpiredSubscriptions() }
             await withGracefulShutdownHandler {
                 for await signal in signals {
-                    guard signal == .work else { break }
+                    // The flag, not only the signal: a `.work` signal yielded after `.stop` replaces
+                    // it in the one-element buffer.
+                    guard signal == .work, !state.withLock({ $0.stopping }) else { break }
                     await startWaiting(in: &group)
                 }
             } onGracefulShutdown: {
