@@ -9,6 +9,20 @@ import Testing
         return directory.appendingPathComponent(APIKeyStore.fileName).path
     }
 
+    /// A key file dated past 2262 (any date can be set on it) used to overflow a nanosecond
+    /// count on every request; far-past dates too. Keys keep working either way.
+    @Test func aKeyFileWithAFarOffModificationTimeStillAuthenticates() throws {
+        let path = try temporaryStorePath()
+        let store = try APIKeyStore(path: path)
+        let (token, key) = try store.create(role: .viewer, name: "clock")
+        let authenticator = try APIKeyAuthenticator(store: store)
+        for seconds in [Int(Int32.max) * 4, -Int(Int32.max) * 4, 10_000_000_000_000] {
+            var times = [timespec(tv_sec: seconds, tv_nsec: 0), timespec(tv_sec: seconds, tv_nsec: 0)]
+            #expect(utimensat(AT_FDCWD, path, &times, 0) == 0, "the file system refused the date \(seconds)")
+            #expect(authenticator.authenticate(token.text) == .authenticated(Principal(id: key.id, name: "clock", role: .viewer)))
+        }
+    }
+
     @Test func aCreatedKeyAuthenticatesWithItsRoleAndOnlyItsHashIsStored() throws {
         let path = try temporaryStorePath()
         let store = try APIKeyStore(path: path)
