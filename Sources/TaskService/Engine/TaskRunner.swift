@@ -361,6 +361,13 @@ public final class TaskRunner: Service, Sendable {
         if wasLive, let stored = recorded.stored { directory.publish(id, stored: stored, event: recorded.event) }
     }
 
+    /// Seconds to tell a refused client to wait: 1 to 60, clamped before converting, so that
+    /// no estimate (however odd the measured task times) reaches a trapping conversion.
+    private static func retryHint(_ seconds: Double) -> Int {
+        guard seconds.isFinite else { return 60 }
+        return Int(min(60, max(1, seconds.rounded(.up))))
+    }
+
     private func reservePlace(for principal: String, quota: TaskQuota) throws {
         try state.withLock { state in
             if state.stopping {
@@ -369,17 +376,15 @@ public final class TaskRunner: Service, Sendable {
             let free = limits.maximumRunning - state.running.count
             let waiting = state.queued + state.reserved
             guard waiting < limits.maximumQueued + max(0, free) else {
-                let seconds = Int((Double(waiting) * state.meanTaskSeconds / Double(max(1, limits.maximumRunning))).rounded(.up))
                 throw TaskAdmissionError(
-                    retryAfterSeconds: min(60, max(1, seconds)),
+                    retryAfterSeconds: Self.retryHint(Double(waiting) * state.meanTaskSeconds / Double(max(1, limits.maximumRunning))),
                     description: "\(state.running.count) tasks are running and \(state.queued) are queued (the limits are \(limits.maximumRunning) and \(limits.maximumQueued))")
             }
             let ownQueued = state.queuedBy[principal, default: 0]
             if let limit = quota.maximumQueued, ownQueued >= limit {
                 let ownRunning = state.runningBy[principal, default: 0]
-                let seconds = Int((Double(max(1, ownQueued)) * state.meanTaskSeconds / Double(max(1, ownRunning))).rounded(.up))
                 throw TaskAdmissionError(
-                    retryAfterSeconds: min(60, max(1, seconds)),
+                    retryAfterSeconds: Self.retryHint(Double(max(1, ownQueued)) * state.meanTaskSeconds / Double(max(1, ownRunning))),
                     description: "you have \(ownQueued) tasks waiting and \(ownRunning) running; your role allows \(limit) waiting at once",
                     isPrincipalQuota: true)
             }
