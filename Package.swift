@@ -28,6 +28,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         // Domain types shared by every module. Foundation only, no I/O.
@@ -46,6 +47,7 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),  // a private CA and client certificate for model endpoints
             ],
             swiftSettings: strictSwift6
         ),
@@ -76,11 +78,40 @@ let package = Package(
             ],
             swiftSettings: strictSwift6
         ),
+        // The audit trail: security events (authentication failures, denials, key changes, admin
+        // actions, configuration at start) in their own hash-chained event store file.
+        .target(
+            name: "Audit",
+            dependencies: [
+                "Storage", "Security",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSwift6
+        ),
+        // ares as an OAuth2 resource server: OIDC discovery, the issuer's JWKS (cached, refetched
+        // on an unknown kid at a bounded rate), bearer token verification and the principal it names.
+        .target(
+            name: "Identity",
+            dependencies: [
+                "Security",
+                // RSA (PKCS#1 v1.5 and PSS) verification; P-256 and Ed25519 are in Crypto itself.
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSwift6
+        ),
         // The HTTP server: JSON-RPC 2.0 (A2A 1.0), MCP, SSE, health, metrics, access control.
         .target(
             name: "Server",
             dependencies: [
-                "ResearchCore", "Knowledge", "Storage", "TaskService", "Security", "Resilience", "BinaryCoding",
+                "ResearchCore", "Knowledge", "Storage", "TaskService", "Security", "Resilience", "BinaryCoding", "Audit", "Identity",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -96,6 +127,8 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),  // TLS and mutual TLS of `ares serve` (Sources/Server/TLS)
+                .product(name: "NIOTLS", package: "swift-nio"),  // the handshake-completed event
             ],
             swiftSettings: strictSwift6
         ),
@@ -104,7 +137,7 @@ let package = Package(
         .target(
             name: "AresComposition",
             dependencies: [
-                "Knowledge", "ResearchCore", "Agents", "Storage", "TaskService", "Security", "Server",
+                "Knowledge", "ResearchCore", "Agents", "Storage", "TaskService", "Security", "Server", "Audit", "Identity",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -114,19 +147,25 @@ let package = Package(
         .executableTarget(
             name: "ares",
             dependencies: [
-                "AresComposition", "Knowledge", "ResearchCore", "Agents", "Storage", "TaskService", "Security", "Server",
+                "AresComposition", "Knowledge", "ResearchCore", "Agents", "Storage", "TaskService", "Security", "Server", "Audit",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Instrumentation", package: "swift-distributed-tracing"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
-            swiftSettings: strictSwift6
+            swiftSettings: strictSwift6,
+            plugins: ["BuildInfoPlugin"]
         ),
+        // `ares version --json`: the commit and the resolved dependency versions, generated into
+        // the ares executable at build time from .git and Package.resolved (no extra build step).
+        .executableTarget(name: "BuildInfoGenerator", path: "Plugins/BuildInfoGenerator", swiftSettings: strictSwift6),
+        .plugin(name: "BuildInfoPlugin", capability: .buildTool(), dependencies: ["BuildInfoGenerator"]),
         // Benchmarks: commands that print numbers (see BENCHMARKS.md). Not part of the product.
         .executableTarget(
             name: "ares-bench",
             dependencies: [
-                "AresComposition", "Knowledge", "Storage", "Agents", "TaskService", "ResearchCore",
+                "AresComposition", "Knowledge", "Storage", "Agents", "TaskService", "ResearchCore", "Identity", "Security",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSwift6
@@ -142,13 +181,23 @@ let package = Package(
         .testTarget(name: "AresCompositionTests", dependencies: ["AresComposition"], swiftSettings: strictSwift6),
         .testTarget(name: "AresCLITests", dependencies: ["ares", "AresTestSupport", "Knowledge", "Storage"], swiftSettings: strictSwift6),
         .testTarget(name: "SecurityTests", dependencies: ["Security"], swiftSettings: strictSwift6),
+        .testTarget(name: "IdentityTests", dependencies: ["Identity", "Security", "AresTestSupport",
+                                                          .product(name: "Crypto", package: "swift-crypto"),
+                                                          .product(name: "_CryptoExtras", package: "swift-crypto"),
+                                                          .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                                                          .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                                                          .product(name: "Logging", package: "swift-log")],
+                    swiftSettings: strictSwift6),
+        .testTarget(name: "AuditTests", dependencies: ["Audit", "Storage", "Security", .product(name: "GRDB", package: "GRDB.swift"),
+                                                       .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                                                       .product(name: "Logging", package: "swift-log")], swiftSettings: strictSwift6),
         .testTarget(
             name: "ServerTests",
-            dependencies: ["ares", "AresTestSupport", "Agents", "Knowledge", "ResearchCore", "Security", "Server", "Storage", "TaskService",
+            dependencies: ["ares", "AresTestSupport", "Agents", "Knowledge", "ResearchCore", "Security", "Server", "Storage", "TaskService", "Audit",
                            .product(name: "Crypto", package: "swift-crypto"), .product(name: "Hummingbird", package: "hummingbird"),
                            .product(name: "HummingbirdTesting", package: "hummingbird"), .product(name: "Logging", package: "swift-log"),
                            .product(name: "OTel", package: "swift-otel"), .product(name: "Tracing", package: "swift-distributed-tracing")],
-            exclude: ["Interop", "Fixtures"], swiftSettings: strictSwift6),
+            exclude: ["Interop", "Fixtures", "Console/Browser"], swiftSettings: strictSwift6),
     ]
 )
 

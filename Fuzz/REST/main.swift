@@ -47,7 +47,7 @@ final class RESTFuzzTarget: FuzzTarget, @unchecked Sendable {
         router.add(middleware: RequestLogMiddleware(logger: server.logger, metrics: server.metrics, logRequests: configuration.logRequests))
         if ServerConfiguration.isLoopback(configuration.host) { router.add(middleware: LoopbackHostMiddleware()) }
         router.add(middleware: AuthenticationMiddleware(access: server.access, metrics: server.metrics, logger: server.logger))
-        A2ARESTBinding(methods: methods.a2a + methods.ares, maximumBodyBytes: configuration.maximumBodyBytes, logger: server.logger)
+        A2ARESTBinding(methods: methods.a2a + methods.ares, maximumBodyBytes: configuration.maximumBodyBytes, rateLimiter: nil, logger: server.logger)
             .register(on: router)
         return (server, router.buildResponder())
     }

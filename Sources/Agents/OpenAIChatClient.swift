@@ -8,7 +8,8 @@ public struct OpenAIChatConfiguration: Sendable {
     /// The API base, e.g. `http://127.0.0.1:11434/v1`; `/chat/completions` is appended.
     public var baseURL: URL
     public var model: String
-    public var apiKey: String?
+    /// The API key, read at each request (a key file can be rotated while ares runs).
+    public var apiKey: RotatingSecret?
     public var requestTimeout: Duration
     public var retry: RetryPolicy
     public var temperature: Double
@@ -17,7 +18,7 @@ public struct OpenAIChatConfiguration: Sendable {
                 retry: RetryPolicy = RetryPolicy(maxAttempts: 3), temperature: Double = 0) {
         self.baseURL = baseURL
         self.model = model
-        self.apiKey = apiKey
+        self.apiKey = apiKey.map(RotatingSecret.init(fixed:))
         self.requestTimeout = requestTimeout
         self.retry = retry
         self.temperature = temperature
@@ -83,7 +84,7 @@ public struct OpenAIChatClient: LanguageModel {
     public func complete(_ messages: [ChatMessage], maxTokens: Int) async throws -> String {
         let url = configuration.baseURL.appendingPathComponent("chat/completions")
         var headers: [(String, String)] = []
-        if let key = configuration.apiKey, !key.isEmpty { headers.append(("Authorization", "Bearer \(key)")) }
+        if let key = try configuration.apiKey?.current() { headers.append(("Authorization", "Bearer \(key)")) }
         let body = try JSONEncoder().encode(RequestBody(
             model: configuration.model, messages: messages, max_tokens: maxTokens, temperature: configuration.temperature))
         let prepared = headers

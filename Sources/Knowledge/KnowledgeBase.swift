@@ -168,6 +168,11 @@ public actor KnowledgeBase {
         try store?.counts() ?? (0, 0)
     }
 
+    /// A page of the stored documents (by display name) and how many there are in all.
+    public nonisolated func documents(offset: Int, limit: Int) async throws -> (total: Int, documents: [DocumentSummary]) {
+        try store?.documentSummaries(offset: offset, limit: limit) ?? (0, [])
+    }
+
     /// Whether vector search can be used: the stored vectors came from this embedder.
     public var vectorsMatchEmbedder: Bool {
         Self.vectorsMatch(published.withLock { $0.storedEmbedderIdentity }, embedder)

@@ -1,3 +1,4 @@
+import Audit
 import Foundation
 import Knowledge
 import ResearchCore
@@ -6,14 +7,17 @@ import Storage
 import TaskService
 
 /// ares's own JSON-RPC methods on the A2A endpoint: search the knowledge base, ingest files
-/// on the server's disk (admin), and read a task's recorded events.
+/// on the server's disk (admin), read a task's recorded events and verify its hash chain.
 public struct AresMethods: Sendable {
     public var runner: TaskRunner
     public var knowledge: KnowledgeBase
+    /// The API keys that `ares/listKeys`, `ares/createKey` and `ares/revokeKey` manage.
+    public var keyStore: APIKeyStore?
 
-    public init(runner: TaskRunner, knowledge: KnowledgeBase) {
+    public init(runner: TaskRunner, knowledge: KnowledgeBase, keyStore: APIKeyStore? = nil) {
         self.runner = runner
         self.knowledge = knowledge
+        self.keyStore = keyStore
     }
 
     struct SearchParams: Decodable {
@@ -44,7 +48,13 @@ public struct AresMethods: Sendable {
         var events: [Event]
     }
 
+    /// These methods, who-am-I and the keys (`AresAccountMethods`), and the document library
+    /// (`AresLibraryMethods`).
     public var methods: [JSONRPCMethod] {
+        taskAndSearchMethods + AresAccountMethods(keyStore: keyStore).methods + AresLibraryMethods(knowledge: knowledge).methods
+    }
+
+    private var taskAndSearchMethods: [JSONRPCMethod] {
         [
             JSONRPCMethod("ares/search", permission: .search) { request in
                 let params = try request.params(SearchParams.self)
@@ -59,22 +69,16 @@ public struct AresMethods: Sendable {
                 if let missing = params.paths.first(where: { !FileManager.default.fileExists(atPath: $0) }) {
                     throw JSONRPCError.invalidParams("paths: '\(missing.prefix(300))' does not exist on the server")
                 }
+                // What the audit trail keeps of it: which paths (the first few), and what changed.
+                AuditNotes.current?.add(["paths": params.paths.prefix(10).joined(separator: ", "), "pathCount": String(params.paths.count),
+                                         "prune": String(params.prune ?? false)])
                 let summary = try await knowledge.ingest(params.paths, prune: params.prune ?? false)
+                AuditNotes.current?.add(["added": String(summary.added), "updated": String(summary.updated), "removed": String(summary.removed)])
                 return .result(try JSONRPCResponseWriter.encode(summary))
             },
             JSONRPCMethod("ares/taskEvents", permission: .readTasks) { request in
                 let params = try request.params(TaskEventsParams.self)
-                guard params.id.hasPrefix("task-"), params.id.utf8.count <= 100 else { throw A2AError.taskNotFound(String(params.id.prefix(100))) }
-                let service = runner.service
-                let events: [(stored: StoredEvent, event: TaskEvent)]
-                do {
-                    events = try await service.events(of: params.id)
-                } catch ResearchTaskError.unknownTask {
-                    throw A2AError.taskNotFound(params.id)
-                }
-                guard case let .submitted(_, owner, _)? = events.first?.event, request.principal.mayAccess(taskOwnedBy: owner) else {
-                    throw A2AError.taskNotFound(params.id)
-                }
+                let events = try await visibleEvents(params.id, principal: request.principal)
                 let after = params.afterVersion ?? 0
                 let result = TaskEventsResult(taskId: params.id, events: events.filter { $0.stored.version > after }.map {
                     .init(version: $0.stored.version, type: $0.stored.type, recordedAt: A2ATaskMapper.timestamp($0.stored.recordedAt),
@@ -82,7 +86,46 @@ public struct AresMethods: Sendable {
                 })
                 return .result(try JSONRPCResponseWriter.encode(result))
             },
+            // Whether the task's recorded history is intact: its hash chain recomputed from the
+            // stored events (what `ares verify` does for every stream, here for one task).
+            JSONRPCMethod("ares/verifyTask", permission: .readTasks) { request in
+                let params = try request.params(TaskEventsParams.self)
+                let events = try await visibleEvents(params.id, principal: request.principal)
+                let breaks = StreamChainVerification.breaks(in: events.map(\.stored))
+                let result = TaskChainResult(taskId: params.id, events: events.count, intact: breaks.isEmpty,
+                                             breaks: breaks.map { .init(version: $0.version, problem: $0.problem) },
+                                             lastHash: events.last?.stored.hash ?? "")
+                return .result(try JSONRPCResponseWriter.encode(result))
+            },
         ]
+    }
+
+    struct TaskChainResult: Encodable {
+        struct Break: Encodable {
+            var version: Int64
+            var problem: String
+        }
+        var taskId: String
+        var events: Int
+        var intact: Bool
+        var breaks: [Break]
+        var lastHash: String
+    }
+
+    /// The task's events if it exists and the principal may see it; TaskNotFound otherwise
+    /// (another principal's task is not revealed to exist).
+    private func visibleEvents(_ id: String, principal: Principal) async throws -> [(stored: StoredEvent, event: TaskEvent)] {
+        guard id.hasPrefix("task-"), id.utf8.count <= 100 else { throw A2AError.taskNotFound(String(id.prefix(100))) }
+        let events: [(stored: StoredEvent, event: TaskEvent)]
+        do {
+            events = try await runner.service.events(of: id)
+        } catch ResearchTaskError.unknownTask {
+            throw A2AError.taskNotFound(id)
+        }
+        guard case let .submitted(_, owner, _)? = events.first?.event, principal.mayAccess(taskOwnedBy: owner) else {
+            throw A2AError.taskNotFound(id)
+        }
+        return events
     }
 
     static func search(_ params: SearchParams, in knowledge: KnowledgeBase) async throws -> SearchResultsDocument {

@@ -1,3 +1,4 @@
+import Audit
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -20,10 +21,18 @@ public struct ServerComponents: Sendable {
     public var logger: Logger
     /// Long-lived work beside the runner (webhook delivery), stopped after it.
     public var backgroundServices: [any Service]
+    /// The data directory's API keys, for the key-management methods (nil: none offered).
+    public var keyStore: APIKeyStore?
+    /// The audit trail of security events (nil: none is kept, as in tests that do not look).
+    /// Its writer must be among `backgroundServices`.
+    public var audit: AuditTrail?
 
     public init(runner: TaskRunner, pushConfigs: PushNotificationConfigStore, knowledge: KnowledgeBase,
-                access: AccessControl, metrics: ServerMetrics, logger: Logger, backgroundServices: [any Service] = []) {
+                access: AccessControl, metrics: ServerMetrics, logger: Logger, backgroundServices: [any Service] = [],
+                keyStore: APIKeyStore? = nil, audit: AuditTrail? = nil) {
         self.backgroundServices = backgroundServices
+        self.audit = audit
+        self.keyStore = keyStore
         self.runner = runner
         self.pushConfigs = pushConfigs
         self.knowledge = knowledge
@@ -39,43 +48,55 @@ public struct ServerComponents: Sendable {
 /// health probes and metrics, behind request logging.
 public enum AresServer {
     public static func makeApplication(
-        configuration: ServerConfiguration, components: ServerComponents, services: [any Service] = [],
+        configuration: ServerConfiguration, components: ServerComponents, services: [any Service] = [], tls: ServingTLS? = nil,
         onRunning: @escaping @Sendable (_ port: Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
-        let cards = AgentCardProvider(baseURL: configuration.publicBaseURL ?? "http://\(configuration.host):\(configuration.port)",
-                                      version: configuration.version)
+        // HTTPS when TLS is given (Sources/Server/TLS); the agent card's URL says which.
+        let scheme = tls == nil ? "http" : "https"
+        let cards = AgentCardProvider(baseURL: configuration.publicBaseURL ?? "\(scheme)://\(configuration.host):\(configuration.port)",
+                                      version: configuration.version, authentication: configuration.authenticationSchemes)
         let metrics = components.metrics
         let a2a = A2AMethods(runner: components.runner, pushConfigs: components.pushConfigs, quotas: configuration.principalQuotas,
                              extendedCard: { cards.current.extendedCard })
-        let ares = AresMethods(runner: components.runner, knowledge: components.knowledge)
+        let ares = AresMethods(runner: components.runner, knowledge: components.knowledge, keyStore: components.keyStore)
+        let rateLimiter = configuration.rateLimits.limitsAnything ? PrincipalRateLimiter(rules: configuration.rateLimits) : nil
         let endpoint = JSONRPCEndpoint(methods: a2a.methods + A2AMethods.legacyMethods + ares.methods,
-                                       maximumNestingDepth: configuration.maximumNestingDepth, logger: components.logger)
+                                       maximumNestingDepth: configuration.maximumNestingDepth, rateLimiter: rateLimiter, logger: components.logger)
         let mcp = MCPEndpoint(dispatcher: MCPDispatcher(tools: MCPTools(runner: components.runner, knowledge: components.knowledge, quotas: configuration.principalQuotas),
                                                         version: configuration.version, maximumNestingDepth: configuration.maximumNestingDepth,
                                                         logger: components.logger),
-                              metrics: metrics)
+                              metrics: metrics, rateLimiter: rateLimiter)
 
         let router = Router(context: AresRequestContext.self)
         router.add(middleware: RequestLogMiddleware(logger: components.logger, metrics: metrics, logRequests: configuration.logRequests))
         if ServerConfiguration.isLoopback(configuration.host) { router.add(middleware: LoopbackHostMiddleware()) }
         router.add(middleware: AuthenticationMiddleware(access: components.access, metrics: metrics, logger: components.logger))
+        // A verified client certificate is the principal of requests that brought no other credential.
+        if let registry = tls?.clientCertificates { router.add(middleware: ClientCertificateMiddleware(registry: registry)) }
+        // Inside authentication (the principal is known), outside the routes (their answer is).
+        if let audit = components.audit {
+            router.add(middleware: AuditMiddleware(audit: audit, permissions: endpoint.methods.mapValues(\.permission), logger: components.logger))
+        }
         let routes = Routes(configuration: configuration, components: components, cards: cards, endpoint: endpoint, mcp: mcp)
         routes.register(on: router)
-        A2ARESTBinding(methods: a2a.methods + ares.methods, maximumBodyBytes: configuration.maximumBodyBytes, logger: components.logger)
+        ConsoleRoutes(assets: ConsoleAssets(), signIn: configuration.consoleSignIn).register(on: router)
+        A2ARESTBinding(methods: a2a.methods + ares.methods, maximumBodyBytes: configuration.maximumBodyBytes, rateLimiter: rateLimiter,
+                       logger: components.logger)
             .register(on: router)
 
         let headTimeout = TimeAmount.nanoseconds(Int64(configuration.requestHeadTimeout.seconds * 1e9))
         let bodyTimeout = TimeAmount.nanoseconds(Int64(configuration.requestBodyTimeout.seconds * 1e9))
+        let http1 = HTTP1Channel.Configuration(additionalChannelHandlers: [RequestReadDeadlineHandler(headTimeout: headTimeout, bodyTimeout: bodyTimeout)])
         var app = Application(
             router: router,
-            server: .http1(configuration: .init(additionalChannelHandlers: [RequestReadDeadlineHandler(headTimeout: headTimeout, bodyTimeout: bodyTimeout)])),
+            server: tls.map { $0.serverBuilder(http1) } ?? .http1(configuration: http1),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "ares",
                                  availableConnectionsDelegate: MaximumAvailableConnections(configuration.maximumConnections, logger: components.logger)),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? configuration.port
                 if configuration.publicBaseURL == nil {
                     let host = configuration.host.contains(":") ? "[\(configuration.host)]" : configuration.host
-                    cards.update(baseURL: "http://\(host):\(port)")
+                    cards.update(baseURL: "\(scheme)://\(host):\(port)")
                 }
                 await onRunning(port)
             },
@@ -83,6 +104,7 @@ public enum AresServer {
         // Shut down in reverse order: the HTTP server first, then the task runner (running
         // tasks reach a recorded step; waiting ones resume at the next start), then the rest.
         app.addServices(services)
+        app.addServices(tls?.services ?? [])
         app.addServices(components.backgroundServices)
         app.addServices(components.runner)
         return app

@@ -21,6 +21,15 @@ public struct ServerConfiguration: Sendable {
     /// previous response, on a kept-alive connection), its body within `requestBodyTimeout`.
     public var requestHeadTimeout: Duration
     public var requestBodyTimeout: Duration
+    /// Requests per second per principal, by role and request class.
+    public var rateLimits: RateLimitRules = .unlimited
+    /// The ways to authenticate the agent card declares.
+    public var authenticationSchemes = A2AAuthenticationSchemes()
+    /// OIDC sign-in for the web console; nil: the console offers API keys only.
+    public var consoleSignIn: ConsoleSignIn?
+    /// HTTPS (and client certificates) when set; plain HTTP otherwise. `ares serve` loads the
+    /// files into a `ServingTLS` before it starts, so that a bad file stops it with one line.
+    public var tls: ServerTLSSettings?
 
     public init(host: String = "127.0.0.1", port: Int = 8080, publicBaseURL: String? = nil, developmentMode: Bool = false,
                 maximumBodyBytes: Int = 1 << 20, maximumNestingDepth: Int = 32, tasks: TaskRunner.Limits = .init(),

@@ -98,6 +98,40 @@ public final class SQLiteEventStore: EventStore {
         }
     }
 
+    /// The newest events of `stream`, newest first: at most `limit`, only of `types` when given,
+    /// only recorded at or after `recordedSince` (microseconds since 1970) when given. What a
+    /// listing of a long stream (the audit trail) reads, without reading the whole stream.
+    public func newestEvents(stream: String, types: [String]? = nil, recordedSince: Int64? = nil, limit: Int) async throws -> [StoredEvent] {
+        guard limit > 0 else { return [] }
+        return try await pool.read { db in
+            var conditions = ["stream = ?"]
+            var arguments: StatementArguments = [stream]
+            if let types {
+                guard !types.isEmpty else { return [] }
+                conditions.append("type IN (\(Array(repeating: "?", count: types.count).joined(separator: ", ")))")
+                for type in types { arguments += [type] }
+            }
+            if let recordedSince {
+                conditions.append("recordedAt >= ?")
+                arguments += [recordedSince]
+            }
+            arguments += [limit]
+            let rows = try Row.fetchCursor(db, sql: """
+                SELECT globalPosition, version, type, payload, recordedAt, hash, previousHash
+                FROM event WHERE \(conditions.joined(separator: " AND ")) ORDER BY version DESC LIMIT ?
+                """, arguments: arguments)
+            var events: [StoredEvent] = []
+            while let row = try rows.next() {
+                events.append(StoredEvent(
+                    stream: stream, version: try row.decode(atIndex: 1), globalPosition: try row.decode(atIndex: 0),
+                    type: try row.decode(atIndex: 2), payload: try row.decode(atIndex: 3),
+                    recordedAtMicroseconds: try row.decode(atIndex: 4), hash: try row.decode(atIndex: 5),
+                    previousHash: try row.decode(atIndex: 6)))
+            }
+            return events
+        }
+    }
+
     /// The writer connection's `PRAGMA synchronous` (2 is FULL), for durability tests.
     func writerSynchronousLevel() async throws -> Int {
         try await pool.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1 }

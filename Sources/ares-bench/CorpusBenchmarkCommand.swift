@@ -44,7 +44,7 @@ struct CorpusBenchmarkCommand: AsyncParsableCommand {
         let dataURL = configuration.dataDirectory
         try? FileManager.default.removeItem(at: dataURL)
         let clock = ContinuousClock()
-        let embedder = try await EmbedderFactory.make(configuration.embedding, requestTimeout: BenchConfiguration.embeddingRequestTimeout)
+        let embedder = try await EmbedderFactory.make(configuration, requestTimeout: BenchConfiguration.embeddingRequestTimeout)
         print("embedder: \(embedder.identity)")
 
         // Ingest.

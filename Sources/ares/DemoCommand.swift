@@ -30,7 +30,7 @@ struct DemoCommand: AsyncParsableCommand {
             let configuration = try AresConfiguration.load(flags: flags)
             let dataDirectory = configuration.dataDirectory
             let knowledge = try await ResearchEnvironment.openKnowledgeBase(
-                configuration, embedder: try await EmbedderFactory.make(configuration.embedding), access: .readWrite, warning: Console.warning)
+                configuration, embedder: try await EmbedderFactory.make(configuration), access: .readWrite, warning: Console.warning)
             let display = TerminalProgress()
             let summary = try await knowledge.ingest([folder]) { display.update($0) }
             display.finish()

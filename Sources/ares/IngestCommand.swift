@@ -41,7 +41,7 @@ struct IngestCommand: AsyncParsableCommand {
         try await Console.reportingErrors {
             let configuration = try AresConfiguration.load(data, embedding)
             let knowledge = try await ResearchEnvironment.openKnowledgeBase(
-                configuration, embedder: try await EmbedderFactory.make(configuration.embedding), access: .readWrite, warning: Console.warning)
+                configuration, embedder: try await EmbedderFactory.make(configuration), access: .readWrite, warning: Console.warning)
             let display = TerminalProgress()
             let summary = try await knowledge.ingest(paths, prune: prune) { display.update($0) }
             display.finish()

@@ -1,5 +1,6 @@
 import ArgumentParser
 import AresComposition
+import Audit
 import Foundation
 import Security
 
@@ -18,6 +19,12 @@ struct KeysCommand: AsyncParsableCommand {
         return try ServerEnvironment.openKeyStore(configuration)
     }
 
+    /// Key changes are recorded in the data directory's audit trail, the same file the server
+    /// writes to; a change is reported done only once its record is on disk.
+    static func openAuditTrail(_ data: DataDirectoryOptions) throws -> AuditTrail {
+        try ServerEnvironment.openAuditTrail(try AresConfiguration.load(data))
+    }
+
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a key and print it (the only time it is shown).")
 
@@ -31,7 +38,17 @@ struct KeysCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await Console.reportingErrors {
-                let (token, key) = try KeysCommand.openStore(data).create(role: role, name: name)
+                let audit = try KeysCommand.openAuditTrail(data)
+                let store = try KeysCommand.openStore(data)
+                let (token, key) = try store.create(role: role, name: name)
+                do {
+                    try await audit.recordDurably(AuditEvent(kind: .keyCreated, outcome: .succeeded, principal: AuditEvent.localOperator,
+                                                             details: ["keyId": key.id, "role": key.role.rawValue, "name": key.name]))
+                } catch {
+                    // No key without its record: the new key is revoked before it was ever shown.
+                    _ = try? store.revoke(key.id)
+                    throw error
+                }
                 print(token.text)
                 Console.note("created \(key.role.rawValue) key \(key.id) (\(key.name)); store it now: ares keeps only its hash")
             }
@@ -64,7 +81,10 @@ struct KeysCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await Console.reportingErrors {
+                let audit = try KeysCommand.openAuditTrail(data)
                 let revoked = try KeysCommand.openStore(data).revoke(key)
+                try await audit.recordDurably(AuditEvent(kind: .keyRevoked, outcome: .succeeded, principal: AuditEvent.localOperator,
+                                                         details: ["keyId": revoked.id, "role": revoked.role.rawValue, "name": revoked.name]))
                 Console.note("revoked key \(revoked.id) (\(revoked.name))")
             }
         }

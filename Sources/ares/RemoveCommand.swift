@@ -19,7 +19,7 @@ struct RemoveCommand: AsyncParsableCommand {
         try await Console.reportingErrors {
             let configuration = try AresConfiguration.load(data, embedding)
             let knowledge = try await ResearchEnvironment.openKnowledgeBase(
-                configuration, embedder: try await EmbedderFactory.make(configuration.embedding), access: .readWrite, warning: Console.warning)
+                configuration, embedder: try await EmbedderFactory.make(configuration), access: .readWrite, warning: Console.warning)
             var failed = false
             for source in sources {
                 let removed = try await knowledge.remove(source)

@@ -36,7 +36,7 @@ struct SearchCommand: AsyncParsableCommand {
         try await Console.reportingErrors {
             let configuration = try AresConfiguration.load(data, embedding)
             let knowledge = try await ResearchEnvironment.openKnowledgeBase(
-                configuration, embedder: try await EmbedderFactory.make(configuration.embedding), access: .readOnly, warning: Console.warning)
+                configuration, embedder: try await EmbedderFactory.make(configuration), access: .readOnly, warning: Console.warning)
             if try await knowledge.counts().chunks == 0 {
                 Console.warning("the knowledge base in \(configuration.dataDirectory.path) is empty: run `ares ingest PATH...` first")
             } else if mode != .keyword, await !knowledge.vectorsMatchEmbedder {

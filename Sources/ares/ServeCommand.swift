@@ -14,11 +14,15 @@ import TaskService
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Serve ares over HTTP: A2A 1.0 JSON-RPC at /a2a, MCP at /mcp, the agent card, health and metrics.",
+        abstract: "Serve ares over HTTP(S): A2A 1.0 JSON-RPC at /a2a, MCP at /mcp, the web console at /, the agent card, health and metrics.",
         discussion: """
             Clients authenticate with an API key (`ares keys create --role researcher`), sent as
-            'Authorization: Bearer <key>' or 'X-API-Key: <key>'. SIGTERM stops accepting, lets running
-            tasks reach a recorded step and exits; unfinished tasks resume at the next start.
+            'Authorization: Bearer <key>' or 'X-API-Key: <key>'; with --oidc-issuer, also with the
+            provider's access tokens ('Authorization: Bearer <JWT>'); with --tls-client-ca, also with a
+            client certificate mapped to a role (--tls-client-role-map). Each principal's request rate is
+            limited (--rate-limits). Security events go to the audit trail (`ares audit list`). SIGTERM
+            stops accepting, lets running tasks reach a recorded step and exits; unfinished tasks resume
+            at the next start.
             """
     )
 
@@ -38,7 +42,8 @@ struct ServeCommand: AsyncParsableCommand {
             var stepTracing: TaskStepTracing?
             if let endpoint = settings.otlpEndpoint {
                 let tracing = try OTLPTracing.bootstrap(endpoint: endpoint, serviceVersion: AresVersion.current,
-                                                        samplingRatio: settings.traceSamplingRatio, logger: logger)
+                                                        samplingRatio: settings.traceSamplingRatio,
+                                                        trustedCAFile: configuration.outbound.caFile, logger: logger)
                 services.append(contentsOf: tracing.services)
                 stepTracing = tracing.stepTracing
                 logger.info("exporting traces", metadata: ["otlp": .string(tracing.tracesURL.absoluteString),
@@ -52,18 +57,23 @@ struct ServeCommand: AsyncParsableCommand {
             let dataDirectory = configuration.dataDirectory.path
             if settings.developmentMode {
                 Console.warning("DEVELOPMENT MODE: requests without credentials act as a local admin. Never expose this server.")
-            } else if try !environment.keys.hasActiveKeys() {
+            } else if try !environment.keys.hasActiveKeys(), !configuration.tls.grantsRolesByCertificate,
+                      !configuration.identity.acceptsTokens {
                 throw ValidationError("""
                     no API key exists in \(dataDirectory), so no one could use this server: create one with \
                     `ares keys create --role admin`, or run `ares serve --dev` on a loopback address for local development
                     """)
             }
+            // HTTPS: the TLS files are read and checked before anything runs; a bad one stops the start with one line.
+            let tls = try configuration.tls.serverSettings.map { try ServingTLS(settings: $0, metrics: environment.components.metrics, logger: logger) }
+            try await environment.recordStart(configuration)
             let resumed = try await environment.resumeUnfinishedTasks()
             if resumed > 0 { logger.info("resuming unfinished tasks", metadata: ["count": .stringConvertible(resumed)]) }
-            let serverConfiguration = settings.serverConfiguration(version: AresVersion.current)
-            let app = AresServer.makeApplication(configuration: serverConfiguration, components: environment.components, services: services) { port in
+            let serverConfiguration = configuration.serverConfiguration(version: AresVersion.current)
+            let app = AresServer.makeApplication(configuration: serverConfiguration, components: environment.components, services: services,
+                                                 tls: tls) { port in
                 logger.info("listening", metadata: [
-                    "address": .string("http://\(serverConfiguration.host):\(port)"), "a2a": .string("/a2a"), "mcp": .string("/mcp"),
+                    "address": .string("\(tls == nil ? "http" : "https")://\(serverConfiguration.host):\(port)"), "a2a": .string("/a2a"), "mcp": .string("/mcp"),
                     "dataDir": .string(dataDirectory), "dev": .stringConvertible(settings.developmentMode),
                 ])
             }

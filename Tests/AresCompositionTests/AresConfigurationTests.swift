@@ -292,4 +292,48 @@ import Testing
         #expect(text.contains("precedence: flag > env > file > default"))
         #expect(text.split(separator: "\n").contains { $0.hasPrefix("port") && $0.contains("9000") && $0.hasSuffix("flag (--port)") })
     }
+
+    // MARK: - Identity, TLS, outbound TLS and rate limits (issue 11)
+
+    @Test func identityAndTransportSettingsDefaultToOffAndJoinAsTheyMust() throws {
+        let defaults = try load()
+        #expect(defaults.identity.oidcIssuer == nil && !defaults.identity.acceptsTokens)
+        #expect(defaults.identity.oidcRoleClaim == "roles" && defaults.identity.oidcLeewaySeconds == 30)
+        #expect(defaults.identity.oidcRoleMap == ["viewer": .viewer, "researcher": .researcher, "admin": .admin])
+        #expect(!defaults.tls.isEnabled && defaults.tls.clientAuthentication == .none)
+        #expect(defaults.outbound.caFile == nil && defaults.rateLimits.limitsAnything)
+
+        let noAudience = try #require(error(environment: ["ARES_OIDC_ISSUER": "https://idp.example/realms/ares"]))
+        #expect(noAudience.setting == "oidcAudience" && noAudience.message.contains("--oidc-audience"))
+        let badMap = try #require(error(environment: ["ARES_OIDC_ROLE_MAP": "ares-admin=root"]))
+        #expect(badMap.setting == "oidcRoleMap" && badMap.message.contains("'root' in 'ares-admin=root' is not a role"))
+        let configured = try load(environment: ["ARES_OIDC_ISSUER": "https://idp.example/realms/ares", "ARES_OIDC_AUDIENCE": "ares",
+                                                "ARES_OIDC_ROLE_MAP": "ares-admin=admin", "ARES_OIDC_ROLE_CLAIM": "realm_access.roles"])
+        #expect(configured.identity.acceptsTokens && configured.identity.oidcRoleMap == ["ares-admin": .admin])
+        #expect(configured.serverConfiguration(version: "t").authenticationSchemes.openIDConnectDiscoveryURL
+                == "https://idp.example/realms/ares/.well-known/openid-configuration")
+
+        var certificateOnly = ConfigurationFlags()
+        certificateOnly.set(.tlsCert, "certs/server.pem")
+        #expect(try #require(error(certificateOnly)).setting == "tlsKey")
+        var clientCAWithoutTLS = ConfigurationFlags()
+        clientCAWithoutTLS.set(.tlsClientCA, "ca.pem")
+        #expect(try #require(error(clientCAWithoutTLS)).message.contains("client certificates need TLS"))
+        var mutual = ConfigurationFlags()
+        mutual.set(.tlsCert, "certs/server.pem")
+        mutual.set(.tlsKey, "certs/server.key")
+        mutual.set(.tlsClientCA, "certs/ca.pem")
+        let tls = try load(mutual)
+        #expect(tls.tls.certificateFile == "/srv/work/certs/server.pem" && tls.tls.clientAuthentication == .require,
+                "a client CA alone means client certificates are required")
+        #expect(tls.serverConfiguration(version: "t").authenticationSchemes.mutualTLS)
+        mutual.set(.tlsClientAuth, "sometimes")
+        #expect(try #require(error(mutual)).message.contains("one of none, optional, require"))
+
+        var halfClient = ConfigurationFlags()
+        halfClient.set(.modelClientCert, "client.pem")
+        #expect(try #require(error(halfClient)).setting == "modelClientKey")
+        #expect(try load(environment: ["ARES_RATE_LIMITS": "off"]).rateLimits.limitsAnything == false)
+        #expect(try #require(error(environment: ["ARES_RATE_LIMITS": "read=often"])).setting == "rateLimits")
+    }
 }

@@ -41,8 +41,10 @@ public struct AresProcess {
         let outData = out.fileHandleForReading.readDataToEndOfFile()
         let errData = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return Outcome(status: process.terminationStatus,
-                       stdout: String(decoding: outData, as: UTF8.self),
-                       stderr: String(decoding: errData, as: UTF8.self))
+        let outcome = Outcome(status: process.terminationStatus,
+                              stdout: String(decoding: outData, as: UTF8.self),
+                              stderr: String(decoding: errData, as: UTF8.self))
+        TestRunRecord.recordOutput(arguments: arguments, stdout: outcome.stdout, stderr: outcome.stderr)
+        return outcome
     }
 }

@@ -87,6 +87,9 @@ import Testing
                 ("GetTaskPushNotificationConfig", ["taskId": own, "id": "p"], 0), ("ListTaskPushNotificationConfigs", ["taskId": own], 0),
                 ("DeleteTaskPushNotificationConfig", ["taskId": own, "id": "p"], 1), ("GetExtendedAgentCard", [:], 0),
                 ("ares/search", ["query": "tasks"], 0), ("ares/ingest", ["paths": ["/nonexistent"]], 2), ("ares/taskEvents", ["id": own], 0),
+                ("ares/verifyTask", ["id": own], 0), ("ares/whoami", [:], 0), ("ares/listDocuments", [:], 0),
+                ("ares/uploadDocuments", ["documents": []], 2), ("ares/listKeys", [:], 2), ("ares/createKey", ["role": "viewer"], 2),
+                ("ares/revokeKey", ["id": "000000000000"], 2),
             ]
             for (method, params, minimum) in methods {
                 for caller in Caller.allCases {

@@ -327,11 +327,11 @@ final class PythonFixture: @unchecked Sendable {
     private let process = Process()
     private let outputFile: URL
 
-    init(script: String) throws {
+    init(script: String, arguments: [String] = []) throws {
         outputFile = FileManager.default.temporaryDirectory.appendingPathComponent("ares-fixture-\(UUID().uuidString).log")
         FileManager.default.createFile(atPath: outputFile.path, contents: nil)
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/\(script)").path]
+        process.arguments = ["python3", URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/\(script)").path] + arguments
         let handle = try FileHandle(forWritingTo: outputFile)
         process.standardOutput = handle
         process.standardError = handle

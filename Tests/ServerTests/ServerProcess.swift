@@ -37,7 +37,8 @@ final class ServerProcess: @unchecked Sendable {
 
     init(dataDirectory: URL, arguments: [String] = []) throws {
         self.dataDirectory = dataDirectory
-        logFile = dataDirectory.appendingPathComponent("serve-\(UUID().uuidString).log")
+        let logName = "serve-\(UUID().uuidString).log"
+        logFile = TestRunRecord.logFile(named: logName, fallback: dataDirectory.appendingPathComponent(logName))
         FileManager.default.createFile(atPath: logFile.path, contents: nil)
         process.executableURL = Self.binary
         process.arguments = ["serve", "--port", "0", "--data-dir", dataDirectory.path] + arguments
@@ -90,7 +91,8 @@ final class ServerProcess: @unchecked Sendable {
 
     private static func listeningPort(in log: String) -> Int? {
         for line in log.split(separator: "\n") where line.contains("\"msg\":\"listening\"") {
-            guard let range = line.range(of: "http://127.0.0.1:") else { continue }
+            // http:// or https:// (a TLS server).
+            guard let range = line.range(of: "://127.0.0.1:") else { continue }
             return Int(line[range.upperBound...].prefix { $0.isNumber })
         }
         return nil
@@ -123,6 +125,11 @@ final class ServerProcess: @unchecked Sendable {
         guard let http = response as? HTTPURLResponse else { throw Failure("not an HTTP response") }
         var fields: [String: String] = [:]
         for (key, value) in http.allHeaderFields { fields["\(key)"] = "\(value)" }
+        // Error messages and metrics are searched for secrets after the run (TestRunRecord).
+        let isError = http.statusCode >= 400 || data.range(of: Data("\"error\"".utf8)) != nil
+        if isError || path.hasPrefix("/metrics"), let directory = TestRunRecord.directory {
+            try? data.write(to: directory.appendingPathComponent("reply-\(UUID().uuidString)-\(http.statusCode).body"))
+        }
         return Reply(status: http.statusCode, headers: fields, body: data)
     }
 

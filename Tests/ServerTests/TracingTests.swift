@@ -1,3 +1,4 @@
+import AresTestSupport
 import Crypto
 import Foundation
 import Testing
@@ -8,7 +9,8 @@ import Testing
     @Test func spansOfRequestsAndTaskStepsReachTheCollector() async throws {
         let data = try ServerProcess.makeDataDirectory()
         let key = try ServerProcess.createKey(role: "researcher", in: data)
-        let received = data.appendingPathComponent("otlp.jsonl")
+        // Kept with the run's outputs when it records them: span attributes are searched for secrets too.
+        let received = TestRunRecord.logFile(named: "otlp-\(UUID().uuidString).jsonl", fallback: data.appendingPathComponent("otlp.jsonl"))
         let collector = Process()
         collector.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         collector.arguments = ["python3", URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/fake_otlp_collector.py").path, received.path]

@@ -51,7 +51,9 @@ import Testing
         return Engine(path: path, service: service, runner: runner)
     }
 
-    private func waitUntil(_ condition: () async throws -> Bool, timeout: Duration = .seconds(20)) async throws -> Bool {
+    /// Generous: the whole test suite shares two cores with servers and browsers; a condition
+    /// that never comes true still fails, only later.
+    private func waitUntil(_ condition: () async throws -> Bool, timeout: Duration = .seconds(90)) async throws -> Bool {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if try await condition() { return true }
@@ -134,7 +136,9 @@ import Testing
         let started = ContinuousClock.now
         runner.stop()
         await run.value
-        #expect(ContinuousClock.now - started < .seconds(5), "stopping waited for blocked tasks beyond the grace")
+        // The blocked tasks never end by themselves: without the grace, stopping would wait for
+        // ever. The bound is loose because the machine may be loaded.
+        #expect(ContinuousClock.now - started < .seconds(30), "stopping waited for blocked tasks beyond the grace")
         await #expect(throws: TaskAdmissionError.self) { try await runner.submit(question: "Too late?", principal: "p", contextID: nil) }
         // Nothing ended: every task is unfinished in the store, and a new runner finishes them.
         #expect(Set(try await engine.service.unfinishedTasks()) == Set(ids))

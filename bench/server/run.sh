@@ -39,7 +39,9 @@ echo "machine: $(nproc) cores, $(awk '/MemTotal/ {print int($2/1048576)}' /proc/
 # ares: a data directory with the project's docs, one admin key, one finished task.
 "$ARES" ingest docs --data-dir "$WORK/data" > /dev/null 2>&1
 KEY=$("$ARES" keys create --role admin --name bench --data-dir "$WORK/data" 2>/dev/null)
-"$ARES" serve --port $PORT --data-dir "$WORK/data" --max-queued-tasks 10000000 --max-running-tasks 2 \
+# Rate limits off: one key makes every request here, and this measures the server, not the
+# per-principal limiter (bench/server/rate_limit.sh measures that).
+"$ARES" serve --port $PORT --data-dir "$WORK/data" --max-queued-tasks 10000000 --max-running-tasks 2 --rate-limits off \
   > "$WORK/ares.log" 2>&1 &
 ARES_PID=$!
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/health/live" >/dev/null && break; sleep 0.1; done

@@ -17,7 +17,7 @@ command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk"; exit 
 
 "$ARES" ingest docs --data-dir "$WORK/data" > /dev/null 2>&1
 KEY=$("$ARES" keys create --role admin --name soak --data-dir "$WORK/data" 2>/dev/null)
-"$ARES" serve --port $PORT --data-dir "$WORK/data" > "$WORK/ares.log" 2>&1 &
+"$ARES" serve --port $PORT --data-dir "$WORK/data" --rate-limits off > "$WORK/ares.log" 2>&1 &
 PID=$!
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/health/live" >/dev/null && break; sleep 0.1; done
 TASK=$(curl -s "http://127.0.0.1:$PORT/a2a" -H "Authorization: Bearer $KEY" -H 'A2A-Version: 1.0' -H 'Content-Type: application/json' \

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Server
 
 // The command-line flags of the configuration, shared by `ares` and `ares-bench`. Each group
 // only records what was given; `AresConfiguration.load` merges it with the environment, the
@@ -52,6 +53,17 @@ public struct EmbedderOptions: ParsableArguments, ConfigurationOptionGroup {
     @Option(help: "Texts per embeddings request (default 64; $ARES_EMBEDDING_BATCH_SIZE).")
     public var embeddingBatchSize: Int?
 
+    @Option(help: ArgumentHelp(
+        "A PEM file of CA certificates trusted for ares's outgoing HTTPS (model, embedding, webhook and identity-provider endpoints) besides the system's ($ARES_CA_FILE).",
+        valueName: "file"))
+    public var caFile: String?
+
+    @Option(help: ArgumentHelp("A PEM client certificate presented to the model and embedding endpoints ($ARES_MODEL_CLIENT_CERT).", valueName: "file"))
+    public var modelClientCert: String?
+
+    @Option(help: ArgumentHelp("The PEM private key of --model-client-cert ($ARES_MODEL_CLIENT_KEY_FILE).", valueName: "file"))
+    public var modelClientKey: String?
+
     public init() {}
 
     public func apply(to flags: inout ConfigurationFlags) {
@@ -60,6 +72,9 @@ public struct EmbedderOptions: ParsableArguments, ConfigurationOptionGroup {
         flags.set(.embeddingModel, embeddingModel)
         flags.set(.embeddingAPIKey, embeddingKeyFile)
         flags.set(.embeddingBatchSize, embeddingBatchSize)
+        flags.set(.caFile, caFile)
+        flags.set(.modelClientCert, modelClientCert)
+        flags.set(.modelClientKey, modelClientKey)
     }
 }
 
@@ -131,6 +146,47 @@ public struct ServerOptions: ParsableArguments, ConfigurationOptionGroup {
     @Option(help: "The share (0-1) of new traces that are sampled (default 1; $OTEL_TRACES_SAMPLER_ARG).")
     public var traceSamplingRatio: Double?
 
+    @Option(help: ArgumentHelp("Accept OAuth2 bearer tokens from this OpenID Connect issuer ($ARES_OIDC_ISSUER).", valueName: "url"))
+    public var oidcIssuer: String?
+
+    @Option(help: ArgumentHelp("The audience (aud) tokens must be issued for; required with --oidc-issuer ($ARES_OIDC_AUDIENCE).", valueName: "audience"))
+    public var oidcAudience: String?
+
+    @Option(help: ArgumentHelp("The token claim roles are read from: a dotted path such as realm_access.roles, or scope (default roles; $ARES_OIDC_ROLE_CLAIM).",
+                               valueName: "claim"))
+    public var oidcRoleClaim: String?
+
+    @Option(help: ArgumentHelp("Claim values to roles, e.g. ares-admin=admin,ares-user=researcher (default: viewer, researcher and admin by name; $ARES_OIDC_ROLE_MAP).",
+                               valueName: "map"))
+    public var oidcRoleMap: String?
+
+    @Option(help: "Seconds of clock difference tolerated in token times (default 30; $ARES_OIDC_LEEWAY).")
+    public var oidcLeeway: Int?
+
+    @Option(help: ArgumentHelp("The public client id (no secret) the web console signs in with at --oidc-issuer, by authorization code + PKCE ($ARES_OIDC_CONSOLE_CLIENT_ID).",
+                               valueName: "id"))
+    public var oidcConsoleClientId: String?
+
+    @Option(help: ArgumentHelp("Serve HTTPS with this PEM certificate chain; reloaded when the file changes ($ARES_TLS_CERT).", valueName: "file"))
+    public var tlsCert: String?
+
+    @Option(help: ArgumentHelp("The PEM private key of --tls-cert; reloaded when the file changes ($ARES_TLS_KEY_FILE).", valueName: "file"))
+    public var tlsKey: String?
+
+    @Option(help: ArgumentHelp("Verify client certificates against this PEM CA bundle (mutual TLS; $ARES_TLS_CLIENT_CA).", valueName: "file"))
+    public var tlsClientCa: String?
+
+    @Option(help: ArgumentHelp("none, optional or require (default require with --tls-client-ca; $ARES_TLS_CLIENT_AUTH).", valueName: "mode"))
+    public var tlsClientAuth: String?
+
+    @Option(help: ArgumentHelp("Client certificate identities (URI SAN, else DNS SAN, else CN) to roles, e.g. spiffe://orch/gateway=researcher ($ARES_TLS_CLIENT_ROLE_MAP).",
+                               valueName: "map"))
+    public var tlsClientRoleMap: String?
+
+    @Option(help: ArgumentHelp("Requests per second per principal: off, or rules such as read=1000/s:2000,write=100/s,admin.*=off (default \(RateLimitRules.defaultDefinition); $ARES_RATE_LIMITS).",
+                               valueName: "rules"))
+    public var rateLimits: String?
+
     public init() {}
 
     public func apply(to flags: inout ConfigurationFlags) {
@@ -149,5 +205,17 @@ public struct ServerOptions: ParsableArguments, ConfigurationOptionGroup {
         flags.set(.logRequests, false, given: noRequestLog)
         flags.set(.otlpEndpoint, otlpEndpoint)
         flags.set(.traceSamplingRatio, traceSamplingRatio)
+        flags.set(.oidcIssuer, oidcIssuer)
+        flags.set(.oidcAudience, oidcAudience)
+        flags.set(.oidcRoleClaim, oidcRoleClaim)
+        flags.set(.oidcRoleMap, oidcRoleMap)
+        flags.set(.oidcLeeway, oidcLeeway)
+        flags.set(.oidcConsoleClientId, oidcConsoleClientId)
+        flags.set(.tlsCert, tlsCert)
+        flags.set(.tlsKey, tlsKey)
+        flags.set(.tlsClientCA, tlsClientCa)
+        flags.set(.tlsClientAuth, tlsClientAuth)
+        flags.set(.tlsClientRoleMap, tlsClientRoleMap)
+        flags.set(.rateLimits, rateLimits)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Security
 import Server
 
 extension AresConfiguration {
@@ -96,8 +97,51 @@ extension AresConfiguration {
                 use a loopback address for host (127.0.0.1, ::1 or localhost)
                 """)
         }
+        func roleMap(_ setting: ConfigurationSetting) -> [String: Role] {
+            // Checked when the setting was read.
+            text(setting).flatMap { try? RoleMap(parsing: $0).roles } ?? [:]
+        }
+        let identity = Identity(oidcIssuer: text(.oidcIssuer).flatMap(URL.init(string:)), oidcAudience: text(.oidcAudience),
+                                oidcRoleClaim: text(.oidcRoleClaim)!, oidcRoleMap: roleMap(.oidcRoleMap),
+                                oidcLeewaySeconds: integer(.oidcLeeway)!, oidcConsoleClientId: text(.oidcConsoleClientId))
+        if identity.oidcIssuer != nil, identity.oidcAudience == nil {
+            throw ConfigurationError(setting: ConfigurationSetting.oidcAudience.name, """
+                an OIDC issuer needs the audience tokens must be issued for: set \(ConfigurationSetting.oidcAudience.sourcesInWords)
+                """)
+        }
+        if identity.oidcIssuer != nil, identity.oidcRoleMap.isEmpty {
+            throw ConfigurationError(setting: ConfigurationSetting.oidcRoleMap.name, "the OIDC role map grants no role, so no token could be used")
+        }
+        if identity.oidcIssuer == nil, identity.oidcConsoleClientId != nil {
+            throw ConfigurationError(setting: ConfigurationSetting.oidcConsoleClientId.name,
+                                     "a console client id needs the issuer it is registered with: set \(ConfigurationSetting.oidcIssuer.sourcesInWords)")
+        }
+        let clientCA = text(.tlsClientCA)
+        let clientAuthentication = text(.tlsClientAuth).flatMap(TLS.ClientAuthentication.init(rawValue:)) ?? (clientCA == nil ? .none : .require)
+        let tls = TLS(certificateFile: text(.tlsCert), keyFile: text(.tlsKey), clientCAFile: clientCA,
+                      clientAuthentication: clientAuthentication, clientRoleMap: roleMap(.tlsClientRoleMap))
+        if (tls.certificateFile == nil) != (tls.keyFile == nil) {
+            let missing = tls.certificateFile == nil ? ConfigurationSetting.tlsCert : .tlsKey
+            throw ConfigurationError(setting: missing.name, "TLS needs both a certificate and its key: set \(missing.sourcesInWords)")
+        }
+        if tls.clientAuthentication != .none, clientCA == nil {
+            throw ConfigurationError(setting: ConfigurationSetting.tlsClientCA.name, """
+                client certificates (tlsClientAuth \(tls.clientAuthentication.rawValue)) need the CA that signs them: \
+                set \(ConfigurationSetting.tlsClientCA.sourcesInWords)
+                """)
+        }
+        if clientCA != nil, !tls.isEnabled {
+            throw ConfigurationError(setting: ConfigurationSetting.tlsClientCA.name, "client certificates need TLS: set --tls-cert and --tls-key")
+        }
+        let outbound = Outbound(caFile: text(.caFile), modelClientCertificateFile: text(.modelClientCert), modelClientKeyFile: text(.modelClientKey))
+        if (outbound.modelClientCertificateFile == nil) != (outbound.modelClientKeyFile == nil) {
+            let missing = outbound.modelClientCertificateFile == nil ? ConfigurationSetting.modelClientCert : .modelClientKey
+            throw ConfigurationError(setting: missing.name, "a model client certificate needs both the certificate and its key: set \(missing.sourcesInWords)")
+        }
+        let rateLimits = text(.rateLimits).flatMap { try? RateLimitRules(parsing: $0) } ?? .unlimited
         self.init(configurationFile: nil, dataDirectory: URL(fileURLWithPath: text(.dataDir)!), embedding: embedding,
-                  chatModel: chatModel, server: server, settings: settings)
+                  chatModel: chatModel, server: server, identity: identity, tls: tls, outbound: outbound, rateLimits: rateLimits,
+                  settings: settings)
     }
 
     static func expandingTilde(_ path: String) -> String {
@@ -177,6 +221,22 @@ struct SettingResolver {
             value = .text(try path())
         case .secret:
             value = .secret(.file(try path()))
+        case .roleMap:
+            let definition = try string()
+            do {
+                _ = try RoleMap(parsing: definition)
+            } catch {
+                throw invalid("\(setting.acceptedValues): \(error.description)")
+            }
+            value = .text(definition)
+        case .rateLimits:
+            let definition = try string()
+            do {
+                _ = try RateLimitRules(parsing: definition)
+            } catch {
+                throw invalid("\(setting.acceptedValues): \(error.description)")
+            }
+            value = .text(definition)
         case .text:
             value = .text(try string())
         case let .url(schemes):
@@ -236,6 +296,7 @@ extension ConfigurationSetting {
         case .embeddingURL, .modelURL: "http://127.0.0.1:11434/v1"
         case .otlpEndpoint: "http://127.0.0.1:4318"
         case .publicURL: "https://ares.example.com"
+        case .oidcIssuer: "https://idp.example.com/realms/ares"
         default: nil
         }
     }

@@ -1,5 +1,7 @@
 import Foundation
 import Logging
+import Security
+import Server
 
 /// Everything that can be configured about ares, read once from flags, the environment, a
 /// configuration file and defaults (in that order of precedence) and validated once, by
@@ -74,6 +76,61 @@ public struct AresConfiguration: Sendable {
         public var webhooksMayReachPrivateAddresses: Bool { allowPrivateWebhooks || developmentMode }
     }
 
+    /// ares as an OAuth2 resource server: bearer tokens from an OpenID Connect provider.
+    public struct Identity: Sendable, Equatable {
+        /// The provider's issuer URL (its discovery document is under it); nil: no tokens accepted.
+        public var oidcIssuer: URL?
+        /// The audience a token must name (`aud`); required with an issuer.
+        public var oidcAudience: String?
+        /// The claim roles are read from: a dotted path (`realm_access.roles`) to a string array,
+        /// or to a space-separated string (`scope`).
+        public var oidcRoleClaim: String
+        /// Claim value → role; a token's highest mapped role wins, one without any is refused.
+        public var oidcRoleMap: [String: Role]
+        /// Seconds of clock difference tolerated for `exp` and `nbf`.
+        public var oidcLeewaySeconds: Int
+        /// The public OAuth2 client (no secret) the web console signs users in with, by
+        /// authorization code + PKCE; nil: the console offers API keys only.
+        public var oidcConsoleClientId: String? = nil
+
+        /// Whether bearer tokens are accepted.
+        public var acceptsTokens: Bool { oidcIssuer != nil }
+    }
+
+    /// How `ares serve` speaks TLS, and whom it accepts by client certificate.
+    public struct TLS: Sendable, Equatable {
+        public enum ClientAuthentication: String, Sendable, CaseIterable {
+            /// No client certificate is asked for.
+            case none
+            /// A client certificate is verified when one is presented; others authenticate otherwise.
+            case optional
+            /// The handshake fails without a client certificate the client CA signed.
+            case require
+        }
+
+        /// The PEM certificate chain; nil: plain HTTP.
+        public var certificateFile: String?
+        /// The PEM private key's file (a secret: only its path is configuration).
+        public var keyFile: String?
+        /// The PEM CA bundle client certificates must chain to.
+        public var clientCAFile: String?
+        public var clientAuthentication: ClientAuthentication
+        /// Certificate identity (URI SAN, else DNS SAN, else subject CN) → role. A verified
+        /// certificate not in the map is no principal.
+        public var clientRoleMap: [String: Role]
+
+        public var isEnabled: Bool { certificateFile != nil }
+    }
+
+    /// The TLS of ares's own calls (model, embedding, webhook, identity-provider and telemetry endpoints).
+    public struct Outbound: Sendable, Equatable {
+        /// A PEM bundle of CAs trusted besides the system's.
+        public var caFile: String?
+        /// A client certificate and key presented to the model and embedding endpoints.
+        public var modelClientCertificateFile: String?
+        public var modelClientKeyFile: String?
+    }
+
     /// The configuration file read, if any, and whether `--config` or `$ARES_CONFIG` named it.
     public var configurationFile: URL?
     public var configurationFileSource: ConfigurationSource = .default
@@ -83,6 +140,11 @@ public struct AresConfiguration: Sendable {
     /// Nil: the built-in agents only.
     public var chatModel: ChatModel?
     public var server: Server
+    public var identity: Identity
+    public var tls: TLS
+    public var outbound: Outbound
+    /// Requests per second each principal may make, by role and request class.
+    public var rateLimits: RateLimitRules
     /// Every setting with its value and source, in `ConfigurationSetting` order (for `ares config show`).
     public var settings: [ResolvedSetting]
 

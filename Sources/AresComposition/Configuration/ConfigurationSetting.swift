@@ -1,3 +1,6 @@
+import Security
+import Server
+
 /// Every setting ares reads, with the names it goes by in each of its sources: a flag, an
 /// environment variable, a key of the configuration file. The setting's name is its
 /// configuration-file key (dotted for the nested `quotas`), and errors and `ares config show`
@@ -13,6 +16,10 @@ public enum ConfigurationSetting: String, CaseIterable, Sendable {
     case adminMaxQueued = "quotas.admin.maxQueued"
     case adminMaxRunning = "quotas.admin.maxRunning"
     case logRequests, logLevel, allowPrivateWebhooks, otlpEndpoint, traceSamplingRatio
+    case oidcIssuer, oidcAudience, oidcRoleClaim, oidcRoleMap, oidcLeeway, oidcConsoleClientId
+    case tlsCert, tlsKey, tlsClientCA, tlsClientAuth, tlsClientRoleMap
+    case caFile, modelClientCert, modelClientKey
+    case rateLimits
 
     /// What values a setting takes, which decides how each source's text is read and checked.
     enum Kind: Sendable {
@@ -26,6 +33,11 @@ public enum ConfigurationSetting: String, CaseIterable, Sendable {
         case integer(ClosedRange<Int>)
         /// A number between 0 and 1.
         case fraction
+        /// `VALUE=ROLE` pairs separated by commas: which role a claim value or a certificate
+        /// identity grants (read by `RoleMap`).
+        case roleMap
+        /// Per-role, per-class request rates (read by `RateLimitRules`).
+        case rateLimits
         case boolean
         /// A secret: never a value of the configuration. Its flag, `*_FILE` variable and file
         /// key name a file holding it; `variable` is the environment variable that may hold it.
@@ -53,6 +65,13 @@ public enum ConfigurationSetting: String, CaseIterable, Sendable {
         case .requestHeadTimeout, .requestBodyTimeout: .integer(1...3600)
         case .logLevel: .choice(["trace", "debug", "info", "notice", "warning", "error", "critical"])
         case .traceSamplingRatio: .fraction
+        case .oidcIssuer: .url(schemes: ["https", "http"])
+        case .oidcAudience, .oidcRoleClaim, .oidcConsoleClientId: .text
+        case .oidcRoleMap, .tlsClientRoleMap: .roleMap
+        case .oidcLeeway: .integer(0...300)
+        case .tlsCert, .tlsKey, .tlsClientCA, .caFile, .modelClientCert, .modelClientKey: .path
+        case .tlsClientAuth: .choice(AresConfiguration.TLS.ClientAuthentication.allCases.map(\.rawValue))
+        case .rateLimits: .rateLimits
         }
     }
 
@@ -84,6 +103,21 @@ public enum ConfigurationSetting: String, CaseIterable, Sendable {
         case .allowPrivateWebhooks: "--allow-private-webhooks"
         case .otlpEndpoint: "--otlp-endpoint"
         case .traceSamplingRatio: "--trace-sampling-ratio"
+        case .oidcIssuer: "--oidc-issuer"
+        case .oidcAudience: "--oidc-audience"
+        case .oidcRoleClaim: "--oidc-role-claim"
+        case .oidcRoleMap: "--oidc-role-map"
+        case .oidcLeeway: "--oidc-leeway"
+        case .oidcConsoleClientId: "--oidc-console-client-id"
+        case .tlsCert: "--tls-cert"
+        case .tlsKey: "--tls-key"
+        case .tlsClientCA: "--tls-client-ca"
+        case .tlsClientAuth: "--tls-client-auth"
+        case .tlsClientRoleMap: "--tls-client-role-map"
+        case .caFile: "--ca-file"
+        case .modelClientCert: "--model-client-cert"
+        case .modelClientKey: "--model-client-key"
+        case .rateLimits: "--rate-limits"
         }
     }
 
@@ -117,6 +151,21 @@ public enum ConfigurationSetting: String, CaseIterable, Sendable {
         case .allowPrivateWebhooks: "ARES_ALLOW_PRIVATE_WEBHOOKS"
         case .otlpEndpoint: "OTEL_EXPORTER_OTLP_ENDPOINT"
         case .traceSamplingRatio: "OTEL_TRACES_SAMPLER_ARG"
+        case .oidcIssuer: "ARES_OIDC_ISSUER"
+        case .oidcAudience: "ARES_OIDC_AUDIENCE"
+        case .oidcRoleClaim: "ARES_OIDC_ROLE_CLAIM"
+        case .oidcRoleMap: "ARES_OIDC_ROLE_MAP"
+        case .oidcLeeway: "ARES_OIDC_LEEWAY"
+        case .oidcConsoleClientId: "ARES_OIDC_CONSOLE_CLIENT_ID"
+        case .tlsCert: "ARES_TLS_CERT"
+        case .tlsKey: "ARES_TLS_KEY_FILE"
+        case .tlsClientCA: "ARES_TLS_CLIENT_CA"
+        case .tlsClientAuth: "ARES_TLS_CLIENT_AUTH"
+        case .tlsClientRoleMap: "ARES_TLS_CLIENT_ROLE_MAP"
+        case .caFile: "ARES_CA_FILE"
+        case .modelClientCert: "ARES_MODEL_CLIENT_CERT"
+        case .modelClientKey: "ARES_MODEL_CLIENT_KEY_FILE"
+        case .rateLimits: "ARES_RATE_LIMITS"
         }
     }
 
@@ -149,6 +198,13 @@ public enum ConfigurationSetting: String, CaseIterable, Sendable {
         case .logRequests: .boolean(true)
         case .logLevel: .text("info")
         case .traceSamplingRatio: .number(1)
+        case .oidcRoleClaim: .text("roles")
+        case .oidcRoleMap: .text(RoleMap.identityDefinition)
+        case .oidcLeeway: .integer(30)
+        case .rateLimits: .text(RateLimitRules.defaultDefinition)
+        case .oidcIssuer, .oidcAudience, .oidcConsoleClientId, .tlsCert, .tlsKey, .tlsClientCA, .tlsClientAuth, .tlsClientRoleMap,
+             .caFile, .modelClientCert, .modelClientKey:
+            nil
         case .embeddingURL, .embeddingModel, .embeddingAPIKey, .modelURL, .model, .modelAPIKey, .publicURL,
              .researcherMaxRunning, .adminMaxQueued, .adminMaxRunning, .otlpEndpoint:
             nil
@@ -166,6 +222,8 @@ public enum ConfigurationSetting: String, CaseIterable, Sendable {
         case .fraction: "a number between 0 and 1"
         case .boolean: "true or false"
         case .secret: "the path of a file holding the key"
+        case .roleMap: "VALUE=ROLE pairs separated by commas, ROLE one of viewer, researcher, admin (e.g. ares-admin=admin,ares-user=researcher)"
+        case .rateLimits: "off, or CLASS=RATE pairs separated by commas, CLASS one of read, write (or ROLE.CLASS), RATE requests per second with an optional burst, e.g. read=200/s:400,write=20/s,admin.write=off"
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Knowledge
 
 /// Where a secret (an API key) is kept. The configuration holds only this reference; the
 /// secret is read when a client is built, so it never appears in the configuration, in
@@ -31,6 +32,18 @@ public enum SecretReference: Sendable, Equatable {
             return key.isEmpty ? nil : key
         case let .environment(variable):
             return environment[variable].flatMap { $0.isEmpty ? nil : $0 }
+        }
+    }
+
+    /// The secret as the clients hold it: read again at each use when it is a file (so that it
+    /// can be rotated without a restart), checked once now so a missing file fails at start.
+    public func rotating(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> RotatingSecret? {
+        switch self {
+        case let .file(path):
+            guard try read(environment: environment) != nil else { return nil }
+            return RotatingSecret(file: path)
+        case .environment:
+            return try read(environment: environment).map(RotatingSecret.init(fixed:))
         }
     }
 }

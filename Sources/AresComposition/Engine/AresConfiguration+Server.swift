@@ -1,3 +1,4 @@
+import Foundation
 import Server
 import TaskService
 
@@ -20,5 +21,28 @@ extension AresConfiguration.Server {
             host: host, port: port, publicBaseURL: publicURL, developmentMode: developmentMode, maximumBodyBytes: maximumBodyBytes,
             tasks: taskLimits, logRequests: logRequests, principalQuotas: principalQuotas, version: version,
             maximumConnections: maximumConnections, requestHeadTimeout: requestHeadTimeout, requestBodyTimeout: requestBodyTimeout)
+    }
+}
+
+extension AresConfiguration {
+    /// The HTTP server's configuration: the server settings and the per-principal rate limits.
+    public func serverConfiguration(version: String) -> ServerConfiguration {
+        var configuration = server.serverConfiguration(version: version)
+        configuration.rateLimits = rateLimits
+        configuration.authenticationSchemes = A2AAuthenticationSchemes(
+            apiKeys: true,
+            openIDConnectDiscoveryURL: identity.oidcIssuer.map { $0.absoluteString.trimmingSuffix("/") + "/.well-known/openid-configuration" },
+            mutualTLS: tls.isEnabled && tls.clientAuthentication != .none)
+        if let issuer = identity.oidcIssuer, let clientID = identity.oidcConsoleClientId {
+            configuration.consoleSignIn = ConsoleSignIn(issuer: issuer, clientID: clientID)
+        }
+        configuration.tls = tls.serverSettings
+        return configuration
+    }
+}
+
+extension String {
+    func trimmingSuffix(_ suffix: String) -> String {
+        hasSuffix(suffix) ? String(dropLast(suffix.count)) : self
     }
 }

@@ -1,11 +1,12 @@
 import Foundation
 import Knowledge
 
-/// Builds the embedder a configuration names. The API key, if any, is read now.
+/// Builds the embedder a configuration names. The API key, if any, is read at each request.
 public enum EmbedderFactory {
     /// `requestTimeout` overrides the client's default per-request timeout (the benchmarks
     /// give slow local models more time).
-    public static func make(_ settings: AresConfiguration.Embedding, requestTimeout: Duration? = nil) async throws -> any Embedder {
+    public static func make(_ configuration: AresConfiguration, requestTimeout: Duration? = nil) async throws -> any Embedder {
+        let settings = configuration.embedding
         switch settings.kind {
         case .builtin:
             return HashingEmbedder()
@@ -14,10 +15,10 @@ public enum EmbedderFactory {
             guard let url = settings.url, let model = settings.model else {
                 throw ConfigurationError(setting: ConfigurationSetting.embeddingURL.name, "the openai embedder needs embeddingURL and embeddingModel")
             }
-            var configuration = OpenAIEmbeddingConfiguration(baseURL: url, model: model, apiKey: try settings.apiKey?.read(),
-                                                             batchSize: settings.batchSize)
-            if let requestTimeout { configuration.requestTimeout = requestTimeout }
-            return try await OpenAIEmbeddingClient.connect(configuration)
+            var client = OpenAIEmbeddingConfiguration(baseURL: url, model: model, batchSize: settings.batchSize)
+            client.apiKey = try settings.apiKey?.rotating()
+            if let requestTimeout { client.requestTimeout = requestTimeout }
+            return try await OpenAIEmbeddingClient.connect(client, http: try OutboundClients.modelEndpoints(configuration))
         }
     }
 }

@@ -52,8 +52,8 @@ public struct ResearchEnvironment: Sendable {
     /// data directory made private).
     public static func open(_ configuration: AresConfiguration, options: Options = Options(),
                             warning: (String) -> Void) async throws -> ResearchEnvironment {
-        let embedder = try await EmbedderFactory.make(configuration.embedding, requestTimeout: options.embeddingRequestTimeout)
-        let model = options.languageModel ? try LanguageModelFactory.make(configuration.chatModel) : nil
+        let embedder = try await EmbedderFactory.make(configuration, requestTimeout: options.embeddingRequestTimeout)
+        let model = options.languageModel ? try LanguageModelFactory.make(configuration) : nil
         let knowledge = try await openKnowledgeBase(configuration, embedder: embedder, access: options.access, warning: warning)
         let directory = configuration.dataDirectory
         if options.requireDocuments, try await knowledge.counts().chunks == 0 {

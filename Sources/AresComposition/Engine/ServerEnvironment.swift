@@ -1,4 +1,6 @@
+import Audit
 import Foundation
+import Identity
 import Knowledge
 import Logging
 import Security
@@ -11,6 +13,8 @@ public struct ServerEnvironment {
     public let research: ResearchEnvironment
     public let components: ServerComponents
     public let keys: APIKeyAuthenticator
+    /// The OIDC bearer token verifier; nil without `--oidc-issuer`.
+    public let tokens: OIDCTokenVerifier?
 
     /// `ares serve` passes the configured limits; `ares mcp` the defaults, no development mode
     /// and no private webhooks.
@@ -18,13 +22,22 @@ public struct ServerEnvironment {
                             allowPrivateWebhooks: Bool, knowledgeAccess: KnowledgeBase.AccessMode, logger: Logger,
                             stepTracing: TaskStepTracing? = nil, warning: (String) -> Void) async throws -> ServerEnvironment {
         let research = try await ResearchEnvironment.open(configuration, options: .init(access: knowledgeAccess), warning: warning)
-        let keys = try APIKeyAuthenticator(store: try openKeyStore(configuration))
+        let keyStore = try openKeyStore(configuration)
+        let keys = try APIKeyAuthenticator(store: keyStore)
+        let audit = try openAuditTrail(configuration, logger: logger)
+        let tokens = try openTokenVerifier(configuration, logger: logger)
+        // The provider's keys are loaded before the first request; if it is down, tokens are
+        // refused with that reason until a later attempt succeeds (API keys keep working).
+        await tokens?.loadKeys()
         let directory = TaskDirectory(service: research.service)
         let runner = TaskRunner(directory: directory, limits: limits, logger: logger)
         let validator = PushNotificationConfigValidator(allowsPrivateAddresses: allowPrivateWebhooks)
         let pushConfigs = PushNotificationConfigStore(store: research.store, validate: validator.validate)
         let metrics = ServerMetrics()
-        let sender = PushNotificationSender(configs: pushConfigs, policy: validator.addressPolicy, logger: logger)
+        let webhookFiles = configuration.outbound.trustedCAFiles
+        let sender = PushNotificationSender(configs: pushConfigs, policy: validator.addressPolicy,
+                                            tlsConfiguration: webhookFiles.isEmpty ? nil : try webhookFiles.clientConfiguration(presentingCertificate: false),
+                                            logger: logger)
         directory.addListener { update in
             sender.taskUpdated(update)
             stepTracing?.record(update)
@@ -32,9 +45,39 @@ public struct ServerEnvironment {
             if update.snapshot.state.isTerminal { metrics.recordTaskEnded(state: update.snapshot.state.phase?.rawValue ?? "unknown") }
         }
         let components = ServerComponents(runner: runner, pushConfigs: pushConfigs, knowledge: research.knowledge,
-                                          access: AccessControl(authenticator: keys, developmentMode: developmentMode),
-                                          metrics: metrics, logger: logger, backgroundServices: [sender])
-        return ServerEnvironment(research: research, components: components, keys: keys)
+                                          access: AccessControl(authenticator: keys, tokens: tokens, developmentMode: developmentMode),
+                                          metrics: metrics, logger: logger, backgroundServices: [sender, audit.writer] + (tokens.map { [$0.refresher] } ?? []), keyStore: keyStore,
+                                          audit: audit)
+        return ServerEnvironment(research: research, components: components, keys: keys, tokens: tokens)
+    }
+
+    /// The OIDC token verifier of the configuration, nil when no issuer is set. Calls to the
+    /// provider trust the system's CAs and `--ca-file`.
+    public static func openTokenVerifier(_ configuration: AresConfiguration, logger: Logger) throws -> OIDCTokenVerifier? {
+        let identity = configuration.identity
+        guard let issuer = identity.oidcIssuer else { return nil }
+        let settings = try OIDCSettings(issuer: issuer, audience: identity.oidcAudience ?? "", roleClaim: identity.oidcRoleClaim,
+                                        roleMap: RoleMap(identity.oidcRoleMap), leewaySeconds: identity.oidcLeewaySeconds)
+        let files = configuration.outbound.trustedCAFiles
+        if files.isEmpty { return OIDCTokenVerifier(settings: settings, logger: logger) }
+        return OIDCTokenVerifier(settings: settings, tlsConfiguration: try files.clientConfiguration(presentingCertificate: false), logger: logger)
+    }
+
+    /// Records in the audit trail that the server starts, with the configuration it serves
+    /// with (redacted). Called once every check has passed, just before serving, so a start
+    /// that was refused leaves no such record.
+    public func recordStart(_ configuration: AresConfiguration) async throws {
+        try await components.audit?.recordDurably(AuditEvent(kind: .serverStarted, outcome: .succeeded, principal: AuditEvent.localOperator,
+                                                             details: configuration.auditedSettings))
+    }
+
+    /// The audit trail of the data directory (`audit.sqlite`), created if needed.
+    public static func openAuditTrail(_ configuration: AresConfiguration, logger: Logger = Logger(label: "ares.audit")) throws -> AuditTrail {
+        try AuditTrail(path: auditTrailPath(configuration), logger: logger)
+    }
+
+    public static func auditTrailPath(_ configuration: AresConfiguration) -> String {
+        configuration.dataDirectory.appendingPathComponent(AuditTrail.fileName).path
     }
 
     /// The API keys of the data directory (`access.sqlite`).

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import NIOSSL
 
 /// The HTTP client through which ares calls model endpoints (embeddings here, chat
 /// completions in Agents): one pooled AsyncHTTPClient whose connections are reused across
@@ -64,7 +65,17 @@ public final class ModelEndpointHTTPClient: Sendable {
     private let client: HTTPClient
 
     /// A client of its own; whoever creates one calls `shutdown()` when done with it.
-    public init(limits: Limits = Limits()) {
+    public convenience init(limits: Limits = Limits()) {
+        self.init(limits: limits, tlsConfiguration: nil)
+    }
+
+    /// A client whose TLS also trusts `tls`'s CAs and presents its client certificate
+    /// (certificates are verified either way).
+    public convenience init(limits: Limits = Limits(), tls: OutboundTLSFiles) throws {
+        self.init(limits: limits, tlsConfiguration: tls.isEmpty ? nil : try tls.clientConfiguration(presentingCertificate: true))
+    }
+
+    private init(limits: Limits, tlsConfiguration: TLSConfiguration?) {
         self.limits = limits
         var configuration = HTTPClient.Configuration(
             redirectConfiguration: .disallow,
@@ -74,6 +85,7 @@ public final class ModelEndpointHTTPClient: Sendable {
         // Client spans are not made here: a model call made by a task step has no span to
         // belong to, and would start a trace of its own.
         configuration.tracing.tracer = nil
+        if let tlsConfiguration { configuration.tlsConfiguration = tlsConfiguration }
         client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
     }
 

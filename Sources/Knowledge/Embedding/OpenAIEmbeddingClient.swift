@@ -8,7 +8,8 @@ public struct OpenAIEmbeddingConfiguration: Sendable {
     /// The API base, e.g. `http://127.0.0.1:11434/v1`; `/embeddings` is appended.
     public var baseURL: URL
     public var model: String
-    public var apiKey: String?
+    /// The API key, read at each request (a key file can be rotated while ares runs).
+    public var apiKey: RotatingSecret?
     public var requestTimeout: Duration
     public var batchSize: Int
     public var retry: RetryPolicy
@@ -19,7 +20,7 @@ public struct OpenAIEmbeddingConfiguration: Sendable {
     ) {
         self.baseURL = baseURL
         self.model = model
-        self.apiKey = apiKey
+        self.apiKey = apiKey.map(RotatingSecret.init(fixed:))
         self.requestTimeout = requestTimeout
         self.batchSize = max(1, batchSize)
         self.retry = retry
@@ -115,7 +116,7 @@ public struct OpenAIEmbeddingClient: Embedder {
     static func requestBatch(_ texts: [String], configuration: OpenAIEmbeddingConfiguration,
                              http: ModelEndpointHTTPClient) async throws -> [[Float]] {
         var headers: [(String, String)] = []
-        if let key = configuration.apiKey, !key.isEmpty {
+        if let key = try configuration.apiKey?.current() {
             headers.append(("Authorization", "Bearer \(key)"))
         }
         let body = try JSONEncoder().encode(RequestBody(model: configuration.model, input: texts))

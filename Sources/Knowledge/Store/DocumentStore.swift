@@ -247,6 +247,37 @@ public final class DocumentStore: Sendable {
         return passage
     }
 
+    /// One page of the stored documents for listing to remote clients, by display name: each
+    /// with its title, format, size and number of passages, and how many documents there are.
+    public func documentSummaries(offset: Int, limit: Int) throws -> (total: Int, documents: [DocumentSummary]) {
+        try pool.read { db in
+            let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM document") ?? 0
+            let rows = try Row.fetchCursor(db, sql: """
+                SELECT d.source, d.displaySource, d.title, d.format, d.byteSize, d.ingestedAt,
+                       (SELECT COUNT(*) FROM chunk c WHERE c.documentId = d.id) AS passages
+                FROM document d ORDER BY d.source LIMIT ? OFFSET ?
+                """, arguments: [limit, offset])
+            var documents: [DocumentSummary] = []
+            while let row = try rows.next() {
+                let source: String = try row.decode(forColumn: "source")
+                let displaySource: String? = try row.decode(forColumn: "displaySource")
+                documents.append(DocumentSummary(
+                    source: displaySource ?? SourceFileCollector.displayName(forStoredSource: source),
+                    title: try row.decode(forColumn: "title"), format: try row.decode(forColumn: "format"),
+                    byteSize: try row.decode(forColumn: "byteSize"), passages: try row.decode(forColumn: "passages"),
+                    ingestedAt: Self.date(secondsSince1970: try row.decode(forColumn: "ingestedAt"))))
+            }
+            return (total, documents)
+        }
+    }
+
+    /// A stored time as a date; a value no ingest writes (not finite, beyond the year 5000 or
+    /// before 1970, as in a damaged or hand-edited file) reads as 1970, so that formatting it
+    /// cannot overflow.
+    static func date(secondsSince1970 seconds: Double) -> Date {
+        Date(timeIntervalSince1970: seconds.isFinite && seconds >= 0 && seconds < 95_617_584_000 ? seconds : 0)
+    }
+
     /// The stored plain text of a document: what every passage offset indexes into.
     public func documentText(source: String) throws -> String? {
         try pool.read { db in try String.fetchOne(db, sql: "SELECT text FROM document WHERE source = ?", arguments: [source]) }

@@ -44,7 +44,7 @@ public struct A2AAgentCard: Codable, Sendable {
     public var skills: [Skill]
 
     /// The card of a server whose public base URL is `baseURL` (no trailing slash).
-    public static func ares(baseURL: String, version: String, extended: Bool) -> A2AAgentCard {
+    public static func ares(baseURL: String, version: String, extended: Bool, authentication: A2AAuthenticationSchemes = .init()) -> A2AAgentCard {
         var skills = [
             Skill(id: "research", name: "Research a question",
                   description: "Plans sub-questions, researches them in parallel over the knowledge base, critiques coverage and writes a report in which every sentence is cited to the passage it came from.",
@@ -72,20 +72,8 @@ public struct A2AAgentCard: Codable, Sendable {
             version: version,
             documentationUrl: nil,
             capabilities: Capabilities(streaming: true, pushNotifications: true, extendedAgentCard: true),
-            securitySchemes: [
-                "bearer": .object(["httpAuthSecurityScheme": .object([
-                    "scheme": .string("Bearer"), "bearerFormat": .string("ares API key (ares keys create)"),
-                    "description": .string("An ares API key as a bearer token."),
-                ])]),
-                "apiKey": .object(["apiKeySecurityScheme": .object([
-                    "location": .string("header"), "name": .string("X-API-Key"),
-                    "description": .string("An ares API key in the X-API-Key header."),
-                ])]),
-            ],
-            securityRequirements: [
-                .object(["schemes": .object(["bearer": .object(["list": .array([])])])]),
-                .object(["schemes": .object(["apiKey": .object(["list": .array([])])])]),
-            ],
+            securitySchemes: authentication.securitySchemes,
+            securityRequirements: authentication.securityRequirements,
             defaultInputModes: ["text/plain"],
             defaultOutputModes: ["text/markdown", "application/json"],
             skills: skills)

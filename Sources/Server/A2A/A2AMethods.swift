@@ -1,3 +1,4 @@
+import Audit
 import Foundation
 import ResearchCore
 import Security
@@ -228,6 +229,10 @@ public struct A2AMethods: Sendable {
         let snapshot = try await visibleSnapshot(params.id, principal: request.principal)
         let state = A2ATaskMapper.state(of: snapshot)
         guard !state.isTerminal else { throw A2AError.taskNotCancelable(params.id, state: state) }
+        // Canceling another principal's task is an admin action: the audit trail records it.
+        if snapshot.state.principal != request.principal.id {
+            AuditNotes.current?.note(.cancelOthersTask, details: ["taskId": params.id, "owner": snapshot.state.principal ?? "(none)"])
+        }
         let after = try await runner.cancel(params.id, reason: "canceled by \(request.principal.name) (CancelTask)")
         let finalState = A2ATaskMapper.state(of: after)
         guard finalState == .canceled else { throw A2AError.taskNotCancelable(params.id, state: finalState) }

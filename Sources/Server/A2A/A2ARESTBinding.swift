@@ -13,8 +13,10 @@ struct A2ARESTBinding: Sendable {
     let methods: [String: JSONRPCMethod]
     let maximumBodyBytes: Int
     let logger: Logger
+    let rateLimiter: PrincipalRateLimiter?
 
-    init(methods: [JSONRPCMethod], maximumBodyBytes: Int, logger: Logger) {
+    init(methods: [JSONRPCMethod], maximumBodyBytes: Int, rateLimiter: PrincipalRateLimiter?, logger: Logger) {
+        self.rateLimiter = rateLimiter
         self.methods = Dictionary(methods.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         self.maximumBodyBytes = maximumBodyBytes
         self.logger = logger
@@ -77,7 +79,7 @@ struct A2ARESTBinding: Sendable {
         do {
             // Who calls was settled from the headers by the authentication middleware; a
             // refused caller's body is never read.
-            let principal = try JSONRPCEndpoint.authorize(method, authentication: context.authentication)
+            let principal = try JSONRPCEndpoint.authorize(method, authentication: context.authentication, rateLimiter: rateLimiter)
             let params = try await Self.params(source, request: &request, maximumBodyBytes: maximumBodyBytes)
             let call = JSONRPCRequest(id: .integer(1), method: name, params: params, principal: principal,
                                       protocolVersion: request.headers[.a2aVersion])
@@ -156,7 +158,7 @@ struct A2ARESTBinding: Sendable {
         case Code.unauthenticated: (code, status) = (401, "UNAUTHENTICATED")
         case Code.forbidden: (code, status) = (403, "PERMISSION_DENIED")
         case Code.busy: (code, status) = (503, "UNAVAILABLE")
-        case Code.quotaExceeded: (code, status) = (429, "RESOURCE_EXHAUSTED")
+        case Code.quotaExceeded, Code.rateLimited: (code, status) = (429, "RESOURCE_EXHAUSTED")
         case Code.internalError, Code.invalidAgentResponse: (code, status) = (500, "INTERNAL")
         default: (code, status) = (error.httpStatus == 413 ? 413 : 400, "INVALID_ARGUMENT")
         }

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import Logging
 import NIOCore
+import NIOSSL
 import NIOHTTP1
 import Resilience
 import ServiceLifecycle
@@ -34,6 +35,8 @@ public final class PushNotificationSender: Service, Sendable {
 
     private let configs: PushNotificationConfigStore
     private let policy: WebhookAddressPolicy
+    /// Trusts the configured extra CAs besides the system's; nil: the system's only.
+    private let tlsConfiguration: TLSConfiguration?
     private let retry: RetryPolicy
     private let timeout: Duration
     private let shutdownGrace: Duration
@@ -46,11 +49,12 @@ public final class PushNotificationSender: Service, Sendable {
     private let becameIdle: AsyncStream<Void>.Continuation
     public static let maximumResponseBytes = 4096
 
-    public init(configs: PushNotificationConfigStore, policy: WebhookAddressPolicy, logger: Logger,
+    public init(configs: PushNotificationConfigStore, policy: WebhookAddressPolicy, tlsConfiguration: TLSConfiguration? = nil, logger: Logger,
                 retry: RetryPolicy = RetryPolicy(maxAttempts: 5, baseDelay: .milliseconds(200), maxDelay: .seconds(5)),
                 timeout: Duration = .seconds(10), shutdownGrace: Duration = .seconds(5)) {
         self.configs = configs
         self.policy = policy
+        self.tlsConfiguration = tlsConfiguration
         self.logger = logger
         self.retry = retry
         self.timeout = timeout
@@ -120,6 +124,7 @@ public final class PushNotificationSender: Service, Sendable {
 
     private func deliver(_ body: Data, to config: A2ATaskPushNotificationConfig, taskID: String) async {
         let policy = self.policy
+        let tlsConfiguration = self.tlsConfiguration
         let timeout = self.timeout
         do {
             try await retry.run(isRetryable: { ($0 as? DeliveryFailure)?.isRetryable ?? true }, onRetry: { [logger] attempt, error, delay in
@@ -128,7 +133,7 @@ public final class PushNotificationSender: Service, Sendable {
                     "error": .string("\(error)"), "retryInMs": .stringConvertible(Int(delay.seconds * 1000)),
                 ])
             }) {
-                try await Self.post(body, to: config, policy: policy, timeout: timeout)
+                try await Self.post(body, to: config, policy: policy, tlsConfiguration: tlsConfiguration, timeout: timeout)
             }
         } catch {
             logger.error("push notification dropped", metadata: [
@@ -138,7 +143,8 @@ public final class PushNotificationSender: Service, Sendable {
     }
 
     /// One delivery attempt.
-    static func post(_ body: Data, to config: A2ATaskPushNotificationConfig, policy: WebhookAddressPolicy, timeout: Duration) async throws {
+    static func post(_ body: Data, to config: A2ATaskPushNotificationConfig, policy: WebhookAddressPolicy,
+                     tlsConfiguration: TLSConfiguration?, timeout: Duration) async throws {
         guard let url = URL(string: config.url), let host = url.host else {
             throw DeliveryFailure(description: "the URL has no host", isRetryable: false)
         }
@@ -153,6 +159,7 @@ public final class PushNotificationSender: Service, Sendable {
             timeout: .init(connect: .seconds(5), read: TimeAmount.nanoseconds(Int64(timeout.seconds * 1e9))))
         configuration.decompression = .disabled
         configuration.httpVersion = .http1Only
+        if let tlsConfiguration { configuration.tlsConfiguration = tlsConfiguration }
         let name = host.hasPrefix("[") ? String(host.dropFirst().dropLast()) : host
         if !target.isLiteral { configuration.dnsOverride = [name: target.address] }
         let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)

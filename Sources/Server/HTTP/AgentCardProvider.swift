@@ -14,23 +14,29 @@ public final class AgentCardProvider: Sendable {
     }
 
     private let version: String
+    private let authentication: A2AAuthenticationSchemes
     private let encoded: Mutex<Encoded>
 
-    public init(baseURL: String, version: String) {
+    public init(baseURL: String, version: String, authentication: A2AAuthenticationSchemes = .init()) {
         self.version = version
-        encoded = Mutex(Self.encode(baseURL: baseURL, version: version, at: Date()))
+        self.authentication = authentication
+        encoded = Mutex(Self.encode(baseURL: baseURL, version: version, authentication: authentication, at: Date()))
     }
 
     public var current: Encoded { encoded.withLock { $0 } }
 
     public func update(baseURL: String) {
-        let fresh = Self.encode(baseURL: baseURL, version: version, at: Date())
+        let fresh = Self.encode(baseURL: baseURL, version: version, authentication: authentication, at: Date())
         encoded.withLock { $0 = fresh }
     }
 
-    private static func encode(baseURL: String, version: String, at date: Date) -> Encoded {
-        let publicCard = (try? JSONRPCResponseWriter.encode(A2AAgentCard.ares(baseURL: baseURL, version: version, extended: false))) ?? Data("{}".utf8)
-        let extendedCard = (try? JSONRPCResponseWriter.encode(A2AAgentCard.ares(baseURL: baseURL, version: version, extended: true))) ?? Data("{}".utf8)
+    private static func encode(baseURL: String, version: String, authentication: A2AAuthenticationSchemes, at date: Date) -> Encoded {
+        func card(extended: Bool) -> Data {
+            (try? JSONRPCResponseWriter.encode(A2AAgentCard.ares(baseURL: baseURL, version: version, extended: extended, authentication: authentication)))
+                ?? Data("{}".utf8)
+        }
+        let publicCard = card(extended: false)
+        let extendedCard = card(extended: true)
         let digest = SHA256.hash(data: publicCard).prefix(12).map { String(format: "%02x", $0) }.joined()
         return Encoded(publicCard: publicCard, extendedCard: extendedCard, etag: "\"\(digest)\"", lastModified: httpDate(date))
     }

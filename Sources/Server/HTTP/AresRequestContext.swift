@@ -1,4 +1,5 @@
 import Hummingbird
+import NIOCore
 import Security
 import Synchronization
 
@@ -10,6 +11,15 @@ public struct AresRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     public var authentication: RequestAuthentication = .missing
     public let record = RequestRecord()
+    /// The connection the request came on (its channel's identity): the TLS layer's table of
+    /// verified client certificates is keyed by it.
+    public let connection: ObjectIdentifier
+    /// The identity of the connection's verified client certificate (URI SAN, else DNS SAN, else
+    /// subject CN), set by `ClientCertificateMiddleware` on a mutual-TLS connection.
+    public var clientCertificateIdentity: String?
+    /// The peer's address, for the audit trail's record of refused requests (NIO caches it on
+    /// the channel, so reading it costs nothing).
+    public let remoteAddress: SocketAddress?
 
     /// The caller, when the request carried valid credentials (or came to a `--dev` server).
     public var principal: Principal? {
@@ -19,6 +29,8 @@ public struct AresRequestContext: RequestContext {
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
+        connection = ObjectIdentifier(source.channel)
+        remoteAddress = source.channel.remoteAddress
     }
 }
 

@@ -5,7 +5,7 @@ import Logging
 /// reads a body: the principal goes into the request context for every route; a credential
 /// that is refused is counted and logged here (with the reason, never the credential). Each
 /// binding turns a missing or refused credential into its own error format; public routes
-/// (health, the agent card) ignore it.
+/// (health, the agent card) ignore it. The credential itself (API key or token) is never logged.
 struct AuthenticationMiddleware: RouterMiddleware {
     typealias Context = AresRequestContext
     let access: AccessControl
@@ -14,7 +14,7 @@ struct AuthenticationMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
-        context.authentication = access.authenticate(request.headers)
+        context.authentication = await access.authenticate(request.headers)
         switch context.authentication {
         case let .principal(principal):
             context.record.principal = principal.id

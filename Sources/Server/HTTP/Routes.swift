@@ -47,6 +47,12 @@ struct Routes: Sendable {
             checks["knowledgeBase"] = .string("failing: \(error)")
         }
         checks["tasks"] = .string("\(components.runner.runningCount) running, \(components.runner.queuedCount) queued")
+        // Informational: without the provider's keys only token holders are refused (API keys
+        // work), and taking the server out of rotation would not bring the provider back.
+        if let status = components.access.tokens?.keyStatus {
+            checks["identityProvider"] = .string(status.loaded ? "ok: \(status.keyCount) signing keys loaded"
+                                                                : "keys not loaded: \(status.lastError ?? "not fetched yet")")
+        }
         let body = (try? JSONRPCResponseWriter.encode(JSONValue.object(["status": .string(ready ? "ready" : "not ready"), "checks": .object(checks)]))) ?? Data()
         return .json(body, status: ready ? .ok : .serviceUnavailable)
     }
@@ -65,7 +71,9 @@ struct Routes: Sendable {
         guard context.principal != nil else {
             return refusal(.unauthorized, JSONRPCError.refusing(context.authentication).message)
         }
-        let text = components.metrics.exposition(queued: components.runner.queuedCount, running: components.runner.runningCount)
+        let runner = components.runner
+        let text = components.metrics.exposition(queued: runner.queuedCount, running: runner.runningCount,
+                                                 maximumQueued: runner.limits.maximumQueued, maximumRunning: runner.limits.maximumRunning)
         return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                         body: .init(byteBuffer: ByteBuffer(bytes: text)))
     }

@@ -20,6 +20,8 @@ public struct JSONRPCEndpoint: Sendable {
     public var maximumNestingDepth: Int
     /// Where unexpected errors are logged (clients get a reference, not the text).
     public var logger: Logger
+    /// Each principal's request rate; nil: unlimited.
+    public var rateLimiter: PrincipalRateLimiter?
 
     /// What became of one request: the reply, and the method and outcome it is counted under
     /// (`ok`, `stream`, `notification`, `error <code>`; the method is nil when none was named).
@@ -29,8 +31,10 @@ public struct JSONRPCEndpoint: Sendable {
         public var outcome: String
     }
 
-    public init(methods: [JSONRPCMethod], maximumNestingDepth: Int = 32, logger: Logger = Logger(label: "ares")) {
+    public init(methods: [JSONRPCMethod], maximumNestingDepth: Int = 32, rateLimiter: PrincipalRateLimiter? = nil,
+                logger: Logger = Logger(label: "ares")) {
         self.logger = logger
+        self.rateLimiter = rateLimiter
         self.methods = Dictionary(methods.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         self.maximumNestingDepth = maximumNestingDepth
     }
@@ -52,7 +56,7 @@ public struct JSONRPCEndpoint: Sendable {
             }
             let name = envelope.method
             methodName = name
-            let principal = try Self.authorize(method, authentication: authentication)
+            let principal = try Self.authorize(method, authentication: authentication, rateLimiter: rateLimiter)
             guard !envelope.isNotification else {
                 // A notification: JSON-RPC forbids a reply, and no A2A method is meant as one.
                 return Handled(reply: .accepted, method: name, outcome: "notification")
@@ -72,8 +76,10 @@ public struct JSONRPCEndpoint: Sendable {
         }
     }
 
-    /// The caller, if it may call `method`; unauthenticated (401) or forbidden (403) otherwise.
-    public static func authorize(_ method: JSONRPCMethod, authentication: RequestAuthentication) throws -> Principal {
+    /// The caller, if it may call `method` now; unauthenticated (401), forbidden (403) or rate
+    /// limited (429) otherwise.
+    public static func authorize(_ method: JSONRPCMethod, authentication: RequestAuthentication,
+                                 rateLimiter: PrincipalRateLimiter?) throws -> Principal {
         let principal: Principal
         switch authentication {
         case let .principal(found): principal = found
@@ -83,6 +89,7 @@ public struct JSONRPCEndpoint: Sendable {
         guard principal.can(method.permission) else {
             throw JSONRPCError.forbidden("the role '\(principal.role.rawValue)' may not call \(method.name) (it needs \(method.permission.minimumRole.rawValue) or above)")
         }
+        try rateLimiter?.check(principal, RequestClass(method.permission))
         return principal
     }
 

@@ -39,6 +39,7 @@ public struct JSONRPCError: Error, Sendable, Equatable, Encodable {
         public static let forbidden = -32041
         public static let busy = -32050
         public static let quotaExceeded = -32051
+        public static let rateLimited = -32052
     }
 
     public static func parseError(_ detail: String) -> JSONRPCError {
@@ -101,6 +102,13 @@ public struct JSONRPCError: Error, Sendable, Equatable, Encodable {
     /// (HTTP 429 + Retry-After).
     public static func quotaExceeded(retryAfterSeconds: Int, detail: String) -> JSONRPCError {
         JSONRPCError(code: Code.quotaExceeded, message: "Quota exceeded: \(detail); retry in \(retryAfterSeconds) s",
+                     data: .object(["retryAfterSeconds": .integer(Int64(retryAfterSeconds))]), httpStatus: 429)
+    }
+
+    /// The caller made more requests of this kind than its rate limit allows; others are still
+    /// served (HTTP 429 + Retry-After).
+    public static func rateLimited(retryAfterSeconds: Int, detail: String) -> JSONRPCError {
+        JSONRPCError(code: Code.rateLimited, message: "Rate limit exceeded: \(detail); retry in \(retryAfterSeconds) s",
                      data: .object(["retryAfterSeconds": .integer(Int64(retryAfterSeconds))]), httpStatus: 429)
     }
 }

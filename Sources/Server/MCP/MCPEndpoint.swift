@@ -13,8 +13,11 @@ public struct MCPEndpoint: Sendable {
     public var dispatcher: MCPDispatcher
     public var metrics: ServerMetrics
     public var keepAliveInterval: Duration
+    /// Each principal's request rate; nil: unlimited.
+    public var rateLimiter: PrincipalRateLimiter?
 
-    public init(dispatcher: MCPDispatcher, metrics: ServerMetrics, keepAliveInterval: Duration = .seconds(15)) {
+    public init(dispatcher: MCPDispatcher, metrics: ServerMetrics, rateLimiter: PrincipalRateLimiter? = nil, keepAliveInterval: Duration = .seconds(15)) {
+        self.rateLimiter = rateLimiter
         self.dispatcher = dispatcher
         self.metrics = metrics
         self.keepAliveInterval = keepAliveInterval
@@ -53,6 +56,12 @@ public struct MCPEndpoint: Sendable {
         }
         if incoming.isNotification {
             return Response(status: .accepted)
+        }
+        do {
+            // Handshake and listing are reads; a tool call is counted by what the tool does.
+            try rateLimiter?.check(principal, RequestClass(dispatcher.permission(for: incoming) ?? .readTasks))
+        } catch {
+            return Routes.response(JSONRPCEndpoint.errorReply(error, id: incoming.id))
         }
         let acceptsEvents = request.headers[.accept]?.contains("text/event-stream") ?? false
         context.record.outcome = "ok"

@@ -14,6 +14,9 @@ public final class ServerMetrics: Sendable {
     }
 
     private let series = Mutex(Series())
+    /// The CPU time already added to `process_cpu_seconds_total`: the counter only grows, so
+    /// each scrape adds the difference to what /proc reports now (see `ServerMetrics+Process`).
+    let reportedCPUSeconds = Mutex<Double>(0)
     private static let latencyBuckets: [Duration] = [
         .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2.5), .milliseconds(5),
         .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500),
@@ -96,11 +99,26 @@ public final class ServerMetrics: Sendable {
         registry.makeCounter(descriptor: Self.authenticationFailures).increment()
     }
 
-    /// Sets the gauges read at scrape time, then renders the exposition text.
-    public func exposition(queued: Int, running: Int) -> [UInt8] {
+    private static var queueCapacity: MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "ares", metricName: "task_queue_capacity", unitName: "",
+                             helpText: "Tasks that may wait for a worker (--max-queued-tasks); beyond it submissions are refused")
+    }
+
+    private static var workers: MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "ares", metricName: "task_workers", unitName: "",
+                             helpText: "Tasks that may run at once (--max-running-tasks)")
+    }
+
+    /// Sets the gauges read at scrape time, then renders the exposition text. The limits are
+    /// exported beside the counts so that saturation (depth / capacity) can be alerted on
+    /// without copying the configuration into the alert rules.
+    public func exposition(queued: Int, running: Int, maximumQueued: Int? = nil, maximumRunning: Int? = nil) -> [UInt8] {
         registry.makeGauge(descriptor: Self.tasks, labels: [("state", "queued")]).set(to: Double(queued))
         registry.makeGauge(descriptor: Self.tasks, labels: [("state", "running")]).set(to: Double(running))
         registry.makeGauge(descriptor: Self.queueDepth).set(to: Double(queued))
+        if let maximumQueued { registry.makeGauge(descriptor: Self.queueCapacity).set(to: Double(maximumQueued)) }
+        if let maximumRunning { registry.makeGauge(descriptor: Self.workers).set(to: Double(maximumRunning)) }
+        recordProcessStatistics(ProcessStatistics.current())
         return registry.emitToBuffer()
     }
 }

@@ -42,7 +42,7 @@ public struct OTLPTracing: Sendable {
     /// Bootstraps the process's tracer (once per process, like every swift-log/metrics/tracing
     /// bootstrap) and returns the services that export its spans.
     public static func bootstrap(
-        endpoint: URL, serviceVersion: String, samplingRatio: Double? = nil,
+        endpoint: URL, serviceVersion: String, samplingRatio: Double? = nil, trustedCAFile: String? = nil,
         environment: [String: String] = ProcessInfo.processInfo.environment, logger: Logger
     ) throws -> OTLPTracing {
         guard ["http", "https"].contains(endpoint.scheme?.lowercased() ?? ""), endpoint.host != nil else {
@@ -84,6 +84,9 @@ public struct OTLPTracing: Sendable {
         configuration.traces.otlpExporter.timeout = .seconds(5)
         // Set explicitly, an endpoint is used as given: it is already the traces URL.
         configuration.traces.otlpExporter.endpoint = tracesURL.absoluteString
+        // `--ca-file`: the collector's certificate is verified against it (swift-otel trusts
+        // that file in place of the system's CAs for this exporter).
+        if let trustedCAFile { configuration.traces.otlpExporter.certificateFilePath = trustedCAFile }
 
         let exporting = try OTel.bootstrap(configuration: configuration, environment: Self.passedEnvironment(environment))
         let stepTracing = TaskStepTracing(samplingRatio: ratio)

@@ -22,6 +22,7 @@ Auth: --auth-source card   -> SDK AuthInterceptor; credential = KEY for every sc
 import argparse
 import asyncio
 import json
+import ssl
 import sys
 import threading
 import time
@@ -180,6 +181,9 @@ async def main() -> int:
     ap.add_argument('--cancel-question', default=None, help='message for the cancel test (default: --question)')
     ap.add_argument('--timeout', type=float, default=300.0, help='per-task timeout (s)')
     ap.add_argument('--webhook-host', default='127.0.0.1')
+    ap.add_argument('--ca-file', default=None, help='PEM CA bundle to verify an https server with (default: the system roots)')
+    ap.add_argument('--client-cert', default=None, help='PEM client certificate for mutual TLS (with --client-key)')
+    ap.add_argument('--client-key', default=None, help='PEM private key of --client-cert')
     ap.add_argument('--skip', default='', help='comma list of checks to skip: blocking,nonblocking,stream,cancel,push,list,errors,extcard')
     a = ap.parse_args()
     skip = set(filter(None, a.skip.split(',')))
@@ -191,7 +195,13 @@ async def main() -> int:
             headers['Authorization'] = f'Bearer {a.api_key}'
         else:
             headers[a.auth_header] = a.api_key
-    http = httpx.AsyncClient(headers=headers, timeout=httpx.Timeout(a.timeout, connect=10))
+    # HTTPS: httpx takes one SSL context for the CA to trust and the client certificate to present.
+    verify = True
+    if a.ca_file or a.client_cert:
+        verify = ssl.create_default_context(cafile=a.ca_file)
+        if a.client_cert:
+            verify.load_cert_chain(a.client_cert, a.client_key)
+    http = httpx.AsyncClient(headers=headers, timeout=httpx.Timeout(a.timeout, connect=10), verify=verify)
     interceptors = [AuthInterceptor(KeyCredentials(a.api_key))] if a.api_key and a.auth_source in ('both', 'card') else []
 
     # 1. card

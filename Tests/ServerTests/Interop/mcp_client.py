@@ -17,6 +17,7 @@ import json
 import os
 import re
 import shlex
+import ssl
 import sys
 import traceback
 
@@ -66,7 +67,18 @@ def build_server(args):
         if not sep:
             raise SystemExit(f"bad --header {h!r}, expected 'Name: value'")
         headers[k.strip()] = v.strip()
-    http = create_mcp_http_client(headers=headers or None)
+    if args.ca_file or args.client_cert:
+        # HTTPS with a private CA and/or a client certificate: the SDK's own client factory takes
+        # neither, so build the same client (its timeouts) with an SSL context.
+        import httpx2
+        from mcp.shared._httpx_utils import MCP_DEFAULT_SSE_READ_TIMEOUT, MCP_DEFAULT_TIMEOUT
+        context = ssl.create_default_context(cafile=args.ca_file)
+        if args.client_cert:
+            context.load_cert_chain(args.client_cert, args.client_key)
+        http = httpx2.AsyncClient(headers=headers or None, verify=context,
+                                  timeout=httpx2.Timeout(MCP_DEFAULT_TIMEOUT, read=MCP_DEFAULT_SSE_READ_TIMEOUT))
+    else:
+        http = create_mcp_http_client(headers=headers or None)
     return streamable_http_client(args.url, http_client=http), http
 
 
@@ -148,6 +160,9 @@ def main() -> None:
     ap.add_argument("--question", default="What is the Model Context Protocol?")
     ap.add_argument("--query", default="model context protocol")
     ap.add_argument("--timeout", type=float, default=600.0)
+    ap.add_argument("--ca-file", default=None, help="PEM CA bundle to verify an https server with")
+    ap.add_argument("--client-cert", default=None, help="PEM client certificate for mutual TLS (with --client-key)")
+    ap.add_argument("--client-key", default=None, help="PEM private key of --client-cert")
     args = ap.parse_args()
     asyncio.run(run(args))
     print(("PASS" if not FAILURES else f"FAIL ({len(FAILURES)} failed: {', '.join(FAILURES)})") + ": overall", flush=True)
