@@ -40,7 +40,7 @@ echo "machine: $(nproc) cores; $(date -u +%F); wrk -t2 -c$CONNECTIONS -d${DURATI
 for round in $(seq "$ROUNDS"); do
   for rules in off "read=1000000/s:10000000,write=1000000/s:10000000"; do
     start_ares "$rules"
-    ARES_KEY=$KEY ARES_TASK=$TASK wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s bench/server/get_task.lua "http://127.0.0.1:$PORT" > "$WORK/wrk.txt" 2>&1 || true
+    ARES_KEY=$KEY ARES_TASK=$TASK wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s bench/server/get_task.lua "http://127.0.0.1:$PORT/a2a" > "$WORK/wrk.txt" 2>&1 || true
     printf 'round %s  rate limits %-50s %10s req/s  p99 %-8s %s\n' "$round" "$rules" \
       "$(awk '/Requests\/sec/ {print $2}' "$WORK/wrk.txt")" "$(awk '$1=="99%" {print $2}' "$WORK/wrk.txt")" \
       "$(awk '/Non-2xx/ {print $5" non-2xx"}' "$WORK/wrk.txt")"
