@@ -21,7 +21,7 @@ struct AresCommand: AsyncParsableCommand {
             """,
         version: AresVersion.current,
         subcommands: [IngestCommand.self, SearchCommand.self, RemoveCommand.self, AskCommand.self, TasksCommand.self, MemoryCommand.self,
-                      VerifyCommand.self, DemoCommand.self, ServeCommand.self, MCPCommand.self, KeysCommand.self, AuditCommand.self, ConfigCommand.self,
+                      VerifyCommand.self, BackupCommand.self, RestoreCommand.self, DemoCommand.self, ServeCommand.self, MCPCommand.self, KeysCommand.self, AuditCommand.self, ConfigCommand.self,
                       VersionCommand.self]
     )
 

@@ -126,13 +126,26 @@ struct TasksCommand: AsyncParsableCommand {
 struct VerifyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
-        abstract: "Check the hash chain of every task's event stream and report any break."
+        abstract: "Check the hash chain of every task's event stream and report any break (--backup DIR: check a backup instead)."
     )
     @OptionGroup var data: DataDirectoryOptions
     @OptionGroup var embedding: EmbedderOptions
+    @Option(name: .customLong("backup"), help: "Check the backup in this directory (files, checksums, integrity, chains) instead of the data directory.")
+    var backup: String?
 
     func run() async throws {
         try await Console.reportingErrors {
+            if let backup {
+                let result = try BackupVerification.check(backup: URL(fileURLWithPath: backup))
+                guard result.isIntact else {
+                    for problem in result.problems { Console.error(problem) }
+                    throw ExitCode.failure
+                }
+                print("ok: backup of \(result.manifest.sourcePath) made \(result.manifest.createdAt) by ares \(result.manifest.aresVersion): "
+                      + "\(result.manifest.files.count) files match the manifest, every database intact, "
+                      + "\(result.manifest.chains.count) streams (\(result.events) events) with intact chains and the recorded heads")
+                return
+            }
             let environment = try await ResearchEnvironment.open(
                 try AresConfiguration.load(data, embedding), options: .init(languageModel: false), warning: Console.warning)
             let result = try await environment.service.store.verify()
