@@ -33,7 +33,9 @@ public enum TestRunRecord {
         if createsKey {
             for line in stdout.split(separator: "\n") where line.hasPrefix("ares_") {
                 registerSecret(String(line))
-                if let secret = line.split(separator: "_").last, secret.count >= 16 { registerSecret(String(secret)) }
+                // `ares_<12 hex digits>_<secret>`; the base64url secret may contain underscores.
+                let secret = line.dropFirst("ares_".count + 12 + 1)
+                if secret.count >= 16 { registerSecret(String(secret)) }
             }
         }
         let stdoutName = createsKey ? "\(name).\(intendedSecretMarker).stdout" : "\(name).stdout"

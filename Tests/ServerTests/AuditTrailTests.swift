@@ -187,8 +187,10 @@ import Testing
     }
 
     /// The secret part of a key (`ares_<id>_<secret>`).
+    /// The secret after `ares_<12 hex digits>_` (the secret is base64url, so it may itself
+    /// contain underscores: splitting at the last one would give a fragment, not the secret).
     private func secretPart(_ key: String) -> String {
-        String(key.split(separator: "_").last ?? "")
+        String(key.dropFirst("ares_".count + 12 + 1))
     }
 
     private func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
