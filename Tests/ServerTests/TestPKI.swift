@@ -62,7 +62,9 @@ final class TestPKI: @unchecked Sendable {
             let caDirectory = directory.appendingPathComponent("ca-db-\(name)")
             try FileManager.default.createDirectory(at: caDirectory, withIntermediateDirectories: true)
             FileManager.default.createFile(atPath: caDirectory.appendingPathComponent("index.txt").path, contents: Data())
-            try "\(serial)\n".write(to: caDirectory.appendingPathComponent("serial"), atomically: true, encoding: .utf8)
+            // `openssl ca` reads the serial file as whole bytes: an odd number of hex digits fails.
+            let evenSerial = serial.count % 2 == 0 ? serial : "0" + serial
+            try "\(evenSerial)\n".write(to: caDirectory.appendingPathComponent("serial"), atomically: true, encoding: .utf8)
             let configuration = """
                 [ca]
                 default_ca = test
