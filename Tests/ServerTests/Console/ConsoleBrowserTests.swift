@@ -81,7 +81,7 @@ import Testing
         print("console browser test: \(String(format: "%.1f", Date().timeIntervalSince(started))) s; screenshots in \(screenshots)")
         #expect(status == 0, "\(output)")
         for check in ["first_load_size", "wrong_key_message", "viewer_cannot_see_admin_pages", "ask_live_steps", "plan_shows_sub_questions",
-                      "evidence_sentences_shown", "chain_verified", "step_appears_within_100ms", "citation_opens_highlighted_passage",
+                      "evidence_sentences_shown", "chain_verified", "steps_appear_live", "citation_opens_highlighted_passage",
                       "hostile_passage_shows_as_text", "hostile_passage_runs_no_script", "hostile_report_shows_as_text",
                       "narrow_window_no_horizontal_scroll", "tasks_listed", "task_timeline_from_history", "admin_creates_key_secret_shown_once",
                       "admin_upload_ingests", "network_lost_message", "live_view_reconnects", "cancel_running_task", "no_script_errors"] {
