@@ -29,6 +29,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         // Domain types shared by every module. Foundation only, no I/O.
@@ -132,6 +133,22 @@ let package = Package(
             ],
             swiftSettings: strictSwift6
         ),
+        // `ares validate`: the validation plan (load, stress, soak, chaos phases), an open-loop load
+        // generator (constant arrival rate, HDR histograms, no coordinated omission), the security
+        // and conformance probes, the five gates and the Go/No-Go package. It talks to ares only
+        // over HTTP, so it validates any deployment.
+        .target(
+            name: "Validation",
+            dependencies: [
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSwift6
+        ),
         // The one composition of the engine: AresConfiguration (flags, environment, file,
         // defaults; validated once) and what assembles the modules from it, for `ares` and `ares-bench`.
         .target(
@@ -147,7 +164,7 @@ let package = Package(
         .executableTarget(
             name: "ares",
             dependencies: [
-                "AresComposition", "Knowledge", "ResearchCore", "Agents", "Storage", "TaskService", "Security", "Server", "Audit",
+                "AresComposition", "Knowledge", "ResearchCore", "Agents", "Storage", "TaskService", "Security", "Server", "Audit", "Validation",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Instrumentation", package: "swift-distributed-tracing"),
@@ -181,6 +198,11 @@ let package = Package(
         .testTarget(name: "AresCompositionTests", dependencies: ["AresComposition"], swiftSettings: strictSwift6),
         .testTarget(name: "AresCLITests", dependencies: ["ares", "AresTestSupport", "Knowledge", "Storage"], swiftSettings: strictSwift6),
         .testTarget(name: "SecurityTests", dependencies: ["Security"], swiftSettings: strictSwift6),
+        .testTarget(name: "ValidationTests", dependencies: ["Validation", "AresTestSupport",
+                                                            .product(name: "NIOCore", package: "swift-nio"),
+                                                            .product(name: "NIOPosix", package: "swift-nio"),
+                                                            .product(name: "NIOHTTP1", package: "swift-nio")],
+                    swiftSettings: strictSwift6),
         .testTarget(name: "IdentityTests", dependencies: ["Identity", "Security", "AresTestSupport",
                                                           .product(name: "Crypto", package: "swift-crypto"),
                                                           .product(name: "_CryptoExtras", package: "swift-crypto"),
