@@ -30,6 +30,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // Domain types shared by every module. Foundation only, no I/O.
@@ -39,11 +40,22 @@ let package = Package(
         // The one little-endian binary reader/writer (bounds-checked) and checksum (XXH64) of the
         // index snapshot and the task event payloads. No Foundation.
         .target(name: "BinaryCoding", swiftSettings: strictSwift6),
+        // Debian's OpenBLAS (libopenblas-dev): CBLAS matrix products for the local embedding models.
+        .systemLibrary(name: "COpenBLAS", providers: [.apt(["libopenblas-dev"])]),
+        // Sentence-transformers models run inside ares (`--embedder local`): safetensors weights,
+        // BERT's WordPiece tokenizer, the BERT encoder on OpenBLAS, pooling. Its own target so that
+        // only what embeds with a local model links OpenBLAS (not Knowledge's other users, the fuzzers).
+        // Optimized in debug builds too: unoptimized, its SIMD arithmetic (softmax, GELU) runs about
+        // 50 times slower, and the tests run the real model.
+        .target(name: "LocalModels", dependencies: ["Knowledge", "BinaryCoding", "COpenBLAS"],
+                swiftSettings: strictSwift6 + [.unsafeFlags(["-O"], .when(configuration: .debug))]),
+        // Poppler's GLib interface (Debian: libpoppler-glib-dev), through which Knowledge reads PDFs.
+        .systemLibrary(name: "CPoppler", pkgConfig: "poppler-glib", providers: [.apt(["libpoppler-glib-dev"])]),
         // Loaders, chunking, analyzer, BM25, HNSW, embedders, hybrid search, document store.
         .target(
             name: "Knowledge",
             dependencies: [
-                "ResearchCore", "Resilience", "BinaryCoding",
+                "ResearchCore", "Resilience", "BinaryCoding", "CPoppler",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -59,6 +71,21 @@ let package = Package(
                 "ResearchCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strictSwift6
+        ),
+        // Shared state of several replicas on one PostgreSQL (issue 16): connection settings, versioned
+        // migrations under an advisory lock, the event store (same hash chains as SQLite).
+        .target(
+            name: "PostgresStorage",
+            dependencies: [
+                "Storage",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strictSwift6
         ),
@@ -154,9 +181,12 @@ let package = Package(
         .target(
             name: "AresComposition",
             dependencies: [
-                "Knowledge", "ResearchCore", "Agents", "Storage", "TaskService", "Security", "Server", "Audit", "Identity",
+                "Knowledge", "ResearchCore", "Agents", "Storage", "TaskService", "Security", "Server", "Audit", "Identity", "LocalModels",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                // Continuous backup shipping (Backup/): a Service, and SHA-256 over each segment.
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strictSwift6
         ),
@@ -164,7 +194,7 @@ let package = Package(
         .executableTarget(
             name: "ares",
             dependencies: [
-                "AresComposition", "Knowledge", "ResearchCore", "Agents", "Storage", "TaskService", "Security", "Server", "Audit", "Validation",
+                "AresComposition", "Knowledge", "ResearchCore", "Agents", "Storage", "TaskService", "Security", "Server", "Audit", "Validation", "PostgresStorage",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Instrumentation", package: "swift-distributed-tracing"),
@@ -181,17 +211,22 @@ let package = Package(
         .executableTarget(
             name: "ares-bench",
             dependencies: [
-                "AresComposition", "Knowledge", "Storage", "Agents", "TaskService", "ResearchCore", "Identity", "Security",
+                "AresComposition", "Knowledge", "Storage", "Agents", "TaskService", "ResearchCore", "Identity", "Security", "PostgresStorage", "LocalModels",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSwift6
         ),
-        .testTarget(name: "KnowledgeTests", dependencies: ["Knowledge", "ResearchCore", "Resilience", "BinaryCoding"], exclude: ["Fixtures"], swiftSettings: strictSwift6),
+        .testTarget(name: "LocalModelsTests", dependencies: ["LocalModels", "Knowledge"], exclude: ["Fixtures"], swiftSettings: strictSwift6),
+        .testTarget(name: "KnowledgeTests", dependencies: ["Knowledge", "ResearchCore", "Resilience", "BinaryCoding", "AresTestSupport"], exclude: ["Fixtures"], swiftSettings: strictSwift6),
         .testTarget(name: "BinaryCodingTests", dependencies: ["BinaryCoding"], swiftSettings: strictSwift6),
         .testTarget(name: "ResilienceTests", dependencies: ["Resilience"], swiftSettings: strictSwift6),
         .testTarget(name: "TaskServiceTests", dependencies: ["TaskService", "Storage", "ResearchCore", "Agents"], swiftSettings: strictSwift6),
         .testTarget(name: "StorageTests", dependencies: ["Storage"], swiftSettings: strictSwift6),
+        .testTarget(name: "PostgresStorageTests", dependencies: ["PostgresStorage", "Storage", "AresTestSupport",
+                                                                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                                                                 .product(name: "Logging", package: "swift-log")],
+                    swiftSettings: strictSwift6),
         .testTarget(name: "AgentsTests", dependencies: ["Agents", "Knowledge", "ResearchCore", "Resilience"], exclude: ["Fixtures"], swiftSettings: strictSwift6),
         .testTarget(name: "ResearchCoreTests", dependencies: ["ResearchCore"], swiftSettings: strictSwift6),
         .target(name: "AresTestSupport", path: "Tests/AresTestSupport", swiftSettings: strictSwift6),
@@ -199,6 +234,7 @@ let package = Package(
         .testTarget(name: "AresCLITests", dependencies: ["ares", "AresTestSupport", "Knowledge", "Storage"], swiftSettings: strictSwift6),
         .testTarget(name: "SecurityTests", dependencies: ["Security"], swiftSettings: strictSwift6),
         .testTarget(name: "ValidationTests", dependencies: ["Validation", "AresTestSupport",
+                                                            .product(name: "AsyncHTTPClient", package: "async-http-client"),
                                                             .product(name: "NIOCore", package: "swift-nio"),
                                                             .product(name: "NIOPosix", package: "swift-nio"),
                                                             .product(name: "NIOHTTP1", package: "swift-nio")],

@@ -17,6 +17,21 @@ public struct ChatMessage: Sendable, Codable, Equatable {
 public protocol LanguageModel: Sendable {
     var identity: String { get }
     func complete(_ messages: [ChatMessage], maxTokens: Int) async throws -> String
+    /// The same, asking for a JSON object of `shape`. An endpoint with structured output turns
+    /// the schema into a grammar (llama.cpp) or guided decoding (vLLM, OpenAI's strict mode), so
+    /// even a small model answers in shape; the agent still checks the reply either way.
+    func complete(_ messages: [ChatMessage], maxTokens: Int, shape: AnswerShape) async throws -> String
+    /// Where calls and the agents' fallbacks are counted; nil: not counted.
+    var usage: LanguageModelUsage? { get }
+}
+
+extension LanguageModel {
+    /// A model without structured output gets the instructions in the prompt only.
+    public func complete(_ messages: [ChatMessage], maxTokens: Int, shape: AnswerShape) async throws -> String {
+        try await complete(messages, maxTokens: maxTokens)
+    }
+
+    public var usage: LanguageModelUsage? { nil }
 }
 
 /// Reading structured answers out of model replies.

@@ -26,6 +26,15 @@ public struct LanguageModelCitationChecker: CitationChecker {
         var verdicts: [Item]
     }
 
+    /// The shape of `ModelVerdicts` for `claimCount` numbered claims, for endpoints with
+    /// structured output: exactly one verdict per claim, numbered within range.
+    static func answerShape(claimCount: Int) -> AnswerShape {
+        AnswerShape(name: "citation_checker", schema: .object([
+            ("verdicts", .array(items: .object([("claim", .integer(minimum: 1, maximum: max(1, claimCount))), ("supported", .boolean)]),
+                                minItems: claimCount, maxItems: claimCount)),
+        ]))
+    }
+
     public func verify(_ report: ResearchReport) async throws -> (report: ResearchReport, check: CitationCheck) {
         let (quoted, firstCheck) = try await quotation.verify(report)
         // Each distinct claim once (the answer repeats section sentences), with its markers.
@@ -49,7 +58,7 @@ public struct LanguageModelCitationChecker: CitationChecker {
         ]
         var unchecked = quoted
         do {
-            let reply = try await model.complete(messages, maxTokens: maxTokens)
+            let reply = try await model.complete(messages, maxTokens: maxTokens, shape: Self.answerShape(claimCount: claims.count))
             let verdicts = try LanguageModelReply.decodeJSONObject(reply, as: ModelVerdicts.self).verdicts
             guard verdicts.count == claims.count, Set(verdicts.map(\.claim)) == Set(1...claims.count) else {
                 throw LanguageModelError.malformedResponse("\(verdicts.count) verdicts for \(claims.count) claims")
@@ -66,6 +75,7 @@ public struct LanguageModelCitationChecker: CitationChecker {
         } catch is CancellationError {
             throw CancellationError()
         } catch {
+            model.usage?.recordFallback(agent: Self.answerShape(claimCount: claims.count).name, error: error)
             unchecked.notes.append("the language model could not check citations (\(error)); only the quotation check was applied")
             unchecked.markdown = Self.rendered(unchecked, like: report)
             return (unchecked, firstCheck)

@@ -33,6 +33,16 @@ public struct LanguageModelEvaluator: ResearchEvaluator {
         var subQuestions: [Item]
     }
 
+    /// The shape of `ModelCritique` for `subQuestions`, for endpoints with structured output:
+    /// one item per sub-question, its id one of theirs, with at most three queries.
+    static func answerShape(for subQuestions: [SubQuestion]) -> AnswerShape {
+        AnswerShape(name: "evaluator", schema: .object([
+            ("subQuestions", .array(items: .object([("id", .enumeration(subQuestions.map(\.id))), ("coverage", .number(minimum: 0, maximum: 1)),
+                                                    ("queries", .array(items: .string, minItems: nil, maxItems: 3))]),
+                                    minItems: subQuestions.count, maxItems: subQuestions.count)),
+        ]))
+    }
+
     public func evaluate(subQuestions: [SubQuestion], evidence: [String: [Evidence]], round: Int) async throws -> Critique {
         var builtIn = try await fallback.evaluate(subQuestions: subQuestions, evidence: evidence, round: round)
         guard !subQuestions.isEmpty else { return builtIn }
@@ -50,7 +60,7 @@ public struct LanguageModelEvaluator: ResearchEvaluator {
             .user("Research round \(round).\n\n\(listing)"),
         ]
         do {
-            let reply = try await model.complete(messages, maxTokens: maxTokens)
+            let reply = try await model.complete(messages, maxTokens: maxTokens, shape: Self.answerShape(for: subQuestions))
             let items = try LanguageModelReply.decodeJSONObject(reply, as: ModelCritique.self).subQuestions
             let scores = Dictionary(items.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
             let unscored = subQuestions.filter { scores[$0.id] == nil }.map(\.id)
@@ -62,7 +72,7 @@ public struct LanguageModelEvaluator: ResearchEvaluator {
             if round < fallback.maximumRounds {
                 revisions = weak.map { question in
                     let proposed = (scores[question.id]?.queries ?? [])
-                        .map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty }
+                        .map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter(LanguageModelPlanner.hasWords)
                     return SubQuestion(id: question.id, text: question.text,
                                        queries: proposed.isEmpty ? CoverageEvaluator.broaderQueries(for: question) : Array(proposed.prefix(3)))
                 }
@@ -81,6 +91,7 @@ public struct LanguageModelEvaluator: ResearchEvaluator {
         } catch is CancellationError {
             throw CancellationError()
         } catch {
+            model.usage?.recordFallback(agent: Self.answerShape(for: subQuestions).name, error: error)
             builtIn.reportNotes.append("the language model could not judge the research (\(error)); the built-in evaluator judged it")
             return builtIn
         }

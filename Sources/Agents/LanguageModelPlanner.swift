@@ -23,6 +23,20 @@ public struct LanguageModelPlanner: ResearchPlanner {
         var subQuestions: [Item]
     }
 
+    /// The shape of `ModelPlan`, for endpoints with structured output: one to
+    /// `maximumSubQuestions` sub-questions, each with at most three queries.
+    var answerShape: AnswerShape {
+        AnswerShape(name: "planner", schema: .object([
+            ("subQuestions", .array(items: .object([("question", .string), ("queries", .array(items: .string, minItems: nil, maxItems: 3))]),
+                                    minItems: 1, maxItems: maximumSubQuestions)),
+        ]))
+    }
+
+    /// Whether `text` holds a word (a letter or digit), not just punctuation such as "...".
+    static func hasWords(_ text: String) -> Bool {
+        text.unicodeScalars.contains { $0.properties.isAlphabetic || $0.properties.numericType != nil }
+    }
+
     public func plan(question: String) async throws -> ResearchPlan {
         let messages: [ChatMessage] = [
             .system("""
@@ -33,20 +47,23 @@ public struct LanguageModelPlanner: ResearchPlanner {
             .user(question),
         ]
         do {
-            let reply = try await model.complete(messages, maxTokens: 600)
+            let reply = try await model.complete(messages, maxTokens: 600, shape: answerShape)
             let parsed = try LanguageModelReply.decodeJSONObject(reply, as: ModelPlan.self)
+            // A small model under a schema may copy the prompt's "..." placeholders: text
+            // without a letter or digit is no sub-question or query.
             let items = parsed.subQuestions
-                .map { (text: $0.question.trimmingCharacters(in: .whitespacesAndNewlines), queries: $0.queries ?? []) }
-                .filter { !$0.text.isEmpty }
+                .map { (text: $0.question.trimmingCharacters(in: .whitespacesAndNewlines), queries: ($0.queries ?? []).filter(Self.hasWords)) }
+                .filter { Self.hasWords($0.text) }
                 .prefix(maximumSubQuestions)
             guard !items.isEmpty else { throw LanguageModelError.malformedResponse("the plan has no sub-questions") }
             return ResearchPlan(subQuestions: items.enumerated().map { index, item in
-                let queries = [item.text] + item.queries.filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
+                let queries = [item.text] + item.queries
                 return SubQuestion(id: "sq\(index + 1)", text: item.text, queries: Array(queries.prefix(4)))
             })
         } catch is CancellationError {
             throw CancellationError()
         } catch {
+            model.usage?.recordFallback(agent: answerShape.name, error: error)
             return try await fallback.plan(question: question)
         }
     }

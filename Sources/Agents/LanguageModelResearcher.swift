@@ -30,6 +30,17 @@ public struct LanguageModelResearcher: SubQuestionResearcher {
         var evidence: [Item]
     }
 
+    /// The shape of `ModelEvidence` for `passageCount` numbered passages, for endpoints with
+    /// structured output: at most the built-in researcher's number of items, each naming a
+    /// passage that exists.
+    func answerShape(passageCount: Int) -> AnswerShape {
+        AnswerShape(name: "researcher", schema: .object([
+            ("evidence", .array(items: .object([("passage", .integer(minimum: 1, maximum: max(1, passageCount))), ("sentence", .string),
+                                                ("relevance", .number(minimum: 0, maximum: 1))]),
+                                minItems: nil, maxItems: fallback.maximumEvidence)),
+        ]))
+    }
+
     public func research(_ subQuestion: SubQuestion) async throws -> [Evidence] {
         try await findings(for: subQuestion).evidence
     }
@@ -51,7 +62,7 @@ public struct LanguageModelResearcher: SubQuestionResearcher {
             .user("Sub-question: \(subQuestion.text)\n\nPassages:\n\(listing)"),
         ]
         do {
-            let reply = try await model.complete(messages, maxTokens: maxTokens)
+            let reply = try await model.complete(messages, maxTokens: maxTokens, shape: answerShape(passageCount: passages.count))
             let items = try LanguageModelReply.decodeJSONObject(reply, as: ModelEvidence.self).evidence
             var evidence: [Evidence] = []
             var invented = 0
@@ -77,6 +88,7 @@ public struct LanguageModelResearcher: SubQuestionResearcher {
         } catch is CancellationError {
             throw CancellationError()
         } catch {
+            model.usage?.recordFallback(agent: answerShape(passageCount: passages.count).name, error: error)
             return ResearchFindings(evidence: try await fallback.research(subQuestion),
                                     notes: ["the language model could not pick evidence (\(error)); the built-in researcher picked it"])
         }

@@ -26,6 +26,15 @@ public struct LanguageModelSynthesizer: ReportSynthesizer {
         var sections: [Section]
     }
 
+    /// The shape of `ModelReport` for `plan`, for endpoints with structured output: an answer
+    /// and at most one section per sub-question.
+    static func answerShape(for plan: ResearchPlan) -> AnswerShape {
+        AnswerShape(name: "synthesizer", schema: .object([
+            ("answer", .string),
+            ("sections", .array(items: .object([("title", .string), ("text", .string)]), minItems: 1, maxItems: max(1, plan.subQuestions.count))),
+        ]))
+    }
+
     public func synthesize(question: String, plan: ResearchPlan, evidence: [String: [Evidence]]) async throws -> ResearchReport {
         // Number the passages once, in sub-question order, as the extractive report would.
         var citations: [Citation] = []
@@ -54,10 +63,15 @@ public struct LanguageModelSynthesizer: ReportSynthesizer {
             .user("Question: \(question)\n\nEvidence:\n" + lines.joined(separator: "\n")),
         ]
         do {
-            let reply = try await model.complete(messages, maxTokens: maxTokens)
+            let reply = try await model.complete(messages, maxTokens: maxTokens, shape: Self.answerShape(for: plan))
             let parsed = try LanguageModelReply.decodeJSONObject(reply, as: ModelReport.self)
             let sections = parsed.sections.map { section in
                 ResearchReport.Section(title: section.title, text: section.text, citations: Self.markers(in: section.text).filter { $0 >= 1 && $0 <= citations.count })
+            }
+            // A report that cites none of the evidence (a small model copying the prompt's
+            // example text) would lose every sentence to the citation check.
+            guard sections.contains(where: { !$0.citations.isEmpty }) else {
+                throw LanguageModelError.malformedResponse("the report cites none of the evidence")
             }
             let notes = ["written by \(model.identity)"]
             return ResearchReport(
@@ -67,6 +81,7 @@ public struct LanguageModelSynthesizer: ReportSynthesizer {
         } catch is CancellationError {
             throw CancellationError()
         } catch {
+            model.usage?.recordFallback(agent: Self.answerShape(for: plan).name, error: error)
             var report = try await fallback.synthesize(question: question, plan: plan, evidence: evidence)
             report.notes.append("the language model was unavailable (\(error)); the built-in extractive synthesizer wrote this report")
             report.markdown = ResearchReport.renderMarkdown(question: question, answer: report.answer, sections: report.sections,

@@ -121,6 +121,9 @@ public struct AresMethods: Sendable {
             events = try await runner.service.events(of: id)
         } catch ResearchTaskError.unknownTask {
             throw A2AError.taskNotFound(id)
+        } catch let ResearchTaskError.prunedTask(summary) {
+            guard principal.mayAccess(taskOwnedBy: summary.owner) else { throw A2AError.taskNotFound(id) }
+            throw A2AError.taskPruned(summary)
         }
         guard case let .submitted(_, owner, _)? = events.first?.event, principal.mayAccess(taskOwnedBy: owner) else {
             throw A2AError.taskNotFound(id)

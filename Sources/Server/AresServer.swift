@@ -26,6 +26,9 @@ public struct ServerComponents: Sendable {
     /// The audit trail of security events (nil: none is kept, as in tests that do not look).
     /// Its writer must be among `backgroundServices`.
     public var audit: AuditTrail?
+    /// Continuous backup shipping (`--backup-to`), for readiness and metrics; nil: none. Its
+    /// service must be among `backgroundServices`.
+    public var backupShipping: BackupShippingStatus?
 
     public init(runner: TaskRunner, pushConfigs: PushNotificationConfigStore, knowledge: KnowledgeBase,
                 access: AccessControl, metrics: ServerMetrics, logger: Logger, backgroundServices: [any Service] = [],

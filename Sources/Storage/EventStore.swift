@@ -17,6 +17,28 @@ public protocol EventStore: Sendable {
     /// listing needs to know of each stream (who opened it, for what) in one read.
     func firstPayloads(streamPrefix prefix: String) async throws -> [String: Data]
     func verify() async throws -> ChainVerification
+
+    /// Whether the store takes writes now (nil: the backend does not track it).
+    var writability: StorageWritability? { get }
+    /// Removes whole streams, keeping a chain checkpoint and a summary of each (retention).
+    func prune(_ requests: [PruneRequest]) async throws -> PruneOutcome
+    /// The checkpoint and summary of a pruned stream; nil when it was not pruned.
+    func prunedStream(_ stream: String) async throws -> PrunedStream?
+    /// Pruned streams whose name starts with `prefix`, most recently pruned first.
+    func prunedStreams(prefix: String) async throws -> [PrunedStream]
+}
+
+/// Defaults for backends without retention: nothing is ever pruned.
+extension EventStore {
+    public var writability: StorageWritability? { nil }
+
+    public func prune(_ requests: [PruneRequest]) async throws -> PruneOutcome {
+        throw EventStoreError.invalid("this event store does not support pruning")
+    }
+
+    public func prunedStream(_ stream: String) async throws -> PrunedStream? { nil }
+
+    public func prunedStreams(prefix: String) async throws -> [PrunedStream] { [] }
 }
 
 /// Why an append was refused, worded for whoever sent it.
@@ -41,10 +63,24 @@ public struct ChainVerification: Sendable, Equatable {
         public var version: Int64
         public var problem: String
         public var description: String { "\(stream) v\(version): \(problem)" }
+
+        package init(stream: String, version: Int64, problem: String) {
+            self.stream = stream
+            self.version = version
+            self.problem = problem
+        }
     }
 
     public var streams: Int
     public var events: Int
     public var breaks: [Break]
+    /// Streams removed by retention whose checkpoints were checked.
+    public var prunedStreams = 0
     public var isIntact: Bool { breaks.isEmpty }
+
+    package init(streams: Int, events: Int, breaks: [Break]) {
+        self.streams = streams
+        self.events = events
+        self.breaks = breaks
+    }
 }

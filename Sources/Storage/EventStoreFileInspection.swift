@@ -70,6 +70,9 @@ public struct EventStoreFileInspection: Sendable, Equatable {
                     breaks.append(.init(stream: stream, version: version, problem: "the stream has a head but no events"))
                 }
             }
+            // Streams removed by retention: accepted only through checkpoints that match their
+            // hash-chained retention records.
+            breaks += try PrunedStreamVerification.check(db).breaks
             return EventStoreFileInspection(heads: heads, events: count, breaks: breaks)
         }
     }

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Synchronization
 
 /// The embedded event store: one SQLite file (GRDB, WAL, synchronous=FULL).
 ///
@@ -12,13 +13,17 @@ public final class SQLiteEventStore: EventStore {
     public static let maximumPayloadBytes = 1 << 20
     public static let maximumBatch = 1000
 
-    private let pool: DatabasePool
+    let pool: DatabasePool
     private let committer: GroupCommitter
+    /// Whether the last write committed; readiness reports it (see `StorageWritability`).
+    public let storageWritability: StorageWritability
+    public var writability: StorageWritability? { storageWritability }
 
     public init(path: String) throws {
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
         configuration.label = "ares.events"
+        try Self.createWithIncrementalVacuum(path)
         pool = try DatabasePool(path: path, configuration: configuration)
         // FULL: a commit returns only once the WAL is synced, so an acknowledged append survives
         // power loss. Set on the writer connection after the pool opens: GRDB switches a WAL
@@ -47,8 +52,48 @@ public final class SQLiteEventStore: EventStore {
                 );
                 """)
         }
+        migrator.registerMigration("v2-retention") { db in
+            // A pruned stream's checkpoint: its last version and head hash when it was removed,
+            // and a summary of what it was. `ares-retention` events record the same values
+            // (hash-chained), so a changed or removed checkpoint is found by `verify`.
+            try db.execute(sql: """
+                CREATE TABLE prunedStream (
+                    id TEXT PRIMARY KEY,
+                    version INTEGER NOT NULL,
+                    lastHash TEXT NOT NULL,
+                    summary BLOB NOT NULL,
+                    prunedAt INTEGER NOT NULL
+                );
+                CREATE TABLE writeProbe (id INTEGER PRIMARY KEY, at INTEGER NOT NULL);
+                """)
+        }
         try migrator.migrate(pool)
-        committer = GroupCommitter(pool: pool)
+        storageWritability = StorageWritability(directory: (path as NSString).deletingLastPathComponent) { [pool] in
+            // One tiny committed row: proves space for a page in the WAL and a sync.
+            try await pool.write { db in
+                try db.execute(sql: "INSERT INTO writeProbe(id, at) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET at = excluded.at",
+                               arguments: [Int64(Date().timeIntervalSince1970)])
+            }
+        }
+        committer = GroupCommitter(pool: pool, writability: storageWritability)
+    }
+
+    /// A new file gives the pages of pruned tasks back to the file system (`prune` runs an
+    /// incremental vacuum). The mode is chosen before the file is first written and before WAL
+    /// is on (SQLite ignores a change in WAL mode); an older file keeps its mode, and SQLite
+    /// reuses its freed pages for new events instead, so it stops growing but does not shrink.
+    private static func createWithIncrementalVacuum(_ path: String) throws {
+        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue
+        guard size == nil || size == 0 else { return }
+        var configuration = Configuration()
+        configuration.label = "ares.events.create"
+        let queue = try DatabaseQueue(path: path, configuration: configuration)
+        try queue.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA auto_vacuum = INCREMENTAL")
+            // Writes the header with the mode while the file has no table yet.
+            try db.execute(sql: "VACUUM")
+        }
+        try queue.close()
     }
 
     public func append(_ events: [NewEvent], to stream: String, expectedVersion: Int64? = nil) async throws -> [StoredEvent] {
@@ -56,7 +101,7 @@ public final class SQLiteEventStore: EventStore {
         return try await committer.append(AppendRequest(stream: stream, events: events, expectedVersion: expectedVersion))
     }
 
-    static func validate(_ events: [NewEvent], stream: String) throws {
+    package static func validate(_ events: [NewEvent], stream: String) throws {
         guard !stream.isEmpty, stream.count <= maximumStreamLength else {
             throw EventStoreError.invalid("a stream id must have 1 to \(maximumStreamLength) characters (got \(stream.count))")
         }
@@ -177,6 +222,7 @@ public final class SQLiteEventStore: EventStore {
             var currentStream: String?
             var expectedVersion: Int64 = 1
             var previous = EventHashChain.genesis
+            var heads: [String: (version: Int64, hash: String)] = [:]
             let rows = try Row.fetchCursor(db, sql: """
                 SELECT stream, version, type, payload, recordedAt, hash, previousHash FROM event ORDER BY stream, version
                 """)
@@ -207,8 +253,28 @@ public final class SQLiteEventStore: EventStore {
                 previous = hash
                 // An edited version of Int64.max must be reported, not overflow.
                 expectedVersion = version &+ 1
+                if let currentStream { heads[currentStream] = (version, hash) }
             }
-            return ChainVerification(streams: streams, events: count, breaks: breaks)
+            // Each stream's head must name its newest event: otherwise events were cut off its
+            // end (the chain of what remains is intact, so only the head can tell).
+            let recorded = try Row.fetchCursor(db, sql: "SELECT id, version, lastHash FROM stream ORDER BY id")
+            while let row = try recorded.next() {
+                let stream: String = try row.decode(atIndex: 0)
+                let version: Int64 = try row.decode(atIndex: 1)
+                let hash: String = try row.decode(atIndex: 2)
+                guard let head = heads[stream] else {
+                    breaks.append(.init(stream: stream, version: version, problem: "the stream has a head but no events: its events were removed"))
+                    continue
+                }
+                if head.version != version || head.hash != hash {
+                    breaks.append(.init(stream: stream, version: head.version,
+                                        problem: "the stream's head says version \(version) but the newest event is version \(head.version) (or its hash differs): events were cut off its end"))
+                }
+            }
+            let pruned = try PrunedStreamVerification.check(db)
+            var verification = ChainVerification(streams: streams, events: count, breaks: breaks + pruned.breaks)
+            verification.prunedStreams = pruned.prunedStreams
+            return verification
         }
     }
 }
@@ -221,12 +287,14 @@ struct AppendRequest: Sendable {
 
 /// Collects concurrent appends and writes each collection in one transaction.
 actor GroupCommitter {
-    private let pool: DatabasePool
+    let pool: DatabasePool
+    private let writability: StorageWritability
     private var queue: [(request: AppendRequest, continuation: CheckedContinuation<[StoredEvent], any Error>)] = []
     private var draining = false
 
-    init(pool: DatabasePool) {
+    init(pool: DatabasePool, writability: StorageWritability) {
         self.pool = pool
+        self.writability = writability
     }
 
     func append(_ request: AppendRequest) async throws -> [StoredEvent] {
@@ -246,10 +314,43 @@ actor GroupCommitter {
             let requests = batch.map(\.request)
             // The actor is suspended while SQLite writes, so new appends queue for the next batch.
             let outcomes: [Result<[StoredEvent], any Error>]
+            // SQLite rolls the whole transaction back on SQLITE_FULL, so the commit then fails
+            // as "aborted": what the storage said first is what callers must hear.
+            let firstRefusal = Mutex<StorageUnavailableError?>(nil)
             do {
-                outcomes = try await pool.write { db in requests.map { request in Self.apply(request, in: db) } }
+                let applied = try await pool.write { db in
+                    requests.map { request in
+                        let outcome = Self.apply(request, in: db)
+                        if case let .failure(error) = outcome, let refused = StorageUnavailableError.classify(error) {
+                            firstRefusal.withLock { $0 = $0 ?? refused }
+                        }
+                        return outcome
+                    }
+                }
+                // A request whose own insert hit a full disk was rolled back to its savepoint
+                // while the others committed: it gets the retryable error too.
+                outcomes = applied.map { outcome in
+                    if case let .failure(error) = outcome, let refused = StorageUnavailableError.classify(error) { return .failure(refused) }
+                    return outcome
+                }
+                if let refused = outcomes.lazy.compactMap({ outcome -> StorageUnavailableError? in
+                    if case let .failure(error) = outcome { return error as? StorageUnavailableError }
+                    return nil
+                }).first {
+                    writability.recordRefused(refused)
+                } else {
+                    writability.recordCommitted()
+                }
             } catch {
-                outcomes = requests.map { _ in .failure(error) }
+                // A full disk or a read-only file system fails the whole transaction (SQLite
+                // rolled it back): every caller gets the retryable error, and the committer
+                // stays ready for the next batch, which succeeds once space returns.
+                if let refused = StorageUnavailableError.classify(error) ?? firstRefusal.withLock({ $0 }) {
+                    writability.recordRefused(refused)
+                    outcomes = requests.map { _ in .failure(refused) }
+                } else {
+                    outcomes = requests.map { _ in .failure(error) }
+                }
             }
             for (entry, outcome) in zip(batch, outcomes) { entry.continuation.resume(with: outcome) }
         }
@@ -257,7 +358,7 @@ actor GroupCommitter {
     }
 
     /// One request in its own savepoint: on failure only its rows are rolled back.
-    private static func apply(_ request: AppendRequest, in db: Database) -> Result<[StoredEvent], any Error> {
+    static func apply(_ request: AppendRequest, in db: Database) -> Result<[StoredEvent], any Error> {
         var stored: [StoredEvent] = []
         do {
             try db.inSavepoint {

@@ -25,6 +25,19 @@ public struct StoredEvent: Sendable, Equatable {
     public var previousHash: String
 
     public var recordedAt: Date { Date(timeIntervalSince1970: Double(recordedAtMicroseconds) / 1_000_000) }
+
+    /// For the other event stores of this package (PostgreSQL).
+    package init(stream: String, version: Int64, globalPosition: Int64, type: String, payload: Data, recordedAtMicroseconds: Int64,
+                 hash: String, previousHash: String) {
+        self.stream = stream
+        self.version = version
+        self.globalPosition = globalPosition
+        self.type = type
+        self.payload = payload
+        self.recordedAtMicroseconds = recordedAtMicroseconds
+        self.hash = hash
+        self.previousHash = previousHash
+    }
 }
 
 /// What the store knows about one stream.
@@ -33,4 +46,11 @@ public struct StreamInfo: Sendable, Equatable {
     public var version: Int64
     public var lastType: String
     public var lastRecordedAt: Date
+
+    package init(stream: String, version: Int64, lastType: String, lastRecordedAt: Date) {
+        self.stream = stream
+        self.version = version
+        self.lastType = lastType
+        self.lastRecordedAt = lastRecordedAt
+    }
 }

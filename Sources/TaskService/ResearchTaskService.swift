@@ -7,11 +7,14 @@ public enum ResearchTaskError: Error, CustomStringConvertible, Sendable, Equatab
     case invalidQuestion(String)
     case unknownTask(String)
     case damagedTask(String, String)
+    /// The task ended long enough ago that retention removed its events; its summary remains.
+    case prunedTask(PrunedTaskSummary)
 
     public var description: String {
         switch self {
         case let .invalidQuestion(reason): reason
         case let .unknownTask(id): "there is no task '\(id)' (see `ares tasks list`)"
+        case let .prunedTask(summary): "\(summary); its events are gone, only this summary and its chain checkpoint remain"
         case let .damagedTask(id, reason): "the event log of task '\(id)' cannot be replayed: \(reason)"
         }
     }
@@ -82,7 +85,7 @@ public final class ResearchTaskService: Sendable {
     /// The task's state with its stream version and the time of its last event.
     public func snapshot(of id: String) async throws -> (state: TaskState, version: Int64, updatedAt: Date) {
         let stored = try await store.read(stream: id)
-        guard let last = stored.last else { throw ResearchTaskError.unknownTask(id) }
+        guard let last = stored.last else { throw try await absence(of: id) }
         return (try Self.fold(stored.map(\.payload), task: id), last.version, last.recordedAt)
     }
 
@@ -104,7 +107,7 @@ public final class ResearchTaskService: Sendable {
 
     public func events(of id: String) async throws -> [(stored: StoredEvent, event: TaskEvent)] {
         let stored = try await store.read(stream: id)
-        guard !stored.isEmpty else { throw ResearchTaskError.unknownTask(id) }
+        guard !stored.isEmpty else { throw try await absence(of: id) }
         return try stored.map { ($0, try Self.decode($0, task: id)) }
     }
 
@@ -116,8 +119,19 @@ public final class ResearchTaskService: Sendable {
 
     private func load(_ id: String) async throws -> (state: TaskState, version: Int64) {
         let payloads = try await store.readPayloads(stream: id)
-        guard !payloads.isEmpty else { throw ResearchTaskError.unknownTask(id) }
+        guard !payloads.isEmpty else { throw try await absence(of: id) }
         return (try Self.fold(payloads, task: id), Int64(payloads.count))
+    }
+
+    /// Why a task has no events: retention removed them (its summary remains), or it never existed.
+    private func absence(of id: String) async throws -> ResearchTaskError {
+        guard let pruned = try await store.prunedStream(id) else { return .unknownTask(id) }
+        return .prunedTask(PrunedTaskSummary.decode(pruned))
+    }
+
+    /// The summaries of tasks removed by retention, most recently pruned first.
+    public func prunedTasks() async throws -> [PrunedTaskSummary] {
+        try await store.prunedStreams(prefix: "task-").map(PrunedTaskSummary.decode)
     }
 
     /// The state a task's stored payloads fold to; a payload that does not decode or cannot

@@ -21,8 +21,11 @@ struct ResearchBenchmarkCommand: AsyncParsableCommand {
     @Option(help: "The question set with answer hints.")
     var questions = "bench/pgdocs/questions.json"
 
-    @Option(help: "Concurrent tasks in the concurrency run.")
+    @Option(help: "Concurrent tasks in the concurrency run (0: skip it).")
     var concurrent = 8
+
+    @Option(help: "Only the first N questions of the set (0: all); for slow LLM-backed runs.")
+    var limit = 0
 
     @Option(help: "Related corpus terms added to each sub-question's expanded query (0: no expansion).")
     var expansionTerms = 5
@@ -69,6 +72,36 @@ struct ResearchBenchmarkCommand: AsyncParsableCommand {
         print("state rebuilt from \(events.count) stored events (read + decode + fold): median \(Statistics.format(Statistics.percentile(times, 0.5), 1)) ms; the fold alone: \(Statistics.format(Statistics.seconds(foldOnly) * 1000, 2)) ms")
     }
 
+    /// Per LLM-backed agent: calls, failed calls, fallbacks to the built-in agent with their
+    /// reasons, tokens and latency (as the model endpoint reported and the client measured).
+    static func printUsage(_ usage: LanguageModelUsage, questions: Int) {
+        let agents = ["planner", "researcher", "evaluator", "synthesizer", "citation_checker"]
+        let snapshot = usage.snapshot()
+        // Summed as Double: the token counts come from the endpoint and may be anything.
+        var calls = 0.0, failed = 0.0, prompt = 0.0, completion = 0.0
+        var latencies: [Double] = []
+        for agent in agents + snapshot.keys.filter({ !agents.contains($0) }).sorted() {
+            let entry = snapshot[agent] ?? LanguageModelUsage.AgentUsage()
+            calls += Double(entry.calls)
+            failed += Double(entry.failedCalls)
+            prompt += Double(entry.promptTokens)
+            completion += Double(entry.completionTokens)
+            latencies += entry.latencies
+            let reasons = entry.fallbacks.sorted { ($1.value, $0.key) < ($0.value, $1.key) }.map { "\($0.value)× \($0.key)" }
+            let fallbacks = reasons.isEmpty ? "" : " (" + reasons.joined(separator: "; ") + ")"
+            let p50 = Statistics.format(Statistics.percentile(entry.latencies, 0.5) * 1000, 0)
+            let p95 = Statistics.format(Statistics.percentile(entry.latencies, 0.95) * 1000, 0)
+            print("model agent \(agent): \(entry.calls) calls answered, \(entry.failedCalls) failed; fallbacks \(entry.fallbackCount)\(fallbacks); "
+                  + "tokens \(entry.promptTokens) prompt + \(entry.completionTokens) completion; latency p50 \(p50) ms, p95 \(p95) ms")
+        }
+        let perQuestion = Statistics.format((prompt + completion) / Double(max(questions, 1)), 0)
+        let p50 = Statistics.format(Statistics.percentile(latencies, 0.5) * 1000, 0)
+        let p95 = Statistics.format(Statistics.percentile(latencies, 0.95) * 1000, 0)
+        print("model total: \(Statistics.format(calls, 0)) calls answered, \(Statistics.format(failed, 0)) failed; "
+              + "\(Statistics.format(prompt, 0)) prompt + \(Statistics.format(completion, 0)) completion tokens (\(perQuestion) per question); "
+              + "latency p50 \(p50) ms, p95 \(p95) ms per call")
+    }
+
     struct QuestionSet: Decodable {
         struct Question: Decodable {
             var id: String
@@ -81,7 +114,8 @@ struct ResearchBenchmarkCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let set = try JSONDecoder().decode(QuestionSet.self, from: Data(contentsOf: URL(fileURLWithPath: questions)))
+        var set = try JSONDecoder().decode(QuestionSet.self, from: Data(contentsOf: URL(fileURLWithPath: questions)))
+        if limit > 0 { set.questions = Array(set.questions.prefix(limit)) }
         let configuration = try BenchConfiguration.load(dataDirectory: dataDir, embedding, languageModel, configurationFile)
         // Tasks go to a scratch event store, without episodic memory: every question is
         // researched from scratch, and the data directory's own tasks are left alone.
@@ -144,6 +178,8 @@ struct ResearchBenchmarkCommand: AsyncParsableCommand {
         print("share of report sentences the verifier finds supported: \(Statistics.format(Double(supported) / Double(max(supported + unsupported, 1))))")
         print("reports whose evidence holds a contradiction across sources: \(contradicted); research rounds: \(Statistics.format(Double(rounds) / count, 2)) per question")
         print("end to end per question (durable task): p50 \(Statistics.format(Statistics.percentile(latencies, 0.5), 1)) ms, p95 \(Statistics.format(Statistics.percentile(latencies, 0.95), 1)) ms")
+        if let usage = environment.languageModel?.usage { Self.printUsage(usage, questions: set.questions.count) }
+        guard concurrent > 0 else { return }
 
         var failures = 0
         let concurrentTime = try await clock.measure {

@@ -21,8 +21,8 @@ struct AresCommand: AsyncParsableCommand {
             """,
         version: AresVersion.current,
         subcommands: [IngestCommand.self, SearchCommand.self, RemoveCommand.self, AskCommand.self, TasksCommand.self, MemoryCommand.self,
-                      VerifyCommand.self, BackupCommand.self, RestoreCommand.self, DemoCommand.self, ServeCommand.self, MCPCommand.self, KeysCommand.self, AuditCommand.self, ConfigCommand.self,
-                      VersionCommand.self]
+                      VerifyCommand.self, DatabaseCommand.self, BackupCommand.self, RestoreCommand.self, DemoCommand.self, ServeCommand.self, MCPCommand.self, KeysCommand.self, AuditCommand.self, ConfigCommand.self,
+                      VersionCommand.self, ValidateCommand.self]
     )
 
     /// Everything ares writes is private to its owner (see `DataDirectoryPermissions`).

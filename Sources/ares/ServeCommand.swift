@@ -70,7 +70,10 @@ struct ServeCommand: AsyncParsableCommand {
             let resumed = try await environment.resumeUnfinishedTasks()
             if resumed > 0 { logger.info("resuming unfinished tasks", metadata: ["count": .stringConvertible(resumed)]) }
             let serverConfiguration = configuration.serverConfiguration(version: AresVersion.current)
-            let app = AresServer.makeApplication(configuration: serverConfiguration, components: environment.components, services: services,
+            // --backup-to: continuous backup shipping beside the other background services.
+            var components = environment.components
+            try BackupShippingService.attach(to: &components, configuration: configuration, aresVersion: AresVersion.current, logger: logger)
+            let app = AresServer.makeApplication(configuration: serverConfiguration, components: components, services: services,
                                                  tls: tls) { port in
                 logger.info("listening", metadata: [
                     "address": .string("\(tls == nil ? "http" : "https")://\(serverConfiguration.host):\(port)"), "a2a": .string("/a2a"), "mcp": .string("/mcp"),

@@ -9,7 +9,7 @@ struct TasksCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tasks",
         abstract: "Read the research tasks recorded in the event store, and resume unfinished ones.",
-        subcommands: [List.self, Show.self, Events.self, Resume.self, Cancel.self]
+        subcommands: [List.self, Show.self, Events.self, Resume.self, Cancel.self, Prune.self]
     )
 
     struct List: AsyncParsableCommand {
@@ -22,10 +22,15 @@ struct TasksCommand: AsyncParsableCommand {
                 let environment = try await ResearchEnvironment.open(
                     try AresConfiguration.load(data, embedding), options: .init(languageModel: false), warning: Console.warning)
                 let streams = try await environment.service.store.streams().filter { $0.stream.hasPrefix("task-") }
-                if streams.isEmpty { print("No tasks yet: ask something with `ares ask \"QUESTION\"`.") }
+                let pruned = try await environment.service.prunedTasks()
+                if streams.isEmpty, pruned.isEmpty { print("No tasks yet: ask something with `ares ask \"QUESTION\"`.") }
                 for stream in streams {
                     let state = try await environment.service.state(of: stream.stream)
                     print("\(stream.stream)  \((state.phase?.rawValue ?? "?").padding(toLength: 10, withPad: " ", startingAt: 0))  \(stream.version) events  \(state.question.prefix(80))")
+                }
+                // Removed by retention: only their summaries remain.
+                for summary in pruned {
+                    print("\(summary.taskID)  \("pruned".padding(toLength: 10, withPad: " ", startingAt: 0))  \(summary.state), \(summary.events) events, pruned \(summary.prunedAt?.formatted(.iso8601) ?? "?")  \(summary.question.prefix(80))")
                 }
             }
         }
@@ -135,6 +140,21 @@ struct VerifyCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await Console.reportingErrors {
+            if let backup, ContinuousBackupLayout.isContinuousBackup(URL(fileURLWithPath: backup)) {
+                // A continuous backup (`ares serve --backup-to`): every complete generation.
+                let generations = try ContinuousBackupVerification.checkAll(URL(fileURLWithPath: backup))
+                let problems = generations.flatMap(\.problems)
+                guard problems.isEmpty else {
+                    for problem in problems { Console.error(problem) }
+                    throw ExitCode.failure
+                }
+                for generation in generations {
+                    let newest = generation.newestRecordedAt.map { " up to \(Date(timeIntervalSince1970: Double($0) / 1e6))" } ?? ""
+                    print("ok: \(generation.generation.name): base made \(generation.manifest.createdAt) (\(generation.baseEvents) events, chains intact), "
+                          + "\(generation.segments.count) segments in an unbroken chain, \(generation.shippedEvents) shipped events extending their streams\(newest)")
+                }
+                return
+            }
             if let backup {
                 let result = try BackupVerification.check(backup: URL(fileURLWithPath: backup))
                 guard result.isIntact else {
@@ -150,7 +170,8 @@ struct VerifyCommand: AsyncParsableCommand {
                 try AresConfiguration.load(data, embedding), options: .init(languageModel: false), warning: Console.warning)
             let result = try await environment.service.store.verify()
             if result.isIntact {
-                print("ok: \(result.streams) streams, \(result.events) events, every hash chain intact")
+                let pruned = result.prunedStreams > 0 ? "; \(result.prunedStreams) pruned streams match their retention checkpoints" : ""
+                print("ok: \(result.streams) streams, \(result.events) events, every hash chain intact\(pruned)")
             } else {
                 for problem in result.breaks { Console.error("chain break: \(problem)") }
                 throw ExitCode.failure

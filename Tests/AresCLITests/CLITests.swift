@@ -444,6 +444,6 @@ import Testing
         // The same configuration for every command: a bad value stops `ares search` too.
         let search = try AresProcess.run(["search", "wal", "--data-dir", "kb"], in: workspace.root, environment: ["ARES_EMBEDDER": "bert"])
         #expect(search.status == 64)
-        #expect(search.stderr.contains("embedder must be one of builtin, openai (got 'bert' from ARES_EMBEDDER)"))
+        #expect(search.stderr.contains("embedder must be one of builtin, openai, local (got 'bert' from ARES_EMBEDDER)"))
     }
 }

@@ -179,7 +179,7 @@ import Testing
     }
 
     @Test func aChoiceNamesTheAcceptedValues() throws {
-        #expect(error(environment: ["ARES_EMBEDDER": "bert"])?.message == "embedder must be one of builtin, openai (got 'bert' from ARES_EMBEDDER)")
+        #expect(error(environment: ["ARES_EMBEDDER": "bert"])?.message == "embedder must be one of builtin, openai, local (got 'bert' from ARES_EMBEDDER)")
         var flags = ConfigurationFlags()
         flags.set(.logLevel, "loud")
         #expect(error(flags)?.message == "logLevel must be one of trace, debug, info, notice, warning, error, critical (got 'loud' from --log-level)")
@@ -209,6 +209,14 @@ import Testing
         #expect(noURL.message.contains("--embedding-url, ARES_EMBEDDING_URL or embeddingURL in the configuration file"))
         let noModel = try #require(error(environment: ["ARES_EMBEDDER": "openai", "ARES_EMBEDDING_URL": "http://e/v1"]))
         #expect(noModel.setting == "embeddingModel")
+        let noFolder = try #require(error(environment: ["ARES_EMBEDDER": "local"]))
+        #expect(noFolder.setting == "embeddingModelDir")
+        #expect(noFolder.message.contains("--embedding-model-dir, ARES_EMBEDDING_MODEL_DIR or embeddingModelDir in the configuration file"))
+        let folder = try Folder()
+        let localFile = try folder.write("local.json", #"{"embedder": "local", "embeddingModelDir": "models/minilm"}"#)
+        let localEmbedding = try load(ConfigurationFlags(configurationFile: localFile)).embedding
+        #expect(localEmbedding.kind == .local && localEmbedding.modelDirectory?.path == folder.url.appendingPathComponent("models/minilm").path,
+                "a relative folder in the file is relative to the file's folder")
         let noName = try #require(error(environment: ["ARES_MODEL_URL": "http://m/v1"]))
         #expect(noName.setting == "model" && noName.message.contains("--model, ARES_MODEL or model"))
 

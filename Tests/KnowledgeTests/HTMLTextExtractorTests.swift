@@ -87,8 +87,9 @@ import Testing
             (.listItem, "second item"),
             (.code, "SELECT *\n  FROM pg_settings\n WHERE name = 'work_mem';"),
             (.tableRow, "Name | Default"),
-            (.tableRow, "work_mem | 4MB"),
-            (.tableRow, "maintenance_work_mem | 64MB"),
+            // Cells are paired with their column's header; the third cell's column has none.
+            (.tableRow, "work_mem — 4MB"),
+            (.tableRow, "maintenance_work_mem — Default: 64MB"),
             (.paragraph, "Note"),
             (.paragraph, "Be careful."),
             (.paragraph, "temp_buffers"),

@@ -71,7 +71,7 @@ import Testing
             (.code, "let x = 1\n// # not a heading\n\n    indented inside fence"),
             (.paragraph, "quoted text on two lines"),
             (.tableRow, "Name | Default"),
-            (.tableRow, "work_mem | 4MB"),
+            (.tableRow, "work_mem — Default: 4MB"),
             (.tableRow, "a | b"),
             (.paragraph, "Text with *escaped* stars & entity, https://postgresql.org and inline html."),
             (.code, "indented code block\nsecond line"),

@@ -35,10 +35,12 @@ final class ServerProcess: @unchecked Sendable {
         return outcome.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    init(dataDirectory: URL, arguments: [String] = []) throws {
+    /// `logDirectory`: where the log goes when the run keeps no outputs (default: the data
+    /// directory; a test that fills the data directory's file system keeps it elsewhere).
+    init(dataDirectory: URL, arguments: [String] = [], logDirectory: URL? = nil) throws {
         self.dataDirectory = dataDirectory
         let logName = "serve-\(UUID().uuidString).log"
-        logFile = TestRunRecord.logFile(named: logName, fallback: dataDirectory.appendingPathComponent(logName))
+        logFile = TestRunRecord.logFile(named: logName, fallback: (logDirectory ?? dataDirectory).appendingPathComponent(logName))
         FileManager.default.createFile(atPath: logFile.path, contents: nil)
         process.executableURL = Self.binary
         process.arguments = ["serve", "--port", "0", "--data-dir", dataDirectory.path] + arguments

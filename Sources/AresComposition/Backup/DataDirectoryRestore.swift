@@ -21,11 +21,23 @@ public enum DataDirectoryRestore {
         progress("checking the backup")
         let verification = try BackupVerification.check(backup: source)
         guard verification.isIntact else { throw BackupError.damaged(verification.problems) }
+        try copyFiles(of: verification.manifest, from: source, into: dataDirectory, progress: progress)
+        let elapsed = clock.now - started
+        // The sizes were checked against the files; wrapping (&+) only guards a sum no disk reaches.
+        let manifest = verification.manifest
+        return Summary(files: manifest.files.count, bytes: manifest.files.reduce(0) { $0 &+ $1.size }, streams: manifest.chains.count,
+                       seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+    }
+
+    /// Copies the files of a backup that was checked already into a new or empty private
+    /// directory; a failure empties it again. (A continuous backup's restore checks its base as
+    /// part of the whole generation, then copies it with this.)
+    static func copyFiles(of manifest: BackupManifest, from source: URL, into dataDirectory: URL, progress: (String) -> Void) throws {
         try DataDirectoryBackup.refuseNesting(dataDirectory, in: source)
         try DataDirectoryBackup.prepareEmptyDirectory(dataDirectory)
         let dataRoot = source.appendingPathComponent(BackupManifest.dataFolder)
         do {
-            for file in verification.manifest.files {
+            for file in manifest.files {
                 let to = dataDirectory.appendingPathComponent(file.path)
                 try DataDirectoryBackup.makePrivateDirectory(to.deletingLastPathComponent())
                 progress("restoring \(file.path)")
@@ -42,10 +54,5 @@ public enum DataDirectoryRestore {
             }
             throw error
         }
-        let elapsed = clock.now - started
-        // The sizes were checked against the files; wrapping (&+) only guards a sum no disk reaches.
-        let manifest = verification.manifest
-        return Summary(files: manifest.files.count, bytes: manifest.files.reduce(0) { $0 &+ $1.size }, streams: manifest.chains.count,
-                       seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
     }
 }

@@ -37,7 +37,7 @@ public struct DataDirectoryOptions: ParsableArguments, ConfigurationOptionGroup 
 /// Which embedder turns text into vectors.
 public struct EmbedderOptions: ParsableArguments, ConfigurationOptionGroup {
     @Option(help: ArgumentHelp(
-        "builtin (default: no model, no network) or openai (any OpenAI-compatible /v1/embeddings endpoint; $ARES_EMBEDDER).",
+        "builtin (default: no model, no network), openai (any OpenAI-compatible /v1/embeddings endpoint) or local (a sentence-transformers model folder run inside ares, see --embedding-model-dir; $ARES_EMBEDDER).",
         valueName: "embedder"))
     public var embedder: String?
 
@@ -49,6 +49,11 @@ public struct EmbedderOptions: ParsableArguments, ConfigurationOptionGroup {
 
     @Option(help: "A file holding the API key (else $ARES_EMBEDDING_API_KEY_FILE or $ARES_EMBEDDING_API_KEY).")
     public var embeddingKeyFile: String?
+
+    @Option(help: ArgumentHelp(
+        "The local embedder's model folder, as published on Hugging Face: config.json, model.safetensors, tokenizer.json or vocab.txt, 1_Pooling/ ($ARES_EMBEDDING_MODEL_DIR).",
+        valueName: "dir"))
+    public var embeddingModelDir: String?
 
     @Option(help: "Texts per embeddings request (default 64; $ARES_EMBEDDING_BATCH_SIZE).")
     public var embeddingBatchSize: Int?
@@ -71,6 +76,7 @@ public struct EmbedderOptions: ParsableArguments, ConfigurationOptionGroup {
         flags.set(.embeddingURL, embeddingURL)
         flags.set(.embeddingModel, embeddingModel)
         flags.set(.embeddingAPIKey, embeddingKeyFile)
+        flags.set(.embeddingModelDir, embeddingModelDir)
         flags.set(.embeddingBatchSize, embeddingBatchSize)
         flags.set(.caFile, caFile)
         flags.set(.modelClientCert, modelClientCert)
@@ -90,12 +96,20 @@ public struct ModelOptions: ParsableArguments, ConfigurationOptionGroup {
     @Option(help: "A file holding the model API key (else $ARES_MODEL_API_KEY_FILE or $ARES_MODEL_API_KEY).")
     public var modelKeyFile: String?
 
+    @Option(help: "Send each agent's answer schema to the model (json-schema, the default) or not (none) ($ARES_MODEL_STRUCTURED_OUTPUT).")
+    public var modelStructuredOutput: String?
+
+    @Option(help: "Seconds one model request may take, 1-120 (default 60; $ARES_MODEL_TIMEOUT).")
+    public var modelTimeout: Int?
+
     public init() {}
 
     public func apply(to flags: inout ConfigurationFlags) {
         flags.set(.modelURL, modelURL)
         flags.set(.model, model)
         flags.set(.modelAPIKey, modelKeyFile)
+        flags.set(.modelStructuredOutput, modelStructuredOutput)
+        flags.set(.modelTimeout, modelTimeout)
     }
 }
 
@@ -187,6 +201,22 @@ public struct ServerOptions: ParsableArguments, ConfigurationOptionGroup {
                                valueName: "rules"))
     public var rateLimits: String?
 
+    @Option(help: ArgumentHelp("Continuous backup: ship every commit to this directory within a second (a base snapshot plus segments; restore with `ares restore DIR`; $ARES_BACKUP_TO).",
+                               valueName: "dir"))
+    public var backupTo: String?
+
+    @Option(help: ArgumentHelp("Seconds backup shipping may fail (or lag) before /health/ready says not ready (default 60; $ARES_BACKUP_FAILURE_LIMIT).",
+                               valueName: "seconds"))
+    public var backupFailureLimit: Int?
+
+    @Option(help: ArgumentHelp("A new base snapshot after this many segments, or once they outgrow the base (default 10000; $ARES_BACKUP_SEGMENTS_PER_BASE).",
+                               valueName: "count"))
+    public var backupSegmentsPerBase: Int?
+
+    @Option(help: ArgumentHelp("Prune tasks that ended longer ago than this (12h, 30d, 2w): a summary and a chain checkpoint remain; default: keep every task ($ARES_RETENTION).",
+                               valueName: "period"))
+    public var retention: String?
+
     public init() {}
 
     public func apply(to flags: inout ConfigurationFlags) {
@@ -217,5 +247,9 @@ public struct ServerOptions: ParsableArguments, ConfigurationOptionGroup {
         flags.set(.tlsClientAuth, tlsClientAuth)
         flags.set(.tlsClientRoleMap, tlsClientRoleMap)
         flags.set(.rateLimits, rateLimits)
+        flags.set(.backupTo, backupTo)
+        flags.set(.backupFailureLimit, backupFailureLimit)
+        flags.set(.backupSegmentsPerBase, backupSegmentsPerBase)
+        flags.set(.retention, retention)
     }
 }

@@ -1,7 +1,9 @@
+import Agents
 import Foundation
 import Logging
 import Security
 import Server
+import TaskService
 
 extension AresConfiguration {
     /// The environment variable that names the configuration file when `--config` does not.
@@ -66,7 +68,12 @@ extension AresConfiguration {
         // Defaults exist for every setting read with `!` below.
         let kind = EmbedderKind(rawValue: text(.embedder)!)!
         let embedding = Embedding(kind: kind, url: text(.embeddingURL).flatMap(URL.init(string:)), model: text(.embeddingModel),
-                                  batchSize: integer(.embeddingBatchSize)!, apiKey: secret(.embeddingAPIKey))
+                                  batchSize: integer(.embeddingBatchSize)!, apiKey: secret(.embeddingAPIKey),
+                                  modelDirectory: text(.embeddingModelDir).map { URL(fileURLWithPath: $0, isDirectory: true) })
+        if kind == .local, embedding.modelDirectory == nil {
+            let setting = ConfigurationSetting.embeddingModelDir
+            throw ConfigurationError(setting: setting.name, "the local embedder needs \(setting.name), a sentence-transformers model folder (config.json, model.safetensors, tokenizer.json or vocab.txt): set \(setting.sourcesInWords)")
+        }
         if kind == .openai {
             for (setting, example) in [(ConfigurationSetting.embeddingURL, " (e.g. http://127.0.0.1:11434/v1)"), (.embeddingModel, "")]
             where text(setting) == nil {
@@ -80,6 +87,11 @@ extension AresConfiguration {
                                          "a model URL needs a model name: set \(ConfigurationSetting.model.sourcesInWords)")
             }
             chatModel = ChatModel(url: url, name: name, apiKey: secret(.modelAPIKey))
+            // The value was checked against the choices, which are the raw values.
+            if let mode = text(.modelStructuredOutput).flatMap(OpenAIChatConfiguration.StructuredOutput.init(rawValue:)) {
+                chatModel?.structuredOutput = mode
+            }
+            if let seconds = integer(.modelTimeout) { chatModel?.requestTimeout = .seconds(seconds) }
         }
         let server = Server(
             host: text(.host)!, port: integer(.port)!, publicURL: text(.publicURL), developmentMode: boolean(.dev),
@@ -142,6 +154,19 @@ extension AresConfiguration {
         self.init(configurationFile: nil, dataDirectory: URL(fileURLWithPath: text(.dataDir)!), embedding: embedding,
                   chatModel: chatModel, server: server, identity: identity, tls: tls, outbound: outbound, rateLimits: rateLimits,
                   settings: settings)
+        if let period = text(.retention) {
+            do {
+                retention = try RetentionPeriod(parsing: period)
+            } catch {
+                throw ConfigurationError(setting: ConfigurationSetting.retention.name,
+                                         "\(ConfigurationSetting.retention.name) (\(ConfigurationSetting.retention.sourcesInWords)): \(error)")
+            }
+        }
+        // Defaults exist for both limits.
+        continuousBackup = text(.backupTo).map { directory in
+            ContinuousBackup(directory: URL(fileURLWithPath: directory), failureLimit: .seconds(integer(.backupFailureLimit) ?? 60),
+                             segmentsPerBase: integer(.backupSegmentsPerBase) ?? 10_000)
+        }
     }
 
     static func expandingTilde(_ path: String) -> String {

@@ -1,7 +1,9 @@
+import Agents
 import Foundation
 import Logging
 import Security
 import Server
+import TaskService
 
 /// Everything that can be configured about ares, read once from flags, the environment, a
 /// configuration file and defaults (in that order of precedence) and validated once, by
@@ -13,6 +15,8 @@ public struct AresConfiguration: Sendable {
         case builtin
         /// Any OpenAI-compatible `/v1/embeddings` endpoint.
         case openai
+        /// A sentence-transformers model folder run inside ares (LocalModels).
+        case local
     }
 
     /// Which embedder turns text into vectors.
@@ -24,6 +28,8 @@ public struct AresConfiguration: Sendable {
         /// Texts per embeddings request.
         public var batchSize: Int
         public var apiKey: SecretReference?
+        /// The model folder of the local embedder (set when `kind` is `local`).
+        public var modelDirectory: URL? = nil
 
         /// The built-in embedder.
         public static let builtin = Embedding(kind: .builtin, url: nil, model: nil, batchSize: 64, apiKey: nil)
@@ -34,6 +40,12 @@ public struct AresConfiguration: Sendable {
         public var url: URL
         public var name: String
         public var apiKey: SecretReference?
+        /// "json-schema": each agent's answer schema goes with its request (`response_format`),
+        /// so that servers with structured output (llama.cpp, vLLM, Ollama, OpenAI) answer in
+        /// shape; "none": for endpoints that reject `response_format`.
+        public var structuredOutput: OpenAIChatConfiguration.StructuredOutput = .jsonSchema
+        /// How long one request may take (a small local model on a busy CPU is slow).
+        public var requestTimeout: Duration = .seconds(60)
     }
 
     /// One role's task limits; nil: only the server-wide limit applies.
@@ -147,6 +159,21 @@ public struct AresConfiguration: Sendable {
     public var rateLimits: RateLimitRules
     /// Every setting with its value and source, in `ConfigurationSetting` order (for `ares config show`).
     public var settings: [ResolvedSetting]
+    /// `ares serve --retention 30d`: ended tasks older than this are pruned (a summary and a
+    /// chain checkpoint remain); nil: tasks are kept forever.
+    public var retention: RetentionPeriod? = nil
+    /// `ares serve --backup-to DIR`: continuous backup shipping; nil: none.
+    public var continuousBackup: ContinuousBackup? = nil
+
+    /// Where and how `ares serve` ships every commit (docs/operations.md, Backups).
+    public struct ContinuousBackup: Sendable, Equatable {
+        /// The backup directory (absolute), outside the data directory.
+        public var directory: URL
+        /// Shipping failing (or behind) for longer than this makes the server not ready.
+        public var failureLimit: Duration
+        /// A new base snapshot after this many segments.
+        public var segmentsPerBase: Int
+    }
 
     /// The resolved setting `setting`.
     public func resolved(_ setting: ConfigurationSetting) -> ResolvedSetting {

@@ -1,3 +1,4 @@
+import Agents
 import Security
 import Server
 
@@ -7,8 +8,8 @@ import Server
 /// use it. docs/configuration.md is this table in prose.
 public enum ConfigurationSetting: String, CaseIterable, Sendable {
     case dataDir
-    case embedder, embeddingURL, embeddingModel, embeddingBatchSize, embeddingAPIKey
-    case modelURL, model, modelAPIKey
+    case embedder, embeddingURL, embeddingModel, embeddingBatchSize, embeddingAPIKey, embeddingModelDir
+    case modelURL, model, modelAPIKey, modelStructuredOutput, modelTimeout
     case host, port, publicURL, dev
     case maxRunningTasks, maxQueuedTasks, maxBodyBytes, maxConnections, requestHeadTimeout, requestBodyTimeout
     case researcherMaxQueued = "quotas.researcher.maxQueued"
@@ -20,6 +21,8 @@ public enum ConfigurationSetting: String, CaseIterable, Sendable {
     case tlsCert, tlsKey, tlsClientCA, tlsClientAuth, tlsClientRoleMap
     case caFile, modelClientCert, modelClientKey
     case rateLimits
+    case backupTo, backupFailureLimit, backupSegmentsPerBase
+    case retention
 
     /// What values a setting takes, which decides how each source's text is read and checked.
     enum Kind: Sendable {
@@ -54,8 +57,13 @@ public enum ConfigurationSetting: String, CaseIterable, Sendable {
         case .publicURL, .otlpEndpoint: .url(schemes: ["http", "https"])
         case .embeddingModel, .model, .host: .text
         case .embeddingBatchSize: .integer(1...2048)
+        case .embeddingModelDir: .path
         case .embeddingAPIKey: .secret(variable: "ARES_EMBEDDING_API_KEY")
         case .modelAPIKey: .secret(variable: "ARES_MODEL_API_KEY")
+        // At most the model HTTP client's read timeout (120 s): a chat answer that is not
+        // streamed sends no byte until it is done, so a longer limit could never be reached.
+        case .modelTimeout: .integer(1...120)
+        case .modelStructuredOutput: .choice(OpenAIChatConfiguration.StructuredOutput.allCases.map(\.rawValue))
         case .port: .integer(0...65535)
         case .dev, .logRequests, .allowPrivateWebhooks: .boolean
         case .maxRunningTasks, .researcherMaxRunning, .adminMaxRunning: .integer(1...256)
@@ -72,6 +80,11 @@ public enum ConfigurationSetting: String, CaseIterable, Sendable {
         case .tlsCert, .tlsKey, .tlsClientCA, .caFile, .modelClientCert, .modelClientKey: .path
         case .tlsClientAuth: .choice(AresConfiguration.TLS.ClientAuthentication.allCases.map(\.rawValue))
         case .rateLimits: .rateLimits
+        case .backupTo: .path
+        case .backupFailureLimit: .integer(1...86_400)
+        case .backupSegmentsPerBase: .integer(1...10_000_000)
+        // Read by `RetentionPeriod` (12h, 30d) when the configuration is built.
+        case .retention: .text
         }
     }
 
@@ -83,10 +96,13 @@ public enum ConfigurationSetting: String, CaseIterable, Sendable {
         case .embeddingURL: "--embedding-url"
         case .embeddingModel: "--embedding-model"
         case .embeddingBatchSize: "--embedding-batch-size"
+        case .embeddingModelDir: "--embedding-model-dir"
         case .embeddingAPIKey: "--embedding-key-file"
         case .modelURL: "--model-url"
         case .model: "--model"
         case .modelAPIKey: "--model-key-file"
+        case .modelStructuredOutput: "--model-structured-output"
+        case .modelTimeout: "--model-timeout"
         case .host: "--host"
         case .port: "--port"
         case .publicURL: "--public-url"
@@ -118,6 +134,10 @@ public enum ConfigurationSetting: String, CaseIterable, Sendable {
         case .modelClientCert: "--model-client-cert"
         case .modelClientKey: "--model-client-key"
         case .rateLimits: "--rate-limits"
+        case .backupTo: "--backup-to"
+        case .backupFailureLimit: "--backup-failure-limit"
+        case .backupSegmentsPerBase: "--backup-segments-per-base"
+        case .retention: "--retention"
         }
     }
 
@@ -131,10 +151,13 @@ public enum ConfigurationSetting: String, CaseIterable, Sendable {
         case .embeddingURL: "ARES_EMBEDDING_URL"
         case .embeddingModel: "ARES_EMBEDDING_MODEL"
         case .embeddingBatchSize: "ARES_EMBEDDING_BATCH_SIZE"
+        case .embeddingModelDir: "ARES_EMBEDDING_MODEL_DIR"
         case .embeddingAPIKey: "ARES_EMBEDDING_API_KEY_FILE"
         case .modelURL: "ARES_MODEL_URL"
         case .model: "ARES_MODEL"
         case .modelAPIKey: "ARES_MODEL_API_KEY_FILE"
+        case .modelStructuredOutput: "ARES_MODEL_STRUCTURED_OUTPUT"
+        case .modelTimeout: "ARES_MODEL_TIMEOUT"
         case .host: "ARES_HOST"
         case .port: "ARES_PORT"
         case .publicURL: "ARES_PUBLIC_URL"
@@ -166,6 +189,10 @@ public enum ConfigurationSetting: String, CaseIterable, Sendable {
         case .modelClientCert: "ARES_MODEL_CLIENT_CERT"
         case .modelClientKey: "ARES_MODEL_CLIENT_KEY_FILE"
         case .rateLimits: "ARES_RATE_LIMITS"
+        case .backupTo: "ARES_BACKUP_TO"
+        case .backupFailureLimit: "ARES_BACKUP_FAILURE_LIMIT"
+        case .backupSegmentsPerBase: "ARES_BACKUP_SEGMENTS_PER_BASE"
+        case .retention: "ARES_RETENTION"
         }
     }
 
@@ -185,6 +212,8 @@ public enum ConfigurationSetting: String, CaseIterable, Sendable {
         case .dataDir: .text(".ares")
         case .embedder: .text(AresConfiguration.EmbedderKind.builtin.rawValue)
         case .embeddingBatchSize: .integer(64)
+        case .modelTimeout: .integer(60)
+        case .modelStructuredOutput: .text(OpenAIChatConfiguration.StructuredOutput.jsonSchema.rawValue)
         case .host: .text("127.0.0.1")
         case .port: .integer(8080)
         case .dev, .allowPrivateWebhooks: .boolean(false)
@@ -202,10 +231,13 @@ public enum ConfigurationSetting: String, CaseIterable, Sendable {
         case .oidcRoleMap: .text(RoleMap.identityDefinition)
         case .oidcLeeway: .integer(30)
         case .rateLimits: .text(RateLimitRules.defaultDefinition)
+        case .backupFailureLimit: .integer(60)
+        case .backupSegmentsPerBase: .integer(10_000)
+        case .backupTo, .retention: nil
         case .oidcIssuer, .oidcAudience, .oidcConsoleClientId, .tlsCert, .tlsKey, .tlsClientCA, .tlsClientAuth, .tlsClientRoleMap,
              .caFile, .modelClientCert, .modelClientKey:
             nil
-        case .embeddingURL, .embeddingModel, .embeddingAPIKey, .modelURL, .model, .modelAPIKey, .publicURL,
+        case .embeddingURL, .embeddingModel, .embeddingAPIKey, .embeddingModelDir, .modelURL, .model, .modelAPIKey, .publicURL,
              .researcherMaxRunning, .adminMaxQueued, .adminMaxRunning, .otlpEndpoint:
             nil
         }

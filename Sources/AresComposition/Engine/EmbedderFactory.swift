@@ -1,5 +1,6 @@
 import Foundation
 import Knowledge
+import LocalModels
 
 /// Builds the embedder a configuration names. The API key, if any, is read at each request.
 public enum EmbedderFactory {
@@ -19,6 +20,16 @@ public enum EmbedderFactory {
             client.apiKey = try settings.apiKey?.rotating()
             if let requestTimeout { client.requestTimeout = requestTimeout }
             return try await OpenAIEmbeddingClient.connect(client, http: try OutboundClients.modelEndpoints(configuration))
+        case .local:
+            // AresConfiguration.load has checked that a local embedder has its folder.
+            guard let directory = settings.modelDirectory else {
+                throw ConfigurationError(setting: ConfigurationSetting.embeddingModelDir.name, "the local embedder needs embeddingModelDir")
+            }
+            do {
+                return try LocalSentenceEmbedder.load(directory: directory)
+            } catch {
+                throw ConfigurationError(setting: ConfigurationSetting.embeddingModelDir.name, "cannot use the local model: \(error.description)")
+            }
         }
     }
 }

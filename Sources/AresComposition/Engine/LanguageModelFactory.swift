@@ -10,6 +10,8 @@ public enum LanguageModelFactory {
         guard let settings = configuration.chatModel else { return nil }
         var client = OpenAIChatConfiguration(baseURL: settings.url, model: settings.name)
         client.apiKey = try settings.apiKey?.rotating()
+        client.structuredOutput = settings.structuredOutput
+        client.requestTimeout = settings.requestTimeout
         return OpenAIChatClient(configuration: client, http: try OutboundClients.modelEndpoints(configuration))
     }
 }

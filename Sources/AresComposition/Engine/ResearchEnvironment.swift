@@ -47,6 +47,9 @@ public struct ResearchEnvironment: Sendable {
     public let knowledge: KnowledgeBase
     public let store: SQLiteEventStore
     public let service: ResearchTaskService
+    /// The chat model of the LLM-backed agents (nil: built-in agents only); its `usage` counts
+    /// their calls, tokens and fallbacks.
+    public let languageModel: (any LanguageModel)?
 
     /// Opens everything; `warning` receives what the user should know (a rebuilt index, a
     /// data directory made private).
@@ -68,7 +71,7 @@ public struct ResearchEnvironment: Sendable {
             ResearchTeam.agents(knowledge: knowledge, embedder: embedder, model: model, memory: memory)
         }
         return ResearchEnvironment(configuration: configuration, embedder: embedder, knowledge: knowledge, store: store,
-                                   service: ResearchTaskService(store: store, workflow: ResearchWorkflow(agents: agents)))
+                                   service: ResearchTaskService(store: store, workflow: ResearchWorkflow(agents: agents)), languageModel: model)
     }
 
     /// Opens the knowledge base of the data directory with `embedder`. Read-write access first

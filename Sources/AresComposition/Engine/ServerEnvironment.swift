@@ -5,6 +5,7 @@ import Knowledge
 import Logging
 import Security
 import Server
+import ServiceLifecycle
 import TaskService
 
 /// Wires the server's components from a configuration: the research environment, the task
@@ -46,9 +47,18 @@ public struct ServerEnvironment {
         }
         let components = ServerComponents(runner: runner, pushConfigs: pushConfigs, knowledge: research.knowledge,
                                           access: AccessControl(authenticator: keys, tokens: tokens, developmentMode: developmentMode),
-                                          metrics: metrics, logger: logger, backgroundServices: [sender, audit.writer] + (tokens.map { [$0.refresher] } ?? []), keyStore: keyStore,
+                                          metrics: metrics, logger: logger,
+                                          backgroundServices: [sender, audit.writer] + (tokens.map { [$0.refresher] } ?? [])
+                                              + retentionServices(configuration, directory: directory, logger: logger),
+                                          keyStore: keyStore,
                                           audit: audit)
         return ServerEnvironment(research: research, components: components, keys: keys, tokens: tokens)
+    }
+
+    /// `--retention`: the service that prunes ended tasks periodically (none without it).
+    static func retentionServices(_ configuration: AresConfiguration, directory: TaskDirectory, logger: Logger) -> [any Service] {
+        guard let period = configuration.retention else { return [] }
+        return [TaskRetentionService(retention: TaskRetention(service: directory.service, directory: directory), keep: period.duration, logger: logger)]
     }
 
     /// The OIDC token verifier of the configuration, nil when no issuer is set. Calls to the

@@ -8,12 +8,15 @@ public struct ChunkDraft: Sendable, Equatable {
     public var headingPath: [String]
     public var start: Int
     public var end: Int
+    /// The page the passage is on, for paged documents (PDF); nil otherwise.
+    public var page: Int?
 
-    public init(text: String, headingPath: [String], start: Int, end: Int) {
+    public init(text: String, headingPath: [String], start: Int, end: Int, page: Int? = nil) {
         self.text = text
         self.headingPath = headingPath
         self.start = start
         self.end = end
+        self.page = page
     }
 }
 
@@ -31,6 +34,9 @@ public struct ChunkDraft: Sendable, Equatable {
 ///   near, so a sentence cut in two is still whole in one of them.
 /// - Every word of the document is in at least one chunk; chunks are in text order with
 ///   strictly increasing starts. A document without words has no chunks.
+/// - A paged document (a PDF: `ExtractedDocument.pages` is not empty) is cut page by page, so
+///   that every passage is on exactly one page and can cite it (`ChunkDraft.page`); every
+///   word on a page is in at least one chunk.
 public struct Chunker: Sendable {
     public let targetWords: Int
     public let maxWords: Int
@@ -50,12 +56,54 @@ public struct Chunker: Sendable {
     }
 
     public func chunks(of document: ExtractedDocument) -> [ChunkDraft] {
-        var text = document.text
+        guard !document.pages.isEmpty else { return chunks(text: document.text, blocks: document.blocks) }
+        return pagedChunks(of: document)
+    }
+
+    private func chunks(text: String, blocks: [TextBlock]) -> [ChunkDraft] {
+        var text = text
         return text.withUTF8 { bytes in
-            let layout = WordLayout(bytes: bytes, blocks: document.blocks)
+            let layout = WordLayout(bytes: bytes, blocks: blocks)
             guard !layout.words.isEmpty else { return [] }
             return cut(layout, bytes: bytes)
         }
+    }
+
+    /// Cuts each page on its own (its text and blocks rebased to the page's start) and moves
+    /// the chunks back to document offsets. Pages must be in order and must not overlap; one
+    /// that does not fit the text (a hand-built document) is left out rather than trusted.
+    private func pagedChunks(of document: ExtractedDocument) -> [ChunkDraft] {
+        let scalars = document.text.unicodeScalars
+        var cursor = scalars.startIndex
+        var position = 0
+        var blockIndex = 0
+        let blocks = document.blocks.sorted { $0.start < $1.start }
+        var drafts: [ChunkDraft] = []
+        for page in document.pages {
+            guard page.start >= position, page.end > page.start,
+                  let start = scalars.index(cursor, offsetBy: page.start - position, limitedBy: scalars.endIndex),
+                  let end = scalars.index(start, offsetBy: page.end - page.start, limitedBy: scalars.endIndex)
+            else { continue }
+            while blockIndex < blocks.count, blocks[blockIndex].end <= page.start { blockIndex += 1 }
+            var pageBlocks: [TextBlock] = []
+            while blockIndex < blocks.count, blocks[blockIndex].start < page.end {
+                let block = blocks[blockIndex]
+                let clipped = TextBlock(kind: block.kind, start: max(block.start, page.start) - page.start,
+                                        end: min(block.end, page.end) - page.start)
+                if clipped.end > clipped.start { pageBlocks.append(clipped) }
+                if block.end > page.end { break }
+                blockIndex += 1
+            }
+            for var draft in chunks(text: String(scalars[start..<end]), blocks: pageBlocks) {
+                draft.start += page.start
+                draft.end += page.start
+                draft.page = page.number
+                drafts.append(draft)
+            }
+            cursor = end
+            position = page.end
+        }
+        return drafts
     }
 
     private func cut(_ layout: WordLayout, bytes: UnsafeBufferPointer<UInt8>) -> [ChunkDraft] {

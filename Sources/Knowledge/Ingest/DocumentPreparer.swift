@@ -79,7 +79,7 @@ struct DocumentPreparer: Sendable {
             let key = FastHash.hex(FastHash.fnv1a("\(file.source)\u{0}\(draft.start)\u{0}\(draft.text)"))
             chunks.append(ChunkRecord(
                 chunkKey: key, ordinal: ordinal, headingPath: draft.headingPath, start: draft.start, end: draft.end,
-                text: draft.text, embedding: embeddings[ordinal]))
+                text: draft.text, embedding: embeddings[ordinal], page: draft.page))
         }
         let record = DocumentRecord(
             source: file.source, displaySource: file.displaySource, absolutePath: file.absolutePath, title: title, format: format,

@@ -1,10 +1,11 @@
 import BinaryCoding
 /// The formats ares reads, and how a file's format is decided.
 ///
-/// `detect` looks at the content before trusting the name: a PDF (by signature or by
-/// extension) is refused with a reason, content with NUL bytes or mostly non-text bytes is
-/// refused as binary whatever its name, and only then does the extension choose between HTML,
-/// Markdown and plain text. Files with no or an unknown extension are sniffed: HTML by its
+/// `detect` looks at the content before trusting the name: a PDF is recognised by its
+/// `%PDF-` signature (a file named `.pdf` without one is refused as damaged), content with NUL
+/// bytes or mostly non-text bytes is refused as binary whatever its name, and only then does
+/// the extension choose between HTML, Markdown and plain text. PDFs are read by
+/// `PDFTextExtractor` (Poppler), which refuses encrypted, damaged and image-only ones. Files with no or an unknown extension are sniffed: HTML by its
 /// doctype or `<html>`/`<head>`/`<body>` tag, Markdown by front matter or a leading `# `
 /// heading, anything else that is text is plain text.
 ///
@@ -16,7 +17,7 @@ public enum DocumentFormat: String, Sendable, CaseIterable {
     case html
     case markdown
     case plainText
-    /// Recognised only to be refused: `detect` reports it as `Unsupported.pdf`.
+    /// Read from the file's bytes by `PDFTextExtractor`, not decoded as text.
     case pdf
 
     /// Why content cannot be ingested.
@@ -27,7 +28,7 @@ public enum DocumentFormat: String, Sendable, CaseIterable {
         public var description: String {
             switch self {
             case .binary: "binary file"
-            case let .pdf(reason): "PDF not supported: \(reason)"
+            case let .pdf(reason): reason
             }
         }
     }
@@ -35,15 +36,14 @@ public enum DocumentFormat: String, Sendable, CaseIterable {
     /// How many leading bytes `detect` needs: pass at least this many (or the whole file).
     public static let sniffLength = 8192
 
-    static let pdfReason = "extracting text from PDF needs a PDF library, which ares does not include"
-
     /// Decides the format of a file from its path (only the extension is used) and its first
     /// bytes (`sniffLength` is enough; more is ignored).
     public static func detect(path: String, firstBytes: some Collection<UInt8>) -> Result<DocumentFormat, Unsupported> {
         let sample = Array(firstBytes.prefix(sniffLength))
         let fileExtension = Self.fileExtension(of: path)
-        if fileExtension == "pdf" || sample.starts(with: Array("%PDF-".utf8)) {
-            return .failure(.pdf(reason: pdfReason))
+        if hasPDFSignature(sample, anywhereInFirstKilobyte: fileExtension == "pdf") { return .success(.pdf) }
+        if fileExtension == "pdf" {
+            return .failure(.pdf(reason: PDFTextExtractor.damaged("no %PDF- header in its first kilobyte")))
         }
         if looksBinary(sample) { return .failure(.binary) }
         switch fileExtension {
@@ -54,8 +54,8 @@ public enum DocumentFormat: String, Sendable, CaseIterable {
         }
     }
 
-    /// Extracts `text` as this format. `.pdf` has no extractor (`detect` never returns it as
-    /// supported); it is read as plain text so that the call cannot fail.
+    /// Extracts `text` as this format. A PDF is not text (`load` reads it from its bytes with
+    /// `PDFTextExtractor`); given as text it is read as plain text so that the call cannot fail.
     public func extract(_ text: String, fallbackTitle: String) -> ExtractedDocument {
         switch self {
         case .html: HTMLTextExtractor().extract(text, fallbackTitle: fallbackTitle)
@@ -116,6 +116,9 @@ public enum DocumentFormat: String, Sendable, CaseIterable {
         switch detect(path: path, firstBytes: array.prefix(sniffLength)) {
         case let .failure(reason):
             return .failure(reason)
+        case .success(.pdf):
+            return PDFTextExtractor().extract(array, fallbackTitle: fallbackTitle)
+                .map { LoadedDocument(format: .pdf, document: $0, isValidUTF8: true) }
         case let .success(format):
             let decoded = decodeText(array)
             let document = format.extract(decoded.text, fallbackTitle: fallbackTitle)
@@ -135,6 +138,21 @@ public enum DocumentFormat: String, Sendable, CaseIterable {
     }
 
     // MARK: Sniffing
+
+    /// A PDF starts with "%PDF-". Readers (Poppler among them) accept it anywhere in the first
+    /// kilobyte, after junk some producers write first; that is believed of files named .pdf
+    /// only, since a text about PDFs may quote the signature near its start.
+    static func hasPDFSignature(_ sample: [UInt8], anywhereInFirstKilobyte: Bool) -> Bool {
+        let signature = Array("%PDF-".utf8)
+        if sample.starts(with: signature) { return true }
+        guard anywhereInFirstKilobyte else { return false }
+        let window = sample.prefix(1024)
+        guard window.count >= signature.count else { return false }
+        for offset in 0...(window.count - signature.count) where window[offset] == signature[0] {
+            if window[offset..<(offset + signature.count)].elementsEqual(signature) { return true }
+        }
+        return false
+    }
 
     static func fileExtension(of path: String) -> String {
         let name = path.split(separator: "/").last.map(String.init) ?? path

@@ -13,11 +13,30 @@ public struct ExtractedDocument: Sendable, Equatable {
     public var text: String
     /// In text order, non-overlapping, never empty.
     public var blocks: [TextBlock]
+    /// For paged formats (PDF): where each page with text is, in page order. Passages are
+    /// cut within one page and cite it. Empty for formats without pages.
+    public var pages: [DocumentPage]
 
-    public init(title: String, text: String, blocks: [TextBlock]) {
+    public init(title: String, text: String, blocks: [TextBlock], pages: [DocumentPage] = []) {
         self.title = title
         self.text = text
         self.blocks = blocks
+        self.pages = pages
+    }
+}
+
+/// One page of a paged document: its number as a reader counts it (from 1) and its text,
+/// `start..<end` in Unicode scalars into `ExtractedDocument.text`, from the start of its first
+/// block to the end of its last.
+public struct DocumentPage: Sendable, Equatable {
+    public var number: Int
+    public var start: Int
+    public var end: Int
+
+    public init(number: Int, start: Int, end: Int) {
+        self.number = number
+        self.start = start
+        self.end = end
     }
 }
 
@@ -76,8 +95,18 @@ struct DocumentTextBuilder {
     private var pendingSeparator = false
     private var pendingWhitespace: [UInt8] = []
 
-    init(capacity: Int = 0) {
+    /// Table rows (see `TableRowLabeler`): the current table's header labels, the cells of the
+    /// open row block, the cell the next visible text starts and the column after the last cell.
+    private var tableLabeler: TableRowLabeler
+    private var rowCells: [TableRowLabeler.Cell] = []
+    private var pendingCell: (column: Int, span: Int, isHeader: Bool)?
+    private var nextColumn = 0
+
+    /// `tableLabelBudget`: how many bytes of column headers table rows may add to the text
+    /// (by default `capacity`); extractors pass their input's size.
+    init(capacity: Int = 0, tableLabelBudget: Int? = nil) {
         bytes.reserveCapacity(capacity)
+        tableLabeler = TableRowLabeler(labelBudget: tableLabelBudget ?? capacity)
     }
 
     /// True when whitespace fed now would be kept verbatim.
@@ -147,13 +176,41 @@ struct DocumentTextBuilder {
         if hasOpenBlock { pendingSeparator = true }
     }
 
+    /// A table starts or ends: its rows are not labelled until it has a header row.
+    mutating func resetTableHeaders() {
+        tableLabeler.resetHeaders()
+    }
+
+    /// Ends the open block; the next one is a table row whose cells count columns from 0.
+    mutating func beginRow() {
+        endBlock()
+        nextColumn = 0
+        pendingCell = nil
+    }
+
+    /// The next visible text starts a cell of the row, covering `span` columns, separated from
+    /// the previous cell by " | ". When the row block ends, its cells are paired with the
+    /// table's headers (`TableRowLabeler`); a row of header cells becomes the headers.
+    mutating func beginCell(span: Int, isHeader: Bool) {
+        let limit = TableRowLabeler.maximumColumns
+        let span = min(max(1, span), limit)
+        pendingCell = (min(nextColumn, limit), span, isHeader)
+        nextColumn = min(nextColumn, limit) + span
+        separateCell()
+    }
+
     /// Closes the open block, if any. The next visible character starts a new block.
     mutating func endBlock() {
         pendingWhitespace.removeAll(keepingCapacity: true)
         pendingSpace = false
         pendingSeparator = false
+        defer {
+            rowCells.removeAll(keepingCapacity: true)
+            pendingCell = nil
+        }
         guard hasOpenBlock else { return }
         hasOpenBlock = false
+        if kind == .tableRow && !preservesWhitespace && !rowCells.isEmpty { labelRow() }
         blocks.append(TextBlock(kind: kind, start: blockStart, end: scalarCount))
         blockByteRanges.append(blockByteStart..<bytes.count)
     }
@@ -162,6 +219,34 @@ struct DocumentTextBuilder {
     func text(ofBlock index: Int) -> String {
         guard blockByteRanges.indices.contains(index) else { return "" }
         return String(decoding: bytes[blockByteRanges[index]], as: UTF8.self)
+    }
+
+    /// Rewrites the open row block (its bytes run to the end of `bytes`) with its cells paired
+    /// with their headers, when the labeler says so.
+    private mutating func labelRow() {
+        guard let last = rowCells.indices.last else { return }
+        rowCells[last].byteEnd = bytes.count
+        var texts: [String] = []
+        texts.reserveCapacity(rowCells.count)
+        for cell in rowCells {
+            // Offsets recorded in this block only; checked anyway so that no input can trap.
+            guard blockByteStart <= cell.byteStart, cell.byteStart <= cell.byteEnd, cell.byteEnd <= bytes.count else { return }
+            texts.append(String(decoding: bytes[cell.byteStart..<cell.byteEnd], as: UTF8.self))
+        }
+        guard let text = tableLabeler.rowText(cells: rowCells, texts: texts) else { return }
+        bytes.removeSubrange(blockByteStart...)
+        bytes.append(contentsOf: text.utf8)
+        scalarCount = blockStart + text.unicodeScalars.count
+    }
+
+    /// Opens a cell at `byteStart` for the text about to be written in a row block: the one
+    /// `beginCell` announced, or (text in a row outside any cell) the next column.
+    private mutating func startCell(at byteStart: Int) {
+        guard kind == .tableRow, !preservesWhitespace else { return }
+        let cell = pendingCell ?? (column: min(nextColumn, TableRowLabeler.maximumColumns), span: 1, isHeader: false)
+        if pendingCell == nil { nextColumn = min(nextColumn, TableRowLabeler.maximumColumns) + 1 }
+        pendingCell = nil
+        rowCells.append(.init(column: cell.column, span: cell.span, isHeader: cell.isHeader, byteStart: byteStart, byteEnd: byteStart))
     }
 
     func build(title: String) -> ExtractedDocument {
@@ -182,6 +267,7 @@ struct DocumentTextBuilder {
             blockByteStart = bytes.count
             pendingSpace = false
             pendingSeparator = false
+            startCell(at: blockByteStart)
             if preservesWhitespace, !pendingWhitespace.isEmpty {
                 // Keep the indentation of the first line, not the blank lines before it.
                 var keepFrom = 0
@@ -197,8 +283,11 @@ struct DocumentTextBuilder {
             return
         }
         if pendingSeparator {
+            let cellStarts = pendingCell != nil
+            if cellStarts, let last = rowCells.indices.last { rowCells[last].byteEnd = bytes.count }
             bytes.append(contentsOf: [0x20, 0x7C, 0x20])
             scalarCount += 3
+            if cellStarts { startCell(at: bytes.count) }
             pendingSeparator = false
             pendingSpace = false
             pendingWhitespace.removeAll(keepingCapacity: true)

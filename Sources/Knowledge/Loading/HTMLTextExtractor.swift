@@ -7,7 +7,8 @@
 ///
 /// What it keeps: the `<title>` (as `ExtractedDocument.title`), headings `h1`–`h6` as heading
 /// blocks, and `p`, `li`, `dt`/`dd`, `blockquote`, `pre` (line breaks kept, as a code block)
-/// and table rows (cells joined with " | ") as blocks; text directly inside `div`, `section`
+/// and table rows as blocks (cells joined with " | ", or paired with their column headers from
+/// `<th>` cells or a `<thead>` row, honouring `colspan`: see `TableRowLabeler`); text directly inside `div`, `section`
 /// and the like becomes paragraphs. Inline elements (`a`, `code`, `em`, `span`, ...) never
 /// break the text. Entities are decoded and whitespace is collapsed within each block.
 ///
@@ -39,6 +40,9 @@ struct HTMLScanner: MarkupParser {
     private var isAdmonition: [Bool] = []
     /// How many `<tr>` are on the stack: inside a row, nested blocks do not split it.
     private var rowDepth = 0
+    /// How many `<table>` are on the stack: only the outermost table's cells are paired with
+    /// its headers (a nested table's cells stay text of the outer cell).
+    private var tableDepth = 0
     /// While dropping an element: its lower-case name and how many of it are open.
     private var skippedName = ""
     private var skipDepth = 0
@@ -58,7 +62,7 @@ struct HTMLScanner: MarkupParser {
     init(scanner: MarkupScanner) {
         self.scanner = scanner
         self.input = scanner.bytes
-        self.builder = DocumentTextBuilder(capacity: input.count / 2)
+        self.builder = DocumentTextBuilder(capacity: input.count / 2, tableLabelBudget: input.count)
     }
 
     /// The page's `<title>`.
@@ -164,7 +168,7 @@ struct HTMLScanner: MarkupParser {
         }
         handleStartTag(
             name: name, element: element, selfClosing: attributes.selfClosing,
-            isNavigation: attributes.isNavigation, isAdmonition: attributes.isAdmonition)
+            isNavigation: attributes.isNavigation, isAdmonition: attributes.isAdmonition, columnSpan: attributes.columnSpan)
         return attributes.end
     }
 
@@ -189,7 +193,8 @@ struct HTMLScanner: MarkupParser {
         return after
     }
 
-    private mutating func handleStartTag(name: String, element: HTMLElement, selfClosing: Bool, isNavigation: Bool, isAdmonition: Bool) {
+    private mutating func handleStartTag(name: String, element: HTMLElement, selfClosing: Bool, isNavigation: Bool, isAdmonition: Bool,
+                                         columnSpan: Int) {
         if skipDepth > 0 {
             if name == skippedName && !selfClosing && !element.isVoid { skipDepth += 1 }
             return
@@ -209,7 +214,7 @@ struct HTMLScanner: MarkupParser {
         case .hr:
             endBlockUnlessInRow()
         case _ where element.isBlock:
-            openBlock(element, selfClosing: selfClosing, isAdmonition: isAdmonition)
+            openBlock(element, selfClosing: selfClosing, isAdmonition: isAdmonition, columnSpan: columnSpan)
         default:
             break
         }
@@ -244,7 +249,7 @@ struct HTMLScanner: MarkupParser {
         updateNextKind()
     }
 
-    private mutating func openBlock(_ element: HTMLElement, selfClosing: Bool, isAdmonition admonition: Bool) {
+    private mutating func openBlock(_ element: HTMLElement, selfClosing: Bool, isAdmonition admonition: Bool, columnSpan: Int) {
         // Implied end tags: HTML lets authors leave these elements open.
         if element.closesParagraph, stack.last == .p { pop(to: stack.count - 1) }
         switch element {
@@ -265,10 +270,16 @@ struct HTMLScanner: MarkupParser {
             stack.append(element)
             isAdmonition.append(admonition)
             if element == .tr { rowDepth += 1 }
+            if element == .table {
+                tableDepth += 1
+                if tableDepth == 1 { builder.resetTableHeaders() }
+            }
         }
         switch element {
         case .tr where rowDepth <= 1:
-            builder.endBlock()
+            builder.beginRow()
+        case .td where rowDepth == 1 && tableDepth <= 1, .th where rowDepth == 1 && tableDepth <= 1:
+            builder.beginCell(span: columnSpan, isHeader: element == .th || stack.contains(.thead))
         case .td, .th, .tr:
             if rowDepth > 0 { builder.separateCell() } else { builder.endBlock() }
         default:
@@ -304,7 +315,13 @@ struct HTMLScanner: MarkupParser {
     private mutating func pop(to position: Int) {
         while stack.count > position {
             isAdmonition.removeLast()
-            if stack.removeLast() == .tr { rowDepth -= 1 }
+            switch stack.removeLast() {
+            case .tr: rowDepth -= 1
+            case .table:
+                tableDepth -= 1
+                if tableDepth == 0 { builder.resetTableHeaders() }
+            default: break
+            }
         }
     }
 
@@ -357,6 +374,8 @@ struct HTMLScanner: MarkupParser {
         var selfClosing: Bool
         var isNavigation: Bool
         var isAdmonition: Bool
+        /// `colspan` (1 when absent or unreadable, at most `TableRowLabeler.maximumColumns`).
+        var columnSpan = 1
     }
 
     /// Reads attributes up to the closing ">" (a ">" inside a quoted value does not close the
@@ -367,10 +386,12 @@ struct HTMLScanner: MarkupParser {
         var isNavigation = false
         var isAdmonition = false
         var selfClosing = false
+        var columnSpan = 1
         while cursor < end {
             let byte = input[cursor]
             if byte == UInt8(ascii: ">") {
-                return Attributes(end: cursor + 1, selfClosing: selfClosing, isNavigation: isNavigation, isAdmonition: isAdmonition)
+                return Attributes(end: cursor + 1, selfClosing: selfClosing, isNavigation: isNavigation, isAdmonition: isAdmonition,
+                                  columnSpan: columnSpan)
             }
             if byte <= 0x20 {
                 cursor += 1
@@ -416,8 +437,23 @@ struct HTMLScanner: MarkupParser {
             let (navigation, admonition) = classify(name: nameRange, value: valueRange)
             isNavigation = isNavigation || navigation
             isAdmonition = isAdmonition || admonition
+            if scanner.equalsIgnoringCase(nameRange, "colspan") { columnSpan = readColumnSpan(valueRange) }
         }
-        return Attributes(end: end, selfClosing: selfClosing, isNavigation: isNavigation, isAdmonition: isAdmonition)
+        return Attributes(end: end, selfClosing: selfClosing, isNavigation: isNavigation, isAdmonition: isAdmonition, columnSpan: columnSpan)
+    }
+
+    /// A `colspan` value: its leading digits (after spaces) as a number in
+    /// 1...`TableRowLabeler.maximumColumns`, 1 when there are none (as browsers read it).
+    private func readColumnSpan(_ range: Range<Int>) -> Int {
+        var cursor = range.lowerBound
+        while cursor < range.upperBound, input[cursor] <= 0x20 { cursor += 1 }
+        var value = 0
+        while cursor < range.upperBound, input[cursor] >= UInt8(ascii: "0"), input[cursor] <= UInt8(ascii: "9") {
+            // Saturates: "99999999999999999999" must not overflow.
+            value = min(TableRowLabeler.maximumColumns, value * 10 + Int(input[cursor] - UInt8(ascii: "0")))
+            cursor += 1
+        }
+        return max(1, value)
     }
 
     /// Whether a `class` or `role` attribute marks its element as navigation or as an

@@ -3,8 +3,9 @@
 ///
 /// - Headings: ATX (`#` ... `######`) and Setext (a line underlined with `===` or `---`).
 /// - Paragraphs, list items (`-`, `*`, `+`, `1.`, `1)`; task boxes dropped), block quotes
-///   (their text becomes ordinary blocks), GitHub tables (one block per row, cells joined with
-///   " | ", the delimiter row dropped).
+///   (their text becomes ordinary blocks), GitHub tables (one block per row, the delimiter row
+///   dropped; the header row's cells joined with " | ", every other row's cells paired with
+///   their column headers: see `TableRowLabeler`).
 /// - Fenced (``` and ~~~) and indented code blocks are kept verbatim, line breaks included.
 /// - Inline markup is stripped: emphasis and strike-through markers go, `code` keeps its text
 ///   without the backticks, links keep their text (`[text](url)` → "text"), autolinks keep
@@ -443,19 +444,21 @@ struct MarkdownParser: MarkupParser {
     }
 
     private mutating func emitTable(from first: Int) -> Int {
-        emitTableRow(line(first))
+        builder.resetTableHeaders()
+        emitTableRow(line(first), isHeader: true)
         var index = first + 2
         while index < lines.count {
             let current = line(index)
             guard !current.isBlank, contains(UInt8(ascii: "|"), current) else { break }
-            emitTableRow(current)
+            emitTableRow(current, isHeader: false)
             index += 1
         }
+        builder.resetTableHeaders()
         return index
     }
 
-    private mutating func emitTableRow(_ current: Line) {
-        builder.endBlock()
+    private mutating func emitTableRow(_ current: Line, isHeader: Bool) {
+        builder.beginRow()
         builder.nextKind = .tableRow
         builder.nextPreservesWhitespace = false
         var start = current.text
@@ -469,7 +472,7 @@ struct MarkdownParser: MarkupParser {
             let isBoundary = cursor == end
                 || (input[cursor] == UInt8(ascii: "|") && (cursor == start || input[cursor - 1] != UInt8(ascii: "\\")))
             if isBoundary {
-                builder.separateCell()
+                builder.beginCell(span: 1, isHeader: isHeader)
                 var memo = MarkdownInline.Memo()
                 MarkdownInline.render(input, cellStart..<cursor, into: &builder, depth: 0, memo: &memo)
                 cellStart = cursor + 1

@@ -25,6 +25,8 @@ public struct ChunkRecord: Sendable {
     public var end: Int
     public var text: String
     public var embedding: [Float]
+    /// The page the chunk is on (PDF), cited as `source#page=N`; nil for formats without pages.
+    public var page: Int? = nil
 }
 
 /// What incremental ingest needs to know about a stored document without reading its text.
@@ -115,6 +117,10 @@ public final class DocumentStore: Sendable {
         migrator.registerMigration("v2-document-display-source") { db in
             try db.execute(sql: "ALTER TABLE document ADD COLUMN displaySource TEXT")
         }
+        // The page a chunk of a PDF is on; NULL for other formats (and chunks stored before it).
+        migrator.registerMigration("v3-chunk-page") { db in
+            try db.execute(sql: "ALTER TABLE chunk ADD COLUMN page INTEGER")
+        }
         return migrator
     }
 
@@ -189,7 +195,7 @@ public final class DocumentStore: Sendable {
             let placeholders = Array(repeating: "?", count: ids.count).joined(separator: ",")
             let rows = try Row.fetchCursor(db, sql: """
                 SELECT chunk.id, chunk.chunkKey, document.source, document.displaySource, document.title, chunk.headingPath,
-                       chunk.text, chunk.startOffset, chunk.endOffset, chunk.embedding
+                       chunk.text, chunk.startOffset, chunk.endOffset, chunk.page, chunk.embedding
                 FROM chunk JOIN document ON document.id = chunk.documentId
                 WHERE chunk.id IN (\(placeholders))
                 """, arguments: StatementArguments(ids))
@@ -215,7 +221,7 @@ public final class DocumentStore: Sendable {
             let (high, highOverflow) = ordinal.addingReportingOverflow(max(0, after))
             let rows = try Row.fetchCursor(db, sql: """
                 SELECT chunk.chunkKey, document.source, document.displaySource, document.title, chunk.headingPath,
-                       chunk.text, chunk.startOffset, chunk.endOffset
+                       chunk.text, chunk.startOffset, chunk.endOffset, chunk.page
                 FROM chunk JOIN document ON document.id = chunk.documentId
                 WHERE chunk.documentId = ? AND chunk.ordinal BETWEEN ? AND ? AND chunk.ordinal != ?
                 ORDER BY chunk.ordinal
@@ -227,7 +233,9 @@ public final class DocumentStore: Sendable {
     }
 
     /// A passage from a row of chunk joined with document (chunkKey, source, title,
-    /// headingPath, text, startOffset, endOffset). Columns are decoded with `decode`, which
+    /// headingPath, text, startOffset, endOffset, page). A chunk with a page (of a PDF) names
+    /// it in its source, `source#page=N` (as a PDF viewer opens it), so that search results,
+    /// citations and reports all cite the page. Columns are decoded with `decode`, which
     /// throws on a NULL or unreadable value where GRDB's subscripts would trap, and offsets
     /// must be what ingest writes (0 ≤ start ≤ end < 2³¹: documents are at most 64 MB), so
     /// that researchers can add sentence offsets to them without overflow.
@@ -244,6 +252,11 @@ public final class DocumentStore: Sendable {
                               headingPath: decodeHeadingPath(try row.decode(forColumn: "headingPath")), text: try row.decode(forColumn: "text"),
                               start: start, end: end)
         passage.displaySource = displaySource ?? SourceFileCollector.displayName(forStoredSource: source)
+        let page: Int? = try row.decode(forColumn: "page")
+        if let page, page > 0 {
+            passage.source += "#page=\(page)"
+            passage.displaySource = passage.displaySource.map { $0 + "#page=\(page)" }
+        }
         return passage
     }
 
@@ -320,8 +333,8 @@ public final class DocumentStore: Sendable {
                 try db.execute(sql: "DELETE FROM document WHERE source = ?", arguments: [source])
             }
             let insertChunk = try db.cachedStatement(sql: """
-                INSERT INTO chunk(documentId, ordinal, chunkKey, headingPath, startOffset, endOffset, text, embedding)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO chunk(documentId, ordinal, chunkKey, headingPath, startOffset, endOffset, text, embedding, page)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
             for (document, chunks) in upserts {
                 try db.execute(sql: """
@@ -335,7 +348,7 @@ public final class DocumentStore: Sendable {
                 for chunk in chunks {
                     try insertChunk.execute(arguments: [
                         documentID, chunk.ordinal, chunk.chunkKey, Self.encodeHeadingPath(chunk.headingPath),
-                        chunk.start, chunk.end, chunk.text, Self.encodeEmbedding(chunk.embedding),
+                        chunk.start, chunk.end, chunk.text, Self.encodeEmbedding(chunk.embedding), chunk.page,
                     ])
                     chunkIDs.append(db.lastInsertedRowID)
                 }

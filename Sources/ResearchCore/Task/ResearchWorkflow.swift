@@ -66,7 +66,11 @@ public struct ResearchWorkflow: Sendable {
                 try await emit(.failed(reason: "the task exceeded its budget of \(budget.maximumEvents) steps"))
                 return
             }
-            try await record(event)
+            do {
+                try await record(event)
+            } catch {
+                throw RecordingFailure(underlying: error)
+            }
             try state.apply(event)
         }
 
@@ -81,6 +85,11 @@ public struct ResearchWorkflow: Sendable {
                 try await emit(.canceled(reason: "canceled while \(state.phase?.rawValue ?? "starting")"))
             } catch let error as TaskStateError {
                 throw error
+            } catch let failure as RecordingFailure {
+                // The store refused a step (a full disk, a stopping runner): that is no
+                // failure of the research, and recording one would fail the same way or,
+                // worse, succeed. The task stays at its last recorded step and resumes there.
+                throw failure.underlying
             } catch {
                 try await emit(.failed(reason: "\(error)"))
             }
@@ -170,4 +179,10 @@ extension TaskEvent {
         default: false
         }
     }
+}
+
+/// A step could not be recorded: carried through the workflow's task groups unchanged, so
+/// that it is told apart from a failure of an agent.
+struct RecordingFailure: Error {
+    var underlying: any Error
 }

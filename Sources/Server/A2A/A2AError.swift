@@ -1,3 +1,6 @@
+import Foundation
+import TaskService
+
 /// The A2A error codes (-32001…-32009), each carrying a `google.rpc.ErrorInfo` in
 /// `error.data` with its reason, as the A2A 1.0 JSON-RPC binding specifies.
 public enum A2AError {
@@ -5,6 +8,18 @@ public enum A2AError {
 
     public static func taskNotFound(_ id: String) -> JSONRPCError {
         make(JSONRPCError.Code.taskNotFound, "TASK_NOT_FOUND", "Task not found: there is no task '\(id)' visible to this principal", ["taskId": id])
+    }
+
+    /// A task retention removed: still "not found" (its events are gone) for clients that only
+    /// know the A2A codes, with the summary that remains in the message and the error info.
+    public static func taskPruned(_ summary: PrunedTaskSummary) -> JSONRPCError {
+        var metadata = ["taskId": summary.taskID, "pruned": "true", "state": summary.state, "question": String(summary.question.prefix(500)),
+                        "submittedAt": summary.submittedAt.formatted(.iso8601), "endedAt": summary.endedAt.formatted(.iso8601)]
+        metadata["prunedAt"] = summary.prunedAt?.formatted(.iso8601)
+        metadata["reportSHA256"] = summary.reportSHA256
+        metadata["title"] = summary.title
+        metadata["contextId"] = summary.contextID
+        return make(JSONRPCError.Code.taskNotFound, "TASK_PRUNED", "Task not found: \(summary); only its summary remains (see error.data)", metadata)
     }
 
     public static func taskNotCancelable(_ id: String, state: A2ATaskState) -> JSONRPCError {

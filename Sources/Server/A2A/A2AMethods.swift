@@ -257,6 +257,9 @@ public struct A2AMethods: Sendable {
             snapshot = try await directory.snapshot(of: id)
         } catch ResearchTaskError.unknownTask {
             throw A2AError.taskNotFound(id)
+        } catch let ResearchTaskError.prunedTask(summary) {
+            guard principal.mayAccess(taskOwnedBy: summary.owner) else { throw A2AError.taskNotFound(id) }
+            throw A2AError.taskPruned(summary)
         }
         guard principal.mayAccess(taskOwnedBy: snapshot.state.principal) else { throw A2AError.taskNotFound(id) }
         return snapshot

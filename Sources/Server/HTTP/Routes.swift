@@ -7,6 +7,7 @@ import Tracing
 import Knowledge
 import NIOCore
 import Security
+import Storage
 
 /// The routes and how each turns its protocol's answer into an HTTP response.
 struct Routes: Sendable {
@@ -39,6 +40,18 @@ struct Routes: Sendable {
             ready = false
             checks["eventStore"] = .string("failing: \(error)")
         }
+        // Whether writes are taken: a full disk or read-only file system leaves reads working
+        // (liveness stays ok: a restart would not free space) but takes the server out of
+        // rotation with the reason, until a write commits again (re-tried here).
+        if let writability = components.store.writability {
+            switch await writability.recheck() {
+            case .writable:
+                checks["storage"] = .string("ok: writable")
+            case let .unwritable(refused, since):
+                ready = false
+                checks["storage"] = .string("not writable since \(since.formatted(.iso8601)): \(refused.reason.rawValue) (\(refused.detail)); reads are served, writes answer 503 until it is writable again")
+            }
+        }
         do {
             let counts = try await components.knowledge.counts()
             checks["knowledgeBase"] = .string("ok: \(counts.documents) documents, \(counts.chunks) passages")
@@ -47,6 +60,13 @@ struct Routes: Sendable {
             checks["knowledgeBase"] = .string("failing: \(error)")
         }
         checks["tasks"] = .string("\(components.runner.runningCount) running, \(components.runner.queuedCount) queued")
+        // A server whose commits have not reached the backup for longer than the limit would
+        // lose them with the machine: out of rotation until shipping works again.
+        if let shipping = components.backupShipping {
+            let status = shipping.readiness()
+            if !status.ready { ready = false }
+            checks["backupShipping"] = .string(status.detail)
+        }
         // Informational: without the provider's keys only token holders are refused (API keys
         // work), and taking the server out of rotation would not bring the provider back.
         if let status = components.access.tokens?.keyStatus {
@@ -72,6 +92,7 @@ struct Routes: Sendable {
             return refusal(.unauthorized, JSONRPCError.refusing(context.authentication).message)
         }
         let runner = components.runner
+        components.backupShipping?.updateGauges()
         let text = components.metrics.exposition(queued: runner.queuedCount, running: runner.runningCount,
                                                  maximumQueued: runner.limits.maximumQueued, maximumRunning: runner.limits.maximumRunning)
         return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],

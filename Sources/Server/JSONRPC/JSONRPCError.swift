@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Storage
 
 /// A JSON-RPC 2.0 error object, and the HTTP status it travels with (200 for ordinary
 /// protocol errors; 401/403/413/503 where HTTP has a word for the failure).
@@ -66,6 +67,9 @@ public struct JSONRPCError: Error, Sendable, Equatable, Encodable {
     /// reference only (its text may hold paths, SQL or other internals).
     public static func unexpected(_ error: any Error, logger: Logger) -> JSONRPCError {
         if let known = error as? JSONRPCError { return known }
+        // Anticipated after all: a full disk or read-only file system refused a write. The
+        // client may retry; nothing of its request was stored (HTTP 503 + Retry-After).
+        if let refused = StorageUnavailableError.classify(error) { return storageUnavailable(refused) }
         let reference = String(UUID().uuidString.prefix(8)).lowercased()
         logger.error("unexpected error", metadata: ["reference": .string(reference), "error": .string(String(describing: error))])
         return internalError("an unexpected error occurred; the server's log has it under reference \(reference)")
@@ -91,6 +95,12 @@ public struct JSONRPCError: Error, Sendable, Equatable, Encodable {
     public static func busy(retryAfterSeconds: Int, detail: String) -> JSONRPCError {
         JSONRPCError(code: Code.busy, message: "Server busy: \(detail); retry in \(retryAfterSeconds) s",
                      data: .object(["retryAfterSeconds": .integer(Int64(retryAfterSeconds))]), httpStatus: 503)
+    }
+
+    /// The storage takes no writes (disk full, read-only): retryable, like a busy server; reads
+    /// are still served (HTTP 503 + Retry-After).
+    public static func storageUnavailable(_ refused: StorageUnavailableError) -> JSONRPCError {
+        busy(retryAfterSeconds: StorageUnavailableError.retryAfterSeconds, detail: refused.description)
     }
 
     /// Ends a stream when the server shuts down before the task does: the task itself is kept

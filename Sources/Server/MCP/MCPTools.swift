@@ -2,6 +2,7 @@ import Foundation
 import Knowledge
 import ResearchCore
 import Security
+import Storage
 import TaskService
 
 /// The MCP tools of ares: `research` (runs a task and returns its cited report),
@@ -84,6 +85,8 @@ public struct MCPTools: Sendable {
             return .error("\(error)")
         } catch let refused as TaskAdmissionError {
             return .error("ares is busy (\(refused.description)); retry in \(refused.retryAfterSeconds) s")
+        } catch let refused as StorageUnavailableError {
+            return .error("ares cannot record new tasks right now (\(refused)); retry in \(StorageUnavailableError.retryAfterSeconds) s")
         }
         let ended = try await runner.directory.waitUntilEnded(snapshot.id, timeout: researchTimeout)
         return report(ended)
@@ -122,6 +125,9 @@ public struct MCPTools: Sendable {
             snapshot = try await runner.directory.snapshot(of: id)
         } catch ResearchTaskError.unknownTask {
             return .error("there is no task '\(id.prefix(100))'")
+        } catch let ResearchTaskError.prunedTask(summary) {
+            guard principal.mayAccess(taskOwnedBy: summary.owner) else { return .error("there is no task '\(id.prefix(100))'") }
+            return .error("\(summary); only this summary remains")
         }
         guard principal.mayAccess(taskOwnedBy: snapshot.state.principal) else { return .error("there is no task '\(id.prefix(100))'") }
         return report(snapshot)

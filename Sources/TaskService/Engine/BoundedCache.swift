@@ -21,4 +21,9 @@ public struct BoundedCache<Value> {
         }
         current[key] = value
     }
+
+    public mutating func remove(_ key: String) {
+        current[key] = nil
+        previous[key] = nil
+    }
 }

@@ -114,6 +114,14 @@ public final class TaskDirectory: Sendable {
         for subscriber in subscribers { subscriber.finish() }
     }
 
+    /// Tasks removed by retention: dropped from the ended cache, so that reads go to the store
+    /// (which answers with their summary). Live tasks are never pruned.
+    func forget(_ ids: [String]) {
+        contents.withLock { contents in
+            for id in ids { contents.ended.remove(id) }
+        }
+    }
+
     /// The current snapshot of a task from memory, without touching the store.
     public func cachedSnapshot(of id: String) -> TaskSnapshot? {
         contents.withLock { $0.live[id]?.snapshot ?? $0.ended.get(id) }

@@ -196,6 +196,12 @@ public final class TaskRunner: Service, Sendable {
         }
     }
 
+    /// How long a task whose step the storage refused waits before trying again: doubling from
+    /// the first to the longest, so that a freed disk is noticed within seconds without
+    /// redoing a step many times a second while it is full.
+    static let firstStoragePause = Duration.milliseconds(250)
+    static let longestStoragePause = Duration.seconds(5)
+
     private enum WorkflowEnd {
         case finished
         case failed(any Error)
@@ -211,19 +217,39 @@ public final class TaskRunner: Service, Sendable {
         // which then ends without recording more.
         let end = await withTaskGroup(of: WorkflowEnd.self) { group -> WorkflowEnd in
             group.addTask {
-                do {
-                    _ = try await self.service.run(id, beforeRecording: { [self] _ in
-                        // Stopping, or canceled without anyone asking to cancel this task (the
-                        // runner itself was torn down): record nothing more, so the task
-                        // resumes at the next start instead of ending as canceled.
-                        let stopping = self.state.withLock { $0.stopping || (Task.isCancelled && $0.cancelReasons[id] == nil) }
-                        if stopping { throw RunnerStopping() }
-                    }, observe: { stored, event in
-                        directory.publish(id, stored: stored, event: event)
-                    })
-                    return .finished
-                } catch {
-                    return .failed(error)
+                var pause = Self.firstStoragePause
+                while true {
+                    do {
+                        _ = try await self.service.run(id, beforeRecording: { [self] _ in
+                            // Stopping, or canceled without anyone asking to cancel this task (the
+                            // runner itself was torn down): record nothing more, so the task
+                            // resumes at the next start instead of ending as canceled.
+                            let stopping = self.state.withLock { $0.stopping || (Task.isCancelled && $0.cancelReasons[id] == nil) }
+                            if stopping { throw RunnerStopping() }
+                        }, observe: { stored, event in
+                            directory.publish(id, stored: stored, event: event)
+                        })
+                        return .finished
+                    } catch {
+                        // The disk is full or read-only: the task is not failed for it. It
+                        // pauses at its last recorded step and tries again (from the store's
+                        // events, so a step whose commit is in doubt is never recorded twice)
+                        // until the storage takes writes again, the task is canceled, or the
+                        // runner stops (then the next start resumes it).
+                        guard let refused = StorageUnavailableError.classify(error), !Task.isCancelled,
+                              !self.state.withLock({ $0.stopping }) else { return .failed(error) }
+                        if pause == Self.firstStoragePause {
+                            self.logger.warning("a task step could not be recorded: the task waits until the storage takes writes again", metadata: [
+                                "task": .string(id), "reason": .string(refused.reason.rawValue), "detail": .string(refused.detail),
+                            ])
+                        }
+                        do {
+                            try await Task.sleep(for: pause)
+                        } catch {
+                            return .failed(error)
+                        }
+                        pause = min(pause * 2, Self.longestStoragePause)
+                    }
                 }
             }
             group.addTask {

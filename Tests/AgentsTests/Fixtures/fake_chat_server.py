@@ -12,7 +12,12 @@ Prints its port, then serves until killed. argv: KEY MODE, MODE being
   a citation request ("You check citations") judges a claim unsupported when a passage it
   cites contains " not " and the claim does not (a dropped negation), else supported;
 - "garbage": answers 200 with prose and no JSON;
-- "down": answers 503 to everything.
+- "down": answers 503 to everything;
+- "strict": like "good", but as a server with structured output: a request without
+  `response_format` {"type": "json_schema", "json_schema": {"name": <the agent>, "strict": true,
+  "schema": {...}}} gets 400, and every reply is checked against the request's schema (a reply
+  that does not fit is this fake's bug: 500); replies carry `usage` token counts;
+- "truncated": answers the start of a JSON object with finish_reason "length".
 Requests without `Authorization: Bearer KEY` get 401.
 """
 import json
@@ -36,6 +41,14 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def answer(self, content):
+        if MODE == "strict":
+            problems = conforms(json.loads(content.strip().removeprefix("```json").removesuffix("```")), self.schema, "$")
+            if problems:
+                return self.reply(500, {"error": {"message": "the fake's reply does not fit the schema: " + "; ".join(problems)}})
+            usage = {"prompt_tokens": sum(len(m["content"].split()) for m in self.body["messages"]),
+                     "completion_tokens": len(content.split())}
+            return self.reply(200, {"choices": [{"index": 0, "message": {"role": "assistant", "content": content},
+                                                 "finish_reason": "stop"}], "usage": usage})
         self.reply(200, {"choices": [{"index": 0, "message": {"role": "assistant", "content": content}}]})
 
     def do_POST(self):
@@ -48,6 +61,18 @@ class Handler(BaseHTTPRequestHandler):
         system = body["messages"][0]["content"]
         if MODE == "garbage":
             return self.answer("I am sorry, I cannot help with that.")
+        if MODE == "truncated":
+            return self.reply(200, {"choices": [{"index": 0, "message": {"role": "assistant", "content": '{"subQuestions": [{"question": "'},
+                                                 "finish_reason": "length"}]})
+        if MODE == "strict":
+            self.body = body
+            expected = next(name for prefix, name in AGENTS if prefix in system)
+            fmt = body.get("response_format") or {}
+            named = fmt.get("json_schema") or {}
+            if fmt.get("type") != "json_schema" or named.get("name") != expected or named.get("strict") is not True \
+                    or (named.get("schema") or {}).get("type") != "object":
+                return self.reply(400, {"error": {"message": f"expected response_format json_schema named {expected}, got {fmt}"}})
+            self.schema = named["schema"]
         if system.startswith("You pick evidence"):
             return self.answer(json.dumps(pick_evidence(user)))
         if system.startswith("You judge research"):
@@ -57,7 +82,7 @@ class Handler(BaseHTTPRequestHandler):
         if "You plan research" in system:
             parts = [p.strip() for p in user.replace("?", "").split(" and ") if p.strip()]
             plan = {"subQuestions": [{"question": p + "?", "queries": [p.lower(), "postgresql " + p.lower()]} for p in parts]}
-            return self.reply(200, {"choices": [{"index": 0, "message": {"role": "assistant", "content": json.dumps(plan)}}]})
+            return self.answer(json.dumps(plan))
         sections, current = [], None
         for line in user.splitlines():
             heading = re.match(r"Sub-question \w+: (.*)", line)
@@ -70,7 +95,52 @@ class Handler(BaseHTTPRequestHandler):
         sections[0]["text"] += " The moon is made of cheese. [1]"
         report = {"answer": sections[0]["text"].split(" The moon")[0], "sections": sections}
         content = "```json\n" + json.dumps(report) + "\n```"
-        return self.reply(200, {"choices": [{"index": 0, "message": {"role": "assistant", "content": content}}]})
+        return self.answer(content)
+
+
+# Which agent a request comes from (its system prompt), and the schema name it must send.
+AGENTS = [("You plan research", "planner"), ("You pick evidence", "researcher"), ("You judge research", "evaluator"),
+          ("You write short research reports", "synthesizer"), ("You check citations", "citation_checker")]
+
+
+def conforms(value, schema, path):
+    """What in `value` breaks `schema` (the subset ares sends: object, array, string, enum,
+    number, integer, boolean, with required, additionalProperties, min/maxItems, minimum/maximum)."""
+    kind = schema.get("type")
+    if kind == "object":
+        if not isinstance(value, dict):
+            return [f"{path} is not an object"]
+        problems = [f"{path}.{key} is missing" for key in schema.get("required", []) if key not in value]
+        if schema.get("additionalProperties") is False:
+            problems += [f"{path}.{key} is not allowed" for key in value if key not in schema["properties"]]
+        for key, sub in schema["properties"].items():
+            if key in value:
+                problems += conforms(value[key], sub, f"{path}.{key}")
+        return problems
+    if kind == "array":
+        if not isinstance(value, list):
+            return [f"{path} is not an array"]
+        problems = []
+        if len(value) < schema.get("minItems", 0):
+            problems.append(f"{path} has fewer than {schema['minItems']} items")
+        if "maxItems" in schema and len(value) > schema["maxItems"]:
+            problems.append(f"{path} has more than {schema['maxItems']} items")
+        for index, item in enumerate(value):
+            problems += conforms(item, schema["items"], f"{path}[{index}]")
+        return problems
+    if kind == "string":
+        if not isinstance(value, str):
+            return [f"{path} is not a string"]
+        return [f"{path} is not one of {schema['enum']}"] if "enum" in schema and value not in schema["enum"] else []
+    if kind == "boolean":
+        return [] if isinstance(value, bool) else [f"{path} is not a boolean"]
+    if kind in ("number", "integer"):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind == "integer" and not isinstance(value, int)):
+            return [f"{path} is not an {kind}"]
+        if value < schema.get("minimum", value) or value > schema.get("maximum", value):
+            return [f"{path} = {value} is out of range"]
+        return []
+    return [f"{path}: the schema has an unknown type {kind!r}"]
 
 
 def numbered_passages(text):
@@ -96,7 +166,7 @@ def judge_coverage(user):
         if "(no evidence)" in block:
             judged.append({"id": m.group(1), "coverage": 0.1, "queries": [m.group(2) + " explained"]})
         else:
-            judged.append({"id": m.group(1), "coverage": 0.9})
+            judged.append({"id": m.group(1), "coverage": 0.9, "queries": []})
     return {"subQuestions": judged}
 
 

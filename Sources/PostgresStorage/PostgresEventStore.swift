@@ -1,0 +1,153 @@
+import Foundation
+import Logging
+import NIOCore
+import PostgresNIO
+import Storage
+
+/// The event store on PostgreSQL, shared by every replica: the same streams, versions,
+/// hash chains and limits as `SQLiteEventStore` (schema: `PostgresMigrations.eventStore`).
+///
+/// Appends are group-committed (`PostgresGroupCommitter`): concurrent appends are written in
+/// one transaction that locks the rows of the streams it appends to (`SELECT … FOR UPDATE`),
+/// so appends to one stream, from this replica or another, are serialized and no version is
+/// lost or duplicated; `UNIQUE (stream, version)` is the last line of defence and reports a
+/// conflict too. Each commit sends one notification on `ares_events` (delivered only if the
+/// commit succeeds). Every connection sets `synchronous_commit = on`, so an acknowledged
+/// append is flushed to disk (and, with synchronous standbys configured, to them).
+public final class PostgresEventStore: EventStore {
+    /// The notification channel of committed appends; one notification per commit, its
+    /// payload JSON: `{"position": P, "streams": {"STREAM": VERSION, ...}}`, the global
+    /// position of the commit's last event and each stream's new version (`streams` is null
+    /// when the list would not fit PostgreSQL's 8000-byte payload).
+    public static let notificationChannel = "ares_events"
+
+    private let client: PostgresClient
+    private let settings: DatabaseSettings
+    private let logger: Logger
+    private let committer: PostgresGroupCommitter
+
+    public init(database: PostgresDatabase) {
+        client = database.client
+        settings = database.settings
+        logger = database.logger
+        committer = PostgresGroupCommitter(client: database.client, settings: database.settings, logger: database.logger)
+    }
+
+    public func append(_ events: [NewEvent], to stream: String, expectedVersion: Int64? = nil) async throws -> [StoredEvent] {
+        try SQLiteEventStore.validate(events, stream: stream)
+        // PostgreSQL's text cannot hold NUL; say so rather than let the server fail the insert.
+        guard !stream.contains("\0"), !events.contains(where: { $0.type.contains("\0") }) else {
+            throw EventStoreError.invalid("a stream id or event type must not contain a NUL character")
+        }
+        return try await committer.append(.init(stream: stream, events: events, expectedVersion: expectedVersion))
+    }
+
+    public func read(stream: String) async throws -> [StoredEvent] {
+        try await read(stream: stream, afterVersion: 0)
+    }
+
+    public func read(stream: String, afterVersion version: Int64) async throws -> [StoredEvent] {
+        do {
+            let rows = try await client.query("""
+                SELECT position, version, type, payload, recorded_at, hash, previous_hash
+                FROM ares_events WHERE stream = \(stream) AND version > \(version) ORDER BY version
+                """, logger: logger)
+            var events: [StoredEvent] = []
+            // Decoding throws on a NULL or mistyped column (a row edited outside ares), never traps.
+            for try await (position, version, type, payload, recordedAt, hash, previousHash)
+                in rows.decode((Int64, Int64, String, Data, Int64, String, String).self) {
+                events.append(StoredEvent(stream: stream, version: version, globalPosition: position, type: type, payload: payload,
+                                          recordedAtMicroseconds: recordedAt, hash: hash, previousHash: previousHash))
+            }
+            return events
+        } catch {
+            throw PostgresStorageError.describing(error, settings: settings)
+        }
+    }
+
+    public func readPayloads(stream: String) async throws -> [Data] {
+        do {
+            let rows = try await client.query("SELECT payload FROM ares_events WHERE stream = \(stream) ORDER BY version", logger: logger)
+            var payloads: [Data] = []
+            for try await payload in rows.decode(Data.self) { payloads.append(payload) }
+            return payloads
+        } catch {
+            throw PostgresStorageError.describing(error, settings: settings)
+        }
+    }
+
+    public func streams() async throws -> [StreamInfo] {
+        do {
+            // Version 0 is a stream created by an append that has not committed (or failed): not a stream yet.
+            let rows = try await client.query("""
+                SELECT stream, version, last_type, last_recorded_at FROM ares_event_streams
+                WHERE version > 0 ORDER BY last_recorded_at DESC
+                """, logger: logger)
+            var streams: [StreamInfo] = []
+            for try await (stream, version, lastType, lastRecordedAt) in rows.decode((String, Int64, String, Int64).self) {
+                streams.append(StreamInfo(stream: stream, version: version, lastType: lastType,
+                                          lastRecordedAt: Date(timeIntervalSince1970: Double(lastRecordedAt) / 1_000_000)))
+            }
+            return streams
+        } catch {
+            throw PostgresStorageError.describing(error, settings: settings)
+        }
+    }
+
+    public func firstPayloads(streamPrefix prefix: String) async throws -> [String: Data] {
+        do {
+            // A range on the "C"-collated key instead of LIKE: no escaping of % and _ in the prefix.
+            let rows = try await client.query("""
+                SELECT s.stream, e.payload FROM ares_event_streams s
+                JOIN ares_events e ON e.stream = s.stream AND e.version = 1
+                WHERE s.stream >= \(prefix) AND starts_with(s.stream, \(prefix))
+                """, logger: logger)
+            var payloads: [String: Data] = [:]
+            for try await (stream, payload) in rows.decode((String, Data).self) { payloads[stream] = payload }
+            return payloads
+        } catch {
+            throw PostgresStorageError.describing(error, settings: settings)
+        }
+    }
+
+    public func verify() async throws -> ChainVerification {
+        do {
+            let rows = try await client.query("""
+                SELECT stream, version, type, payload, recorded_at, hash, previous_hash FROM ares_events ORDER BY stream, version
+                """, logger: logger)
+            var breaks: [ChainVerification.Break] = []
+            var streams = 0
+            var count = 0
+            var currentStream: String?
+            var expectedVersion: Int64 = 1
+            var previous = EventHashChain.genesis
+            for try await (stream, version, type, payload, recordedAt, hash, storedPrevious)
+                in rows.decode((String, Int64, String, Data, Int64, String, String).self) {
+                if stream != currentStream {
+                    currentStream = stream
+                    streams += 1
+                    expectedVersion = 1
+                    previous = EventHashChain.genesis
+                }
+                count += 1
+                if version != expectedVersion {
+                    breaks.append(.init(stream: stream, version: version, problem: "expected version \(expectedVersion): an event is missing"))
+                }
+                if storedPrevious != previous {
+                    breaks.append(.init(stream: stream, version: version, problem: "its previous-hash does not match the event before it"))
+                }
+                let recomputed = EventHashChain.hash(previous: storedPrevious, stream: stream, version: version, type: type,
+                                                     recordedAt: recordedAt, payload: payload)
+                if recomputed != hash {
+                    breaks.append(.init(stream: stream, version: version, problem: "its content does not match its hash: the event was changed"))
+                }
+                previous = hash
+                // An edited version of Int64.max must be reported, not overflow.
+                expectedVersion = version &+ 1
+            }
+            return ChainVerification(streams: streams, events: count, breaks: breaks)
+        } catch {
+            throw PostgresStorageError.describing(error, settings: settings)
+        }
+    }
+}

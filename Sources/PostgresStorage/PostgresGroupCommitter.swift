@@ -1,0 +1,263 @@
+import Foundation
+import Logging
+import NIOCore
+import PostgresNIO
+import Storage
+
+/// Collects concurrent appends and writes each collection in one transaction, as
+/// `SQLiteEventStore`'s group committer does: one commit (one WAL flush) for many appends.
+///
+/// Why not a transaction per append: every append sends one notification, and PostgreSQL
+/// serializes the commits of notifying transactions on one lock held through the WAL flush,
+/// so appends on separate connections would still be flushed one at a time. Batched, one
+/// commit and one notification carry every append that arrived while the previous batch was
+/// being written.
+///
+/// A batch: lock the rows of every stream it touches (in stream order, so two replicas'
+/// batches cannot deadlock on each other; new streams are created first), check each
+/// request's expected version against the locked heads (a conflicting request fails alone and
+/// the rest go on), chain the hashes in request order, then insert every event, advance every
+/// stream and notify in one statement, and commit.
+actor PostgresGroupCommitter {
+    struct Request: Sendable {
+        var stream: String
+        var events: [NewEvent]
+        var expectedVersion: Int64?
+    }
+
+    /// A batch stops growing at this many events or payload bytes (the first request always fits).
+    static let maximumBatchEvents = 4_000
+    static let maximumBatchBytes = 8 << 20
+    /// Attempts of a batch the server aborted for a deadlock or a serialization failure.
+    static let attempts = 3
+
+    private let client: PostgresClient
+    private let settings: DatabaseSettings
+    private let logger: Logger
+    private var queue: [(request: Request, continuation: CheckedContinuation<[StoredEvent], any Error>)] = []
+    private var draining = false
+
+    init(client: PostgresClient, settings: DatabaseSettings, logger: Logger) {
+        self.client = client
+        self.settings = settings
+        self.logger = logger
+    }
+
+    func append(_ request: Request) async throws -> [StoredEvent] {
+        try await withCheckedThrowingContinuation { continuation in
+            queue.append((request, continuation))
+            if !draining {
+                draining = true
+                // The drain outlives no caller: it ends when the queue is empty, and every
+                // queued caller awaits its own continuation.
+                Task { await self.drain() }
+            }
+        }
+    }
+
+    private func drain() async {
+        while !queue.isEmpty {
+            var count = 0, events = 0, bytes = 0
+            for entry in queue {
+                let size = entry.request.events.reduce(0) { $0 + $1.payload.count }
+                if count > 0, events + entry.request.events.count > Self.maximumBatchEvents || bytes + size > Self.maximumBatchBytes { break }
+                count += 1
+                events += entry.request.events.count
+                bytes += size
+            }
+            let batch = Array(queue.prefix(count))
+            queue.removeFirst(count)
+            // The actor is suspended while PostgreSQL writes, so new appends queue for the next batch.
+            let outcomes = await commit(batch.map(\.request))
+            for (entry, outcome) in zip(batch, outcomes) { entry.continuation.resume(with: outcome) }
+        }
+        draining = false
+    }
+
+    private func commit(_ requests: [Request]) async -> [Result<[StoredEvent], any Error>] {
+        var attempt = 1
+        while true {
+            do {
+                return try await Self.transaction(requests, client: client, logger: logger)
+            } catch let error where ["40P01", "40001"].contains(PostgresStorageError.sqlState(of: error)) && attempt < Self.attempts {
+                attempt += 1
+            } catch let error where PostgresStorageError.sqlState(of: error) == "23505" {
+                // A row at a version a stream's head did not account for (written behind the
+                // store's back): find whose append it is by committing each on its own.
+                guard requests.count > 1 else {
+                    return [.failure(await conflict(of: requests[0]))]
+                }
+                var outcomes: [Result<[StoredEvent], any Error>] = []
+                for request in requests { outcomes += await commit([request]) }
+                return outcomes
+            } catch {
+                let described = PostgresStorageError.describing(error, settings: settings)
+                return requests.map { _ in .failure(described) }
+            }
+        }
+    }
+
+    private func conflict(of request: Request) async -> any Error {
+        do {
+            var actual: Int64 = 0
+            for try await latest in try await client.query(
+                "SELECT coalesce(max(version), 0)::bigint FROM ares_events WHERE stream = \(request.stream)", logger: logger).decode(Int64.self) {
+                actual = latest
+            }
+            return EventStoreError.versionConflict(stream: request.stream, expected: request.expectedVersion ?? actual, actual: actual)
+        } catch {
+            return PostgresStorageError.describing(error, settings: settings)
+        }
+    }
+
+    /// One attempt at the batch: its transaction on a connection of the pool.
+    private static func transaction(_ requests: [Request], client: PostgresClient, logger: Logger) async throws
+        -> [Result<[StoredEvent], any Error>] {
+        try await client.withConnection { connection in
+            try await PostgresTransaction.run(on: connection, logger: logger) { connection in
+                try await apply(requests, on: connection, logger: logger)
+            }
+        }
+    }
+
+    /// The batch inside its transaction: a result per request, in order.
+    private static func apply(_ requests: [Request], on connection: PostgresConnection, logger: Logger) async throws
+        -> [Result<[StoredEvent], any Error>] {
+        let streams = Array(Set(requests.map(\.stream))).sorted()
+        var heads = try await lockHeads(of: streams, on: connection, logger: logger)
+
+        let now = Int64(Date().timeIntervalSince1970 * 1_000_000)
+        var outcomes: [Result<[StoredEvent], any Error>] = []
+        var accepted: [StoredEvent] = []
+        for request in requests {
+            guard let head = heads[request.stream] else {
+                outcomes.append(.failure(PostgresStorageError(.server, "stream '\(request.stream)' could neither be created nor found")))
+                continue
+            }
+            if let expected = request.expectedVersion, expected != head.version {
+                outcomes.append(.failure(EventStoreError.versionConflict(stream: request.stream, expected: expected, actual: head.version)))
+                continue
+            }
+            var version = head.version
+            var previous = head.hash
+            var stored: [StoredEvent] = []
+            var overflowed = false
+            for event in request.events {
+                let (next, overflow) = version.addingReportingOverflow(1)
+                if overflow { overflowed = true; break }
+                version = next
+                let hash = EventHashChain.hash(previous: previous, stream: request.stream, version: version, type: event.type,
+                                               recordedAt: now, payload: event.payload)
+                stored.append(StoredEvent(stream: request.stream, version: version, globalPosition: 0, type: event.type,
+                                          payload: event.payload, recordedAtMicroseconds: now, hash: hash, previousHash: previous))
+                previous = hash
+            }
+            if overflowed {
+                outcomes.append(.failure(EventStoreError.invalid(
+                    "stream '\(request.stream)' is at version \(head.version) and cannot grow: the event store is damaged")))
+                continue
+            }
+            heads[request.stream] = (version, previous, stored.last?.type ?? "")
+            accepted += stored
+            outcomes.append(.success(stored))
+        }
+        guard !accepted.isEmpty else { return outcomes }
+
+        let positions = try await insert(accepted, heads: heads, now: now, on: connection, logger: logger)
+        return outcomes.map { outcome in
+            outcome.map { events in
+                events.map { event in
+                    var event = event
+                    event.globalPosition = positions[StreamVersion(stream: event.stream, version: event.version)] ?? 0
+                    return event
+                }
+            }
+        }
+    }
+
+    private struct StreamVersion: Hashable {
+        var stream: String
+        var version: Int64
+    }
+
+    /// Locks the head row of each stream (creating the new ones at version 0, locked by this
+    /// transaction); returns each stream's version and last hash.
+    private static func lockHeads(of streams: [String], on connection: PostgresConnection, logger: Logger) async throws
+        -> [String: (version: Int64, hash: String, type: String)] {
+        var heads: [String: (version: Int64, hash: String, type: String)] = [:]
+        // ORDER BY before FOR UPDATE: rows are locked in stream order, the same in every batch.
+        for try await (stream, version, hash) in try await connection.query("""
+            SELECT stream, version, last_hash FROM ares_event_streams WHERE stream = ANY(\(streams)::text[]) ORDER BY stream FOR UPDATE
+            """, logger: logger).decode((String, Int64, String).self) {
+            heads[stream] = (version, hash, "")
+        }
+        let missing = streams.filter { heads[$0] == nil }
+        guard !missing.isEmpty else { return heads }
+        // ON CONFLICT DO NOTHING waits for a concurrent creator to commit, then skips the row;
+        // the SELECT after it locks what others created meanwhile.
+        for try await (stream, version, hash) in try await connection.query("""
+            INSERT INTO ares_event_streams (stream, version, last_hash, last_type, last_recorded_at)
+            SELECT s, 0, \(EventHashChain.genesis), '', 0 FROM unnest(\(missing)::text[]) AS s ORDER BY s
+            ON CONFLICT (stream) DO NOTHING RETURNING stream, version, last_hash
+            """, logger: logger).decode((String, Int64, String).self) {
+            heads[stream] = (version, hash, "")
+        }
+        let stillMissing = missing.filter { heads[$0] == nil }
+        guard !stillMissing.isEmpty else { return heads }
+        for try await (stream, version, hash) in try await connection.query("""
+            SELECT stream, version, last_hash FROM ares_event_streams WHERE stream = ANY(\(stillMissing)::text[]) ORDER BY stream FOR UPDATE
+            """, logger: logger).decode((String, Int64, String).self) {
+            heads[stream] = (version, hash, "")
+        }
+        return heads
+    }
+
+    /// Inserts the events, advances the streams that got events and sends the commit's one
+    /// notification, in one statement; returns each event's global position.
+    private static func insert(_ events: [StoredEvent], heads: [String: (version: Int64, hash: String, type: String)], now: Int64,
+                               on connection: PostgresConnection, logger: Logger) async throws -> [StreamVersion: Int64] {
+        let advanced = Array(Set(events.map(\.stream))).sorted()
+        let newVersions = advanced.map { heads[$0]?.version ?? 0 }
+        let newHashes = advanced.map { heads[$0]?.hash ?? "" }
+        let newTypes = advanced.map { heads[$0]?.type ?? "" }
+        // {"position": last global position, "streams": {"stream": new version, ...}}; a
+        // batch of very many streams leaves "streams" out (the payload limit is 8000 bytes):
+        // a listener then reads from the position it last saw.
+        var streamVersions = "{" + zip(advanced, newVersions).map { "\(Self.jsonString($0)):\($1)" }.joined(separator: ",") + "}"
+        if streamVersions.utf8.count > 6_000 { streamVersions = "null" }
+        let rows = try await connection.query("""
+            WITH inserted AS (
+                INSERT INTO ares_events (stream, version, type, payload, recorded_at, hash, previous_hash)
+                SELECT e.stream, e.version, e.type, e.payload, \(now), e.hash, e.previous_hash
+                FROM unnest(\(events.map(\.stream))::text[], \(events.map(\.version))::bigint[], \(events.map(\.type))::text[],
+                            \(events.map { ByteBuffer(bytes: $0.payload) })::bytea[], \(events.map(\.hash))::text[],
+                            \(events.map(\.previousHash))::text[])
+                    AS e(stream, version, type, payload, hash, previous_hash)
+                RETURNING stream, version, position
+            ), advanced AS (
+                UPDATE ares_event_streams AS s SET version = u.version, last_hash = u.hash, last_type = u.type, last_recorded_at = \(now)
+                FROM unnest(\(advanced)::text[], \(newVersions)::bigint[], \(newHashes)::text[], \(newTypes)::text[])
+                    AS u(stream, version, hash, type)
+                WHERE s.stream = u.stream
+            ), notified AS (
+                SELECT pg_notify('ares_events', json_build_object('position', (SELECT max(position) FROM inserted),
+                                                                 'streams', \(streamVersions)::json)::text)
+            )
+            SELECT i.stream, i.version, i.position FROM inserted i CROSS JOIN notified
+            """, logger: logger)
+        var positions: [StreamVersion: Int64] = [:]
+        for try await (stream, version, position) in rows.decode((String, Int64, Int64).self) {
+            positions[StreamVersion(stream: stream, version: version)] = position
+        }
+        guard positions.count == events.count else {
+            throw PostgresStorageError(.server, "the database recorded \(positions.count) of \(events.count) events")
+        }
+        return positions
+    }
+
+    /// A JSON string literal (stream names are arbitrary text).
+    private static func jsonString(_ text: String) -> String {
+        let data = (try? JSONSerialization.data(withJSONObject: [text], options: [.fragmentsAllowed])) ?? Data("[\"\"]".utf8)
+        return String(decoding: data.dropFirst().dropLast(), as: UTF8.self)
+    }
+}

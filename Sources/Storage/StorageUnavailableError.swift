@@ -1,0 +1,51 @@
+import Foundation
+import GRDB
+
+/// A write the storage could not take because of where it lives, not because of what was
+/// written: the disk is full, the file system went read-only, or the device failed a write.
+/// Nothing of the refused write was kept (SQLite rolls the transaction back), everything
+/// committed before is intact, and the same write may succeed once space or write access
+/// returns: callers answer "retry later" (JSON-RPC -32050, HTTP 503 with Retry-After) and stay up.
+public struct StorageUnavailableError: Error, Sendable, Equatable, CustomStringConvertible {
+    public enum Reason: String, Sendable, Equatable {
+        /// SQLITE_FULL: no space left on the device (or the database reached its size limit).
+        case full = "disk full"
+        /// SQLITE_READONLY / SQLITE_CANTOPEN: the file or its file system takes no writes.
+        case readOnly = "read-only"
+        /// SQLITE_IOERR: the device refused a read or write (a failing disk, a file system
+        /// remounted read-only under an open file, a lost network volume).
+        case ioError = "I/O error"
+    }
+
+    /// How long a client should wait before trying again: space usually returns through an
+    /// operator or retention, not within milliseconds.
+    public static let retryAfterSeconds = 5
+
+    public var reason: Reason
+    /// SQLite's own words, without SQL or arguments (they may hold payloads).
+    public var detail: String
+
+    public init(reason: Reason, detail: String) {
+        self.reason = reason
+        self.detail = detail
+    }
+
+    public var description: String {
+        "the storage takes no writes right now (\(reason.rawValue): \(detail)); nothing of this request was stored, and what was stored before is intact"
+    }
+
+    /// The storage failure `error` is, if it is one: a GRDB error with a result code that says
+    /// the device or file system refused (anything else, such as a constraint, is the request's
+    /// own fault and stays what it is).
+    public static func classify(_ error: any Error) -> StorageUnavailableError? {
+        if let known = error as? StorageUnavailableError { return known }
+        guard let database = error as? DatabaseError else { return nil }
+        let message = database.message ?? "\(database.resultCode)"
+        switch database.resultCode {
+        case .SQLITE_FULL: return StorageUnavailableError(reason: .full, detail: message)
+        case .SQLITE_READONLY, .SQLITE_CANTOPEN: return StorageUnavailableError(reason: .readOnly, detail: message)
+        case .SQLITE_IOERR: return StorageUnavailableError(reason: .ioError, detail: message)
+        default: return nil
+        }
+    }
+}

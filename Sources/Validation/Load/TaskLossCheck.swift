@@ -1,0 +1,129 @@
+import Foundation
+
+/// The reliability gate's "0 acknowledged tasks lost": after the load, every task the target
+/// acknowledged is read back with GetTask (by its owner) until it is in a terminal state or the
+/// deadline passes, and a sample has its hash chain verified with ares/verifyTask.
+public struct TaskLossCheck: Sendable {
+    public struct Result: Sendable, Codable, Equatable {
+        public var acknowledged: Int
+        /// Found and ended (completed, failed, canceled, rejected).
+        public var ended: Int
+        /// Answered "task not found" (-32001): the target lost it.
+        public var missing: Int
+        /// Found, but still not ended when the deadline passed.
+        public var unfinished: Int
+        /// Could not be read (errors other than not-found, timeouts): counted as lost, since
+        /// the task could not be shown to exist.
+        public var unreadable: Int
+        public var chainsChecked: Int
+        public var chainsIntact: Int
+        public var chainsBroken: Int
+        /// ares/verifyTask is not offered by the target (another A2A server): chains unchecked.
+        public var chainsUncheckable: Bool
+        /// Ids of lost tasks (at most 20), for the report.
+        public var lostExamples: [String]
+
+        public var lost: Int { missing + unfinished + unreadable }
+    }
+
+    public let workload: A2AWorkload
+    public var deadline: Duration
+    public var chainSample: Int
+    public var concurrency: Int
+
+    public init(workload: A2AWorkload, deadline: Duration = .seconds(60), chainSample: Int = 50, concurrency: Int = 32) {
+        self.workload = workload
+        self.deadline = deadline
+        self.chainSample = chainSample
+        self.concurrency = concurrency
+    }
+
+    private enum Status: Sendable { case ended, missing, unfinished, unreadable }
+
+    private struct StateReply: Decodable {
+        struct Result: Decodable {
+            struct Status: Decodable { var state: String }
+            var status: Status?
+            var intact: Bool?
+        }
+        struct ErrorObject: Decodable { var code: Int }
+        var result: Result?
+        var error: ErrorObject?
+    }
+
+    public func run() async -> Result {
+        let entries = workload.ledger.all()
+        let clock = ContinuousClock()
+        let end = clock.now + deadline
+        var statuses: [String: Status] = [:]
+        await withTaskGroup(of: (String, Status).self) { group in
+            var iterator = entries.makeIterator()
+            var running = 0
+            while running < max(1, concurrency), let entry = iterator.next() {
+                group.addTask { (entry.id, await follow(entry, until: end, clock: clock)) }
+                running += 1
+            }
+            while let (id, status) = await group.next() {
+                statuses[id] = status
+                if let entry = iterator.next() {
+                    group.addTask { (entry.id, await follow(entry, until: end, clock: clock)) }
+                }
+            }
+        }
+        var result = Result(acknowledged: entries.count, ended: 0, missing: 0, unfinished: 0, unreadable: 0,
+                            chainsChecked: 0, chainsIntact: 0, chainsBroken: 0, chainsUncheckable: false, lostExamples: [])
+        for entry in entries {
+            switch statuses[entry.id] ?? .unreadable {
+            case .ended: result.ended += 1
+            case .missing: result.missing += 1
+            case .unfinished: result.unfinished += 1
+            case .unreadable: result.unreadable += 1
+            }
+            if statuses[entry.id] != .ended, result.lostExamples.count < 20 { result.lostExamples.append(entry.id) }
+        }
+        // The chain sample: spread over the run (first, last and evenly between).
+        let sample = Self.spread(entries.filter { statuses[$0.id] == .ended }, count: chainSample)
+        for entry in sample {
+            let (outcome, answer) = await workload.call("ares/verifyTask", params: #"{"id":"\#(entry.id)"}"#, owner: entry.owner)
+            guard let answer, let reply = try? JSONDecoder().decode(StateReply.self, from: Data(answer.body.readableBytesView)) else {
+                if outcome != .ok { result.chainsChecked += 1; result.chainsBroken += 1 }
+                continue
+            }
+            if reply.error?.code == -32601 {
+                result.chainsUncheckable = true
+                break
+            }
+            result.chainsChecked += 1
+            if reply.result?.intact == true { result.chainsIntact += 1 } else { result.chainsBroken += 1 }
+        }
+        return result
+    }
+
+    /// Polls one task until it has ended, is reported missing, or the deadline passes.
+    private func follow(_ entry: TaskLedger.Entry, until end: ContinuousClock.Instant, clock: ContinuousClock) async -> Status {
+        var last = Status.unreadable
+        while true {
+            let (_, answer) = await workload.call("GetTask", params: #"{"id":"\#(entry.id)","historyLength":0}"#, owner: entry.owner)
+            if let answer, answer.failure == nil, let reply = try? JSONDecoder().decode(StateReply.self, from: Data(answer.body.readableBytesView)) {
+                if reply.error?.code == -32001 { return .missing }
+                if let state = reply.result?.status?.state {
+                    if A2AWorkload.isTerminal(state) { return .ended }
+                    last = .unfinished
+                } else {
+                    last = .unreadable
+                }
+            } else {
+                last = .unreadable
+            }
+            if Task.isCancelled || clock.now >= end { return last }
+            try? await clock.sleep(for: .milliseconds(200))
+        }
+    }
+
+    static func spread<T>(_ items: [T], count: Int) -> [T] {
+        guard count > 0, !items.isEmpty else { return [] }
+        guard items.count > count else { return items }
+        if count == 1 { return [items[0]] }
+        return (0..<count).map { items[$0 * (items.count - 1) / (count - 1)] }
+    }
+}

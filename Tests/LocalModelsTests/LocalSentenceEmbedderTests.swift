@@ -1,0 +1,83 @@
+import Foundation
+import Knowledge
+import Testing
+@testable import LocalModels
+
+/// all-MiniLM-L6-v2 run by ares against the reference: sentence-transformers on torch (CPU, fp32)
+/// computed the ids and vectors in Fixtures/all-MiniLM-L6-v2-golden.json
+/// (bench/embeddings/make_golden_vectors.py). Ours must agree to cosine ≥ 0.999 each.
+@Suite struct LocalSentenceEmbedderTests {
+    struct Golden: Decodable {
+        struct Sentence: Decodable {
+            let text: String
+            let ids: [Int32]
+            let vector: [Float]
+        }
+        let reference: String
+        let maxSeqLength: Int
+        let sentences: [Sentence]
+    }
+
+    static func golden() throws -> Golden {
+        try JSONDecoder().decode(Golden.self, from: Data(contentsOf: LocalModelFixture.fixtures.appendingPathComponent("all-MiniLM-L6-v2-golden.json")))
+    }
+
+    static func cosine(_ a: [Float], _ b: [Float]) -> Float {
+        var dot: Float = 0, normA: Float = 0, normB: Float = 0
+        for index in 0..<min(a.count, b.count) {
+            dot += a[index] * b[index]
+            normA += a[index] * a[index]
+            normB += b[index] * b[index]
+        }
+        return dot / max((normA * normB).squareRoot(), 1e-12)
+    }
+
+    @Test func vectorsMatchTheReferenceForTheGoldenSentences() async throws {
+        let golden = try Self.golden()
+        let embedder = try await LocalModelFixture.embedder()
+        #expect(embedder.dimension == 384)
+        #expect(embedder.tokenizer.maximumLength == golden.maxSeqLength)
+        let vectors = try await embedder.embed(golden.sentences.map(\.text))
+        try #require(vectors.count == golden.sentences.count)
+        var lowest: Float = 1
+        for (sentence, vector) in zip(golden.sentences, vectors) {
+            #expect(embedder.tokenizer.encode(sentence.text) == sentence.ids, "ids of \(sentence.text.debugDescription.prefix(60))")
+            let similarity = Self.cosine(vector, sentence.vector)
+            lowest = min(lowest, similarity)
+            #expect(similarity >= 0.999, "cosine \(similarity) for \(sentence.text.debugDescription.prefix(60))")
+        }
+        print("local embedder vs \(golden.reference): lowest cosine \(lowest) over \(golden.sentences.count) sentences")
+    }
+
+    @Test func vectorsAreUnitLengthDeterministicAndIndependentOfTheirBatch() async throws {
+        let golden = try Self.golden()
+        let embedder = try await LocalModelFixture.embedder()
+        let texts = golden.sentences.map(\.text)
+        let batch = try await embedder.embed(texts)
+        for vector in batch {
+            let norm = vector.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            #expect(abs(norm - 1) < 1e-5)
+        }
+        // One at a time, in reverse order, and the same text twice in one batch: the same vectors
+        // (a short text beside the 256-token one is not padded to its length).
+        for (index, text) in texts.enumerated().reversed() {
+            let alone = try await embedder.embed([text])
+            #expect(Self.cosine(alone[0], batch[index]) > 0.99999, "\(text.debugDescription.prefix(40)) alone vs in the batch")
+        }
+        let twice = try await embedder.embed([texts[0], texts.last ?? "", texts[0]])
+        #expect(Self.cosine(twice[0], twice[2]) > 0.99999)
+        #expect(Self.cosine(twice[0], batch[0]) > 0.99999)
+        #expect(try await embedder.embed([]).isEmpty)
+    }
+
+    @Test func meaningIsCaptured() async throws {
+        // A paraphrase is nearer than an unrelated sentence: the model, not just the words.
+        let embedder = try await LocalModelFixture.embedder()
+        let vectors = try await embedder.embed([
+            "How do I restore a database backup?", "Recovering a dump of my database", "The cat sleeps on the sofa.",
+        ])
+        #expect(Self.cosine(vectors[0], vectors[1]) > Self.cosine(vectors[0], vectors[2]) + 0.2)
+        #expect(embedder.capturesMeaning)
+        #expect(embedder.identity.hasPrefix("local-all-MiniLM-L6-v2-mean-t256-d384-"))
+    }
+}

@@ -1,0 +1,42 @@
+import AresTestSupport
+import Foundation
+import Logging
+import PostgresStorage
+
+/// A fresh database on the test process's shared cluster (TestPostgresCluster.shared), and
+/// the settings to reach it as the `ares` role: each test works in a database of its own.
+struct PostgresTestDatabase {
+    let cluster: TestPostgresCluster
+    let name: String
+
+    static func make(_ prefix: String = "t") async throws -> PostgresTestDatabase {
+        let cluster = try await TestPostgresCluster.shared()
+        return PostgresTestDatabase(cluster: cluster, name: try cluster.createDatabase(prefix: prefix))
+    }
+
+    var url: String { cluster.url(database: name) }
+
+    func settings(startupTimeout: Duration = .seconds(10)) throws -> DatabaseSettings {
+        var settings = try DatabaseSettings(url: url, environment: [DatabaseSettings.passwordFileVariable: cluster.passwordFile.path])
+        settings.startupTimeout = startupTimeout
+        return settings
+    }
+
+    /// Runs `body` with a prepared (migrated) database and an event store on it.
+    func withStore<Result: Sendable>(_ body: (PostgresEventStore, PostgresDatabase) async throws -> Result) async throws -> Result {
+        try await PostgresDatabase.withDatabase(settings: try settings(), logger: .quiet) { database in
+            try await body(PostgresEventStore(database: database), database)
+        }
+    }
+
+    /// SQL as the superuser in this database (tampering, inspecting).
+    @discardableResult
+    func superuserSQL(_ sql: String) throws -> String {
+        try cluster.superuserSQL(sql, database: name).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}
+
+extension Logger {
+    /// Tests assert on errors, not on log lines.
+    static let quiet = Logger(label: "ares.tests.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
+}
