@@ -47,7 +47,10 @@ let package = Package(
         // only what embeds with a local model links OpenBLAS (not Knowledge's other users, the fuzzers).
         // Optimized in debug builds too: unoptimized, its SIMD arithmetic (softmax, GELU) runs about
         // 50 times slower, and the tests run the real model.
-        .target(name: "LocalModels", dependencies: ["Knowledge", "BinaryCoding", "COpenBLAS"],
+        // The 8-bit matrix product of the local models' int8 option (AVX-512 VNNI, chosen at run
+        // time, or a portable loop). Optimized in debug builds too, for the same reason as LocalModels.
+        .target(name: "CLocalModelKernels", cSettings: [.unsafeFlags(["-O2"], .when(configuration: .debug))]),
+        .target(name: "LocalModels", dependencies: ["Knowledge", "BinaryCoding", "COpenBLAS", "CLocalModelKernels"],
                 swiftSettings: strictSwift6 + [.unsafeFlags(["-O"], .when(configuration: .debug))]),
         // Poppler's GLib interface (Debian: libpoppler-glib-dev), through which Knowledge reads PDFs.
         .systemLibrary(name: "CPoppler", pkgConfig: "poppler-glib", providers: [.apt(["libpoppler-glib-dev"])]),
@@ -79,7 +82,7 @@ let package = Package(
         .target(
             name: "PostgresStorage",
             dependencies: [
-                "Storage",
+                "Storage", "Security", "Knowledge", "TaskService",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -182,6 +185,7 @@ let package = Package(
             name: "AresComposition",
             dependencies: [
                 "Knowledge", "ResearchCore", "Agents", "Storage", "TaskService", "Security", "Server", "Audit", "Identity", "LocalModels",
+                "PostgresStorage",  // `ares serve --database`: the shared event store, keys and work queue
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 // Continuous backup shipping (Backup/): a Service, and SHA-256 over each segment.
@@ -217,19 +221,20 @@ let package = Package(
             ],
             swiftSettings: strictSwift6
         ),
-        .testTarget(name: "LocalModelsTests", dependencies: ["LocalModels", "Knowledge"], exclude: ["Fixtures"], swiftSettings: strictSwift6),
+        .testTarget(name: "LocalModelsTests", dependencies: ["LocalModels", "Knowledge", "CLocalModelKernels"], exclude: ["Fixtures"], swiftSettings: strictSwift6),
         .testTarget(name: "KnowledgeTests", dependencies: ["Knowledge", "ResearchCore", "Resilience", "BinaryCoding", "AresTestSupport"], exclude: ["Fixtures"], swiftSettings: strictSwift6),
         .testTarget(name: "BinaryCodingTests", dependencies: ["BinaryCoding"], swiftSettings: strictSwift6),
         .testTarget(name: "ResilienceTests", dependencies: ["Resilience"], swiftSettings: strictSwift6),
-        .testTarget(name: "TaskServiceTests", dependencies: ["TaskService", "Storage", "ResearchCore", "Agents"], swiftSettings: strictSwift6),
+        .testTarget(name: "TaskServiceTests", dependencies: ["TaskService", "Storage", "ResearchCore", "Agents", "AresTestSupport"], swiftSettings: strictSwift6),
         .testTarget(name: "StorageTests", dependencies: ["Storage"], swiftSettings: strictSwift6),
-        .testTarget(name: "PostgresStorageTests", dependencies: ["PostgresStorage", "Storage", "AresTestSupport",
+        .testTarget(name: "PostgresStorageTests", dependencies: ["PostgresStorage", "Storage", "Knowledge", "ResearchCore", "AresTestSupport",
+                                                                 "TaskService", "Agents",
                                                                  .product(name: "PostgresNIO", package: "postgres-nio"),
                                                                  .product(name: "Logging", package: "swift-log")],
                     swiftSettings: strictSwift6),
         .testTarget(name: "AgentsTests", dependencies: ["Agents", "Knowledge", "ResearchCore", "Resilience"], exclude: ["Fixtures"], swiftSettings: strictSwift6),
         .testTarget(name: "ResearchCoreTests", dependencies: ["ResearchCore"], swiftSettings: strictSwift6),
-        .target(name: "AresTestSupport", path: "Tests/AresTestSupport", swiftSettings: strictSwift6),
+        .target(name: "AresTestSupport", dependencies: ["ResearchCore"], path: "Tests/AresTestSupport", swiftSettings: strictSwift6),
         .testTarget(name: "AresCompositionTests", dependencies: ["AresComposition"], swiftSettings: strictSwift6),
         .testTarget(name: "AresCLITests", dependencies: ["ares", "AresTestSupport", "Knowledge", "Storage"], swiftSettings: strictSwift6),
         .testTarget(name: "SecurityTests", dependencies: ["Security"], swiftSettings: strictSwift6),

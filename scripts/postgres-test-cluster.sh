@@ -12,6 +12,9 @@
 #       leaves nothing running).
 #   scripts/postgres-test-cluster.sh stop DIR
 #       stops the cluster (immediate: a throwaway cluster needs no checkpoint) and removes DIR.
+#   scripts/postgres-test-cluster.sh pause DIR | resume DIR
+#       stops the server (fast shutdown) and keeps DIR; starts it again on the same port: a
+#       database that is away and comes back (start-up retries, lost connections).
 #   scripts/postgres-test-cluster.sh psql DIR [psql arguments...]
 #       psql as the superuser over the private socket (SQL on stdin or with -c).
 #
@@ -108,6 +111,14 @@ stop() {
   rm -rf "$dir"
 }
 
+pause() {
+  as_postgres "$PG_BIN/pg_ctl" -D "$1/data" -m fast -w -t 30 stop >/dev/null
+}
+
+resume() {
+  as_postgres "$PG_BIN/pg_ctl" -D "$1/data" -l "$1/server.log" -w -t 60 start >/dev/null
+}
+
 run_psql() {
   local dir="$1"; shift
   as_postgres "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$dir/socket" -p "$(cat "$dir/port")" -U postgres "$@"
@@ -116,6 +127,8 @@ run_psql() {
 case "${1:-}" in
   start) [ $# -ge 2 ] || die "usage: $0 start DIR [OWNER_PID]"; start "$2" "${3:-}" ;;
   stop) [ $# -eq 2 ] || die "usage: $0 stop DIR"; stop "$2" ;;
+  pause) [ $# -eq 2 ] || die "usage: $0 pause DIR"; pause "$2" ;;
+  resume) [ $# -eq 2 ] || die "usage: $0 resume DIR"; resume "$2" ;;
   psql) [ $# -ge 2 ] || die "usage: $0 psql DIR [psql arguments]"; dir="$2"; shift 2; run_psql "$dir" "$@" ;;
-  *) die "usage: $0 start DIR [OWNER_PID] | stop DIR | psql DIR [arguments]" ;;
+  *) die "usage: $0 start DIR [OWNER_PID] | stop DIR | pause DIR | resume DIR | psql DIR [arguments]" ;;
 esac

@@ -25,7 +25,7 @@ public final class FuzzServer: @unchecked Sendable {
     public let documents: URL
     public let configuration: ServerConfiguration
     public let knowledge: KnowledgeBase
-    public let store: SQLiteEventStore
+    public let store: any EventStore
     public let service: ResearchTaskService
     public let runner: TaskRunner
     public let pushConfigs: PushNotificationConfigStore

@@ -30,8 +30,12 @@ public struct RetrievalResearcher: SubQuestionResearcher {
     /// The first query's best hits whose neighbours are read too, one passage on each side.
     public var hitsReadAround: Int
     public var maximumEvidence: Int
-    /// A sentence must hold at least this (weighted) share of the sub-question's terms.
+    /// A sentence must hold at least this (weighted) share of the sub-question's terms
+    /// (`RelevanceThresholds.minimumWordShare`): below it, the sentence is not evidence.
     public var minimumOverlap: Double
+    /// With a semantic model, a sentence this close in meaning (cosine) is evidence even when
+    /// it holds fewer of the sub-question's terms (`RelevanceThresholds.minimumCosine`).
+    public var minimumCosine: Double
     private let analyzer = TextAnalyzer()
 
     /// How a sentence's score is made: its own terms, its headings' terms, its passage's rank.
@@ -39,7 +43,8 @@ public struct RetrievalResearcher: SubQuestionResearcher {
 
     public init(retriever: any PassageRetriever, expander: QueryExpander? = nil, statistics: (any CorpusStatistics)? = nil,
                 neighborhood: (any PassageNeighborhood)? = nil, meaning: (any Embedder)? = nil, expansionTerms: Int = 5, passagesPerQuery: Int = 8,
-                hitsReadAround: Int = 3, maximumEvidence: Int = 6, minimumOverlap: Double = 0.25) {
+                hitsReadAround: Int = 3, maximumEvidence: Int = 6, minimumOverlap: Double = RelevanceThresholds().minimumWordShare,
+                minimumCosine: Double = RelevanceThresholds().minimumCosine) {
         self.retriever = retriever
         self.expander = expander
         self.statistics = statistics ?? expander?.statistics
@@ -50,6 +55,7 @@ public struct RetrievalResearcher: SubQuestionResearcher {
         self.hitsReadAround = hitsReadAround
         self.maximumEvidence = maximumEvidence
         self.minimumOverlap = minimumOverlap
+        self.minimumCosine = minimumCosine
     }
 
     /// The passages the sub-question's queries find, each once, with its best rank; the
@@ -166,19 +172,18 @@ public struct RetrievalResearcher: SubQuestionResearcher {
         }
         return zip(read, vectors.dropFirst()).compactMap { candidate, vector in
             let cosine = Double(VectorNormalization.dot(question, vector))
-            guard cosine >= Self.minimumCosine || candidate.own >= minimumOverlap else { return nil }
+            guard cosine >= minimumCosine || candidate.own >= minimumOverlap else { return nil }
             var evidence = candidate.evidence
             evidence.score = min(1, max(0, Self.meaningWeight * cosine + (Self.ownWeight - Self.meaningWeight) * candidate.own + candidate.context))
             return evidence
         }
     }
 
-    /// How much of the 0.7 a sentence's own content brings is meaning (the rest is words),
-    /// the least cosine that counts as close, and the sentences embedded per sub-question: the
-    /// best 16 by words, re-ranked by meaning in one batch. 32, 48, 96 and 160 cost 1.5–8×
-    /// the model time and cited no more answering passages over both question sets
-    /// (BENCHMARKS.md).
-    static let meaningWeight = 0.5, minimumCosine = 0.3, sentencesEmbedded = 16
+    /// How much of the 0.7 a sentence's own content brings is meaning (the rest is words), and
+    /// the sentences embedded per sub-question: the best 16 by words, re-ranked by meaning in
+    /// one batch. 32, 48, 96 and 160 cost 1.5–8× the model time and cited no more answering
+    /// passages over both question sets (BENCHMARKS.md).
+    static let meaningWeight = 0.5, sentencesEmbedded = 16
 
     /// A sentence a report can stand on: at least four words, ending as a sentence ends, and
     /// not a list of names (an index page, a table of contents) or a line of code.

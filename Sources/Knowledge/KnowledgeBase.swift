@@ -3,7 +3,9 @@ import ResearchCore
 import Synchronization
 
 /// The knowledge base of one data directory: documents and chunks in SQLite, and the BM25
-/// and HNSW indexes derived from them in memory (loaded from `index.bin`, or rebuilt).
+/// and HNSW indexes derived from them in memory (loaded from `index.bin`, or rebuilt). Or, with
+/// `init(sharedRepository:…)`, documents in a repository several processes share (PostgreSQL),
+/// each process's indexes following the others' writes (`followChanges()`).
 ///
 /// Open it `.readWrite` to ingest or remove (this takes the data directory's lock: one
 /// writer at a time) or `.readOnly` to search (no lock: any number of readers, alongside a
@@ -25,7 +27,14 @@ public actor KnowledgeBase {
     public nonisolated let dataDirectory: URL
     public nonisolated let embedder: any Embedder
     nonisolated let access: AccessMode
-    nonisolated let store: DocumentStore?
+    /// Where documents and passages are kept: SQLite in the data directory, or a shared
+    /// repository (PostgreSQL); nil for a read-only knowledge base that has no store yet.
+    nonisolated let store: (any DocumentRepository)?
+    /// A shared repository's change feed, which the indexes follow (`followChanges()`); nil
+    /// for SQLite, whose one writer is the process that holds the indexes.
+    nonisolated let changeFeed: (any DocumentChangeFeed)?
+    /// Where a shared repository keeps the index snapshot; nil: `index.bin` in the data directory.
+    nonisolated let sharedSnapshots: (any IndexSnapshotStore)?
     let lock: DataDirectoryLock?
     nonisolated let analyzer = TextAnalyzer()
     /// The writer's indexes: between writes the published ones, during a write its copy.
@@ -46,23 +55,26 @@ public actor KnowledgeBase {
         self.embedder = embedder
         self.access = access
         let databasePath = dataDirectory.appendingPathComponent(Self.databaseFileName).path
-
+        changeFeed = nil
+        sharedSnapshots = nil
+        let sqlite: DocumentStore?
         switch access {
         case .readWrite:
             try Self.prepareWritableDirectory(dataDirectory)
             lock = try DataDirectoryLock(directory: dataDirectory)
             do {
-                store = try DocumentStore(path: databasePath)
+                sqlite = try DocumentStore(path: databasePath)
             } catch {
                 throw KnowledgeBaseError.dataDirectoryNotWritable(dataDirectory.path, "\(error)")
             }
         case .readOnly:
             lock = nil
-            store = FileManager.default.fileExists(atPath: databasePath)
+            sqlite = FileManager.default.fileExists(atPath: databasePath)
                 ? try DocumentStore(path: databasePath, readOnly: true) : nil
         }
+        store = sqlite
         var notes: [String] = []
-        if let store {
+        if let store = sqlite {
             let stored = try store.metaValue("embedder")
             storedEmbedderIdentity = stored
             indexes = try SearchIndexes.load(
@@ -81,6 +93,36 @@ public actor KnowledgeBase {
         warnings = notes
         published = Mutex(PublishedIndexes(indexes: indexes, storedEmbedderIdentity: storedEmbedderIdentity))
     }
+
+    /// A knowledge base on a repository shared by several processes (PostgreSQL): the indexes
+    /// come from the repository's snapshot (or are rebuilt from its passages; never re-embedded)
+    /// and are brought up to its latest change before this returns. From then on they follow
+    /// the change feed when `followChanges()` is called (`KnowledgeChangeFollower` does, on a
+    /// timer). Writers on different processes are serialized by the repository, not by a
+    /// data-directory lock; `dataDirectory` only holds local files (uploads).
+    public init(
+        sharedRepository repository: some DocumentRepository & DocumentChangeFeed & IndexSnapshotStore,
+        dataDirectory: URL, embedder: any Embedder, access: AccessMode
+    ) async throws {
+        self.dataDirectory = dataDirectory
+        self.embedder = embedder
+        self.access = access
+        lock = nil
+        store = repository
+        changeFeed = repository
+        sharedSnapshots = repository
+        let stored = try await repository.metaValue(Self.embedderMetaKey)
+        storedEmbedderIdentity = stored
+        var notes: [String] = []
+        indexes = try await SearchIndexes.loadShared(
+            repository: repository, embedderIdentity: stored ?? embedder.identity, dimension: embedder.dimension, notes: &notes)
+        warnings = notes
+        published = Mutex(PublishedIndexes(indexes: indexes, storedEmbedderIdentity: stored))
+        try await followChanges()
+    }
+
+    /// The meta key under which the identity of the embedder of the stored vectors is kept.
+    static let embedderMetaKey = "embedder"
 
     private static func prepareWritableDirectory(_ directory: URL) throws {
         var isDirectory: ObjCBool = false
@@ -113,28 +155,39 @@ public actor KnowledgeBase {
         IndexSnapshotFile(url: dataDirectory.appendingPathComponent(Self.snapshotFileName))
     }
 
-    /// Writes the current indexes to `index.bin`.
-    func saveSnapshot() throws {
-        try snapshotFile.write(IndexSnapshotFile.Contents(
+    /// Writes the current indexes to `index.bin`, or to the shared repository's snapshot.
+    func saveSnapshot() async throws {
+        let contents = IndexSnapshotFile.Contents(
             generation: indexes.generation,
             embedderIdentity: storedEmbedderIdentity ?? embedder.identity,
-            keyword: indexes.keyword, vectors: indexes.vectors))
+            keyword: indexes.keyword, vectors: indexes.vectors)
+        if let sharedSnapshots {
+            try await sharedSnapshots.writeIndexSnapshot(IndexSnapshotFile.encode(contents), generation: contents.generation)
+        } else {
+            try snapshotFile.write(contents)
+        }
     }
 
     // MARK: Writes
 
     /// Waits until no other write is in progress and returns the store to write to (throws
     /// when the knowledge base was opened read-only). Every write ends with `endWrite`.
-    func beginWrite() async throws -> DocumentStore {
+    func beginWrite() async throws -> any DocumentRepository {
         guard access == .readWrite, let store else {
             throw KnowledgeBaseError.invalidArgument("the knowledge base was opened read-only")
         }
+        await waitForWriteSlot()
+        return store
+    }
+
+    /// Waits until no other change of the indexes (a write, or following the change feed) is
+    /// in progress; every wait ends with `endWrite`.
+    func waitForWriteSlot() async {
         if writeInProgress {
             await withCheckedContinuation { waitingWriters.append($0) }
         } else {
             writeInProgress = true
         }
-        return store
     }
 
     /// Publishes the writer's indexes (what the write committed, also when it failed) and
@@ -165,12 +218,12 @@ public actor KnowledgeBase {
     // MARK: Facts
 
     public nonisolated func counts() async throws -> (documents: Int, chunks: Int) {
-        try store?.counts() ?? (0, 0)
+        try await store?.counts() ?? (0, 0)
     }
 
     /// A page of the stored documents (by display name) and how many there are in all.
     public nonisolated func documents(offset: Int, limit: Int) async throws -> (total: Int, documents: [DocumentSummary]) {
-        try store?.documentSummaries(offset: offset, limit: limit) ?? (0, [])
+        try await store?.documentSummaries(offset: offset, limit: limit) ?? (0, [])
     }
 
     /// Whether vector search can be used: the stored vectors came from this embedder.
@@ -206,13 +259,13 @@ public actor KnowledgeBase {
         switch effectiveMode {
         case .keyword:
             let hits = indexes.keyword.search(terms: analyzer.terms(query), limit: limit)
-            let passages = try store.passages(forChunkIDs: hits.map { Int64(bitPattern: $0.id) })
+            let passages = try await store.passages(forChunkIDs: hits.map { Int64(bitPattern: $0.id) })
             return hits.compactMap { hit in
                 passages[Int64(bitPattern: hit.id)].map { SearchResult(passage: $0.passage, score: Double(hit.score)) }
             }
         case .vector:
             let hits = try await vectorHits(query, limit: limit, in: indexes)
-            let passages = try store.passages(forChunkIDs: hits.map { Int64(bitPattern: $0.id) })
+            let passages = try await store.passages(forChunkIDs: hits.map { Int64(bitPattern: $0.id) })
             return hits.compactMap { hit in
                 passages[Int64(bitPattern: hit.id)].map { SearchResult(passage: $0.passage, score: Double(1 - hit.distance)) }
             }
@@ -234,14 +287,14 @@ public actor KnowledgeBase {
 
     /// BM25 and vector candidates fused by reciprocal rank, then diversified by MMR.
     private nonisolated func hybridSearch(
-        _ query: String, limit: Int, store: DocumentStore, indexes: SearchIndexes
+        _ query: String, limit: Int, store: any DocumentRepository, indexes: SearchIndexes
     ) async throws -> [SearchResult] {
         let depth = max(50, limit * 5)
         let keywordHits = indexes.keyword.search(terms: analyzer.terms(query), limit: depth)
         let vectorHits = try await vectorHits(query, limit: depth, in: indexes)
         let fused = ReciprocalRankFusion.fuse([keywordHits.map(\.id), vectorHits.map(\.id)], weights: [1, embedder.fusionWeight])
         let pool = Array(fused.prefix(max(limit * 4, 20)))
-        let stored = try store.passages(forChunkIDs: pool.map { Int64(bitPattern: $0.id) })
+        let stored = try await store.passages(forChunkIDs: pool.map { Int64(bitPattern: $0.id) })
         let candidates = pool.compactMap { item -> MaximalMarginalRelevance.Candidate? in
             guard let entry = stored[Int64(bitPattern: item.id)] else { return nil }
             return .init(id: item.id, relevance: item.score, embedding: entry.embedding, source: entry.passage.source)

@@ -1,5 +1,7 @@
+import CLocalModelKernels
 import COpenBLAS
 import Foundation
+import Synchronization
 
 /// BERT's forward pass on the CPU, and the pooling of its token vectors into unit-length
 /// sentence vectors. The matrix products go through OpenBLAS (`cblas_sgemm`).
@@ -13,19 +15,97 @@ public struct BertEncoder: Sendable {
     public let weights: BertWeights
     public let pooling: SentencePooling.Mode
 
-    public init(weights: BertWeights, pooling: SentencePooling.Mode) {
+    public let quantization: EmbeddingQuantization
+    /// The linear layers in 8 bits, per encoder layer, when `quantization` is int8.
+    let quantizedLayers: [QuantizedLayer]
+
+    /// The four products of one encoder layer, quantized.
+    struct QuantizedLayer: Sendable {
+        let queryKeyValue: QuantizedLinear
+        let attentionOutput: QuantizedLinear
+        let intermediate: QuantizedLinear
+        let output: QuantizedLinear
+    }
+
+    public init(weights: BertWeights, pooling: SentencePooling.Mode, quantization: EmbeddingQuantization = .none) {
         self.weights = weights
         self.pooling = pooling
+        self.quantization = quantization
+        let hidden = weights.configuration.hiddenSize, intermediate = weights.configuration.intermediateSize
+        switch quantization {
+        case .none:
+            quantizedLayers = []
+        case .int8:
+            quantizedLayers = weights.layers.map { layer in
+                QuantizedLayer(
+                    queryKeyValue: QuantizedLinear(weight: layer.queryKeyValueWeight, bias: layer.queryKeyValueBias, outputs: 3 * hidden, inputs: hidden),
+                    attentionOutput: QuantizedLinear(weight: layer.attentionOutputWeight, bias: layer.attentionOutputBias, outputs: hidden, inputs: hidden),
+                    intermediate: QuantizedLinear(weight: layer.intermediateWeight, bias: layer.intermediateBias, outputs: intermediate, inputs: hidden),
+                    output: QuantizedLinear(weight: layer.outputWeight, bias: layer.outputBias, outputs: hidden, inputs: intermediate))
+            }
+        }
     }
 
     public var dimension: Int { weights.configuration.hiddenSize }
 
     /// One unit vector per sequence of token ids (ids outside the vocabulary read as id 0,
     /// sequences longer than the position table are cut to it; the tokenizer produces neither).
+    ///
+    /// A batch is cut into one contiguous group of sequences per core, balanced by tokens, and
+    /// the groups run their whole forward pass side by side, each with single-threaded BLAS.
+    /// Sequences never interact, so this is exact; and it keeps every core busy in the softmax,
+    /// GELU and layer norms too, which OpenBLAS's own threads (one product at a time) left to
+    /// one core while the others spun in sched_yield (a sixth of the time in perf). One short
+    /// sequence — a query — is one group, and there OpenBLAS splits each product instead.
     public func encode(_ sequences: [[Int32]]) -> [[Float]] {
+        EncoderParallelism.exclusively { encodeInTurn(sequences) }
+    }
+
+    private func encodeInTurn(_ sequences: [[Int32]]) -> [[Float]] {
+        let sequences = sequences.map { Array($0.prefix(weights.configuration.maximumPositions)) }
+        let groups = Self.partition(lengths: sequences.map(\.count), into: EncoderParallelism.workers)
+        guard groups.count > 1 else {
+            EncoderParallelism.useBLASThreads(EncoderParallelism.workers)
+            return forward(sequences[...])
+        }
+        EncoderParallelism.useBLASThreads(1)
+        let results = Mutex([[[Float]]](repeating: [], count: groups.count))
+        // A synchronous parallel loop: the caller (the embedder's actor) stays busy until every
+        // group is done, so batches still take turns, and no task outlives the call.
+        DispatchQueue.concurrentPerform(iterations: groups.count) { index in
+            let vectors = forward(sequences[groups[index]])
+            results.withLock { $0[index] = vectors }
+        }
+        return results.withLock { $0.flatMap { $0 } }
+    }
+
+    /// Splits sequences (by their lengths) into at most `workers` contiguous ranges of about
+    /// equal token counts; fewer when there are too few tokens for a second core to pay off.
+    static func partition(lengths: [Int], into workers: Int) -> [Range<Int>] {
+        let total = lengths.reduce(0, +)
+        // Below about 64 tokens per core, the wake-up of a second thread costs more than it saves.
+        let count = min(max(1, workers), lengths.count, max(1, total / 64))
+        guard count > 1 else { return lengths.isEmpty ? [] : [0..<lengths.count] }
+        var ranges: [Range<Int>] = []
+        var start = 0, accumulated = 0
+        for (index, length) in lengths.enumerated() {
+            accumulated += length
+            // Cut when this range reaches its share of the total, leaving a sequence for every
+            // range still to come.
+            let share = total * (ranges.count + 1) / count
+            if ranges.count < count - 1, accumulated >= share, lengths.count - index - 1 >= count - ranges.count - 1 {
+                ranges.append(start..<(index + 1))
+                start = index + 1
+            }
+        }
+        if start < lengths.count { ranges.append(start..<lengths.count) }
+        return ranges
+    }
+
+    /// The forward pass of one group of sequences, in the calling thread.
+    private func forward(_ sequences: ArraySlice<[Int32]>) -> [[Float]] {
         let configuration = weights.configuration
         let hidden = configuration.hiddenSize
-        let sequences = sequences.map { $0.prefix(configuration.maximumPositions) }
         var offsets: [Int] = []
         var tokenCount = 0
         for sequence in sequences {
@@ -33,6 +113,7 @@ public struct BertEncoder: Sendable {
             tokenCount += sequence.count
         }
         guard tokenCount > 0 else { return sequences.map { _ in [Float](repeating: 0, count: hidden) } }
+        let sequences = Array(sequences)
 
         var states = [Float](repeating: 0, count: tokenCount * hidden)
         embed(sequences, offsets: offsets, into: &states)
@@ -42,27 +123,49 @@ public struct BertEncoder: Sendable {
         var intermediate = [Float](repeating: 0, count: tokenCount * configuration.intermediateSize)
         let longest = sequences.reduce(0) { max($0, $1.count) }
         var scores = [Float](repeating: 0, count: longest * longest)
-        for layer in weights.layers {
+        var quantizedInput = QuantizedRows()
+        for (layerIndex, layer) in weights.layers.enumerated() {
+            let quantized = layerIndex < quantizedLayers.count ? quantizedLayers[layerIndex] : nil
             // Self-attention: one product for queries, keys and values of every token.
-            Self.linear(states, rows: tokenCount, inputs: hidden, layer.queryKeyValueWeight, layer.queryKeyValueBias,
-                        outputs: 3 * hidden, into: &queryKeyValue)
+            if let quantized {
+                quantizedInput.fill(states, rows: tokenCount, depth: hidden)
+                quantized.queryKeyValue.apply(quantizedInput, into: &queryKeyValue)
+            } else {
+                Self.linear(states, rows: tokenCount, inputs: hidden, layer.queryKeyValueWeight, layer.queryKeyValueBias,
+                            outputs: 3 * hidden, into: &queryKeyValue)
+            }
             for (index, sequence) in sequences.enumerated() where !sequence.isEmpty {
                 attend(queryKeyValue, sequenceStart: offsets[index], length: sequence.count, scores: &scores, into: &context)
             }
             // Output projection, residual, layer norm.
             sublayer = states
-            Self.linear(context, rows: tokenCount, inputs: hidden, layer.attentionOutputWeight, layer.attentionOutputBias,
-                        outputs: hidden, into: &sublayer, accumulate: true)
+            if let quantized {
+                quantizedInput.fill(context, rows: tokenCount, depth: hidden)
+                quantized.attentionOutput.apply(quantizedInput, into: &sublayer, accumulate: true)
+            } else {
+                Self.linear(context, rows: tokenCount, inputs: hidden, layer.attentionOutputWeight, layer.attentionOutputBias,
+                            outputs: hidden, into: &sublayer, accumulate: true)
+            }
             Self.layerNorm(&sublayer, rows: tokenCount, width: hidden, layer.attentionNormWeight, layer.attentionNormBias,
                            epsilon: configuration.layerNormEpsilon)
             swap(&states, &sublayer)
             // Feed-forward: expand, activate, project back, residual, layer norm.
-            Self.linear(states, rows: tokenCount, inputs: hidden, layer.intermediateWeight, layer.intermediateBias,
-                        outputs: configuration.intermediateSize, into: &intermediate)
+            if let quantized {
+                quantizedInput.fill(states, rows: tokenCount, depth: hidden)
+                quantized.intermediate.apply(quantizedInput, into: &intermediate)
+            } else {
+                Self.linear(states, rows: tokenCount, inputs: hidden, layer.intermediateWeight, layer.intermediateBias,
+                            outputs: configuration.intermediateSize, into: &intermediate)
+            }
             Self.activate(&intermediate, configuration.activation)
             sublayer = states
-            Self.linear(intermediate, rows: tokenCount, inputs: configuration.intermediateSize, layer.outputWeight, layer.outputBias,
-                        outputs: hidden, into: &sublayer, accumulate: true)
+            if let quantized {
+                quantizedInput.fill(intermediate, rows: tokenCount, depth: configuration.intermediateSize)
+                quantized.output.apply(quantizedInput, into: &sublayer, accumulate: true)
+            } else {
+                Self.linear(intermediate, rows: tokenCount, inputs: configuration.intermediateSize, layer.outputWeight, layer.outputBias,
+                            outputs: hidden, into: &sublayer, accumulate: true)
+            }
             Self.layerNorm(&sublayer, rows: tokenCount, width: hidden, layer.outputNormWeight, layer.outputNormBias,
                            epsilon: configuration.layerNormEpsilon)
             swap(&states, &sublayer)
@@ -71,7 +174,7 @@ public struct BertEncoder: Sendable {
     }
 
     /// Word + position + token-type (type 0: one segment) embeddings, then layer norm.
-    private func embed(_ sequences: [ArraySlice<Int32>], offsets: [Int], into states: inout [Float]) {
+    private func embed(_ sequences: [[Int32]], offsets: [Int], into states: inout [Float]) {
         let configuration = weights.configuration
         let hidden = configuration.hiddenSize
         states.withUnsafeMutableBufferPointer { output in
@@ -203,34 +306,15 @@ public struct BertEncoder: Sendable {
         }
     }
 
+    /// Softmax of each row, in place: CLocalModelKernels (AVX-512 when the CPU has it).
     static func softmaxRows(_ values: UnsafeMutablePointer<Float>, rows: Int, width: Int) {
-        for row in 0..<rows {
-            let base = values + row * width
-            var largest = -Float.infinity
-            for column in 0..<width { largest = max(largest, base[column]) }
-            let shift = VectorMath.Lanes(repeating: largest)
-            VectorMath.map(base, count: width) { VectorMath.exp($0 - shift) }
-            var sum: Float = 0
-            for column in 0..<width { sum += base[column] }
-            let scale = 1 / sum
-            for column in 0..<width { base[column] *= scale }
-        }
+        lmk_softmax_rows(values, Int32(clamping: rows), Int32(clamping: width))
     }
 
     static func activate(_ values: inout [Float], _ activation: BertConfiguration.Activation) {
         values.withUnsafeMutableBufferPointer { values in
             guard let base = values.baseAddress else { return }
-            switch activation {
-            case .gelu:
-                // x·Φ(x) = x/2 · (1 + erf(x/√2))
-                VectorMath.map(base, count: values.count) { x in 0.5 * x * (1 + VectorMath.erf(x * 0.707_106_77)) }
-            case .geluTanh:
-                // tanh(u) = 1 - 2/(e^{2u} + 1)
-                VectorMath.map(base, count: values.count) { x in
-                    let u = 0.797_884_56 * (x + 0.044_715 * x * x * x)
-                    return 0.5 * x * (2 - 2 / (VectorMath.exp(2 * u) + 1))
-                }
-            }
+            lmk_gelu(base, values.count, activation == .geluTanh ? 1 : 0)
         }
     }
 }

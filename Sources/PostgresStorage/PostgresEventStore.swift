@@ -20,6 +20,11 @@ public final class PostgresEventStore: EventStore {
     /// position of the commit's last event and each stream's new version (`streams` is null
     /// when the list would not fit PostgreSQL's 8000-byte payload).
     public static let notificationChannel = "ares_events"
+    /// The transaction-level advisory lock every append takes before it inserts (held until its
+    /// commit is visible): global positions become visible in order, so a reader that has seen
+    /// position P will never see a new event at or below P (`PostgresChangeFeed`). "ares" in
+    /// ASCII and a 2 (the migrator's lock is 1).
+    public static let appendLockKey: Int64 = 0x6172_6573_0000_0002
 
     private let client: PostgresClient
     private let settings: DatabaseSettings

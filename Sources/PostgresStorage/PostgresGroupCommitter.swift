@@ -163,6 +163,12 @@ actor PostgresGroupCommitter {
         }
         guard !accepted.isEmpty else { return outcomes }
 
+        // Positions in commit order (what lets the change feed read "after position P"): the
+        // lock is held from taking positions to the end of the commit, and released only once
+        // the commit is visible, so no replica takes a higher position while a lower one may
+        // still become visible. Commits that notify are serialized by PostgreSQL anyway (on a
+        // lock held through the WAL flush); this adds only the INSERT to that window.
+        try await connection.query("SELECT pg_advisory_xact_lock(\(PostgresEventStore.appendLockKey))", logger: logger)
         let positions = try await insert(accepted, heads: heads, now: now, on: connection, logger: logger)
         return outcomes.map { outcome in
             outcome.map { events in

@@ -20,7 +20,7 @@ public struct PostgresMigration: Sendable, Equatable {
 /// other applications. The layout leaves room for what issue 16 adds next: the work queue
 /// (claims with leases, `FOR UPDATE SKIP LOCKED`), the knowledge base, keys and push configs.
 public enum PostgresMigrations {
-    public static let all: [PostgresMigration] = [eventStore]
+    public static let all: [PostgresMigration] = [eventStore, workQueue, apiKeys, knowledgeBase]
 
     /// The task event store: the same streams, versions and hash chains as `SQLiteEventStore`.
     ///
@@ -55,6 +55,51 @@ public enum PostgresMigrations {
             previous_hash text NOT NULL,
             transaction_id xid8 NOT NULL DEFAULT pg_current_xact_id(),
             UNIQUE (stream, version)
+        )
+        """,
+    ])
+
+    /// The shared work queue (`PostgresTaskQueue`): one row per runnable task, from its
+    /// enqueueing until its run ends. A replica claims a row by setting the lease (holder and
+    /// expiry, in the database's clock, so replicas' clocks do not matter) and bumping
+    /// `attempts`, which makes every claim distinct: renewals and releases name the attempt
+    /// they hold, so a replica whose lease expired and was taken over cannot touch the new
+    /// claim. A row whose lease expired is claimable again.
+    ///
+    /// - `position`: FIFO order (claims take the oldest claimable row); a row given up keeps
+    ///   its place, so interrupted tasks go first.
+    /// - The CHECK keeps holder and expiry together: a row is waiting or leased, never half.
+    static let workQueue = PostgresMigration(version: 2, name: "work queue", statements: [
+        """
+        CREATE TABLE ares_task_queue (
+            task_id text COLLATE "C" PRIMARY KEY,
+            owner text,
+            position bigint GENERATED ALWAYS AS IDENTITY,
+            enqueued_at timestamptz NOT NULL DEFAULT now(),
+            lease_holder text,
+            lease_expires_at timestamptz,
+            attempts bigint NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+            CHECK ((lease_holder IS NULL) = (lease_expires_at IS NULL))
+        )
+        """,
+        "CREATE INDEX ares_task_queue_order ON ares_task_queue (position)",
+    ])
+
+    /// The API keys of every replica (`PostgresAPIKeyStore`): as in `access.sqlite`, the
+    /// SHA-256 of each secret, never the secret. `revision` comes from a sequence at every
+    /// insert and revocation, so a replica notices any change by the table's count and sum of
+    /// revisions (`PostgresAPIKeyStore.signature`) without reading the keys.
+    static let apiKeys = PostgresMigration(version: 3, name: "api keys", statements: [
+        "CREATE SEQUENCE ares_api_key_revision",
+        """
+        CREATE TABLE ares_api_keys (
+            id text COLLATE "C" PRIMARY KEY,
+            name text NOT NULL,
+            role text NOT NULL,
+            secret_digest bytea NOT NULL CHECK (octet_length(secret_digest) = 32),
+            created_at bigint NOT NULL,
+            revoked_at bigint,
+            revision bigint NOT NULL DEFAULT nextval('ares_api_key_revision')
         )
         """,
     ])

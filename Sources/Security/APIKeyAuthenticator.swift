@@ -9,8 +9,11 @@ public enum AuthenticationResult: Sendable, Equatable {
 }
 
 /// Checks API keys against the key store with an in-memory copy of the (small) key table.
-/// The copy is refreshed whenever the key file changes, so that `ares keys revoke` in
-/// another process takes effect at the next request, without a database read per request.
+/// With the data directory's key file, the copy is refreshed whenever the file changes, so
+/// that `ares keys revoke` in another process takes effect at the next request, without a
+/// database read per request. With a shared repository (PostgreSQL), the copy is replaced by
+/// whoever follows the repository's changes (`replaceKeys`, called by a refresher at least
+/// every second), so a key revoked through any replica is refused by all within that time.
 public final class APIKeyAuthenticator: Sendable {
     private struct Snapshot {
         var keys: [String: StoredAPIKey] = [:]
@@ -28,7 +31,8 @@ public final class APIKeyAuthenticator: Sendable {
         var modifiedNanoseconds: Int64
     }
 
-    private let store: APIKeyStore
+    /// The key file whose changes are followed here; nil: the keys come from `replaceKeys`.
+    private let store: APIKeyStore?
     private let snapshot = Mutex(Snapshot())
     /// The one message for a key that is not (or no longer) in the store or has the wrong secret.
     public static let invalidKey = "the API key is not valid"
@@ -38,6 +42,19 @@ public final class APIKeyAuthenticator: Sendable {
     public init(store: APIKeyStore) throws {
         self.store = store
         try refresh()
+    }
+
+    /// An authenticator over keys that someone else keeps current (`replaceKeys`): a shared
+    /// repository that cannot be read per request. Until the first `replaceKeys`, every key
+    /// is refused (deny by default).
+    public init(keys: [StoredAPIKey] = []) {
+        store = nil
+        replaceKeys(keys)
+    }
+
+    /// Replaces the in-memory copy with `keys` (the repository's whole table).
+    public func replaceKeys(_ keys: [StoredAPIKey]) {
+        snapshot.withLock { $0.keys = Dictionary(keys.map { ($0.id, $0) }, uniquingKeysWith: { _, last in last }) }
     }
 
     public func authenticate(_ presented: String) -> AuthenticationResult {
@@ -66,6 +83,7 @@ public final class APIKeyAuthenticator: Sendable {
     }
 
     private func refreshIfChanged() throws {
+        guard let store else { return }
         let current = Self.signature(of: store.path)
         let cached = snapshot.withLock { $0.signature }
         if let current, current == cached, !Self.isRecent(current) { return }
@@ -73,6 +91,7 @@ public final class APIKeyAuthenticator: Sendable {
     }
 
     private func refresh() throws {
+        guard let store else { return }
         let before = Self.signature(of: store.path)
         let keys = try store.all()
         snapshot.withLock {

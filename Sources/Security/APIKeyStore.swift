@@ -11,6 +11,15 @@ public struct StoredAPIKey: Sendable, Equatable {
     public var revokedAt: Date?
 
     public var isRevoked: Bool { revokedAt != nil }
+
+    public init(id: String, name: String, role: Role, secretDigest: [UInt8], createdAt: Date, revokedAt: Date?) {
+        self.id = id
+        self.name = name
+        self.role = role
+        self.secretDigest = secretDigest
+        self.createdAt = createdAt
+        self.revokedAt = revokedAt
+    }
 }
 
 /// Why a key operation failed, worded for the operator.

@@ -6,11 +6,11 @@ import Security
 /// once), revoke. Public methods of the A2A endpoint, so that the console and any other
 /// client manage keys through the same authenticated, logged API as everything else.
 public struct AresAccountMethods: Sendable {
-    /// The key store of the data directory; nil when the server has none (then the key
-    /// methods answer that keys are managed elsewhere).
-    public var keyStore: APIKeyStore?
+    /// The key store (the data directory's, or the shared database's); nil when the server
+    /// has none (then the key methods answer that keys are managed elsewhere).
+    public var keyStore: (any APIKeyRepository)?
 
-    public init(keyStore: APIKeyStore?) {
+    public init(keyStore: (any APIKeyRepository)?) {
         self.keyStore = keyStore
     }
 
@@ -62,7 +62,7 @@ public struct AresAccountMethods: Sendable {
                 return .result(try JSONRPCResponseWriter.encode(identity))
             },
             JSONRPCMethod("ares/listKeys", permission: .manageKeys) { _ in
-                let keys = try store().all().sorted { $0.createdAt > $1.createdAt }
+                let keys = try await store().all().sorted { $0.createdAt > $1.createdAt }
                 return .result(try JSONRPCResponseWriter.encode(["keys": keys.map(KeyDescription.init)]))
             },
             JSONRPCMethod("ares/createKey", permission: .manageKeys) { request in
@@ -71,7 +71,7 @@ public struct AresAccountMethods: Sendable {
                     throw JSONRPCError.invalidParams("role: must be one of \(Role.allCases.map(\.rawValue).joined(separator: ", ")) (got '\(params.role.prefix(50))')")
                 }
                 do {
-                    let (token, key) = try store().create(role: role, name: params.name ?? "")
+                    let (token, key) = try await store().create(role: role, name: params.name ?? "")
                     AuditNotes.current?.add(["keyId": key.id, "role": key.role.rawValue, "name": key.name])
                     return .result(try JSONRPCResponseWriter.encode(CreatedKey(key: KeyDescription(key), secret: token.text)))
                 } catch let error as APIKeyStoreError {
@@ -89,7 +89,7 @@ public struct AresAccountMethods: Sendable {
                 }
                 AuditNotes.current?.add(["keyId": String(id.prefix(100))])
                 do {
-                    return .result(try JSONRPCResponseWriter.encode(KeyDescription(try store().revoke(id))))
+                    return .result(try JSONRPCResponseWriter.encode(KeyDescription(try await store().revoke(id))))
                 } catch APIKeyStoreError.unknownKey {
                     throw JSONRPCError.invalidParams("id: there is no key '\(id.prefix(100))'")
                 }
@@ -97,7 +97,7 @@ public struct AresAccountMethods: Sendable {
         ]
     }
 
-    private func store() throws -> APIKeyStore {
+    private func store() throws -> any APIKeyRepository {
         guard let keyStore else { throw JSONRPCError.invalidRequest("this server manages no API keys of its own") }
         return keyStore
     }

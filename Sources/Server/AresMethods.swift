@@ -12,9 +12,9 @@ public struct AresMethods: Sendable {
     public var runner: TaskRunner
     public var knowledge: KnowledgeBase
     /// The API keys that `ares/listKeys`, `ares/createKey` and `ares/revokeKey` manage.
-    public var keyStore: APIKeyStore?
+    public var keyStore: (any APIKeyRepository)?
 
-    public init(runner: TaskRunner, knowledge: KnowledgeBase, keyStore: APIKeyStore? = nil) {
+    public init(runner: TaskRunner, knowledge: KnowledgeBase, keyStore: (any APIKeyRepository)? = nil) {
         self.runner = runner
         self.knowledge = knowledge
         self.keyStore = keyStore

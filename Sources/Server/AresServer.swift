@@ -21,18 +21,21 @@ public struct ServerComponents: Sendable {
     public var logger: Logger
     /// Long-lived work beside the runner (webhook delivery), stopped after it.
     public var backgroundServices: [any Service]
-    /// The data directory's API keys, for the key-management methods (nil: none offered).
-    public var keyStore: APIKeyStore?
+    /// The API keys (the data directory's, or the shared database's), for the key-management
+    /// methods (nil: none offered).
+    public var keyStore: (any APIKeyRepository)?
     /// The audit trail of security events (nil: none is kept, as in tests that do not look).
     /// Its writer must be among `backgroundServices`.
     public var audit: AuditTrail?
     /// Continuous backup shipping (`--backup-to`), for readiness and metrics; nil: none. Its
     /// service must be among `backgroundServices`.
     public var backupShipping: BackupShippingStatus?
+    /// More conditions of `/health/ready` (the shared database: connected and migrated).
+    public var readinessChecks: [ReadinessCheck] = []
 
     public init(runner: TaskRunner, pushConfigs: PushNotificationConfigStore, knowledge: KnowledgeBase,
                 access: AccessControl, metrics: ServerMetrics, logger: Logger, backgroundServices: [any Service] = [],
-                keyStore: APIKeyStore? = nil, audit: AuditTrail? = nil) {
+                keyStore: (any APIKeyRepository)? = nil, audit: AuditTrail? = nil) {
         self.backgroundServices = backgroundServices
         self.audit = audit
         self.keyStore = keyStore

@@ -15,6 +15,9 @@ public struct StorageUnavailableError: Error, Sendable, Equatable, CustomStringC
         /// SQLITE_IOERR: the device refused a read or write (a failing disk, a file system
         /// remounted read-only under an open file, a lost network volume).
         case ioError = "I/O error"
+        /// The database server (PostgreSQL) cannot be reached or dropped the connection: the
+        /// write was not acknowledged, and may be tried again once it is back.
+        case unreachable = "database unreachable"
     }
 
     /// How long a client should wait before trying again: space usually returns through an
@@ -39,6 +42,9 @@ public struct StorageUnavailableError: Error, Sendable, Equatable, CustomStringC
     /// own fault and stays what it is).
     public static func classify(_ error: any Error) -> StorageUnavailableError? {
         if let known = error as? StorageUnavailableError { return known }
+        // A backend outside this module (PostgreSQL) says for itself which of its errors mean
+        // "the storage is away", so that callers need not know its error types.
+        if let reporting = error as? any StorageUnavailabilityReporting { return reporting.storageUnavailable }
         guard let database = error as? DatabaseError else { return nil }
         let message = database.message ?? "\(database.resultCode)"
         switch database.resultCode {
@@ -48,4 +54,13 @@ public struct StorageUnavailableError: Error, Sendable, Equatable, CustomStringC
         default: return nil
         }
     }
+}
+
+/// An error of a storage backend that knows whether it means the storage is unavailable (the
+/// database unreachable, the connection lost) rather than a fault of the request:
+/// `StorageUnavailableError.classify` asks it, so a lost database answers "retry later" and
+/// running tasks pause at their last recorded step, as with a full disk.
+public protocol StorageUnavailabilityReporting: Error {
+    /// The unavailability this error is, nil when it is something else.
+    var storageUnavailable: StorageUnavailableError? { get }
 }

@@ -21,7 +21,8 @@ public final class StorageWritability: Sendable {
 
     private let state = Mutex(Status.writable)
     private let commitProbe: @Sendable () async throws -> Void
-    private let directory: String?
+    /// The directory whose filesystem holds the store's files (nil: unknown).
+    public let directory: String?
 
     /// `probe` commits a small write (and throws what the write threw); `directory` is where
     /// the files live, whose free space is checked first (nil: not checked).
@@ -36,6 +37,16 @@ public final class StorageWritability: Sendable {
         guard statvfs(path, &info) == 0 else { return nil }
         let (bytes, overflow) = UInt64(info.f_bavail).multipliedReportingOverflow(by: UInt64(info.f_frsize))
         return overflow || bytes > UInt64(Int64.max) ? Int64.max : Int64(bytes)
+    }
+
+    /// Bytes available to this process and the filesystem's size, for the storage gauges; nil when unknown.
+    public static func space(at path: String) -> (available: Int64, total: Int64)? {
+        var info = statvfs()
+        guard statvfs(path, &info) == 0 else { return nil }
+        let (available, overflowA) = UInt64(info.f_bavail).multipliedReportingOverflow(by: UInt64(info.f_frsize))
+        let (total, overflowT) = UInt64(info.f_blocks).multipliedReportingOverflow(by: UInt64(info.f_frsize))
+        func clamp(_ value: UInt64, _ overflow: Bool) -> Int64 { overflow || value > UInt64(Int64.max) ? Int64.max : Int64(value) }
+        return (clamp(available, overflowA), clamp(total, overflowT))
     }
 
     public var status: Status { state.withLock { $0 } }

@@ -1,22 +1,33 @@
 import Foundation
 import ResearchCore
 
-/// The most recent episodes in memory with an inverted index of their words, so that recall
-/// looks at a few candidates instead of every episode ever recorded.
+/// The episodes of the most recently asked questions in memory with an inverted index of their
+/// words, so that recall looks at a few candidates instead of every episode ever recorded.
 ///
 /// Why candidates suffice: Jaccard(A, B) ≥ t needs |A ∩ B| ≥ t·|A|, so B lacks at most
 /// ⌊(1−t)·|A|⌋ of A's words and must contain at least one of any ⌊(1−t)·|A|⌋ + 1 of them.
 /// Taking those from A's rarest words keeps the candidate set small.
+///
+/// Episodes with the same words are one entry holding the newest: recall returns the most
+/// similar and, among equals, the most recent, so an older one with the same words can never
+/// be the answer. Without this a question asked again and again (an orchestrator's routine
+/// question, the validation workload's few) made every recall compare it with each of its
+/// repeats: 15 % of a task's CPU after a few thousand tasks (BENCHMARKS.md).
 struct EpisodeIndex {
     private struct Entry {
         var episode: Episode
         var words: Set<String>
+        /// When its words were last added: eviction drops the least recently asked.
+        var sequence: Int
     }
 
+    /// Distinct questions (word sets) kept at most.
     let capacity: Int
     private var entries: [Entry?] = []
     private var postings: [String: [Int]] = [:]
+    private var slots: [Set<String>: Int] = [:]
     private var liveCount = 0
+    private var added = 0
 
     init(capacity: Int) {
         self.capacity = max(4, capacity)
@@ -25,10 +36,18 @@ struct EpisodeIndex {
     var count: Int { liveCount }
 
     mutating func add(_ episode: Episode) {
-        if liveCount >= capacity { dropOldestQuarter() }
         let words = Episode.words(episode.question)
+        added &+= 1
+        if let slot = slots[words], entries.indices.contains(slot), var entry = entries[slot] {
+            if episode.recordedAt >= entry.episode.recordedAt { entry.episode = episode }
+            entry.sequence = added
+            entries[slot] = entry
+            return
+        }
+        if liveCount >= capacity { dropOldestQuarter() }
         let slot = entries.count
-        entries.append(Entry(episode: episode, words: words))
+        entries.append(Entry(episode: episode, words: words, sequence: added))
+        slots[words] = slot
         liveCount += 1
         for word in words { postings[word, default: []].append(slot) }
     }
@@ -55,15 +74,18 @@ struct EpisodeIndex {
         return best?.episode
     }
 
-    /// Forgets the oldest quarter and rebuilds the index (rare: once per capacity/4 additions).
+    /// Forgets the least recently asked quarter and rebuilds the index (rare: at most once per
+    /// capacity/4 new questions).
     private mutating func dropOldestQuarter() {
-        let kept = entries.compactMap { $0 }.dropFirst(capacity / 4)
+        let kept = entries.compactMap { $0 }.sorted { $0.sequence < $1.sequence }.dropFirst(capacity / 4)
         entries = []
         postings = [:]
+        slots = [:]
         liveCount = 0
         for entry in kept {
             let slot = entries.count
             entries.append(entry)
+            slots[entry.words] = slot
             liveCount += 1
             for word in entry.words { postings[word, default: []].append(slot) }
         }

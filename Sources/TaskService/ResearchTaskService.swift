@@ -29,10 +29,13 @@ public final class ResearchTaskService: Sendable {
 
     public let store: any EventStore
     public let workflow: ResearchWorkflow
+    /// The task listing in memory, told of every event appended here.
+    public let listing: TaskListingProjection
 
-    public init(store: any EventStore, workflow: ResearchWorkflow) {
+    public init(store: any EventStore, workflow: ResearchWorkflow, listingCapacity: Int = TaskListingProjection.defaultCapacity) {
         self.store = store
         self.workflow = workflow
+        self.listing = TaskListingProjection(store: store, capacity: listingCapacity)
     }
 
     /// Records a new task and returns its id; nothing runs yet.
@@ -53,6 +56,7 @@ public final class ResearchTaskService: Sendable {
         let id = "task-" + UUID().uuidString.lowercased()
         let event = TaskEvent.submitted(question: trimmed, principal: principal, contextID: contextID)
         let stored = try await store.append([try Self.encode(event)], to: id, expectedVersion: 0)
+        if let first = stored.first { listing.recordSubmitted(first, owner: principal, contextID: contextID) }
         var state = TaskState()
         try state.apply(event)
         return (id, state, stored.last?.recordedAt ?? Date())
@@ -68,12 +72,16 @@ public final class ResearchTaskService: Sendable {
         let (state, version) = try await load(id)
         let versionCounter = VersionCounter(version)
         let store = self.store
+        let listing = self.listing
         return try await workflow.run(from: state, taskID: id) { event in
             try beforeRecording(event)
             let expected = versionCounter.value
             let appended = try await store.append([try Self.encode(event)], to: id, expectedVersion: expected)
             versionCounter.advance()
-            if let stored = appended.last { observe(stored, event) }
+            if let stored = appended.last {
+                listing.record(stored)
+                observe(stored, event)
+            }
         }
     }
 
@@ -96,13 +104,23 @@ public final class ResearchTaskService: Sendable {
     }
 
     /// `cancelNotRunning`, with the event as stored (nil when the task had already ended).
+    /// The task may be running on another replica (issue 16): when that replica records a
+    /// step first, the cancellation is folded onto the new state and tried again.
     public func recordCancellation(_ id: String, reason: String) async throws -> (state: TaskState, stored: StoredEvent?, event: TaskEvent) {
-        var (state, version) = try await load(id)
         let event = TaskEvent.canceled(reason: reason)
-        guard !state.isTerminal else { return (state, nil, event) }
-        let appended = try await store.append([try Self.encode(event)], to: id, expectedVersion: version)
-        try state.apply(event)
-        return (state, appended.last, event)
+        var attempt = 1
+        while true {
+            var (state, version) = try await load(id)
+            guard !state.isTerminal else { return (state, nil, event) }
+            do {
+                let appended = try await store.append([try Self.encode(event)], to: id, expectedVersion: version)
+                if let stored = appended.last { listing.record(stored) }
+                try state.apply(event)
+                return (state, appended.last, event)
+            } catch EventStoreError.versionConflict where attempt < 20 {
+                attempt += 1
+            }
+        }
     }
 
     public func events(of id: String) async throws -> [(stored: StoredEvent, event: TaskEvent)] {

@@ -35,6 +35,9 @@ public enum TaskReportJSON {
             /// Share of evidence sentences caught in a contradiction across sources (last critique), 0...1.
             public var contradictionScore: Double
             public var contradictions: [Contradiction]
+            /// Sub-questions (report sections) the report says the knowledge base does not
+            /// answer; nil without a report. Optional, so documents written before it still decode.
+            public var unansweredSubQuestions: Int?
         }
         public struct Timings: Codable, Sendable {
             public var totalMs: Double?
@@ -65,7 +68,8 @@ public enum TaskReportJSON {
                            contradictionScore: state.critiques.last?.contradictionScore ?? 0,
                            contradictions: (state.critiques.last?.contradictions ?? []).map {
                                .init(reason: $0.reason, sentences: [$0.first.sentence, $0.second.sentence], sources: [$0.first.source, $0.second.source])
-                           }),
+                           },
+                           unansweredSubQuestions: report?.unansweredSections.count),
             timings: .init(totalMs: totalMilliseconds), reason: state.endReason)
     }
 

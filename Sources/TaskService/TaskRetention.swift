@@ -65,6 +65,7 @@ public struct TaskRetention: Sendable {
             report.prunedTasks += prunedTasks.count
             report.keptTasks += outcome.skipped.filter { $0.hasPrefix("task-") }.count
             directory?.forget(prunedTasks)
+            service.listing.remove(prunedTasks)
         }
         return report
     }

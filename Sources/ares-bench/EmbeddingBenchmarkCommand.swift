@@ -17,6 +17,9 @@ struct EmbeddingBenchmarkCommand: AsyncParsableCommand {
     @Option(help: "The model folder (all-MiniLM-L6-v2 layout).")
     var embeddingModelDir: String
 
+    @Option(help: "none (float32) or int8 (8-bit linear layers).")
+    var embeddingQuantization = "none"
+
     @Option(help: "The corpus folder.")
     var corpus = "/usr/share/doc/postgresql-doc-15/html"
 
@@ -54,7 +57,12 @@ struct EmbeddingBenchmarkCommand: AsyncParsableCommand {
         if let passagesOut { try JSONEncoder().encode(passages).write(to: URL(fileURLWithPath: passagesOut)) }
 
         var embedder: LocalSentenceEmbedder?
-        let loadTime = try clock.measure { embedder = try LocalSentenceEmbedder.load(directory: URL(fileURLWithPath: embeddingModelDir)) }
+        guard let quantization = EmbeddingQuantization(rawValue: embeddingQuantization) else {
+            throw ValidationError("--embedding-quantization must be none or int8, not \(embeddingQuantization)")
+        }
+        let loadTime = try clock.measure {
+            embedder = try LocalSentenceEmbedder.load(directory: URL(fileURLWithPath: embeddingModelDir), quantization: quantization)
+        }
         guard let embedder else { return }
         print("model: \(embedder.identity), loaded in \(Statistics.format(Statistics.seconds(loadTime), 2)) s")
 

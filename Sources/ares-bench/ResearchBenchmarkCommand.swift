@@ -12,7 +12,7 @@ import TaskService
 struct ResearchBenchmarkCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "research",
-        abstract: "Answer-cited share, supported-sentence share and latency of `ares ask` in process, then N concurrent tasks."
+        abstract: "Answer-cited share, report precision, supported-sentence share and latency of `ares ask` in process, then N concurrent tasks."
     )
 
     @Option(help: "A data directory with the corpus ingested (e.g. the one `ares-bench corpus` leaves).")
@@ -32,6 +32,28 @@ struct ResearchBenchmarkCommand: AsyncParsableCommand {
 
     @Flag(help: "Name each question whose report cites no passage with its answer hint, and whether research found one.")
     var showMisses = false
+
+    @Flag(help: "Per question: the answer-cited, hint-in-text and precision measures and the sub-questions left unanswered.")
+    var showReports = false
+
+    @Flag(help: "Per question: every report sentence with its evidence score, its page and whether that page answers the question.")
+    var showSentences = false
+
+    // The relevance gates, for calibrating them on the development set (defaults: the team's).
+    @Option(help: "Without a semantic model: the least idf-weighted share of a sub-question's terms a report sentence must hold.")
+    var minimumWordShare: Double?
+
+    @Option(help: "With a semantic model: the least cosine of sentence and sub-question that counts as close in meaning.")
+    var minimumCosine: Double?
+
+    @Option(help: "The least share of its section's best score a further report sentence must reach (0: off).")
+    var minimumShareOfBest: Double?
+
+    @Option(help: "The least evidence score a report sentence must have.")
+    var minimumScore: Double?
+
+    @Option(help: "The most sources (documents) one report section quotes (0: any number).")
+    var sourcesPerSection: Int?
 
     @OptionGroup var embedding: EmbedderOptions
 
@@ -134,7 +156,18 @@ struct ResearchBenchmarkCommand: AsyncParsableCommand {
             throw ValidationError("\(dataDir) was ingested with another embedder than \(embedder.identity): run `ares-bench corpus` with the same embedder options")
         }
         if let model = configuration.chatModel { print("agents: LLM-backed (\(model.name)), each falling back to the built-in one") }
-        let service = environment.service
+        let defaults = RelevanceThresholds()
+        let relevance = RelevanceThresholds(minimumWordShare: minimumWordShare ?? defaults.minimumWordShare,
+                                            minimumCosine: minimumCosine ?? defaults.minimumCosine,
+                                            minimumShareOfBest: minimumShareOfBest ?? defaults.minimumShareOfBest,
+                                            minimumScore: minimumScore ?? defaults.minimumScore,
+                                            sourcesPerSection: sourcesPerSection ?? defaults.sourcesPerSection)
+        print("relevance gates: word share \(relevance.minimumWordShare), cosine \(relevance.minimumCosine) (with a semantic model), "
+              + "share of a section's best \(relevance.minimumShareOfBest), evidence score \(relevance.minimumScore), sources per section \(relevance.sourcesPerSection)")
+        // The environment's agents, assembled again with the gates under test.
+        let agents = ResearchTeam.agents(knowledge: environment.knowledge, embedder: embedder, model: environment.languageModel,
+                                         memory: nil, expansionTerms: expansionTerms, relevance: relevance)
+        let service = ResearchTaskService(store: environment.store, workflow: ResearchWorkflow(agents: agents))
         let clock = ContinuousClock()
 
         func normalize(_ text: String) -> String { text.lowercased().split(whereSeparator: \.isWhitespace).joined(separator: " ") }
@@ -144,6 +177,9 @@ struct ResearchBenchmarkCommand: AsyncParsableCommand {
             question.relevant.contains(URL(fileURLWithPath: passage.source).lastPathComponent) && normalize(passage.text).contains(hint)
         }
         var cited = 0, citedAnywhere = 0, supported = 0, unsupported = 0, completed = 0, contradicted = 0, rounds = 0
+        // Precision beside recall: claims from an answering page, the hint in the text itself.
+        var claims = 0, claimsFromAnswering = 0, hintInText = 0, sections = 0, unansweredSections = 0, answeredNothing = 0
+        var precisionPerReport: [Double] = []
         var latencies: [Double] = []
         for question in set.questions {
             var state = TaskState()
@@ -168,6 +204,33 @@ struct ResearchBenchmarkCommand: AsyncParsableCommand {
                 let found = evidence.contains { answers($0.passage, question, hint: hint) }
                 print("miss \(question.id): \(found ? "an answering passage is in the evidence, not cited" : "no answering passage in the evidence") — \(question.question)")
             }
+            if let report = state.report {
+                let measures = ReportAnswerMeasures.measure(report, answeringPages: Set(question.relevant), hint: question.answer_hint)
+                claims += measures.claims
+                claimsFromAnswering += measures.claimsFromAnsweringPages
+                if measures.hintInText { hintInText += 1 }
+                if measures.claims > 0 { precisionPerReport.append(Double(measures.claimsFromAnsweringPages) / Double(measures.claims)) }
+                sections += report.sections.count
+                unansweredSections += measures.unansweredSections
+                if measures.claims == 0 { answeredNothing += 1 }
+                if showSentences {
+                    let evidence = state.evidence.values.flatMap { $0 }
+                    for section in report.sections {
+                        for claim in ReportAnswerMeasures.claims(in: section.text) {
+                            let found = evidence.filter { claim.text.hasPrefix($0.sentence) }
+                            let score = found.map(\.score).max().map { Statistics.format($0, 3) } ?? "-"
+                            let pages = found.map { ReportAnswerMeasures.page(of: $0.passage) }
+                            let answering = pages.contains { question.relevant.contains($0) }
+                            print("  \(question.id) \(answering ? "+" : "-") \(score) \(pages.first ?? "?"): \(claim.text.prefix(110))")
+                        }
+                    }
+                }
+                if showReports {
+                    print("report \(question.id): cited \(measures.citesAnsweringPassage ? "yes" : "no"), hint in text \(measures.hintInText ? "yes" : "no"), "
+                          + "\(measures.claimsFromAnsweringPages)/\(measures.claims) sentences from an answering page, "
+                          + "\(measures.unansweredSections)/\(report.sections.count) sub-questions unanswered — \(question.question)")
+                }
+            }
             supported += state.citationCheck?.supportedSentences ?? 0
             unsupported += state.citationCheck?.unsupportedSentences ?? 0
         }
@@ -175,6 +238,12 @@ struct ResearchBenchmarkCommand: AsyncParsableCommand {
         print("questions: \(set.questions.count), completed: \(completed)")
         print("share of reports citing an answering passage (a relevant page's passage with the answer hint): \(Statistics.format(Double(cited) / count))")
         print("share of reports citing any passage with the answer hint (lenient: the measure used before 2026-11-28): \(Statistics.format(Double(citedAnywhere) / count))")
+        print("share of reports whose own text contains the answer hint: \(Statistics.format(Double(hintInText) / count))")
+        print("precision: share of report sentences citing an answering page: \(Statistics.format(Double(claimsFromAnswering) / Double(max(claims, 1)))) "
+              + "(\(claimsFromAnswering) of \(claims)); mean per report that says something: "
+              + "\(Statistics.format(precisionPerReport.reduce(0, +) / Double(max(precisionPerReport.count, 1))))")
+        print("report sentences per question: \(Statistics.format(Double(claims) / count, 2)); sub-questions unanswered: \(unansweredSections) of \(sections); "
+              + "reports answering nothing: \(answeredNothing)")
         print("share of report sentences the verifier finds supported: \(Statistics.format(Double(supported) / Double(max(supported + unsupported, 1))))")
         print("reports whose evidence holds a contradiction across sources: \(contradicted); research rounds: \(Statistics.format(Double(rounds) / count, 2)) per question")
         print("end to end per question (durable task): p50 \(Statistics.format(Statistics.percentile(latencies, 0.5), 1)) ms, p95 \(Statistics.format(Statistics.percentile(latencies, 0.95), 1)) ms")

@@ -26,10 +26,12 @@ struct ConfigCommand: AsyncParsableCommand {
         @OptionGroup var embedding: EmbedderOptions
         @OptionGroup var model: ModelOptions
         @OptionGroup var server: ServerOptions
+        @OptionGroup var database: DatabaseConnectionOptions
+        @OptionGroup var replica: ReplicaOptions
 
         func run() async throws {
             try await Console.reportingErrors {
-                print(try AresConfiguration.load(data, embedding, model, server).report(format))
+                print(try AresConfiguration.load(data, embedding, model, server, database, replica).report(format))
             }
         }
     }

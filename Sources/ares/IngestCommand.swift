@@ -25,6 +25,7 @@ struct IngestCommand: AsyncParsableCommand {
 
     @OptionGroup var data: DataDirectoryOptions
     @OptionGroup var embedding: EmbedderOptions
+    @OptionGroup var database: DatabaseConnectionOptions
 
     func validate() throws {
         if paths.isEmpty && !prune {
@@ -39,13 +40,18 @@ struct IngestCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await Console.reportingErrors {
-            let configuration = try AresConfiguration.load(data, embedding)
-            let knowledge = try await ResearchEnvironment.openKnowledgeBase(
-                configuration, embedder: try await EmbedderFactory.make(configuration), access: .readWrite, warning: Console.warning)
-            let display = TerminalProgress()
-            let summary = try await knowledge.ingest(paths, prune: prune) { display.update($0) }
-            display.finish()
-            try IngestReport(summary: summary, dataDirectory: configuration.dataDirectory.path).print(format: format)
+            let configuration = try AresConfiguration.load(data, embedding, database)
+            let summary = try await ResearchEnvironment.withKnowledgeBase(
+                configuration, embedder: try await EmbedderFactory.make(configuration), access: .readWrite,
+                logger: Console.databaseLogger, warning: Console.warning
+            ) { knowledge in
+                let display = TerminalProgress()
+                let summary = try await knowledge.ingest(paths, prune: prune) { display.update($0) }
+                display.finish()
+                return summary
+            }
+            let place = configuration.database.map { "the database \($0.settings.database) on \($0.settings.host):\($0.settings.port)" }
+            try IngestReport(summary: summary, dataDirectory: place ?? configuration.dataDirectory.path).print(format: format)
             if summary.filesSeen == 0 && !paths.isEmpty {
                 Console.warning("no files found in \(paths.joined(separator: ", ")); nothing was ingested")
             }

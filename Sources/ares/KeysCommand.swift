@@ -2,6 +2,8 @@ import ArgumentParser
 import AresComposition
 import Audit
 import Foundation
+import Logging
+import PostgresStorage
 import Security
 
 /// `ares keys create|list|revoke`: the API keys of a data directory. A new key is printed
@@ -13,10 +15,20 @@ struct KeysCommand: AsyncParsableCommand {
         subcommands: [Create.self, List.self, Revoke.self]
     )
 
-    static func openStore(_ data: DataDirectoryOptions) throws -> APIKeyStore {
-        let configuration = try AresConfiguration.load(data)
+    /// Runs `body` with the keys of the configuration: the shared database's with `--database`
+    /// (migrated first, as `ares serve` would), else the data directory's.
+    static func withStore<Result: Sendable>(_ data: DataDirectoryOptions, _ database: DatabaseConnectionOptions,
+                                            _ body: (any APIKeyRepository) async throws -> Result) async throws -> Result {
+        let configuration = try AresConfiguration.load(data, database)
         if let notice = try DataDirectoryPermissions.prepare(configuration.dataDirectory) { Console.warning(notice) }
-        return try ServerEnvironment.openKeyStore(configuration)
+        guard let shared = configuration.database else { return try await body(try ServerEnvironment.openKeyStore(configuration)) }
+        var settings = shared.settings
+        settings.maximumConnections = 2
+        var logger = Logger(label: "ares.database", factory: { StreamLogHandler.standardError(label: $0) })
+        logger.logLevel = .warning
+        return try await PostgresDatabase.withDatabase(settings: settings, logger: logger) { database in
+            try await body(PostgresAPIKeyStore(database: database))
+        }
     }
 
     /// Key changes are recorded in the data directory's audit trail, the same file the server
@@ -35,19 +47,23 @@ struct KeysCommand: AsyncParsableCommand {
         var name = ""
 
         @OptionGroup var data: DataDirectoryOptions
+        @OptionGroup var database: DatabaseConnectionOptions
 
         func run() async throws {
             try await Console.reportingErrors {
                 let audit = try KeysCommand.openAuditTrail(data)
-                let store = try KeysCommand.openStore(data)
-                let (token, key) = try store.create(role: role, name: name)
-                do {
-                    try await audit.recordDurably(AuditEvent(kind: .keyCreated, outcome: .succeeded, principal: AuditEvent.localOperator,
-                                                             details: ["keyId": key.id, "role": key.role.rawValue, "name": key.name]))
-                } catch {
-                    // No key without its record: the new key is revoked before it was ever shown.
-                    _ = try? store.revoke(key.id)
-                    throw error
+                let (role, name) = (role, name)
+                let (token, key) = try await KeysCommand.withStore(data, database) { store in
+                    let (token, key) = try await store.create(role: role, name: name)
+                    do {
+                        try await audit.recordDurably(AuditEvent(kind: .keyCreated, outcome: .succeeded, principal: AuditEvent.localOperator,
+                                                                 details: ["keyId": key.id, "role": key.role.rawValue, "name": key.name]))
+                    } catch {
+                        // No key without its record: the new key is revoked before it was ever shown.
+                        _ = try? await store.revoke(key.id)
+                        throw error
+                    }
+                    return (token, key)
                 }
                 print(token.text)
                 Console.note("created \(key.role.rawValue) key \(key.id) (\(key.name)); store it now: ares keeps only its hash")
@@ -58,10 +74,11 @@ struct KeysCommand: AsyncParsableCommand {
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List keys (ids, names, roles; never secrets).")
         @OptionGroup var data: DataDirectoryOptions
+        @OptionGroup var database: DatabaseConnectionOptions
 
         func run() async throws {
             try await Console.reportingErrors {
-                let keys = try KeysCommand.openStore(data).all()
+                let keys = try await KeysCommand.withStore(data, database) { try await $0.all() }
                 if keys.isEmpty { print("No API keys; create one with `ares keys create --role admin`.") }
                 for key in keys {
                     let state = key.revokedAt.map { "revoked \($0.formatted(.iso8601))" } ?? "active"
@@ -78,11 +95,13 @@ struct KeysCommand: AsyncParsableCommand {
         var key: String
 
         @OptionGroup var data: DataDirectoryOptions
+        @OptionGroup var database: DatabaseConnectionOptions
 
         func run() async throws {
             try await Console.reportingErrors {
                 let audit = try KeysCommand.openAuditTrail(data)
-                let revoked = try KeysCommand.openStore(data).revoke(key)
+                let key = key
+                let revoked = try await KeysCommand.withStore(data, database) { try await $0.revoke(key) }
                 try await audit.recordDurably(AuditEvent(kind: .keyRevoked, outcome: .succeeded, principal: AuditEvent.localOperator,
                                                          details: ["keyId": revoked.id, "role": revoked.role.rawValue, "name": revoked.name]))
                 Console.note("revoked key \(revoked.id) (\(revoked.name))")

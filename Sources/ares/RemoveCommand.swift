@@ -14,21 +14,26 @@ struct RemoveCommand: AsyncParsableCommand {
 
     @OptionGroup var data: DataDirectoryOptions
     @OptionGroup var embedding: EmbedderOptions
+    @OptionGroup var database: DatabaseConnectionOptions
 
     func run() async throws {
         try await Console.reportingErrors {
-            let configuration = try AresConfiguration.load(data, embedding)
-            let knowledge = try await ResearchEnvironment.openKnowledgeBase(
-                configuration, embedder: try await EmbedderFactory.make(configuration), access: .readWrite, warning: Console.warning)
-            var failed = false
-            for source in sources {
-                let removed = try await knowledge.remove(source)
-                if removed.isEmpty {
-                    Console.error("no document was ingested as '\(source)'")
-                    failed = true
-                } else {
-                    for path in removed { print("removed \(path)") }
+            let configuration = try AresConfiguration.load(data, embedding, database)
+            let failed = try await ResearchEnvironment.withKnowledgeBase(
+                configuration, embedder: try await EmbedderFactory.make(configuration), access: .readWrite,
+                logger: Console.databaseLogger, warning: Console.warning
+            ) { knowledge in
+                var failed = false
+                for source in sources {
+                    let removed = try await knowledge.remove(source)
+                    if removed.isEmpty {
+                        Console.error("no document was ingested as '\(source)'")
+                        failed = true
+                    } else {
+                        for path in removed { print("removed \(path)") }
+                    }
                 }
+                return failed
             }
             if failed { throw ExitCode.failure }
         }

@@ -24,6 +24,7 @@ struct SearchCommand: AsyncParsableCommand {
 
     @OptionGroup var data: DataDirectoryOptions
     @OptionGroup var embedding: EmbedderOptions
+    @OptionGroup var database: DatabaseConnectionOptions
 
     func validate() throws {
         guard (1...1000).contains(limit) else { throw ValidationError("--limit must be between 1 and 1000 (got \(limit))") }
@@ -34,15 +35,19 @@ struct SearchCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await Console.reportingErrors {
-            let configuration = try AresConfiguration.load(data, embedding)
-            let knowledge = try await ResearchEnvironment.openKnowledgeBase(
-                configuration, embedder: try await EmbedderFactory.make(configuration), access: .readOnly, warning: Console.warning)
-            if try await knowledge.counts().chunks == 0 {
-                Console.warning("the knowledge base in \(configuration.dataDirectory.path) is empty: run `ares ingest PATH...` first")
-            } else if mode != .keyword, await !knowledge.vectorsMatchEmbedder {
-                Console.warning("the stored vectors come from another embedder; hybrid search uses keywords only until `ares ingest` re-embeds")
+            let configuration = try AresConfiguration.load(data, embedding, database)
+            let results = try await ResearchEnvironment.withKnowledgeBase(
+                configuration, embedder: try await EmbedderFactory.make(configuration), access: .readOnly,
+                logger: Console.databaseLogger, warning: Console.warning
+            ) { knowledge in
+                if try await knowledge.counts().chunks == 0 {
+                    let place = configuration.database.map { "the database \($0.settings.database)" } ?? configuration.dataDirectory.path
+                    Console.warning("the knowledge base in \(place) is empty: run `ares ingest PATH...` first")
+                } else if mode != .keyword, await !knowledge.vectorsMatchEmbedder {
+                    Console.warning("the stored vectors come from another embedder; hybrid search uses keywords only until `ares ingest` re-embeds")
+                }
+                return try await knowledge.search(query, limit: limit, mode: mode)
             }
-            let results = try await knowledge.search(query, limit: limit, mode: mode)
             switch format {
             case .json: try printJSON(results)
             case .text: printText(results)

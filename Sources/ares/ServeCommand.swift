@@ -30,10 +30,12 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup var data: DataDirectoryOptions
     @OptionGroup var embedding: EmbedderOptions
     @OptionGroup var model: ModelOptions
+    @OptionGroup var database: DatabaseConnectionOptions
+    @OptionGroup var replica: ReplicaOptions
 
     func run() async throws {
         try await Console.reportingErrors {
-            let configuration = try AresConfiguration.load(server, data, embedding, model)
+            let configuration = try AresConfiguration.load(server, data, embedding, model, database, replica)
             let settings = configuration.server
             LoggingSystem.bootstrap({ label, provider in JSONLogHandler(label: label, level: settings.logLevel, metadataProvider: provider) },
                                     metadataProvider: OTLPTracing.logMetadataProvider)
@@ -57,7 +59,7 @@ struct ServeCommand: AsyncParsableCommand {
             let dataDirectory = configuration.dataDirectory.path
             if settings.developmentMode {
                 Console.warning("DEVELOPMENT MODE: requests without credentials act as a local admin. Never expose this server.")
-            } else if try !environment.keys.hasActiveKeys(), !configuration.tls.grantsRolesByCertificate,
+            } else if environment.shared == nil, try !environment.keys.hasActiveKeys(), !configuration.tls.grantsRolesByCertificate,
                       !configuration.identity.acceptsTokens {
                 throw ValidationError("""
                     no API key exists in \(dataDirectory), so no one could use this server: create one with \
@@ -73,7 +75,9 @@ struct ServeCommand: AsyncParsableCommand {
             // --backup-to: continuous backup shipping beside the other background services.
             var components = environment.components
             try BackupShippingService.attach(to: &components, configuration: configuration, aresVersion: AresVersion.current, logger: logger)
-            let app = AresServer.makeApplication(configuration: serverConfiguration, components: components, services: services,
+            // The shared database's pool first: it starts before and stops after everything that uses it.
+            let app = AresServer.makeApplication(configuration: serverConfiguration, components: components,
+                                                 services: environment.leadingServices + services,
                                                  tls: tls) { port in
                 logger.info("listening", metadata: [
                     "address": .string("\(tls == nil ? "http" : "https")://\(serverConfiguration.host):\(port)"), "a2a": .string("/a2a"), "mcp": .string("/mcp"),

@@ -47,6 +47,9 @@ struct ValidateCommand: AsyncParsableCommand {
     @Option(help: "Seconds the final check waits for acknowledged tasks to end.")
     var taskLossDeadline = 120
 
+    @Option(help: "With --manage: the seed of the random moments the chaos and restore phases kill the deployment at (default: a random one, stated in the report).")
+    var chaosSeed: UInt64?
+
     @Flag(help: "Run only the plan's phases, not the security and conformance probes (to measure the load generator itself); the Security and Integration gates then fail for lack of evidence.")
     var skipProbes = false
 
@@ -61,6 +64,7 @@ struct ValidateCommand: AsyncParsableCommand {
         } else {
             guard target != nil else { throw ValidationError("give --target URL (a running deployment), or --manage") }
             guard corpus == nil else { throw ValidationError("--corpus is for --manage") }
+            guard chaosSeed == nil else { throw ValidationError("--chaos-seed is for --manage (only a managed deployment can be killed)") }
             if apiKeyFile != nil, tokenFile != nil { throw ValidationError("give one of --api-key-file and --token-file") }
         }
     }
@@ -131,9 +135,13 @@ struct ValidateCommand: AsyncParsableCommand {
         defer { deployment.stop() }
         let admin = ValidationTarget(baseURL: deployment.baseURL, credential: .apiKey(deployment.adminKey))
         progress("validating the managed deployment with plan \(plan.name) at scale \(scale)")
-        let managed = "ares serve started by ares validate --manage: embedded defaults (SQLite, built-in agents), 127.0.0.1, \(loadClients) researcher keys for the load, an admin key for the probes"
-        return await makeRun(plan, target: admin, loadAuthorizations: deployment.loadKeys.map { "Bearer \($0)" },
-                             environment: environment(target: deployment.baseURL.absoluteString, managed: managed), progress: progress).run()
+        let seed = chaosSeed ?? UInt64.random(in: 1...UInt64(UInt32.max))
+        let managed = "ares serve started by ares validate --manage: embedded defaults (SQLite, built-in agents), 127.0.0.1, \(loadClients) researcher keys for the load, an admin key for the probes; chaos and restore phases restart it with a model endpoint behind a fault proxy, on a filled filesystem and with --backup-to, and SIGKILL it (seed \(seed))"
+        let actions = ManagedPhaseActions(deployment: deployment, seed: seed, taskDeadline: .seconds(taskLossDeadline))
+        var run = makeRun(plan, target: admin, loadAuthorizations: deployment.loadKeys.map { "Bearer \($0)" },
+                          environment: environment(target: deployment.baseURL.absoluteString, managed: managed), progress: progress)
+        run.phaseActions = actions.actions
+        return await run.run()
     }
 
     private func makeRun(_ plan: ValidationPlan, target: ValidationTarget, loadAuthorizations: [String], environment: RunEnvironment,

@@ -13,20 +13,20 @@ import Testing
         let before = try AresProcess.run(["db", "status"], environment: environment)
         #expect(before.status == 2, "pending migrations: exit status 2\n\(before.stderr)")
         #expect(before.stdout.contains("schema version: 0"))
-        #expect(before.stdout.contains("pending (apply with `ares db migrate`):\n  1  event store"))
+        #expect(before.stdout.contains("pending (apply with `ares db migrate`):\n  1  event store\n  2  work queue"))
         #expect(before.stdout.contains("password: from the file \(cluster.passwordFile.path)"))
 
         let migrate = try AresProcess.run(["db", "migrate"], environment: environment)
         #expect(migrate.status == 0, "\(migrate.stderr)")
-        #expect(migrate.stdout.contains("applied 1 migration: 1 event store; schema version 1"))
+        #expect(migrate.stdout.contains("applied 4 migrations: 1 event store, 2 work queue, 3 api keys, 4 knowledge base; schema version 4"))
         let again = try AresProcess.run(["db", "migrate", "--database", cluster.url(database: database)],
                                         environment: ["ARES_DATABASE_PASSWORD_FILE": cluster.passwordFile.path])
-        #expect(again.stdout.contains("schema is up to date at version 1"))
+        #expect(again.stdout.contains("schema is up to date at version 4"))
 
         let after = try AresProcess.run(["db", "status", "--format", "json"], environment: environment)
         #expect(after.status == 0)
         let json = try JSONSerialization.jsonObject(with: Data(after.stdout.utf8)) as? [String: Any]
-        #expect(json?["version"] as? Int == 1)
+        #expect(json?["version"] as? Int == 4)
         #expect((json?["pending"] as? [Any])?.isEmpty == true)
         #expect((json?["applied"] as? [[String: Any]])?.first?["name"] as? String == "event store")
         for output in [before, migrate, again, after] {
@@ -49,10 +49,10 @@ import Testing
         try cluster.superuserSQL("INSERT INTO ares_schema_migrations (version, name) VALUES (5, 'future')", database: database)
         let newer = try AresProcess.run(["db", "migrate"], environment: environment)
         #expect(newer.status == 1)
-        #expect(newer.stderr.contains("database schema is at version 5, this ares knows up to 1: upgrade ares"))
+        #expect(newer.stderr.contains("database schema is at version 5, this ares knows up to 4: upgrade ares"))
         let newerStatus = try AresProcess.run(["db", "status"], environment: environment)
         #expect(newerStatus.status == 1)
-        #expect(newerStatus.stdout.contains("schema version: 5 (this ares knows up to 1)"))
+        #expect(newerStatus.stdout.contains("schema version: 5 (this ares knows up to 4)"))
     }
 
     @Test func problemsAreOneLineWithoutThePassword() async throws {

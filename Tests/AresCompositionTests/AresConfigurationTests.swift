@@ -203,6 +203,16 @@ import Testing
         #expect(try load(ConfigurationFlags(configurationFile: file)).server.traceSamplingRatio == 0)
     }
 
+    @Test func theLocalEmbedderCanBeQuantized() throws {
+        #expect(try load().embedding.quantization == .none)
+        #expect(try load(environment: ["ARES_EMBEDDING_QUANTIZATION": "int8"]).embedding.quantization == .int8)
+        var flags = ConfigurationFlags()
+        flags.set(.embeddingQuantization, "int8")
+        #expect(try load(flags).embedding.quantization == .int8)
+        let wrong = try #require(error(environment: ["ARES_EMBEDDING_QUANTIZATION": "int4"]))
+        #expect(wrong.setting == "embeddingQuantization" && wrong.message.contains("none, int8") && wrong.message.contains("int4"))
+    }
+
     @Test func settingsThatNeedEachOtherSaySo() throws {
         let noURL = try #require(error(environment: ["ARES_EMBEDDER": "openai"]))
         #expect(noURL.setting == "embeddingURL")

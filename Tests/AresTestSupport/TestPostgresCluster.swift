@@ -60,6 +60,16 @@ public final class TestPostgresCluster: Sendable {
         _ = try? Self.runScript(["stop", directory.path])
     }
 
+    /// Stops the server but keeps the cluster (a database that is away); `resume()` starts it
+    /// again on the same port. Only for a cluster of one's own, never the shared one.
+    public func pause() throws {
+        try Self.runScript(["pause", directory.path])
+    }
+
+    public func resume() throws {
+        try Self.runScript(["resume", directory.path])
+    }
+
     /// Runs SQL as the superuser over the private socket (for setting up and for tampering);
     /// returns psql's unaligned, tuples-only output. The SQL goes to psql on stdin, so a
     /// password in it (CREATE ROLE … PASSWORD) never shows in a process listing.

@@ -33,18 +33,18 @@ enum LocalModelFixture {
     }
 
     /// The model, loaded once for all tests of the process (loading reads 90 MB).
-    static func embedder() async throws -> LocalSentenceEmbedder {
-        try await SharedModel.shared.embedder()
+    static func embedder(quantization: EmbeddingQuantization = .none) async throws -> LocalSentenceEmbedder {
+        try await SharedModel.shared.embedder(quantization: quantization)
     }
 
     actor SharedModel {
         static let shared = SharedModel()
-        private var loaded: LocalSentenceEmbedder?
+        private var loaded: [EmbeddingQuantization: LocalSentenceEmbedder] = [:]
 
-        func embedder() throws -> LocalSentenceEmbedder {
-            if let loaded { return loaded }
-            let embedder = try LocalSentenceEmbedder.load(directory: try LocalModelFixture.modelDirectory())
-            loaded = embedder
+        func embedder(quantization: EmbeddingQuantization) throws -> LocalSentenceEmbedder {
+            if let embedder = loaded[quantization] { return embedder }
+            let embedder = try LocalSentenceEmbedder.load(directory: try LocalModelFixture.modelDirectory(), quantization: quantization)
+            loaded[quantization] = embedder
             return embedder
         }
     }

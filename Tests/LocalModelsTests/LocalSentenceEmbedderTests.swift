@@ -70,6 +70,46 @@ import Testing
         #expect(try await embedder.embed([]).isEmpty)
     }
 
+    @Test func int8VectorsStayWithinCosine099OfTheReference() async throws {
+        let golden = try Self.golden()
+        let embedder = try await LocalModelFixture.embedder(quantization: .int8)
+        let float = try await LocalModelFixture.embedder()
+        #expect(embedder.identity.contains("-d384-int8-"), "the identity tells int8 vectors from float32 ones: \(embedder.identity)")
+        #expect(embedder.identity != float.identity)
+        let vectors = try await embedder.embed(golden.sentences.map(\.text))
+        try #require(vectors.count == golden.sentences.count)
+        var lowest: Float = 1, sum: Float = 0
+        for (sentence, vector) in zip(golden.sentences, vectors) {
+            let similarity = Self.cosine(vector, sentence.vector)
+            lowest = min(lowest, similarity)
+            sum += similarity
+            #expect(similarity >= 0.99, "int8 cosine \(similarity) for \(sentence.text.debugDescription.prefix(60))")
+            #expect(abs(vector.reduce(0) { $0 + $1 * $1 }.squareRoot() - 1) < 1e-5)
+        }
+        print("local embedder int8 vs \(golden.reference): lowest cosine \(lowest), mean \(sum / Float(vectors.count)) over \(vectors.count) sentences")
+        // Batching does not change a vector (per-token quantization: no row sees another's range).
+        let alone = try await embedder.embed([golden.sentences[0].text])
+        #expect(Self.cosine(alone[0], vectors[0]) > 0.99999)
+    }
+
+    @Test func aBatchIsSplitIntoBalancedContiguousGroups() {
+        #expect(BertEncoder.partition(lengths: [], into: 2).isEmpty)
+        #expect(BertEncoder.partition(lengths: [12], into: 2) == [0..<1])
+        // Too few tokens for a second core: one group.
+        #expect(BertEncoder.partition(lengths: [10, 12, 9], into: 2) == [0..<3])
+        #expect(BertEncoder.partition(lengths: [256, 256, 256, 256], into: 2) == [0..<2, 2..<4])
+        #expect(BertEncoder.partition(lengths: [256, 10, 10, 256, 256], into: 2) == [0..<3, 3..<5] || BertEncoder.partition(lengths: [256, 10, 10, 256, 256], into: 2) == [0..<4, 4..<5])
+        #expect(BertEncoder.partition(lengths: [256, 256, 256], into: 4) == [0..<1, 1..<2, 2..<3])
+        for lengths in [[5, 300, 7, 90, 256, 256, 1, 64], [256, 256], Array(repeating: 100, count: 17)] {
+            for workers in 1...5 {
+                let groups = BertEncoder.partition(lengths: lengths, into: workers)
+                #expect(groups.count <= workers && !groups.isEmpty)
+                #expect(groups.first?.lowerBound == 0 && groups.last?.upperBound == lengths.count)
+                #expect(zip(groups, groups.dropFirst()).allSatisfy { $0.upperBound == $1.lowerBound && !$0.isEmpty })
+            }
+        }
+    }
+
     @Test func meaningIsCaptured() async throws {
         // A paraphrase is nearer than an unrelated sentence: the model, not just the words.
         let embedder = try await LocalModelFixture.embedder()

@@ -14,8 +14,8 @@ import Testing
         #expect(status.version == PostgresMigrations.all.count)
         #expect(status.applied.map(\.name) == PostgresMigrations.all.map(\.name))
         #expect(status.pending.isEmpty)
-        #expect(try database.superuserSQL("SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables WHERE tablename LIKE 'ares%'")
-            == "ares_event_streams,ares_events,ares_schema_migrations")
+        #expect(try database.superuserSQL("SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables WHERE tablename IN ('ares_event_streams', 'ares_events', 'ares_schema_migrations', 'ares_task_queue')")
+            == "ares_event_streams,ares_events,ares_schema_migrations,ares_task_queue")
         let again = try await PostgresDatabase.withDatabase(settings: try database.settings(), logger: .quiet, migrate: false) { postgres in
             try await PostgresMigrator().migrate(client: postgres.client, logger: .quiet)
         }
@@ -26,10 +26,12 @@ import Testing
         let database = try await PostgresTestDatabase.make()
         // Migrations that would fail or double a row if applied twice, each slow enough that
         // the replicas overlap.
+        // Numbered after ares's own migrations, however many there are.
+        let first = PostgresMigrations.all.count + 1, second = first + 1
         let migrations = try PostgresMigrator(migrations: PostgresMigrations.all + [
-            PostgresMigration(version: 2, name: "counter", statements: [
-                "CREATE TABLE test_applied (migration integer NOT NULL)", "SELECT pg_sleep(0.2)", "INSERT INTO test_applied VALUES (2)"]),
-            PostgresMigration(version: 3, name: "second", statements: ["SELECT pg_sleep(0.2)", "INSERT INTO test_applied VALUES (3)"]),
+            PostgresMigration(version: first, name: "counter", statements: [
+                "CREATE TABLE test_applied (migration integer NOT NULL)", "SELECT pg_sleep(0.2)", "INSERT INTO test_applied VALUES (\(first))"]),
+            PostgresMigration(version: second, name: "second", statements: ["SELECT pg_sleep(0.2)", "INSERT INTO test_applied VALUES (\(second))"]),
         ])
         let settings = try database.settings()
         let appliedByEach = try await withThrowingTaskGroup(of: [Int].self) { group in
@@ -42,15 +44,17 @@ import Testing
             }
             return try await group.reduce(into: [Int]()) { $0 += $1 }
         }
-        #expect(appliedByEach.sorted() == [1, 2, 3], "each migration applied by exactly one of the four")
-        #expect(try database.superuserSQL("SELECT string_agg(migration::text, ',' ORDER BY migration) FROM test_applied") == "2,3")
-        #expect(try database.superuserSQL("SELECT string_agg(version::text, ',' ORDER BY version) FROM ares_schema_migrations") == "1,2,3")
+        #expect(appliedByEach.sorted() == Array(1...second), "each migration applied by exactly one of the four")
+        #expect(try database.superuserSQL("SELECT string_agg(migration::text, ',' ORDER BY migration) FROM test_applied") == "\(first),\(second)")
+        #expect(try database.superuserSQL("SELECT string_agg(version::text, ',' ORDER BY version) FROM ares_schema_migrations")
+            == (1...second).map(String.init).joined(separator: ","))
     }
 
     @Test func aFailingMigrationLeavesNoTraceAndStopsTheStart() async throws {
         let database = try await PostgresTestDatabase.make()
         let migrations = try PostgresMigrator(migrations: PostgresMigrations.all + [
-            PostgresMigration(version: 2, name: "broken", statements: ["CREATE TABLE test_half (x integer)", "SELECT no_such_function()"]),
+            PostgresMigration(version: PostgresMigrations.all.count + 1, name: "broken",
+                              statements: ["CREATE TABLE test_half (x integer)", "SELECT no_such_function()"]),
         ])
         await #expect {
             try await PostgresDatabase.withDatabase(settings: try database.settings(), logger: .quiet, prepare: false) { postgres in
@@ -60,7 +64,8 @@ import Testing
             "\(error)".contains("42883") && "\(error)".contains("no_such_function")
         }
         #expect(try database.superuserSQL("SELECT to_regclass('test_half') IS NULL") == "t", "the half-applied migration was rolled back")
-        #expect(try database.superuserSQL("SELECT string_agg(version::text, ',') FROM ares_schema_migrations") == "1")
+        #expect(try database.superuserSQL("SELECT string_agg(version::text, ',' ORDER BY version) FROM ares_schema_migrations")
+            == (1...PostgresMigrations.all.count).map(String.init).joined(separator: ","))
     }
 
     @Test func aSchemaNewerThanThisBinaryIsRefused() async throws {

@@ -18,7 +18,7 @@ import Testing
                                                          Self.path("deploy/prometheus/alert-rules.yml")], install: "prometheus")
         #expect(check.status == 0, "\(check.output)")
         #expect(check.output.contains("SUCCESS: 15 rules found"), "\(check.output)")
-        #expect(check.output.contains("SUCCESS: 10 rules found"), "\(check.output)")
+        #expect(check.output.contains("SUCCESS: 16 rules found"), "\(check.output)")
         let test = try DeploymentCheck.run("promtool", ["test", "rules", Self.path("deploy/prometheus/tests/alert-rules-test.yml")],
                                            install: "prometheus")
         #expect(test.status == 0, "\(test.output)")
@@ -52,7 +52,7 @@ import Testing
             let trimmed = line.trimmingCharacters(in: .whitespaces)
             return trimmed.hasPrefix("- alert: ") ? String(trimmed.dropFirst("- alert: ".count)) : nil
         }
-        #expect(alerts.count == 10, "\(alerts)")
+        #expect(alerts.count == 16, "\(alerts)")
         let testLines = tests.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
         for alert in alerts {
             // A firing expectation: the alertname line followed (next line) by non-empty exp_alerts.
@@ -81,7 +81,10 @@ import Testing
         let keyFile = pki.directory.appendingPathComponent("prometheus.key")
         try Data(key.utf8).write(to: keyFile)
         try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: keyFile.path)
-        let server = try ServerProcess(dataDirectory: data, arguments: ["--tls-cert", pki.path("server.pem"), "--tls-key", pki.path("server.key")])
+        // Continuous backup on, so that the backup shipping series (and their alerts) exist.
+        let backup = pki.directory.appendingPathComponent("backup")
+        let server = try ServerProcess(dataDirectory: data, arguments: ["--tls-cert", pki.path("server.pem"), "--tls-key", pki.path("server.key"),
+                                                                        "--backup-to", backup.path])
         defer { server.stop() }
         let outcome = try DeploymentCheck.python([Self.path("deploy/checks/check_prometheus_queries.py"), "--ares-url", "https://127.0.0.1:\(server.port)",
                                                   "--api-key-file", keyFile.path, "--ca-file", pki.path("ca.pem")], timeout: 120)
@@ -91,6 +94,10 @@ import Testing
         #expect(outcome.output.contains("PASS alert expression AresTLSCertificateExpiresSoon"), "\(outcome.output)")
         #expect(outcome.output.contains("PASS dashboard 'TLS certificate expires in (TLS only)'"), "\(outcome.output)")
         #expect(outcome.output.contains("PASS dashboard 'CPU (cores used)'"), "\(outcome.output)")
+        // Backup shipping (only with --backup-to) and the storage gauges (SQLite store).
+        for alert in ["AresBackupShippingLagging", "AresBackupShippingFailing", "AresStorageNotWritable", "AresStorageFillsWithin24h"] {
+            #expect(outcome.output.contains("PASS alert expression \(alert)"), "\(outcome.output)")
+        }
     }
 
     @Test func kubernetesManifestsRenderValidateAgainstKubernetes128AndMeetTheSecurityPolicy() throws {

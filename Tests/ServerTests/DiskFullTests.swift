@@ -80,6 +80,15 @@ import Testing
         #expect(ready.status == 503)
         let storageCheck = value(try ready.json(), "checks", "storage") as? String
         #expect(storageCheck?.contains("not writable") == true && storageCheck?.contains("disk full") == true, "\(ready.text)")
+        // Prometheus sees it too: the gauges AresStorageNotWritable and AresStorageAlmostFull read.
+        func gauge(_ name: String) async throws -> Double? {
+            let text = try await server.request("GET", "/metrics", headers: ["Authorization": "Bearer \(key)"]).text
+            return text.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { $0.split(separator: " ").last.flatMap { Double($0) } }
+        }
+        #expect(try await gauge("ares_storage_writable") == 0)
+        let size = try #require(try await gauge("ares_storage_size_bytes"))
+        let available = try #require(try await gauge("ares_storage_available_bytes"))
+        #expect(size > 0 && available / size < 0.10, "\(available) of \(size) bytes available on a full disk")
         let first = try await server.rpc("GetTask", params: ["id": acknowledged[0]], key: key).json()
         #expect(value(first, "result", "status", "state") as? String == "TASK_STATE_COMPLETED", "\(first)")
         let listed = try await server.rpc("ListTasks", params: ["pageSize": 100], key: key).json()
@@ -101,6 +110,7 @@ import Testing
         let after = try #require(resumed, "SendMessage did not succeed after the disk was freed")
         acknowledged.append(after)
         #expect(try await server.request("GET", "/health/ready").status == 200)
+        #expect(try await gauge("ares_storage_writable") == 1)
         // Every task acknowledged at any point finishes (those paused by the full disk resume).
         for id in acknowledged {
             var state: String?

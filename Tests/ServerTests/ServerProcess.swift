@@ -37,7 +37,8 @@ final class ServerProcess: @unchecked Sendable {
 
     /// `logDirectory`: where the log goes when the run keeps no outputs (default: the data
     /// directory; a test that fills the data directory's file system keeps it elsewhere).
-    init(dataDirectory: URL, arguments: [String] = [], logDirectory: URL? = nil) throws {
+    /// `environment`: variables added to this process's own (a database URL and password file).
+    init(dataDirectory: URL, arguments: [String] = [], logDirectory: URL? = nil, environment extra: [String: String] = [:]) throws {
         self.dataDirectory = dataDirectory
         let logName = "serve-\(UUID().uuidString).log"
         logFile = TestRunRecord.logFile(named: logName, fallback: (logDirectory ?? dataDirectory).appendingPathComponent(logName))
@@ -46,6 +47,7 @@ final class ServerProcess: @unchecked Sendable {
         process.arguments = ["serve", "--port", "0", "--data-dir", dataDirectory.path] + arguments
         var environment = ProcessInfo.processInfo.environment
         environment.removeValue(forKey: "ARES_DATA_DIR")
+        for (key, value) in extra { environment[key] = value }
         process.environment = environment
         let output = try FileHandle(forWritingTo: logFile)
         process.standardOutput = output
@@ -149,7 +151,9 @@ final class ServerProcess: @unchecked Sendable {
 
     static var binary: URL { AresProcess.binary }
 
-    static func ares(_ arguments: [String]) throws -> AresProcess.Outcome { try AresProcess.run(arguments) }
+    static func ares(_ arguments: [String], environment: [String: String] = [:]) throws -> AresProcess.Outcome {
+        try AresProcess.run(arguments, environment: environment)
+    }
 
     struct Failure: Error, CustomStringConvertible {
         var description: String

@@ -53,6 +53,24 @@ import Testing
         #expect(index.best(similarTo: "question number 3 about storage", threshold: 0.99, notBefore: .distantPast) == nil)
     }
 
+    @Test func aQuestionAskedAgainIsOneEntryThatRecallsTheNewest() {
+        var index = EpisodeIndex(capacity: 100)
+        let start = Date(timeIntervalSince1970: 0)
+        let questions = ["how do I restore a dump", "what does vacuum full lock", "how are tasks resumed"]
+        for id in 0..<900 { index.add(episode(id, questions[id % 3], at: start.addingTimeInterval(Double(id)))) }
+        #expect(index.count == 3)
+        #expect(index.best(similarTo: "how do I restore a dump", threshold: 0.8, notBefore: .distantPast)?.taskID == "task-897")
+        #expect(index.best(similarTo: "how are tasks resumed", threshold: 0.8, notBefore: start.addingTimeInterval(900)) == nil,
+                "the newest episode is too old, so every older one is")
+        // A question asked again is recent again: other questions are evicted first.
+        for id in 900..<960 { index.add(episode(id, "another question number \(id)", at: start.addingTimeInterval(Double(id)))) }
+        index.add(episode(2000, questions[0], at: start.addingTimeInterval(2000)))
+        for id in 960..<1020 { index.add(episode(id, "another question number \(id)", at: start.addingTimeInterval(Double(id)))) }
+        #expect(index.count <= 100)
+        #expect(index.best(similarTo: questions[0], threshold: 0.8, notBefore: .distantPast)?.taskID == "task-2000")
+        #expect(index.best(similarTo: questions[1], threshold: 0.8, notBefore: .distantPast) == nil)
+    }
+
     @Test func aThresholdOutsideZeroToOneIsHandledNotTrapped() {
         var index = EpisodeIndex(capacity: 10)
         index.add(episode(1, "how do I restore a dump", at: Date(timeIntervalSince1970: 0)))

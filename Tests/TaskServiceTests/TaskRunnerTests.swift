@@ -1,3 +1,4 @@
+import AresTestSupport
 import Agents
 import Foundation
 import ResearchCore
@@ -11,28 +12,8 @@ import Testing
 /// crash, and what subscribers see. Races a client over the network hits only now and then
 /// are reproduced here on purpose.
 @Suite struct TaskRunnerTests {
-    /// One passage that answers everything: research takes no time.
-    struct OnePassage: PassageRetriever {
-        func retrieve(_ query: String, limit: Int) async throws -> [RetrievedPassage] {
-            let text = "Tasks are resumed from their last recorded step after a restart."
-            return [RetrievedPassage(passage: Passage(chunkId: "c1", source: "tasks.md", title: "Tasks", headingPath: [],
-                                                      text: text, start: 0, end: text.unicodeScalars.count), score: 1)]
-        }
-    }
-
-    /// Holds every retrieval until opened (or the task is canceled): tasks stay running.
-    final class Gate: PassageRetriever {
-        private let open = Mutex(false)
-        let entered = Mutex(0)
-
-        func release() { open.withLock { $0 = true } }
-
-        func retrieve(_ query: String, limit: Int) async throws -> [RetrievedPassage] {
-            entered.withLock { $0 += 1 }
-            while !open.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(5)) }
-            return try await OnePassage().retrieve(query, limit: limit)
-        }
-    }
+    typealias OnePassage = OnePassageRetriever
+    typealias Gate = GatedRetriever
 
     struct Engine {
         var path: String

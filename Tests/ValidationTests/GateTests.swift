@@ -88,7 +88,7 @@ import Testing
         let testing = try gate(report, "Testing")
         #expect(!testing.passed)
         let phase = try #require(testing.measurements.first { $0.name.hasPrefix("phase failover") })
-        #expect(phase.measured.contains("needs --manage with PostgreSQL/backups"))
+        #expect(phase.measured.contains("needs --manage with PostgreSQL replicas"))
         #expect(try gate(report, "Performance").passed)
         #expect(try gate(report, "Reliability").passed)
     }

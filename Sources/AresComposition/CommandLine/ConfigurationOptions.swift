@@ -55,6 +55,9 @@ public struct EmbedderOptions: ParsableArguments, ConfigurationOptionGroup {
         valueName: "dir"))
     public var embeddingModelDir: String?
 
+    @Option(help: "How the local embedder computes: none (float32, the reference's vectors) or int8 (8-bit layers: faster, cosine ≥ 0.99 to float32; $ARES_EMBEDDING_QUANTIZATION).")
+    public var embeddingQuantization: String?
+
     @Option(help: "Texts per embeddings request (default 64; $ARES_EMBEDDING_BATCH_SIZE).")
     public var embeddingBatchSize: Int?
 
@@ -77,6 +80,7 @@ public struct EmbedderOptions: ParsableArguments, ConfigurationOptionGroup {
         flags.set(.embeddingModel, embeddingModel)
         flags.set(.embeddingAPIKey, embeddingKeyFile)
         flags.set(.embeddingModelDir, embeddingModelDir)
+        flags.set(.embeddingQuantization, embeddingQuantization)
         flags.set(.embeddingBatchSize, embeddingBatchSize)
         flags.set(.caFile, caFile)
         flags.set(.modelClientCert, modelClientCert)

@@ -1,5 +1,6 @@
 import Agents
 import Foundation
+import LocalModels
 import Logging
 import Security
 import Server
@@ -35,7 +36,7 @@ extension AresConfiguration {
         }
         let resolver = SettingResolver(flags: flags, environment: environment, file: file, workingDirectory: workingDirectory)
         let settings = try ConfigurationSetting.allCases.map(resolver.resolve)
-        var configuration = try AresConfiguration(settings: settings)
+        var configuration = try AresConfiguration(settings: settings, environment: environment)
         configuration.configurationFile = file?.url
         configuration.configurationFileSource = fileSource
         return configuration
@@ -43,7 +44,7 @@ extension AresConfiguration {
 
     /// Builds the typed configuration from resolved settings and checks the rules that join
     /// several settings.
-    init(settings: [ResolvedSetting]) throws {
+    init(settings: [ResolvedSetting], environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         let values = Dictionary(uniqueKeysWithValues: settings.map { ($0.setting, $0.value) })
         func text(_ setting: ConfigurationSetting) -> String? {
             if case let .text(value)? = values[setting] { return value }
@@ -69,7 +70,8 @@ extension AresConfiguration {
         let kind = EmbedderKind(rawValue: text(.embedder)!)!
         let embedding = Embedding(kind: kind, url: text(.embeddingURL).flatMap(URL.init(string:)), model: text(.embeddingModel),
                                   batchSize: integer(.embeddingBatchSize)!, apiKey: secret(.embeddingAPIKey),
-                                  modelDirectory: text(.embeddingModelDir).map { URL(fileURLWithPath: $0, isDirectory: true) })
+                                  modelDirectory: text(.embeddingModelDir).map { URL(fileURLWithPath: $0, isDirectory: true) },
+                                  quantization: EmbeddingQuantization(rawValue: text(.embeddingQuantization)!)!)
         if kind == .local, embedding.modelDirectory == nil {
             let setting = ConfigurationSetting.embeddingModelDir
             throw ConfigurationError(setting: setting.name, "the local embedder needs \(setting.name), a sentence-transformers model folder (config.json, model.safetensors, tokenizer.json or vocab.txt): set \(setting.sourcesInWords)")
@@ -167,6 +169,7 @@ extension AresConfiguration {
             ContinuousBackup(directory: URL(fileURLWithPath: directory), failureLimit: .seconds(integer(.backupFailureLimit) ?? 60),
                              segmentsPerBase: integer(.backupSegmentsPerBase) ?? 10_000)
         }
+        database = try Self.database(text: text, secret: secret(.databasePasswordFile), environment: environment)
     }
 
     static func expandingTilde(_ path: String) -> String {

@@ -1,5 +1,6 @@
 import Agents
 import Foundation
+import LocalModels
 import Logging
 import Security
 import Server
@@ -30,6 +31,8 @@ public struct AresConfiguration: Sendable {
         public var apiKey: SecretReference?
         /// The model folder of the local embedder (set when `kind` is `local`).
         public var modelDirectory: URL? = nil
+        /// How the local embedder computes its linear layers (float32 or 8-bit).
+        public var quantization: EmbeddingQuantization = .none
 
         /// The built-in embedder.
         public static let builtin = Embedding(kind: .builtin, url: nil, model: nil, batchSize: 64, apiKey: nil)
@@ -164,6 +167,8 @@ public struct AresConfiguration: Sendable {
     public var retention: RetentionPeriod? = nil
     /// `ares serve --backup-to DIR`: continuous backup shipping; nil: none.
     public var continuousBackup: ContinuousBackup? = nil
+    /// `--database URL`: shared state in PostgreSQL; nil: the data directory only (the default).
+    public var database: Database? = nil
 
     /// Where and how `ares serve` ships every commit (docs/operations.md, Backups).
     public struct ContinuousBackup: Sendable, Equatable {

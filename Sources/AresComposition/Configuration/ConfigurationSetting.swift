@@ -1,4 +1,6 @@
 import Agents
+import LocalModels
+import PostgresStorage
 import Security
 import Server
 
@@ -8,7 +10,7 @@ import Server
 /// use it. docs/configuration.md is this table in prose.
 public enum ConfigurationSetting: String, CaseIterable, Sendable {
     case dataDir
-    case embedder, embeddingURL, embeddingModel, embeddingBatchSize, embeddingAPIKey, embeddingModelDir
+    case embedder, embeddingURL, embeddingModel, embeddingBatchSize, embeddingAPIKey, embeddingModelDir, embeddingQuantization
     case modelURL, model, modelAPIKey, modelStructuredOutput, modelTimeout
     case host, port, publicURL, dev
     case maxRunningTasks, maxQueuedTasks, maxBodyBytes, maxConnections, requestHeadTimeout, requestBodyTimeout
@@ -23,6 +25,7 @@ public enum ConfigurationSetting: String, CaseIterable, Sendable {
     case rateLimits
     case backupTo, backupFailureLimit, backupSegmentsPerBase
     case retention
+    case database, databasePasswordFile, databaseCAFile, databaseNotify, replicaID
 
     /// What values a setting takes, which decides how each source's text is read and checked.
     enum Kind: Sendable {
@@ -58,6 +61,7 @@ public enum ConfigurationSetting: String, CaseIterable, Sendable {
         case .embeddingModel, .model, .host: .text
         case .embeddingBatchSize: .integer(1...2048)
         case .embeddingModelDir: .path
+        case .embeddingQuantization: .choice(EmbeddingQuantization.allCases.map(\.rawValue))
         case .embeddingAPIKey: .secret(variable: "ARES_EMBEDDING_API_KEY")
         case .modelAPIKey: .secret(variable: "ARES_MODEL_API_KEY")
         // At most the model HTTP client's read timeout (120 s): a chat answer that is not
@@ -85,6 +89,13 @@ public enum ConfigurationSetting: String, CaseIterable, Sendable {
         case .backupSegmentsPerBase: .integer(1...10_000_000)
         // Read by `RetentionPeriod` (12h, 30d) when the configuration is built.
         case .retention: .text
+        // Read by `DatabaseSettings` when the configuration is built: its messages never repeat
+        // the URL, which a `.url` kind would quote back (with any password written into it).
+        case .database: .text
+        case .databasePasswordFile: .secret(variable: DatabaseSettings.passwordVariable)
+        case .databaseCAFile: .path
+        case .databaseNotify: .choice(AresConfiguration.Database.NotifyMode.allCases.map(\.rawValue))
+        case .replicaID: .text
         }
     }
 
@@ -97,6 +108,7 @@ public enum ConfigurationSetting: String, CaseIterable, Sendable {
         case .embeddingModel: "--embedding-model"
         case .embeddingBatchSize: "--embedding-batch-size"
         case .embeddingModelDir: "--embedding-model-dir"
+        case .embeddingQuantization: "--embedding-quantization"
         case .embeddingAPIKey: "--embedding-key-file"
         case .modelURL: "--model-url"
         case .model: "--model"
@@ -138,6 +150,12 @@ public enum ConfigurationSetting: String, CaseIterable, Sendable {
         case .backupFailureLimit: "--backup-failure-limit"
         case .backupSegmentsPerBase: "--backup-segments-per-base"
         case .retention: "--retention"
+        case .database: "--database"
+        // A password is never a flag: only the file or the environment holds it.
+        case .databasePasswordFile: nil
+        case .databaseCAFile: "--database-ca-file"
+        case .databaseNotify: "--database-notify"
+        case .replicaID: "--replica-id"
         }
     }
 
@@ -152,6 +170,7 @@ public enum ConfigurationSetting: String, CaseIterable, Sendable {
         case .embeddingModel: "ARES_EMBEDDING_MODEL"
         case .embeddingBatchSize: "ARES_EMBEDDING_BATCH_SIZE"
         case .embeddingModelDir: "ARES_EMBEDDING_MODEL_DIR"
+        case .embeddingQuantization: "ARES_EMBEDDING_QUANTIZATION"
         case .embeddingAPIKey: "ARES_EMBEDDING_API_KEY_FILE"
         case .modelURL: "ARES_MODEL_URL"
         case .model: "ARES_MODEL"
@@ -193,6 +212,11 @@ public enum ConfigurationSetting: String, CaseIterable, Sendable {
         case .backupFailureLimit: "ARES_BACKUP_FAILURE_LIMIT"
         case .backupSegmentsPerBase: "ARES_BACKUP_SEGMENTS_PER_BASE"
         case .retention: "ARES_RETENTION"
+        case .database: DatabaseSettings.urlVariable
+        case .databasePasswordFile: DatabaseSettings.passwordFileVariable
+        case .databaseCAFile: "ARES_DATABASE_CA_FILE"
+        case .databaseNotify: "ARES_DATABASE_NOTIFY"
+        case .replicaID: "ARES_REPLICA_ID"
         }
     }
 
@@ -212,6 +236,7 @@ public enum ConfigurationSetting: String, CaseIterable, Sendable {
         case .dataDir: .text(".ares")
         case .embedder: .text(AresConfiguration.EmbedderKind.builtin.rawValue)
         case .embeddingBatchSize: .integer(64)
+        case .embeddingQuantization: .text(EmbeddingQuantization.none.rawValue)
         case .modelTimeout: .integer(60)
         case .modelStructuredOutput: .text(OpenAIChatConfiguration.StructuredOutput.jsonSchema.rawValue)
         case .host: .text("127.0.0.1")
@@ -234,6 +259,8 @@ public enum ConfigurationSetting: String, CaseIterable, Sendable {
         case .backupFailureLimit: .integer(60)
         case .backupSegmentsPerBase: .integer(10_000)
         case .backupTo, .retention: nil
+        case .databaseNotify: .text(AresConfiguration.Database.NotifyMode.listen.rawValue)
+        case .database, .databasePasswordFile, .databaseCAFile, .replicaID: nil
         case .oidcIssuer, .oidcAudience, .oidcConsoleClientId, .tlsCert, .tlsKey, .tlsClientCA, .tlsClientAuth, .tlsClientRoleMap,
              .caFile, .modelClientCert, .modelClientKey:
             nil

@@ -26,7 +26,7 @@ public enum EmbedderFactory {
                 throw ConfigurationError(setting: ConfigurationSetting.embeddingModelDir.name, "the local embedder needs embeddingModelDir")
             }
             do {
-                return try LocalSentenceEmbedder.load(directory: directory)
+                return try LocalSentenceEmbedder.load(directory: directory, quantization: settings.quantization)
             } catch {
                 throw ConfigurationError(setting: ConfigurationSetting.embeddingModelDir.name, "cannot use the local model: \(error.description)")
             }

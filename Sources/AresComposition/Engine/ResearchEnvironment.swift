@@ -20,8 +20,10 @@ public struct ResearchEnvironment: Sendable {
         public var requireDocuments: Bool
         /// Use the configured chat model for LLM-backed agents (false: built-in agents only).
         public var languageModel: Bool
-        /// The event store; nil: `tasks.sqlite` in the data directory.
+        /// The event store's file; nil: `tasks.sqlite` in the data directory.
         public var eventStorePath: String?
+        /// An event store opened elsewhere (the shared database's); nil: the SQLite file.
+        public var eventStore: (any EventStore)? = nil
         /// Remember finished tasks so that near-identical questions reuse their plans.
         public var episodicMemory: Bool
         /// Related corpus terms added to each expanded query; nil: the research team's default.
@@ -45,7 +47,8 @@ public struct ResearchEnvironment: Sendable {
     public let configuration: AresConfiguration
     public let embedder: any Embedder
     public let knowledge: KnowledgeBase
-    public let store: SQLiteEventStore
+    /// `tasks.sqlite` in the data directory, or the shared database's store (`--database`).
+    public let store: any EventStore
     public let service: ResearchTaskService
     /// The chat model of the LLM-backed agents (nil: built-in agents only); its `usage` counts
     /// their calls, tokens and fallbacks.
@@ -63,7 +66,8 @@ public struct ResearchEnvironment: Sendable {
             throw CompositionError.emptyKnowledgeBase(path: directory.path)
         }
         if options.access == .readOnly, let notice = try DataDirectoryPermissions.prepare(directory) { warning(notice) }
-        let store = try SQLiteEventStore(path: options.eventStorePath ?? directory.appendingPathComponent(eventStoreFileName).path)
+        let store: any EventStore = try options.eventStore
+            ?? SQLiteEventStore(path: options.eventStorePath ?? directory.appendingPathComponent(eventStoreFileName).path)
         let memory = options.episodicMemory ? EventStoreEpisodicMemory(store: store) : nil
         let agents = if let terms = options.expansionTerms {
             ResearchTeam.agents(knowledge: knowledge, embedder: embedder, model: model, memory: memory, expansionTerms: terms)

@@ -3,6 +3,7 @@ import Foundation
 import Identity
 import Knowledge
 import Logging
+import PostgresStorage
 import Security
 import Server
 import ServiceLifecycle
@@ -16,22 +17,45 @@ public struct ServerEnvironment {
     public let keys: APIKeyAuthenticator
     /// The OIDC bearer token verifier; nil without `--oidc-issuer`.
     public let tokens: OIDCTokenVerifier?
+    /// The shared database (`--database`); nil: everything in the data directory. Its start-up
+    /// (waiting for the database, keys, resuming tasks) runs as a background service, so the
+    /// server listens, not ready, while the database is away.
+    public let shared: SharedDatabase?
+
+    /// Services that must start before and stop after every other (the database's pool,
+    /// which everything else queries through): `ares serve` puts them first.
+    public var leadingServices: [any Service] { shared.map { [$0.database] } ?? [] }
 
     /// `ares serve` passes the configured limits; `ares mcp` the defaults, no development mode
     /// and no private webhooks.
     public static func open(_ configuration: AresConfiguration, limits: TaskRunner.Limits, developmentMode: Bool,
                             allowPrivateWebhooks: Bool, knowledgeAccess: KnowledgeBase.AccessMode, logger: Logger,
                             stepTracing: TaskStepTracing? = nil, warning: (String) -> Void) async throws -> ServerEnvironment {
-        let research = try await ResearchEnvironment.open(configuration, options: .init(access: knowledgeAccess), warning: warning)
-        let keyStore = try openKeyStore(configuration)
-        let keys = try APIKeyAuthenticator(store: keyStore)
+        // --database: the event store and the keys are the shared database's (the data
+        // directory keeps what is this replica's own: the knowledge base and its index
+        // snapshot, and the audit trail of what was done through this replica).
+        let shared = configuration.database.map { SharedDatabase($0, logger: logger) }
+        var researchOptions = ResearchEnvironment.Options(access: knowledgeAccess)
+        researchOptions.eventStore = shared?.gatedEventStore
+        let research = try await ResearchEnvironment.open(configuration, options: researchOptions, warning: warning)
+        let keyStore: any APIKeyRepository
+        let keys: APIKeyAuthenticator
+        if let shared {
+            keyStore = shared.keys
+            // Deny by default: no key works until start-up has loaded them.
+            keys = APIKeyAuthenticator()
+        } else {
+            let store = try openKeyStore(configuration)
+            keyStore = store
+            keys = try APIKeyAuthenticator(store: store)
+        }
         let audit = try openAuditTrail(configuration, logger: logger)
         let tokens = try openTokenVerifier(configuration, logger: logger)
         // The provider's keys are loaded before the first request; if it is down, tokens are
         // refused with that reason until a later attempt succeeds (API keys keep working).
         await tokens?.loadKeys()
         let directory = TaskDirectory(service: research.service)
-        let runner = TaskRunner(directory: directory, limits: limits, logger: logger)
+        let runner = TaskRunner(directory: directory, limits: limits, queue: workQueue(shared, logger: logger), logger: logger)
         let validator = PushNotificationConfigValidator(allowsPrivateAddresses: allowPrivateWebhooks)
         let pushConfigs = PushNotificationConfigStore(store: research.store, validate: validator.validate)
         let metrics = ServerMetrics()
@@ -45,14 +69,48 @@ public struct ServerEnvironment {
             metrics.recordStep(update.event.typeName, seconds: update.stepSeconds)
             if update.snapshot.state.isTerminal { metrics.recordTaskEnded(state: update.snapshot.state.phase?.rawValue ?? "unknown") }
         }
-        let components = ServerComponents(runner: runner, pushConfigs: pushConfigs, knowledge: research.knowledge,
+        var components = ServerComponents(runner: runner, pushConfigs: pushConfigs, knowledge: research.knowledge,
                                           access: AccessControl(authenticator: keys, tokens: tokens, developmentMode: developmentMode),
                                           metrics: metrics, logger: logger,
                                           backgroundServices: [sender, audit.writer] + (tokens.map { [$0.refresher] } ?? [])
                                               + retentionServices(configuration, directory: directory, logger: logger),
                                           keyStore: keyStore,
                                           audit: audit)
-        return ServerEnvironment(research: research, components: components, keys: keys, tokens: tokens)
+        if let shared, let sharedKeys = keyStore as? PostgresAPIKeyStore {
+            let refresher = PostgresAPIKeyRefresher(store: sharedKeys, authenticator: keys, logger: logger)
+            let requiresKeys = !developmentMode && !configuration.tls.grantsRolesByCertificate && !configuration.identity.acceptsTokens
+            let startup = DatabaseStartupService(shared: shared, refresher: refresher, authenticator: keys, requiresKeys: requiresKeys,
+                                                 onReady: { [components] in
+                // A queue in memory cannot tell a task another live replica runs from one a dead
+                // replica left: resuming would run it twice. Only a shared queue resumes.
+                guard components.runner.queue.leaseDuration != nil else {
+                    logger.warning("unfinished tasks are not resumed: this replica's work queue is not shared")
+                    return
+                }
+                let resumed = try await Self.resumeUnfinishedTasks(service: research.service, components: components)
+                if resumed > 0 { logger.info("resuming unfinished tasks", metadata: ["count": .stringConvertible(resumed)]) }
+            }, logger: logger)
+            components.backgroundServices.insert(startup, at: 0)
+            // Steps, ends and cancellations other replicas record reach this replica's task
+            // directory, runner and listing through the event store's change feed. The feed
+            // retries with backoff until the database is up and migrated.
+            let feedMode: PostgresChangeFeed.Mode = switch shared.notify {
+            case .listen: .listen()
+            case .poll: .poll(every: .milliseconds(500))
+            }
+            let feed = PostgresChangeFeed(database: shared.database, mode: feedMode, start: .now, logger: logger)
+            components.backgroundServices.append(contentsOf: [feed, TaskChangeFollower(runner: runner, feed: feed, logger: logger)] as [any Service])
+            components.readinessChecks.append(shared.readinessCheck)
+        }
+        return ServerEnvironment(research: research, components: components, keys: keys, tokens: tokens, shared: shared)
+    }
+
+    /// The runner's work queue: in memory for one process; with a shared database, the
+    /// database's (claims with leases, `FOR UPDATE SKIP LOCKED`), so that replicas share the
+    /// work and take over a dead replica's tasks.
+    static func workQueue(_ shared: SharedDatabase?, logger: Logger) -> any TaskWorkQueue {
+        guard let shared else { return InProcessTaskQueue() }
+        return PostgresTaskQueue(database: shared.database, replicaID: shared.replicaID, logger: logger)
     }
 
     /// `--retention`: the service that prunes ended tasks periodically (none without it).
@@ -95,9 +153,15 @@ public struct ServerEnvironment {
         try APIKeyStore(path: configuration.dataDirectory.appendingPathComponent(APIKeyStore.fileName).path)
     }
 
-    /// Takes up the tasks an earlier run left unfinished (with their webhooks).
+    /// Takes up the tasks an earlier run left unfinished (with their webhooks). With a shared
+    /// database, start-up does this once the database is ready: then this returns 0.
     public func resumeUnfinishedTasks() async throws -> Int {
-        let unfinished = try await research.service.unfinishedTasks()
+        guard shared == nil else { return 0 }
+        return try await Self.resumeUnfinishedTasks(service: research.service, components: components)
+    }
+
+    static func resumeUnfinishedTasks(service: ResearchTaskService, components: ServerComponents) async throws -> Int {
+        let unfinished = try await service.unfinishedTasks()
         for id in unfinished { _ = try await components.pushConfigs.list(taskID: id) }
         try await components.runner.resume(unfinished)
         return unfinished.count

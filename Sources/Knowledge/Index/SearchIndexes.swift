@@ -18,22 +18,70 @@ struct SearchIndexes {
     /// Rebuilds both indexes from the stored chunks (vectors of another dimension, from an
     /// earlier embedder, are left out until they are re-embedded).
     static func rebuild(from store: DocumentStore, dimension: Int) throws -> SearchIndexes {
-        let analyzer = TextAnalyzer()
+        var builder = Builder(dimension: dimension)
         let generation = try store.generation()
+        try store.forEachChunk { builder.add($0) }
+        return try builder.finish(generation: generation)
+    }
+
+    /// `rebuild(from:dimension:)` for any repository (PostgreSQL's is read asynchronously).
+    static func rebuild(fromRepository repository: any DocumentRepository, dimension: Int) async throws -> SearchIndexes {
+        var builder = Builder(dimension: dimension)
+        let generation = try await repository.generation()
+        try await repository.forEachChunk { builder.add($0) }
+        return try builder.finish(generation: generation)
+    }
+
+    /// Collects chunks into a BM25 index and a batch of vectors, inserted into HNSW at the end
+    /// (one parallel batch insert is much faster than one insert per chunk).
+    struct Builder {
+        let dimension: Int
+        let analyzer = TextAnalyzer()
         var keyword = BM25Index()
-        let vectors = HNSWIndex(dimension: dimension, parameters: vectorParameters)
         var batch: [(id: UInt64, vector: [Float])] = []
-        try store.forEachChunk { chunk in
+
+        init(dimension: Int) { self.dimension = dimension }
+
+        mutating func add(_ chunk: StoredChunk) {
             let text = IndexedText.compose(title: chunk.title, headingPath: chunk.headingPath, text: chunk.text)
             keyword.add(id: UInt64(bitPattern: chunk.id), terms: analyzer.terms(text))
             // A damaged stored vector (NaN or infinity) is left out like one of the wrong
             // dimension: the HNSW insert would refuse the whole batch, and the store could not open.
-            if chunk.embedding.count == dimension, chunk.embedding.allSatisfy(\.isFinite) {
+            if Self.isIndexable(chunk.embedding, dimension: dimension) {
                 batch.append((id: UInt64(bitPattern: chunk.id), vector: chunk.embedding))
             }
         }
-        try vectors.insert(batch: batch, threads: ProcessInfo.processInfo.activeProcessorCount)
-        return SearchIndexes(keyword: keyword, vectors: vectors, generation: generation)
+
+        static func isIndexable(_ vector: [Float], dimension: Int) -> Bool {
+            vector.count == dimension && vector.allSatisfy(\.isFinite)
+        }
+
+        func finish(generation: Int64) throws -> SearchIndexes {
+            let vectors = HNSWIndex(dimension: dimension, parameters: SearchIndexes.vectorParameters)
+            try vectors.insert(batch: batch, threads: ProcessInfo.processInfo.activeProcessorCount)
+            return SearchIndexes(keyword: keyword, vectors: vectors, generation: generation)
+        }
+    }
+
+    /// A shared repository's snapshot when it was built with this embedder at a generation the
+    /// repository has reached (the changes after it are applied by following the change feed),
+    /// else a rebuild from the stored passages and vectors; `notes` says why.
+    static func loadShared(
+        repository: some DocumentRepository & IndexSnapshotStore, embedderIdentity: String, dimension: Int, notes: inout [String]
+    ) async throws -> SearchIndexes {
+        let generation = try await repository.generation()
+        do {
+            if let bytes = try await repository.readIndexSnapshot() {
+                let snapshot = try IndexSnapshotFile.decode(bytes)
+                if snapshot.generation <= generation, snapshot.embedderIdentity == embedderIdentity, snapshot.vectors.dimension == dimension {
+                    return SearchIndexes(keyword: snapshot.keyword, vectors: snapshot.vectors, generation: snapshot.generation)
+                }
+                notes.append("the shared index snapshot does not fit (built at generation \(snapshot.generation) with \(snapshot.embedderIdentity), the store is at \(generation)); rebuilt the indexes from the stored passages")
+            }
+        } catch {
+            notes.append("the shared index snapshot is damaged (\(error)); rebuilt the indexes from the stored passages")
+        }
+        return try await rebuild(fromRepository: repository, dimension: dimension)
     }
 
     /// Loads the snapshot when it matches the store, else rebuilds; `notes` says why.

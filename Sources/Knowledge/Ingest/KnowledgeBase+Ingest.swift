@@ -29,7 +29,7 @@ extension KnowledgeBase {
         let collection = SourceFileCollector.collect(paths, relativeTo: base)
         summary.skipped += collection.problems.map { .init(path: $0.path, reason: $0.reason) }
         summary.filesSeen = collection.files.count
-        let stored = try store.storedDocuments()
+        let stored = try await store.storedDocuments()
 
         // Decide from the file system alone what must be read.
         var toRead: [(file: SourceFile, previousHash: String?)] = []
@@ -47,9 +47,9 @@ extension KnowledgeBase {
         var filesDone = summary.unchanged
         let total = collection.files.count
 
-        func flush() throws {
+        func flush() async throws {
             guard !pending.isEmpty || !touches.isEmpty else { return }
-            let outcome = try store.write(upserts: pending.map { ($0.document, $0.chunks) }, touches: touches)
+            let outcome = try await store.write(upserts: pending.map { ($0.document, $0.chunks) }, deletions: [], touches: touches)
             applyRemovals(outcome.removedChunkIDs, to: &newVectors)
             summary.chunksRemoved += outcome.removedChunkIDs.count
             for (entry, chunkIDs) in zip(pending, outcome.insertedChunkIDs) {
@@ -88,26 +88,26 @@ extension KnowledgeBase {
                     summary.skipped.append(.init(path: path, reason: reason))
                 }
                 filesDone += 1
-                if pending.count >= Self.writeBatchSize { try flush() }
+                if pending.count >= Self.writeBatchSize { try await flush() }
                 progress(IngestProgress(
                     filesDone: filesDone, filesTotal: total, chunksAdded: summary.chunksAdded + pending.reduce(0) { $0 + $1.chunks.count },
                     elapsedSeconds: Self.seconds(clock.now - started)))
                 startNext()
             }
         }
-        try flush()
+        try await flush()
 
         if prune {
             let present = Set(collection.files.map(\.source))
-            let gone = try store.storedDocuments().values
+            let gone = try await store.storedDocuments().values
                 .filter { !present.contains($0.source) && !FileManager.default.fileExists(atPath: $0.absolutePath) }
                 .map(\.source)
-            summary.removed = try removeStored(gone, from: store, vectorsPending: &newVectors)
+            summary.removed = try await removeStored(gone, from: store, vectorsPending: &newVectors)
         }
 
         if !newVectors.isEmpty { try writableVectors().insert(batch: newVectors, threads: workers) }
-        try finishWrite(store)
-        (summary.documents, summary.chunks) = try store.counts()
+        try await finishWrite(store)
+        (summary.documents, summary.chunks) = try await store.counts()
         summary.seconds = Self.seconds(clock.now - started)
         return summary
     }
@@ -117,16 +117,18 @@ extension KnowledgeBase {
     public func remove(_ source: String) async throws -> [String] {
         let store = try await beginWrite()
         defer { endWrite() }
-        let sources = try store.sources(matching: SourceFileCollector.normalize(source))
+        let sources = try await store.sources(matching: SourceFileCollector.normalize(source))
         var none: [(id: UInt64, vector: [Float])] = []
-        _ = try removeStored(sources, from: store, vectorsPending: &none)
-        try finishWrite(store)
+        _ = try await removeStored(sources, from: store, vectorsPending: &none)
+        try await finishWrite(store)
         return sources
     }
 
-    private func removeStored(_ sources: [String], from store: DocumentStore, vectorsPending: inout [(id: UInt64, vector: [Float])]) throws -> Int {
+    private func removeStored(
+        _ sources: [String], from store: any DocumentRepository, vectorsPending: inout [(id: UInt64, vector: [Float])]
+    ) async throws -> Int {
         guard !sources.isEmpty else { return 0 }
-        let outcome = try store.write(upserts: [], deletions: sources)
+        let outcome = try await store.write(upserts: [], deletions: sources, touches: [])
         applyRemovals(outcome.removedChunkIDs, to: &vectorsPending)
         return sources.count
     }
@@ -141,21 +143,29 @@ extension KnowledgeBase {
     }
 
     /// Records the embedder, brings the indexes to the store's generation and saves them.
-    private func finishWrite(_ store: DocumentStore) throws {
+    /// On a shared repository, that is following its change feed up to the latest change
+    /// (this write's own changes are already in the indexes and are skipped; other processes'
+    /// writes since the last follow are applied), so the snapshot's generation is exactly what
+    /// the indexes hold.
+    private func finishWrite(_ store: any DocumentRepository) async throws {
         if storedEmbedderIdentity != embedder.identity {
-            try store.setMetaValue("embedder", embedder.identity)
+            try await store.setMetaValue(Self.embedderMetaKey, embedder.identity)
             storedEmbedderIdentity = embedder.identity
         }
-        indexes.generation = try store.generation()
-        try saveSnapshot()
+        if let changeFeed {
+            try await applyChanges(from: changeFeed, store: store)
+        } else {
+            indexes.generation = try await store.generation()
+        }
+        try await saveSnapshot()
     }
 
     /// When the embedder changed since the chunks were stored, re-embeds every chunk and
     /// rebuilds the vector index, so old and new vectors are never mixed.
-    private func reembedIfNeeded(_ store: DocumentStore) async throws -> Int {
+    private func reembedIfNeeded(_ store: any DocumentRepository) async throws -> Int {
         guard storedEmbedderIdentity != nil, storedEmbedderIdentity != embedder.identity else { return 0 }
         var chunks: [(id: Int64, text: String)] = []
-        try store.forEachChunk { chunks.append(($0.id, IndexedText.compose(title: $0.title, headingPath: $0.headingPath, text: $0.text))) }
+        try await store.forEachChunk { chunks.append(($0.id, IndexedText.compose(title: $0.title, headingPath: $0.headingPath, text: $0.text))) }
         var updated: [(id: Int64, embedding: [Float])] = []
         updated.reserveCapacity(chunks.count)
         let batchSize = 256
@@ -166,10 +176,10 @@ extension KnowledgeBase {
             updated.append(contentsOf: zip(batch, vectors).map { ($0.id, $1) })
             start += batchSize
         }
-        try store.replaceEmbeddings(updated)
-        try store.setMetaValue("embedder", embedder.identity)
+        try await store.replaceEmbeddings(updated)
+        try await store.setMetaValue(Self.embedderMetaKey, embedder.identity)
         storedEmbedderIdentity = embedder.identity
-        indexes = try SearchIndexes.rebuild(from: store, dimension: embedder.dimension)
+        indexes = try await SearchIndexes.rebuild(fromRepository: store, dimension: embedder.dimension)
         return updated.count
     }
 

@@ -14,6 +14,19 @@ public struct DocumentRecord: Sendable {
     public var modifiedAt: Double
     public var contentHash: String
     public var text: String
+
+    public init(source: String, displaySource: String, absolutePath: String, title: String, format: String,
+                byteSize: Int64, modifiedAt: Double, contentHash: String, text: String) {
+        self.source = source
+        self.displaySource = displaySource
+        self.absolutePath = absolutePath
+        self.title = title
+        self.format = format
+        self.byteSize = byteSize
+        self.modifiedAt = modifiedAt
+        self.contentHash = contentHash
+        self.text = text
+    }
 }
 
 /// A chunk as stored, with its embedding.
@@ -37,6 +50,15 @@ public struct StoredDocumentInfo: Sendable {
     public var byteSize: Int64
     public var modifiedAt: Double
     public var contentHash: String
+
+    public init(id: Int64, source: String, absolutePath: String, byteSize: Int64, modifiedAt: Double, contentHash: String) {
+        self.id = id
+        self.source = source
+        self.absolutePath = absolutePath
+        self.byteSize = byteSize
+        self.modifiedAt = modifiedAt
+        self.contentHash = contentHash
+    }
 }
 
 /// A stored chunk with everything the indexes need to rebuild themselves.
@@ -46,6 +68,14 @@ public struct StoredChunk: Sendable {
     public var headingPath: [String]
     public var text: String
     public var embedding: [Float]
+
+    public init(id: Int64, title: String, headingPath: [String], text: String, embedding: [Float]) {
+        self.id = id
+        self.title = title
+        self.headingPath = headingPath
+        self.text = text
+        self.embedding = embedding
+    }
 }
 
 /// A row of `knowledge.sqlite` that ingest never writes: the file is damaged or was edited.
@@ -59,11 +89,11 @@ public struct DocumentStoreError: Error, CustomStringConvertible, Sendable {
 ///
 /// Every transaction that changes chunks increments `generation`; an index snapshot records
 /// the generation it was built at, so a snapshot that does not match is known to be stale.
-public final class DocumentStore: Sendable {
+public final class DocumentStore: DocumentRepository {
     public let path: String
     private let pool: DatabasePool
     /// Separates heading-path components in one column; it never occurs in headings.
-    private static let headingSeparator = "\u{1F}"
+    static let headingSeparator = "\u{1F}"
 
     public init(path: String, readOnly: Bool = false) throws {
         self.path = path
@@ -243,19 +273,12 @@ public final class DocumentStore: Sendable {
         let start: Int = try row.decode(forColumn: "startOffset")
         let end: Int = try row.decode(forColumn: "endOffset")
         let chunkKey: String = try row.decode(forColumn: "chunkKey")
-        guard start >= 0, start <= end, end <= Int(Int32.max) else {
+        guard let passage = StoredPassage.make(
+            chunkKey: chunkKey, source: try row.decode(forColumn: "source"), displaySource: try row.decode(forColumn: "displaySource"),
+            title: try row.decode(forColumn: "title"), headingPath: decodeHeadingPath(try row.decode(forColumn: "headingPath")),
+            text: try row.decode(forColumn: "text"), start: start, end: end, page: try row.decode(forColumn: "page"))
+        else {
             throw DocumentStoreError("chunk \(chunkKey) has offsets \(start)..<\(end), which no ingest writes")
-        }
-        let source: String = try row.decode(forColumn: "source")
-        let displaySource: String? = try row.decode(forColumn: "displaySource")
-        var passage = Passage(chunkId: chunkKey, source: source, title: try row.decode(forColumn: "title"),
-                              headingPath: decodeHeadingPath(try row.decode(forColumn: "headingPath")), text: try row.decode(forColumn: "text"),
-                              start: start, end: end)
-        passage.displaySource = displaySource ?? SourceFileCollector.displayName(forStoredSource: source)
-        let page: Int? = try row.decode(forColumn: "page")
-        if let page, page > 0 {
-            passage.source += "#page=\(page)"
-            passage.displaySource = passage.displaySource.map { $0 + "#page=\(page)" }
         }
         return passage
     }
@@ -287,7 +310,7 @@ public final class DocumentStore: Sendable {
     /// A stored time as a date; a value no ingest writes (not finite, beyond the year 5000 or
     /// before 1970, as in a damaged or hand-edited file) reads as 1970, so that formatting it
     /// cannot overflow.
-    static func date(secondsSince1970 seconds: Double) -> Date {
+    public static func date(secondsSince1970 seconds: Double) -> Date {
         Date(timeIntervalSince1970: seconds.isFinite && seconds >= 0 && seconds < 95_617_584_000 ? seconds : 0)
     }
 
@@ -309,10 +332,7 @@ public final class DocumentStore: Sendable {
     // MARK: Writing
 
     /// The chunk ids a write removed and, per upserted document, the ids of its new chunks.
-    public struct WriteOutcome: Sendable {
-        public var removedChunkIDs: [Int64] = []
-        public var insertedChunkIDs: [[Int64]] = []
-    }
+    public typealias WriteOutcome = DocumentWriteOutcome
 
     /// In one transaction: replaces each upserted document (and its chunks) by source, deletes
     /// the given sources, records new modification times of unchanged files, and increments
@@ -377,19 +397,19 @@ public final class DocumentStore: Sendable {
 
     // MARK: Encoding
 
-    static func encodeHeadingPath(_ path: [String]) -> String {
+    public static func encodeHeadingPath(_ path: [String]) -> String {
         path.joined(separator: headingSeparator)
     }
 
-    static func decodeHeadingPath(_ value: String) -> [String] {
+    public static func decodeHeadingPath(_ value: String) -> [String] {
         value.isEmpty ? [] : value.components(separatedBy: headingSeparator)
     }
 
-    static func encodeEmbedding(_ vector: [Float]) -> Data {
+    public static func encodeEmbedding(_ vector: [Float]) -> Data {
         vector.withUnsafeBytes { Data($0) }
     }
 
-    static func decodeEmbedding(_ data: Data) -> [Float] {
+    public static func decodeEmbedding(_ data: Data) -> [Float] {
         let count = data.count / MemoryLayout<Float>.size
         return data.withUnsafeBytes { raw in
             (0..<count).map { raw.loadUnaligned(fromByteOffset: $0 * 4, as: Float.self) }

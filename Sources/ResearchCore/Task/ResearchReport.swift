@@ -21,6 +21,13 @@ public struct ResearchReport: Sendable, Codable, Hashable {
             self.text = text
             self.citations = citations
         }
+
+        /// The section answers its sub-question: its text cites at least one of its sources.
+        /// A section whose claims the citation check removed, or that says the knowledge base
+        /// does not answer it, cites none.
+        public var isAnswered: Bool {
+            citations.contains { text.contains("[\($0)]") }
+        }
     }
 
     public var answer: String
@@ -36,6 +43,13 @@ public struct ResearchReport: Sendable, Codable, Hashable {
         self.citations = citations
         self.markdown = markdown
         self.notes = notes
+    }
+
+    /// The sections (one per sub-question) that answer nothing: what the report's quality
+    /// block counts as unanswered sub-questions. Derived from the stored text, so reports
+    /// written before abstention existed are counted the same way.
+    public var unansweredSections: [Section] {
+        sections.filter { !$0.isAnswered }
     }
 }
 

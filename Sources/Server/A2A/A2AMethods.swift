@@ -208,20 +208,30 @@ public struct A2AMethods: Sendable {
             after = date
         }
         let principal = request.principal
-        let all = try await TaskListing.entries(in: runner.service.store).filter { entry in
-            (principal.can(.seeAllTasks) || entry.owner == principal.id)
-                && (params.contextId.map { $0.isEmpty || $0 == entry.contextID } ?? true)
-                && (params.status.map { $0 == .unspecified || $0 == A2ATaskState(entry.coarseState) } ?? true)
-                && (after.map { entry.updatedAt > $0 } ?? true)
+        // Which coarse states the asked A2A state stands for (none, for states such as
+        // input-required that a listed task is never in).
+        let states = params.status.flatMap { status in
+            status == .unspecified ? nil : Set(CoarseTaskState.allCases.filter { A2ATaskState($0) == status })
         }
-        let page = all.dropFirst(offset).prefix(pageSize)
+        let query = TaskListingQuery(owner: principal.can(.seeAllTasks) ? nil : principal.id,
+                                     contextID: params.contextId.flatMap { $0.isEmpty ? nil : $0 }, states: states,
+                                     updatedAfter: after, offset: offset, limit: pageSize)
+        let page = try await runner.service.listing.page(query)
         var tasks: [A2ATask] = []
-        for entry in page {
-            let snapshot = try await directory.snapshot(of: entry.id)
+        for entry in page.entries {
+            let snapshot: TaskSnapshot
+            do {
+                snapshot = try await directory.snapshot(of: entry.id)
+            } catch ResearchTaskError.unknownTask, ResearchTaskError.prunedTask {
+                // Removed from the store after it was listed (retention): not shown, and no
+                // longer listed.
+                runner.service.listing.remove([entry.id])
+                continue
+            }
             tasks.append(A2ATaskMapper.task(snapshot, historyLength: params.historyLength, includeArtifacts: params.includeArtifacts ?? false))
         }
-        let next = offset + page.count < all.count ? "offset-\(offset + page.count)" : ""
-        return .result(try JSONRPCResponseWriter.encode(A2AListTasksResponse(tasks: tasks, nextPageToken: next, pageSize: pageSize, totalSize: all.count)))
+        let next = offset + page.entries.count < page.totalSize ? "offset-\(offset + page.entries.count)" : ""
+        return .result(try JSONRPCResponseWriter.encode(A2AListTasksResponse(tasks: tasks, nextPageToken: next, pageSize: pageSize, totalSize: page.totalSize)))
     }
 
     private func cancelTask(_ request: JSONRPCRequest) async throws -> JSONRPCReply {

@@ -31,14 +31,23 @@ struct Routes: Sendable {
     private func ready() async -> Response {
         var checks: [String: JSONValue] = [:]
         var ready = true
-        do {
-            // One indexed read of a stream that does not exist: proves the store answers
-            // without listing every task.
-            _ = try await components.store.read(stream: "health-probe", afterVersion: 0)
-            checks["eventStore"] = .string("ok")
-        } catch {
-            ready = false
-            checks["eventStore"] = .string("failing: \(error)")
+        for check in components.readinessChecks {
+            let outcome = await check.check()
+            checks[check.name] = .string(outcome.detail)
+            if !outcome.ready { ready = false }
+        }
+        if let covering = components.readinessChecks.first(where: \.coversEventStore) {
+            checks["eventStore"] = .string("see \(covering.name)")
+        } else {
+            do {
+                // One indexed read of a stream that does not exist: proves the store answers
+                // without listing every task.
+                _ = try await components.store.read(stream: "health-probe", afterVersion: 0)
+                checks["eventStore"] = .string("ok")
+            } catch {
+                ready = false
+                checks["eventStore"] = .string("failing: \(error)")
+            }
         }
         // Whether writes are taken: a full disk or read-only file system leaves reads working
         // (liveness stays ok: a restart would not free space) but takes the server out of
@@ -93,6 +102,7 @@ struct Routes: Sendable {
         }
         let runner = components.runner
         components.backupShipping?.updateGauges()
+        components.metrics.recordStorage(components.store.writability)
         let text = components.metrics.exposition(queued: runner.queuedCount, running: runner.runningCount,
                                                  maximumQueued: runner.limits.maximumQueued, maximumRunning: runner.limits.maximumRunning)
         return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],

@@ -7,6 +7,12 @@ import Synchronization
 /// step is recorded and watched by subscribers; ended tasks in a bounded cache; anything else
 /// folded from the event store. Subscribing and reading the current state happen under one
 /// lock, so a subscriber never misses or repeats a step.
+///
+/// With several replicas on one database (issue 16), a `TaskChangeFollower` also feeds in the
+/// steps other replicas record: a task that runs elsewhere becomes live here when it is first
+/// looked at (`snapshot(of:)`), and from then on its subscribers here see every step and its
+/// end. Steps are applied by stream version, so one that arrives twice (recorded here and
+/// then read back from the change feed) is applied once.
 public final class TaskDirectory: Sendable {
     private struct LiveTask {
         var snapshot: TaskSnapshot
@@ -22,8 +28,12 @@ public final class TaskDirectory: Sendable {
         /// sleeping task per waiter would keep its timer alive until the deadline even
         /// when the wait ends early.
         var deadlines: [(id: String, key: UInt64, deadline: ContinuousClock.Instant)] = []
-        /// Global listeners (push notifications, metrics) see every update of every task.
+        /// Global listeners (push notifications, metrics) see every update of every task
+        /// recorded by this process (the replica that records a step notifies for it).
         var listeners: [@Sendable (TaskUpdate) -> Void] = []
+        /// A change follower feeds in other replicas' steps: unfinished tasks read from the
+        /// store become live here (something will update them).
+        var followsOtherReplicas = false
     }
 
     public let service: ResearchTaskService
@@ -62,9 +72,29 @@ public final class TaskDirectory: Sendable {
         contents.withLock { $0.listeners.append(listener) }
     }
 
-    /// A task becomes live: submitted here, or resumed after a restart.
+    /// A task becomes live: submitted here, or resumed after a restart, or claimed here after
+    /// another replica queued it. Already live (looked at here while another replica ran it):
+    /// its subscribers stay, and so does the newer of the two snapshots.
     func register(_ snapshot: TaskSnapshot) {
-        contents.withLock { $0.live[snapshot.id] = LiveTask(snapshot: snapshot) }
+        contents.withLock { contents in
+            guard var live = contents.live[snapshot.id] else {
+                contents.live[snapshot.id] = LiveTask(snapshot: snapshot)
+                return
+            }
+            if snapshot.version >= live.snapshot.version {
+                live.snapshot = snapshot
+            } else {
+                live.snapshot.isQueued = snapshot.isQueued
+            }
+            contents.live[snapshot.id] = live
+        }
+    }
+
+    /// Whether other replicas' steps are fed in (a `TaskChangeFollower` runs).
+    public var followsOtherReplicas: Bool { contents.withLock { $0.followsOtherReplicas } }
+
+    func followOtherReplicas() {
+        contents.withLock { $0.followsOtherReplicas = true }
     }
 
     func markStarted(_ id: String) {
@@ -73,13 +103,15 @@ public final class TaskDirectory: Sendable {
 
     /// A step of a live task was recorded: fold it, tell subscribers, and retire the task
     /// to the ended cache when the step ends it. The snapshot takes the stored event's version
-    /// and time, so what subscribers see is what the store holds.
-    func publish(_ id: String, stored: StoredEvent, event: TaskEvent) {
+    /// and time, so what subscribers see is what the store holds. A step at or below the
+    /// snapshot's version was applied already (it came back through the change feed) and is
+    /// ignored; listeners hear only of steps recorded here (`local`).
+    func publish(_ id: String, stored: StoredEvent, event: TaskEvent, local: Bool = true) {
         typealias Subscriber = AsyncStream<TaskUpdate>.Continuation
         // Continuations are resumed outside the lock: finishing one runs its termination
         // handler, which takes the lock again.
         let outcome = contents.withLock { contents -> (TaskUpdate, [Subscriber], ended: Bool, [@Sendable (TaskUpdate) -> Void])? in
-            guard var live = contents.live[id] else { return nil }
+            guard var live = contents.live[id], stored.version > live.snapshot.version else { return nil }
             do {
                 try live.snapshot.state.apply(event)
             } catch {
@@ -97,7 +129,7 @@ public final class TaskDirectory: Sendable {
             } else {
                 contents.live[id] = live
             }
-            return (update, Array(live.subscribers.values), ended, contents.listeners)
+            return (update, Array(live.subscribers.values), ended, local ? contents.listeners : [])
         }
         guard let (update, subscribers, ended, listeners) = outcome else { return }
         for subscriber in subscribers {
@@ -128,12 +160,44 @@ public final class TaskDirectory: Sendable {
     }
 
     /// The task's current snapshot; throws `ResearchTaskError.unknownTask` for an unknown id.
+    /// Following other replicas, an unfinished task read from the store becomes live here.
     public func snapshot(of id: String) async throws -> TaskSnapshot {
         if let cached = cachedSnapshot(of: id) { return cached }
         let (state, version, updatedAt) = try await service.snapshot(of: id)
         let snapshot = TaskSnapshot(id: id, state: state, version: version, updatedAt: updatedAt)
-        if state.isTerminal { contents.withLock { $0.ended.set(id, snapshot) } }
-        return snapshot
+        if state.isTerminal {
+            contents.withLock { $0.ended.set(id, snapshot) }
+        } else if followsOtherReplicas {
+            register(snapshot)
+            // A step the feed delivered between the read above and the registration found the
+            // task not live and was dropped: read the store once more, now that every later
+            // step reaches the live task.
+            try await catchUp(id)
+        }
+        return cachedSnapshot(of: id) ?? snapshot
+    }
+
+    /// A step another replica recorded (from the change feed), for any stream: applied if its
+    /// task is live here. A step beyond the next one (the feed started after the task became
+    /// live, or a step was dropped) brings the task up to date from the store first.
+    func applyFollowed(_ stored: StoredEvent) async {
+        guard stored.stream.hasPrefix("task-"),
+              let version = contents.withLock({ $0.live[stored.stream]?.snapshot.version }), stored.version > version else { return }
+        guard stored.version == version + 1 else {
+            try? await catchUp(stored.stream)
+            return
+        }
+        guard let event = try? ResearchTaskService.decode(stored, task: stored.stream) else { return }
+        publish(stored.stream, stored: stored, event: event, local: false)
+    }
+
+    /// Applies the stored steps of a live task that are newer than its snapshot.
+    private func catchUp(_ id: String) async throws {
+        guard let version = contents.withLock({ $0.live[id]?.snapshot.version }) else { return }
+        for stored in try await service.store.read(stream: id, afterVersion: version) {
+            let event = try ResearchTaskService.decode(stored, task: id)
+            publish(id, stored: stored, event: event, local: false)
+        }
     }
 
     /// The current snapshot and the steps that follow it, for a live task; nil when the task

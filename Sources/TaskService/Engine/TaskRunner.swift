@@ -43,6 +43,15 @@ struct RunnerStopping: Error, CustomStringConvertible {
 /// shutdown (or `stop()`) stops claiming, lets running tasks reach their next recorded step (at
 /// most `Limits.shutdownGrace`), then cancels them without recording more; waiting tasks stay
 /// unfinished in the store and resume at the next start.
+///
+/// On a shared queue (several replicas on one database, the queue has a `leaseDuration`), two
+/// more child tasks run: one renews the leases of running claims three times per lease (a
+/// claim found lost, or not renewed in time, stops its task here without recording more:
+/// another replica has taken it over, and the expected stream version would refuse this
+/// replica's next step anyway), and counts which of the tasks queued here still wait (other
+/// replicas claim them too); the other wakes the runner every `pollInterval`, for tasks
+/// enqueued elsewhere and leases of dead replicas. A task given up at a graceful stop is
+/// released at once, so another replica continues it without waiting for the lease to expire.
 public final class TaskRunner: Service, Sendable {
     public struct Limits: Sendable {
         public var maximumRunning: Int
@@ -58,15 +67,22 @@ public final class TaskRunner: Service, Sendable {
 
     private enum Signal { case work, stop }
 
-    /// A running task: how to ask it to stop, and who waits for it to end.
+    /// A running task: its claim, how to ask it to stop, and who waits for it to end.
     private final class RunningTask: Sendable {
+        let claim: TaskClaim
         let cancelRequests: AsyncStream<Void>
         let requestCancel: AsyncStream<Void>.Continuation
         let ended = Completion()
 
-        init() {
+        init(claim: TaskClaim) {
+            self.claim = claim
             (cancelRequests, requestCancel) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         }
+    }
+
+    /// A task this runner queued that has not been claimed (by any replica) or withdrawn yet.
+    private struct WaitingTask {
+        var owner: String?
     }
 
     private struct State {
@@ -76,7 +92,20 @@ public final class TaskRunner: Service, Sendable {
         var cancelReasons: [String: String] = [:]
         /// Places promised to submissions whose first event is being written.
         var reserved = 0
-        var queued = 0
+        /// The tasks queued here that still wait: the queue limit counts them.
+        var waiting: [String: WaitingTask] = [:]
+        var queued: Int { waiting.count }
+        /// Until when each running task's lease surely holds (a shared queue): the clock is read
+        /// before the claim or renewal is sent, so this is never later than the database's expiry.
+        var leaseValidUntil: [String: ContinuousClock.Instant] = [:]
+        /// Running tasks whose lease was lost: they stop without recording more.
+        var leaseLost: Set<String> = []
+        /// Running tasks that another replica ended (canceled): they stop, and their claim ends.
+        var endedElsewhere: Set<String> = []
+        /// Claims of tasks that ended while the runner tore them down, released when `run()` ends.
+        var unreleased: [(TaskClaim, TaskClaimEnd)] = []
+        /// A claim failed (the database is unreachable): warn once until a claim works again.
+        var claimFailing = false
         var stopping = false
         /// Mean seconds per task (exponentially weighted), for the retry hint.
         var meanTaskSeconds = 0.5
@@ -86,9 +115,20 @@ public final class TaskRunner: Service, Sendable {
         var runningBy: [String: Int] = [:]
         var quotas: [String: TaskQuota] = [:]
 
-        func mayStart(_ owner: String?) -> Bool {
-            guard let owner, let limit = quotas[owner]?.maximumRunning else { return true }
-            return runningBy[owner, default: 0] < limit
+        /// The principals running as many tasks as their quota allows: a claim skips their tasks.
+        func ownersAtRunningQuota() -> Set<String> {
+            var owners: Set<String> = []
+            for (owner, quota) in quotas {
+                if let limit = quota.maximumRunning, runningBy[owner, default: 0] >= limit { owners.insert(owner) }
+            }
+            return owners
+        }
+
+        /// A task queued here stopped waiting: claimed (here or elsewhere) or withdrawn.
+        mutating func leftWaiting(_ id: String) {
+            guard let task = waiting.removeValue(forKey: id), let owner = task.owner else { return }
+            queuedBy[owner, default: 1] -= 1
+            forget(owner)
         }
 
         mutating func forget(_ owner: String) {
@@ -134,6 +174,12 @@ public final class TaskRunner: Service, Sendable {
     private func runWorkers() async {
         await withDiscardingTaskGroup { group in
             group.addTask { await self.directory.sweepExpiredSubscriptions() }
+            if let lease = queue.leaseDuration {
+                group.addTask { await self.keepLeases(lease) }
+            }
+            if let interval = queue.pollInterval {
+                group.addTask { await self.poll(every: interval) }
+            }
             await withGracefulShutdownHandler {
                 for await signal in signals {
                     // The flag, not only the signal: a `.work` signal yielded after `.stop` replaces
@@ -149,13 +195,21 @@ public final class TaskRunner: Service, Sendable {
             ])
             await queue.removeAll()
             state.withLock { state in
-                state.queued = 0
+                state.waiting = [:]
                 state.queuedBy = [:]
             }
             await letRunningTasksReachAStep()
             group.cancelAll()
-            logger.info("stopped; unfinished tasks resume at the next start")
         }
+        // Claims of tasks torn down past the grace, released here: their own (canceled) child
+        // tasks could not reach the database. On a shared queue this hands them to another
+        // replica at once instead of after their lease expires.
+        let unreleased = state.withLock { state in
+            defer { state.unreleased = [] }
+            return state.unreleased
+        }
+        for (claim, end) in unreleased { await queue.release(claim, end) }
+        logger.info("stopped; unfinished tasks resume at the next start or on another replica")
     }
 
     /// Stops claiming tasks; `run()` then ends as a graceful shutdown would end it.
@@ -169,30 +223,121 @@ public final class TaskRunner: Service, Sendable {
 
     /// Starts waiting tasks while workers are free, each as a child task of `run()`.
     private func startWaiting(in group: inout DiscardingTaskGroup) async {
-        while state.withLock({ !$0.stopping && $0.running.count < limits.maximumRunning }) {
+        while let excluded = state.withLock({ state -> Set<String>? in
+            guard !state.stopping, state.running.count < limits.maximumRunning else { return nil }
+            return state.ownersAtRunningQuota()
+        }) {
             let claim: TaskClaim?
+            let claimedAt = ContinuousClock.now
             do {
-                claim = try await queue.claim { owner in self.state.withLock { $0.mayStart(owner) } }
+                claim = try await queue.claim(excludingOwners: excluded)
+                let recovered = state.withLock { state in
+                    defer { state.claimFailing = false }
+                    return state.claimFailing
+                }
+                if recovered { logger.info("claiming tasks works again") }
             } catch {
+                // The next signal or poll tries again; say so once, not at every attempt.
+                let first = state.withLock { state in
+                    defer { state.claimFailing = true }
+                    return !state.claimFailing
+                }
+                if first { logger.warning("could not claim a task; retrying", metadata: ["error": "\(error)"]) }
                 return
             }
             guard let claim else { return }
-            let running = RunningTask()
+            let running = RunningTask(claim: claim)
             let started = state.withLock { state -> Bool in
                 guard !state.stopping, state.running[claim.taskID] == nil else { return false }
-                state.queued = max(0, state.queued - 1)
-                if let owner = claim.owner {
-                    state.queuedBy[owner, default: 1] -= 1
-                    state.runningBy[owner, default: 0] += 1
-                }
+                if let owner = claim.owner { state.runningBy[owner, default: 0] += 1 }
+                state.leftWaiting(claim.taskID)
                 state.running[claim.taskID] = running
+                if let lease = queue.leaseDuration { state.leaseValidUntil[claim.taskID] = claimedAt + lease }
                 return true
             }
             guard started else {
-                await queue.release(claim)
-                continue
+                // Stopping, or the task still runs here (its lease was lost and it has not
+                // stopped yet): hand it back, and claim no more until the next signal, so that
+                // the same task is not claimed and handed back in a loop.
+                await queue.release(claim, .givenUp)
+                return
             }
             group.addTask { await self.execute(claim, running) }
+        }
+    }
+
+    /// Wakes the runner now and then, for work no local submission announces (a shared queue).
+    private func poll(every interval: Duration) async {
+        while !Task.isCancelled {
+            do {
+                try await Task.sleep(for: interval)
+            } catch {
+                return
+            }
+            guard !state.withLock({ $0.stopping }) else { return }
+            signal.yield(.work)
+        }
+    }
+
+    /// Renews the leases of running claims three times per lease, stops the tasks whose lease
+    /// was lost, and counts which tasks queued here still wait. Runs until the runner's end
+    /// (through the shutdown grace: tasks finishing their step still need their lease).
+    private func keepLeases(_ lease: Duration) async {
+        let interval = lease / 3
+        while !Task.isCancelled {
+            do {
+                try await Task.sleep(for: interval)
+            } catch {
+                return
+            }
+            await renewLeases(lease)
+            await countWaitingTasks()
+        }
+    }
+
+    private func renewLeases(_ lease: Duration) async {
+        let claims = state.withLock { $0.running.values.map(\.claim) }
+        if !claims.isEmpty {
+            let sentAt = ContinuousClock.now
+            do {
+                let lost = Set(try await queue.renew(claims).map(\.taskID))
+                state.withLock { state in
+                    for claim in claims where !lost.contains(claim.taskID) && state.running[claim.taskID]?.claim == claim {
+                        state.leaseValidUntil[claim.taskID] = sentAt + lease
+                    }
+                }
+                for id in lost { stopAfterLosingLease(id, why: "another replica took it over") }
+            } catch {
+                logger.warning("could not renew task leases; a task whose lease runs out stops here", metadata: ["error": "\(error)"])
+            }
+        }
+        // Not renewed in time (the database is unreachable): another replica may claim the
+        // task as soon as the lease expires, so this one stops now.
+        let now = ContinuousClock.now
+        let expired = state.withLock { state in state.leaseValidUntil.filter { $0.value <= now }.map(\.key) }
+        for id in expired { stopAfterLosingLease(id, why: "its lease could not be renewed in time") }
+    }
+
+    /// A task whose lease was lost stops without recording more; it is not canceled (it runs
+    /// on elsewhere, or is claimed again once its lease has expired).
+    private func stopAfterLosingLease(_ id: String, why: String) {
+        let running = state.withLock { state -> RunningTask? in
+            guard let running = state.running[id], state.leaseLost.insert(id).inserted else { return nil }
+            state.leaseValidUntil[id] = nil
+            return running
+        }
+        guard let running else { return }
+        logger.warning("lost the lease of a running task: stopping it here", metadata: ["task": .string(id), "reason": .string(why)])
+        running.requestCancel.yield()
+    }
+
+    /// Drops from the queue count the tasks queued here that another replica has claimed.
+    private func countWaitingTasks() async {
+        let ids = state.withLock { Array($0.waiting.keys) }
+        guard !ids.isEmpty else { return }
+        guard let stillWaiting = try? await queue.waiting(among: ids) else { return }
+        state.withLock { state in
+            for id in ids where !stillWaiting.contains(id) { state.leftWaiting(id) }
         }
     }
 
@@ -211,8 +356,14 @@ public final class TaskRunner: Service, Sendable {
     private func execute(_ claim: TaskClaim, _ running: RunningTask) async {
         let id = claim.taskID
         let started = ContinuousClock.now
-        directory.markStarted(id)
         let directory = self.directory
+        // Queued by another replica (or before a restart): live here from now on, so that
+        // this replica's subscribers see its steps.
+        if directory.cachedSnapshot(of: id) == nil, var snapshot = try? await directory.snapshot(of: id), !snapshot.state.isTerminal {
+            snapshot.isQueued = false
+            directory.register(snapshot)
+        }
+        directory.markStarted(id)
         // The workflow and a watcher of cancel requests race; a request cancels the workflow,
         // which then ends without recording more.
         let end = await withTaskGroup(of: WorkflowEnd.self) { group -> WorkflowEnd in
@@ -224,7 +375,10 @@ public final class TaskRunner: Service, Sendable {
                             // Stopping, or canceled without anyone asking to cancel this task (the
                             // runner itself was torn down): record nothing more, so the task
                             // resumes at the next start instead of ending as canceled.
-                            let stopping = self.state.withLock { $0.stopping || (Task.isCancelled && $0.cancelReasons[id] == nil) }
+                            // Or its lease was lost: another replica runs it now.
+                            let stopping = self.state.withLock {
+                                $0.stopping || $0.leaseLost.contains(id) || (Task.isCancelled && $0.cancelReasons[id] == nil)
+                            }
                             if stopping { throw RunnerStopping() }
                         }, observe: { stored, event in
                             directory.publish(id, stored: stored, event: event)
@@ -274,19 +428,55 @@ public final class TaskRunner: Service, Sendable {
         }
         let elapsed = (ContinuousClock.now - started).components
         let seconds = Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18
+        let claimEnd = state.withLock { state -> TaskClaimEnd? in
+            let stoppedHere = state.stopping || state.leaseLost.contains(id) || (Task.isCancelled && state.cancelReasons[id] == nil)
+            if state.endedElsewhere.contains(id) { return .ended }
+            return Self.claimEnd(end, stoppedHere: stoppedHere, cancelRequested: state.cancelReasons[id] != nil)
+        }
         state.withLock { state in
             state.running[id] = nil
             state.cancelReasons[id] = nil
+            state.leaseValidUntil[id] = nil
+            state.leaseLost.remove(id)
+            state.endedElsewhere.remove(id)
             if let owner = claim.owner {
                 state.runningBy[owner, default: 1] -= 1
                 state.forget(owner)
             }
             state.meanTaskSeconds = state.meanTaskSeconds * 0.9 + seconds * 0.1
         }
-        await queue.release(claim)
+        if let claimEnd {
+            if Task.isCancelled {
+                state.withLock { $0.unreleased.append((claim, claimEnd)) }
+            } else {
+                await queue.release(claim, claimEnd)
+            }
+        } else {
+            logger.warning("a task stopped on an error; it is tried again when its lease expires", metadata: ["task": .string(id)])
+        }
         running.requestCancel.finish()
         running.ended.complete()
         signal.yield(.work)
+    }
+
+    /// How a run ends its claim:
+    /// - ended (the row goes) when the task finished, was canceled here (and the runner is
+    ///   not stopping), or cannot run (its log is damaged, or gone): running it again would
+    ///   change nothing;
+    /// - given up (claimable again at once) when it stopped unfinished for reasons of this
+    ///   runner (stopping, its lease lost, torn down), or because another writer appended first
+    ///   (a replica that held it before, a cancellation recorded elsewhere): whoever claims it
+    ///   next folds the stored events and goes on, or finds it ended;
+    /// - nil, left to its lease, on any other error (the database went away mid-step, say):
+    ///   the task is tried again, here or elsewhere, once the lease expires; the lease is the
+    ///   backoff that keeps a failing task from being claimed and failed in a tight loop.
+    private static func claimEnd(_ end: WorkflowEnd, stoppedHere: Bool, cancelRequested: Bool) -> TaskClaimEnd? {
+        guard case let .failed(error) = end else { return .ended }
+        if error is ResearchTaskError { return .ended }
+        if stoppedHere || error is RunnerStopping { return .givenUp }
+        if case .versionConflict = error as? EventStoreError { return .givenUp }
+        // Canceled here: the cancellation was recorded above (or the workflow recorded it).
+        return cancelRequested ? .ended : nil
     }
 
     /// Waits until every running task has ended, at most the shutdown grace.
@@ -326,31 +516,54 @@ public final class TaskRunner: Service, Sendable {
         directory.register(snapshot)
         do {
             try await beforeQueued(snapshot)
+            // Counted as waiting before it is queued: a worker may claim it before `enqueue` returns.
+            state.withLock { $0.waiting[id] = WaitingTask(owner: principal) }
+            do {
+                try await queue.enqueue(id, owner: principal)
+            } catch {
+                // Already gone from `waiting` only if a worker claimed it (the row was written
+                // after all): the claim did the counting, so the `defer` must not do it again.
+                if state.withLock({ $0.waiting.removeValue(forKey: id) == nil }) { queued = true }
+                throw error
+            }
         } catch {
+            // Not queued: record it canceled, so that the error the client gets is what the
+            // store says (were it left submitted, only a restart would run it).
             let recorded = try? await service.recordCancellation(id, reason: "not started: \(error)")
             if let recorded, let stored = recorded.stored { directory.publish(id, stored: stored, event: recorded.event) }
             throw error
         }
-        try await queue.enqueue(id, owner: principal)
-        state.withLock { $0.queued += 1 }
         queued = true
         signal.yield(.work)
         return directory.cachedSnapshot(of: id) ?? snapshot
     }
 
     /// Takes up the tasks a previous run left unfinished; they are queued regardless of the
-    /// queue limit (they were admitted before).
+    /// queue limit (they were admitted before). On a shared queue, a task that is already
+    /// queued or claimed (another replica runs it) is left alone: `enqueue` adds it only once.
     public func resume(_ ids: [String]) async throws {
         for id in ids {
             var snapshot = try await directory.snapshot(of: id)
             guard !snapshot.state.isTerminal else { continue }
             snapshot.isQueued = true
-            directory.register(snapshot)
             let owner = snapshot.state.principal
-            try await queue.enqueue(id, owner: owner)
+            // Live and counted before it is queued: a worker may claim it before `enqueue` returns.
+            directory.register(snapshot)
             state.withLock { state in
-                state.queued += 1
+                state.waiting[id] = WaitingTask(owner: owner)
                 if let owner { state.queuedBy[owner, default: 0] += 1 }
+            }
+            let added: Bool
+            do {
+                added = try await queue.enqueue(id, owner: owner)
+            } catch {
+                state.withLock { $0.leftWaiting(id) }
+                throw error
+            }
+            if !added {
+                // Already queued or running elsewhere: whoever claims it makes it live there.
+                state.withLock { $0.leftWaiting(id) }
+                if state.withLock({ $0.running[id] == nil }) { directory.retire(id) }
             }
         }
         signal.yield(.work)
@@ -359,14 +572,8 @@ public final class TaskRunner: Service, Sendable {
     /// Cancels a waiting or running task and returns its snapshot after the cancellation (or
     /// unchanged, when it had already ended).
     public func cancel(_ id: String, reason: String) async throws -> TaskSnapshot {
-        if let withdrawn = await queue.withdraw(id) {
-            state.withLock { state in
-                state.queued = max(0, state.queued - 1)
-                if let owner = withdrawn.owner {
-                    state.queuedBy[owner, default: 1] -= 1
-                    state.forget(owner)
-                }
-            }
+        if await queue.withdraw(id) != nil {
+            state.withLock { $0.leftWaiting(id) }
             try await recordCancellation(id, reason: reason, wasLive: true)
         } else if let running = state.withLock({ state -> RunningTask? in
             guard let running = state.running[id] else { return nil }
@@ -380,6 +587,24 @@ public final class TaskRunner: Service, Sendable {
             try await recordCancellation(id, reason: reason, wasLive: directory.cachedSnapshot(of: id)?.state.isTerminal == false)
         }
         return try await directory.snapshot(of: id)
+    }
+
+    /// The task ended on another replica (a cancellation recorded there; issue 16, called by
+    /// `TaskChangeFollower`): a run here stops at once without recording more (canceled with
+    /// no cancel reason, it records nothing), and a task waiting in this runner's queue is
+    /// taken out. Harmless for a task this runner ended itself.
+    func stopTaskEndedElsewhere(_ id: String) async {
+        if let running = state.withLock({ state -> RunningTask? in
+            guard let running = state.running[id] else { return nil }
+            // Its claim ends with the run (the row goes), rather than waiting for its lease.
+            state.endedElsewhere.insert(id)
+            return running
+        }) {
+            running.requestCancel.yield()
+        } else if state.withLock({ $0.waiting[id] != nil }), await queue.withdraw(id) != nil {
+            // Only a task queued here: every replica hears of every task's end.
+            state.withLock { $0.leftWaiting(id) }
+        }
     }
 
     private func recordCancellation(_ id: String, reason: String, wasLive: Bool) async throws {

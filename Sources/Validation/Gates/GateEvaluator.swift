@@ -100,6 +100,22 @@ public struct GateEvaluator: Sendable {
                                           threshold: "≤ \(Format.seconds(limit))", passed: seconds.map { $0 <= limit } ?? false))
             }
         }
+        // Phases that acted on the deployment (chaos, failover, restore) bring their own
+        // measurements: each part's checks (server back after every kill, errors under model
+        // faults and a full disk, RTO and RPO, chains verified) count here.
+        for phase in phases where !phase.kind.isLoad && phase.status == .ran {
+            let parts = (phase.actions ?? []).filter { $0.status == .ran }
+            if parts.isEmpty || parts.allSatisfy(\.checks.isEmpty) {
+                measurements.append(.init(name: "\(phase.name): measurements of the \(phase.kind.rawValue) phase", measured: "none recorded",
+                                          threshold: "at least one", passed: false))
+            }
+            for part in parts {
+                measurements += part.checks.map { check in
+                    GateVerdict.Measurement(name: "\(phase.name)/\(part.name): \(check.name)", measured: check.measured,
+                                            threshold: check.threshold, passed: check.passed)
+                }
+            }
+        }
         if let loss {
             measurements.append(.init(name: "acknowledged tasks lost (not found, not ended by the deadline, or unreadable)",
                                       measured: "\(loss.lost) of \(loss.acknowledged) (missing \(loss.missing), unfinished \(loss.unfinished), unreadable \(loss.unreadable))",
@@ -132,13 +148,19 @@ public struct GateEvaluator: Sendable {
 
     /// Every phase of the plan ran.
     func testing(_ phases: [PhaseResult]) -> GateVerdict {
+        // A phase ran only if every part of it ran: a chaos phase whose disk-full part found no
+        // way to make a filesystem has not shown what a full disk does.
+        func skipped(_ phase: PhaseResult) -> [DeploymentActionResult] { (phase.actions ?? []).filter { $0.status != .ran } }
+        func ran(_ phase: PhaseResult) -> Bool { phase.status == .ran && skipped(phase).isEmpty }
         var measurements = phases.map { phase in
-            GateVerdict.Measurement(name: "phase \(phase.name) (\(phase.kind.rawValue))",
-                                    measured: phase.status == .ran ? "ran" : (phase.reason ?? "not run"), threshold: "ran", passed: phase.status == .ran)
+            let measured = phase.status != .ran ? (phase.reason ?? "not run")
+                : skipped(phase).isEmpty ? "ran"
+                : "ran, but not " + skipped(phase).map { "\($0.name) (\($0.reason ?? "not run"))" }.joined(separator: ", ")
+            return GateVerdict.Measurement(name: "phase \(phase.name) (\(phase.kind.rawValue))", measured: measured, threshold: "ran", passed: ran(phase))
         }
         let planned = plan.phases.count
-        measurements.append(.init(name: "phases run of the plan", measured: "\(phases.filter { $0.status == .ran }.count) of \(planned)",
-                                  threshold: "all \(planned)", passed: phases.count == planned && phases.allSatisfy { $0.status == .ran }))
+        measurements.append(.init(name: "phases run of the plan", measured: "\(phases.filter(ran).count) of \(planned)",
+                                  threshold: "all \(planned)", passed: phases.count == planned && phases.allSatisfy(ran)))
         return GateVerdict(gate: "Testing", measurements: measurements)
     }
 

@@ -1,3 +1,4 @@
+import Foundation
 import Synchronization
 
 /// Every research task the target acknowledged during the run (a SendMessage answered with a
@@ -10,6 +11,16 @@ public final class TaskLedger: Sendable {
         /// Index of the credential that submitted it (tasks are visible to their owner).
         public var owner: Int
         public var terminal: Bool
+        /// When the acknowledgement arrived (wall clock): a restore's recovery point is judged
+        /// against it (which acknowledged tasks predate the moment the deployment was lost).
+        public var acknowledgedAt: Date
+
+        public init(id: String, owner: Int, terminal: Bool, acknowledgedAt: Date = Date()) {
+            self.id = id
+            self.owner = owner
+            self.terminal = terminal
+            self.acknowledgedAt = acknowledgedAt
+        }
     }
 
     private struct State {
@@ -28,10 +39,10 @@ public final class TaskLedger: Sendable {
 
     public var count: Int { state.withLock { $0.order.count } }
 
-    public func acknowledge(id: String, owner: Int, terminal: Bool) {
+    public func acknowledge(id: String, owner: Int, terminal: Bool, at time: Date = Date()) {
         state.withLock { state in
             guard state.entries[id] == nil, state.order.count < capacity else { return }
-            state.entries[id] = Entry(id: id, owner: owner, terminal: terminal)
+            state.entries[id] = Entry(id: id, owner: owner, terminal: terminal, acknowledgedAt: time)
             state.order.append(id)
             if !terminal { state.pending.append(id) }
         }

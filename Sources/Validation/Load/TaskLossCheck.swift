@@ -22,6 +22,13 @@ public struct TaskLossCheck: Sendable {
         public var chainsUncheckable: Bool
         /// Ids of lost tasks (at most 20), for the report.
         public var lostExamples: [String]
+        /// Ids of the tasks answered "not found" (all of them; not encoded: a restore's
+        /// recovery point is computed from them).
+        public var missingIDs: Set<String> = []
+
+        enum CodingKeys: String, CodingKey {
+            case acknowledged, ended, missing, unfinished, unreadable, chainsChecked, chainsIntact, chainsBroken, chainsUncheckable, lostExamples
+        }
 
         public var lost: Int { missing + unfinished + unreadable }
     }
@@ -52,7 +59,12 @@ public struct TaskLossCheck: Sendable {
     }
 
     public func run() async -> Result {
-        let entries = workload.ledger.all()
+        await run(workload.ledger.all())
+    }
+
+    /// The same check over some of the acknowledged tasks (e.g. those acknowledged before a
+    /// deployment was killed and restored).
+    public func run(_ entries: [TaskLedger.Entry]) async -> Result {
         let clock = ContinuousClock()
         let end = clock.now + deadline
         var statuses: [String: Status] = [:]
@@ -75,7 +87,9 @@ public struct TaskLossCheck: Sendable {
         for entry in entries {
             switch statuses[entry.id] ?? .unreadable {
             case .ended: result.ended += 1
-            case .missing: result.missing += 1
+            case .missing:
+                result.missing += 1
+                result.missingIDs.insert(entry.id)
             case .unfinished: result.unfinished += 1
             case .unreadable: result.unreadable += 1
             }

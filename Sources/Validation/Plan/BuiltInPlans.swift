@@ -18,9 +18,12 @@ extension ValidationPlan {
                       rate: 1000, durationSeconds: 300, stepFactor: 1.5, maximumRate: 60000, recoveryRate: 100),
             PlanPhase(name: "soak-200", kind: .soak, rate: 200, durationSeconds: 86400, thresholds: PhaseThresholds(maximumErrorRate: 0.01)),
             PlanPhase(name: "chaos", kind: .chaos,
-                      description: "20 % of the replicas killed at random, +100 ms latency on the model and embedding endpoints, the data filesystem 80 % full; all chains verify afterwards."),
+                      description: "Under 50 RPS, an hour per part: +100 ms latency and then an outage on the model endpoint, the deployment SIGKILLed at random moments and restarted, the data filesystem 80 % full; nothing acknowledged lost, all chains verify afterwards.",
+                      rate: 50, durationSeconds: 3600),
             PlanPhase(name: "failover", kind: .failover, description: "The PostgreSQL primary fails over under load: writes back within 30 s, 100 % of acknowledged tasks consistent."),
-            PlanPhase(name: "backup-restore", kind: .restore, description: "A backup under load, restored into a new deployment: RTO 15 min, RPO 5 min."),
+            PlanPhase(name: "backup-restore", kind: .restore,
+                      description: "Continuous backup under 50 RPS for an hour, the deployment SIGKILLed at a random moment and restored to that moment into a new one: RTO 15 min, RPO 5 min.",
+                      rate: 50, durationSeconds: 3600),
         ])
 
     /// A short plan for a first look and for CI: two load levels, a stress ramp and a short soak

@@ -2,7 +2,8 @@
 /// a stress phase starts at `rate`, multiplies it by `stepFactor` after every step of
 /// `durationSeconds` until a step fails or `maximumRate` is passed, then holds `recoveryRate`
 /// until requests meet the thresholds again. Chaos, failover and restore phases act on the
-/// deployment and need `--manage`.
+/// deployment and need `--manage`; chaos and restore run the mix at `rate` while they act, for
+/// `durationSeconds` per part.
 public struct PlanPhase: Sendable, Codable, Equatable {
     public var name: String
     public var kind: PhaseKind
@@ -42,7 +43,17 @@ public struct PlanPhase: Sendable, Codable, Equatable {
         }
         try mix?.validate("\(context).mix")
         try thresholds?.validate("\(context).thresholds")
-        guard kind.isLoad else { return }
+        guard kind.isLoad else {
+            // Chaos and restore run the mix while they act: a rate and a length (each part's)
+            // are optional there, but checked when given.
+            if let rate, !(rate.isFinite && rate > 0 && rate <= 1_000_000) {
+                throw PlanError("\(context).rate: between 0 and 1000000 requests per second (got \(rate))")
+            }
+            if let durationSeconds, !(durationSeconds.isFinite && durationSeconds > 0 && durationSeconds <= 30 * 86400) {
+                throw PlanError("\(context).durationSeconds: between 0 and 30 days in seconds (got \(durationSeconds))")
+            }
+            return
+        }
         guard let rate, rate.isFinite, rate > 0, rate <= 1_000_000 else {
             throw PlanError("\(context).rate: a \(kind.rawValue) phase needs an arrival rate between 0 and 1000000 requests per second (got \(rate.map { "\($0)" } ?? "none"))")
         }

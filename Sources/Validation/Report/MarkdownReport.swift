@@ -15,6 +15,22 @@ public enum MarkdownReport {
         }
         text += "\n## Phases\n\nLatency is measured from each request's due time (open loop, no coordinated omission) and covers successful requests; errors count every request that was due, including unsent ones.\n\n"
         text += table(ReportTables.phaseHeader, ReportTables.phaseRows(report))
+        let acted = report.phases.filter { $0.actions?.isEmpty == false }
+        if !acted.isEmpty {
+            text += "\n## What was done to the deployment\n\n"
+            for phase in acted {
+                for part in phase.actions ?? [] {
+                    text += "### \(phase.name)/\(part.name): " + (part.status == .ran ? (part.passed ? "held" : "FAILED") : (part.reason ?? "not run")) + "\n\n\(part.description)\n\n"
+                    if !part.checks.isEmpty {
+                        text += table(["measurement", "measured", "threshold", "held"], part.checks.map { [$0.name, $0.measured, $0.threshold, $0.passed ? "yes" : "**no**"] })
+                    }
+                    if !part.facts.isEmpty {
+                        text += "\n" + table(["fact", "value"], part.facts.keys.sorted().map { [$0, part.facts[$0] ?? ""] })
+                    }
+                    text += "\n"
+                }
+            }
+        }
         text += "\n## Requests by kind\n\n" + table(ReportTables.kindHeader, ReportTables.kindRows(report))
         if let loss = report.taskLoss {
             text += "\n## Acknowledged tasks\n\n"

@@ -19,6 +19,20 @@ enum ReportTables {
                     rows.append(["\(phase.name) recovery", "stress", "ran", Format.rate(recovery.rate), "", "", "", "", "", "", "",
                                  recovery.seconds.map { "recovered in \(Format.seconds($0))" } ?? "not recovered in \(Format.seconds(recovery.observedSeconds))"])
                 }
+            } else if let parts = phase.actions, phase.status == .ran {
+                // One row per part of a phase that acted on the deployment: the load meanwhile
+                // and the part's own checks as the verdict.
+                for part in parts {
+                    let failed = part.checks.filter { !$0.passed }.map { "\($0.name): \($0.measured) (needs \($0.threshold))" }
+                    let verdict = part.status != .ran ? (part.reason ?? "not run") : failed.isEmpty ? "held" : failed.joined(separator: "; ")
+                    if let measurement = part.measurement {
+                        var cells = row("\(phase.name)/\(part.name)", phase.kind.rawValue, measurement, [])
+                        cells[cells.count - 1] = verdict
+                        rows.append(cells)
+                    } else {
+                        rows.append(["\(phase.name)/\(part.name)", phase.kind.rawValue, part.status == .ran ? "ran" : "not run", "", "", "", "", "", "", "", "", verdict])
+                    }
+                }
             } else {
                 rows.append([phase.name, phase.kind.rawValue, phase.status == .ran ? "ran" : (phase.reason ?? "not run"), "", "", "", "", "", "", "", "", ""])
             }

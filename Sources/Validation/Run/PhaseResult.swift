@@ -44,4 +44,7 @@ public struct PhaseResult: Sendable, Codable {
     public var highestPassingRate: Double?
     public var breakingRate: Double?
     public var recovery: Recovery?
+    /// Chaos, failover and restore: what was done to the deployment, part by part, with the
+    /// load meanwhile and the checks the reliability gate reads.
+    public var actions: [DeploymentActionResult]?
 }

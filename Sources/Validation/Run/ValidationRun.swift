@@ -7,9 +7,10 @@ import NIOCore
 /// over HTTP, so it validates any deployment; phases that must act on the deployment (chaos,
 /// failover, restore) run only through `phaseActions`, which `--manage` supplies.
 public struct ValidationRun: Sendable {
-    /// Runs a phase that acts on the deployment; returns nil when it cannot (the phase is then
-    /// reported as not run with `unsupportedReason`).
-    public typealias PhaseAction = @Sendable (PlanPhase, Double) async -> PhaseResult?
+    /// Runs a phase that acts on the deployment, with the run's load generator and ledger at
+    /// hand; returns nil when it cannot (the phase is then reported as not run with
+    /// `unsupportedReason`).
+    public typealias PhaseAction = @Sendable (PhaseActionContext) async -> [DeploymentActionResult]?
     public typealias Probe = @Sendable (HTTPClient) async -> ProbeReport
 
     public var plan: ValidationPlan
@@ -43,9 +44,9 @@ public struct ValidationRun: Sendable {
 
     public static let defaultUnsupportedReason: @Sendable (PhaseKind) -> String = { kind in
         switch kind {
-        case .chaos: "not run: needs --manage with replicas and PostgreSQL (kills replicas, injects faults, fills a filesystem made for the run)"
-        case .failover: "not run: needs --manage with PostgreSQL/backups (a primary and standbys to fail over)"
-        case .restore: "not run: needs --manage with PostgreSQL/backups"
+        case .chaos: "not run: needs --manage (kills the deployment, injects model faults, fills a filesystem made for the run)"
+        case .failover: "not run: needs --manage with PostgreSQL replicas (a primary and standbys to fail over)"
+        case .restore: "not run: needs --manage (kills the deployment and restores its continuous backup)"
         case .load, .stress, .soak: "not run"
         }
     }
@@ -133,9 +134,18 @@ public struct ValidationRun: Sendable {
         case .stress:
             await stress(phase, thresholds: thresholds, workload: workload, maximumInFlight: maximumInFlight, clock: clock, into: &result)
         case .chaos, .failover, .restore:
-            if let action = phaseActions[phase.kind], let acted = await action(phase, scale) {
-                result = acted
-                result.startSeconds = start
+            let context = PhaseActionContext(
+                phase: phase, scale: scale, thresholds: thresholds, ledger: ledger, http: http, target: target, progress: progress,
+                generate: { rate, seconds in await generate(workload, rate: rate, seconds: seconds, maximumInFlight: maximumInFlight) },
+                lookUp: { entries, deadline in await TaskLossCheck(workload: workload, deadline: deadline).run(entries) })
+            if let action = phaseActions[phase.kind], let parts = await action(context) {
+                result.actions = parts
+                for part in parts {
+                    let failed = part.checks.filter { !$0.passed }
+                    progress("\(phase.name)/\(part.name): " + (part.status == .ran
+                        ? (failed.isEmpty ? "held" : "FAILED " + failed.map { "\($0.name): \($0.measured) (needs \($0.threshold))" }.joined(separator: "; "))
+                        : (part.reason ?? "not run")))
+                }
             } else {
                 result.status = .notRun
                 result.reason = unsupportedReason(phase.kind)

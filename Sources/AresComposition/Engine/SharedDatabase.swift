@@ -1,0 +1,142 @@
+import Foundation
+import Logging
+import PostgresStorage
+import Security
+import Server
+import Storage
+import ServiceLifecycle
+import Synchronization
+
+/// The PostgreSQL side of `ares serve --database`: the pool (a `Service` that must outlive
+/// everything that queries through it), the shared event store and API keys, and what the
+/// server knows of the database's health for `/health/ready`.
+///
+/// The server listens before the database answers: start-up (`DatabaseStartupService`) waits
+/// for it with backoff while readiness says why it is not ready, so an orchestrator sees a live
+/// process that is not ready rather than a crash loop. Once prepared, a ping every second
+/// keeps readiness honest: a database lost for longer than `pingTolerance` takes the replica
+/// out of rotation until it answers again.
+public final class SharedDatabase: Sendable {
+    /// What the server knows of the database right now.
+    struct Health: Sendable {
+        /// Connected and migrated: the store may be used (start-up resumes tasks through it).
+        var prepared = false
+        /// Start-up is over (keys loaded, tasks resumed): the replica may be in rotation.
+        var started = false
+        var attempt = 0
+        /// When the database last answered (a ping, or the end of start-up).
+        var lastAnswer: ContinuousClock.Instant?
+        /// The last problem seen (cleared by an answer).
+        var problem: String?
+    }
+
+    /// How long the database may stay silent before the replica counts it as lost: readiness
+    /// turns false and new requests that need it answer 503 at once.
+    public static let pingTolerance = Duration.seconds(5)
+    public static let pingInterval = Duration.seconds(1)
+
+    public let database: PostgresDatabase
+    /// The shared event store as opened; the engine uses `gatedEventStore`.
+    public let eventStore: PostgresEventStore
+    /// The event store the engine uses: refuses at once, with a retryable error, while the
+    /// database is lost or not yet ready (see `AvailabilityGatedEventStore`).
+    public let gatedEventStore: AvailabilityGatedEventStore
+    public let keys: PostgresAPIKeyStore
+    public let replicaID: String
+    public let notify: AresConfiguration.Database.NotifyMode
+    private let health = HealthRecord()
+
+    /// The health behind a lock, shared with the gate and the readiness check (a `Mutex`
+    /// cannot be captured by their closures itself).
+    final class HealthRecord: Sendable {
+        private let state = Mutex(Health())
+        func withLock<Result>(_ body: (inout Health) -> Result) -> Result { state.withLock { body(&$0) } }
+    }
+
+    public init(_ configuration: AresConfiguration.Database, logger: Logger) {
+        var settings = configuration.settings
+        // `ares serve` waits for the database as long as it takes (readiness says so); each
+        // round of `prepare` retries with backoff for this long before reporting a problem.
+        settings.startupTimeout = .seconds(10)
+        database = PostgresDatabase(settings: settings, logger: logger)
+        eventStore = PostgresEventStore(database: database)
+        keys = PostgresAPIKeyStore(database: database)
+        replicaID = ReplicaIdentity.make(given: configuration.replicaID)
+        notify = configuration.notify
+        let health = health
+        let address = "\(settings.host):\(settings.port)"
+        gatedEventStore = AvailabilityGatedEventStore(base: eventStore) {
+            Self.unavailability(health.withLock { $0 }, address: address, now: .now)
+        }
+    }
+
+    func recordAttempt(_ attempt: Int, problem: String?) {
+        health.withLock {
+            $0.attempt = attempt
+            $0.problem = problem
+        }
+    }
+
+    /// Connected and migrated: the store may be used.
+    func recordPrepared() {
+        health.withLock {
+            $0.prepared = true
+            $0.lastAnswer = .now
+            $0.problem = nil
+        }
+    }
+
+    /// Start-up is over: keys loaded, tasks resumed.
+    func recordStarted() {
+        health.withLock {
+            $0.started = true
+            $0.lastAnswer = .now
+        }
+    }
+
+    /// A ping's outcome: nil, the database answered; else the problem.
+    func recordPing(_ problem: String?) {
+        health.withLock {
+            if let problem {
+                $0.problem = problem
+            } else {
+                $0.lastAnswer = .now
+                $0.problem = nil
+            }
+        }
+    }
+
+    /// Whether the database counts as lost now (silent for longer than `pingTolerance`).
+    var isLost: Bool {
+        Self.unavailability(health.withLock { $0 }, address: "", now: .now) != nil
+    }
+
+    /// Why the database cannot be used now; nil when it can.
+    static func unavailability(_ health: Health, address: String, now: ContinuousClock.Instant) -> StorageUnavailableError? {
+        guard health.prepared else {
+            return StorageUnavailableError(reason: .unreachable, detail: "the server is still connecting to the database at \(address)"
+                                           + (health.problem.map { " (\($0))" } ?? ""))
+        }
+        guard let lastAnswer = health.lastAnswer, now - lastAnswer > pingTolerance else { return nil }
+        return StorageUnavailableError(reason: .unreachable, detail: "the database at \(address) has not answered for "
+                                       + "\((now - lastAnswer).components.seconds) s" + (health.problem.map { " (\($0))" } ?? ""))
+    }
+
+    /// `/health/ready`'s view: not ready until start-up is over, nor while the database has
+    /// not answered for `pingTolerance`. It stands for the event store's probe (see `ReadinessCheck`).
+    public var readinessCheck: ReadinessCheck {
+        let settings = database.settings
+        let target = "\(settings.host):\(settings.port)/\(settings.database)"
+        let replicaID = replicaID
+        return ReadinessCheck(name: "database", coversEventStore: true) { [health] in
+            let current = health.withLock { $0 }
+            if !current.started {
+                return .init(ready: false, detail: "connecting to \(target) (attempt \(current.attempt))" + (current.problem.map { ": \($0)" } ?? ""))
+            }
+            if let refused = Self.unavailability(current, address: target, now: .now) {
+                return .init(ready: false, detail: "\(refused.detail); requests that need it answer 503, running tasks wait")
+            }
+            return .init(ready: true, detail: "ok: \(target), replica \(replicaID)")
+        }
+    }
+}

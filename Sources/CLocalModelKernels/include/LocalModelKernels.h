@@ -1,0 +1,57 @@
+// Kernels of the local sentence-embedding models (LocalModels) that Swift cannot express well:
+// an 8-bit integer matrix product that uses AVX-512 VNNI when the CPU has it, softmax and GELU
+// with AVX-512 (each chosen at run time, so one binary runs everywhere), portable C otherwise.
+//
+// The product is the quantized form of a linear layer, y = x·Wᵀ + b:
+//   - W [n × k] is quantized per output row: W[c][j] ≈ weightScale[c] · q[c][j], q in -127...127,
+//     and packed once (lmk_int8_pack) into the layout the kernel reads;
+//   - x [m × k] is quantized per row, asymmetrically: x[r][j] ≈ scale[r] · a[r][j] + offset[r],
+//     a in 0...255 (lmk_quantize_rows), because VNNI multiplies unsigned by signed bytes and
+//     activations such as GELU's outputs are far from symmetric;
+//   - y[r][c] = weightScale[c] · (scale[r] · Σ a·q + offset[r] · Σ_j q[c][j]) + b[c].
+// Every size is checked by the Swift caller; the functions trust them.
+#ifndef LOCAL_MODEL_KERNELS_H
+#define LOCAL_MODEL_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/// k rounded up to the kernel's depth step (4 bytes: one VNNI dot product).
+int32_t lmk_int8_padded_depth(int32_t k);
+
+/// Bytes of a packed [n × k] weight matrix (n rounded up to 32 columns, k to 4).
+size_t lmk_int8_packed_size(int32_t n, int32_t k);
+
+/// Packs row-major int8 weights [n × k] into `packed` (lmk_int8_packed_size bytes, zero-padded).
+void lmk_int8_pack(const int8_t *weights, int32_t n, int32_t k, int8_t *packed);
+
+/// Quantizes each row of x [m × k] to bytes (m × lmk_int8_padded_depth(k), the padding zero),
+/// with its scale and offset. Non-finite inputs quantize to the row's ends, never to undefined values.
+void lmk_quantize_rows(const float *x, int32_t m, int32_t k, uint8_t *out, float *scale, float *offset);
+
+/// y[r · ldc + c] = (or += when accumulate ≠ 0) the dequantized product of quantized rows `a`
+/// and packed weights, plus bias. weightSum[c] = Σ_j q[c][j].
+void lmk_int8_gemm(const uint8_t *a, const float *scale, const float *offset, int32_t m, int32_t k,
+                   const int8_t *packed, const float *weightScale, const int32_t *weightSum, const float *bias,
+                   int32_t n, float *y, int32_t ldc, int32_t accumulate);
+
+/// The same product by the portable loop, whatever the CPU: the tests compare the two.
+void lmk_int8_gemm_portable(const uint8_t *a, const float *scale, const float *offset, int32_t m, int32_t k,
+                            const int8_t *packed, const float *weightScale, const int32_t *weightSum, const float *bias,
+                            int32_t n, float *y, int32_t ldc, int32_t accumulate);
+
+/// 1 when lmk_int8_gemm runs the AVX-512 VNNI kernel on this CPU, 0 when the portable loop.
+int32_t lmk_int8_uses_vnni(void);
+
+/// Softmax of each row of values [rows × width], in place (AVX-512 when the CPU has it).
+void lmk_softmax_rows(float *values, int32_t rows, int32_t width);
+void lmk_softmax_rows_portable(float *values, int32_t rows, int32_t width);
+
+/// GELU in place: exact (x·Φ(x)) or, when tanhApproximation ≠ 0, the tanh approximation.
+void lmk_gelu(float *values, size_t count, int32_t tanhApproximation);
+void lmk_gelu_portable(float *values, size_t count, int32_t tanhApproximation);
+
+/// 1 when lmk_softmax_rows, lmk_gelu and lmk_quantize_rows use AVX-512 on this CPU.
+int32_t lmk_uses_avx512(void);
+
+#endif

@@ -1,0 +1,225 @@
+import Foundation
+import Logging
+import PostgresNIO
+import Storage
+import TaskService
+
+/// The work queue shared by every replica on one PostgreSQL (table `ares_task_queue`,
+/// `PostgresMigrations.workQueue`): work is claimed, not assigned.
+///
+/// - `enqueue` inserts a row unless the task has one (so a replica resuming unfinished tasks
+///   at start does not queue a task another replica runs).
+/// - `claim` takes the oldest row that is waiting or whose lease expired, skipping rows other
+///   replicas are claiming at that moment (`FOR UPDATE SKIP LOCKED`: claimers never wait on
+///   each other) and the tasks of principals at their running quota, and leases it to this
+///   replica: holder, expiry (the database's clock, so replicas' clocks do not matter) and
+///   `attempts` + 1, the claim's fencing token. One statement, one round trip.
+/// - `renew` extends this replica's leases in one statement and reports the claims that were
+///   lost: a lease that expired and was claimed elsewhere has a new attempt number.
+/// - `release` deletes the row when the task ended, or clears the lease when it was given up
+///   (a draining replica), which makes it claimable elsewhere at once.
+///
+/// A replica that dies stops renewing; once its leases expire (`leaseDuration` after the last
+/// renewal) the other replicas' claims take its tasks over, each within `pollInterval` of
+/// looking. The expected stream version of every append fences a replica that still runs a
+/// task it lost: its next step is refused, so no step is recorded twice.
+///
+/// No notification on enqueue: a notifying commit takes a lock PostgreSQL holds through the
+/// WAL flush, which would serialize every submission's commit. The replica that enqueues
+/// runs the task at once when it has a free worker; the others look every `pollInterval`.
+///
+/// ```swift
+/// let queue = PostgresTaskQueue(database: database, replicaID: "\(hostname)-\(pid)", logger: logger)
+/// let runner = TaskRunner(directory: directory, limits: limits, queue: queue, logger: logger)
+/// ```
+public final class PostgresTaskQueue: TaskWorkQueue {
+    /// Names this replica's leases (in the table, and in logs); unique per running process.
+    public let replicaID: String
+    public let leaseDuration: Duration?
+    public let pollInterval: Duration?
+
+    private let client: PostgresClient
+    private let settings: DatabaseSettings
+    private let logger: Logger
+    /// The lease in milliseconds, as the statements take it.
+    private let leaseMilliseconds: Int64
+
+    /// `leaseDuration`: how long a claim lasts without renewal (the runner renews three times
+    /// per lease), so roughly how long a dead replica's tasks wait before another takes them.
+    /// Shorter means faster takeover and more renewals; it must stay well above the longest
+    /// pause a live replica may have (a slow disk, a stalled database connection).
+    /// `pollInterval`: how often an idle runner looks for tasks enqueued elsewhere and for
+    /// expired leases.
+    public init(database: PostgresDatabase, replicaID: String, leaseDuration: Duration = .seconds(5),
+                pollInterval: Duration = .milliseconds(250), logger: Logger) {
+        client = database.client
+        settings = database.settings
+        self.replicaID = replicaID
+        self.logger = logger
+        // Clamped (a day at most, a millisecond at least), so no setting reaches an
+        // overflowing conversion or a lease that is expired as it is taken.
+        let milliseconds = Self.milliseconds(leaseDuration)
+        leaseMilliseconds = milliseconds
+        self.leaseDuration = .milliseconds(milliseconds)
+        self.pollInterval = .milliseconds(max(10, Self.milliseconds(pollInterval)))
+    }
+
+    private static func milliseconds(_ duration: Duration) -> Int64 {
+        let components = duration.components
+        let value = Double(components.seconds) * 1_000 + Double(components.attoseconds) / 1e15
+        guard value.isFinite else { return 1 }
+        return Int64(min(86_400_000, max(1, value.rounded(.up))))
+    }
+
+    @discardableResult
+    public func enqueue(_ taskID: String, owner: String?) async throws -> Bool {
+        try Self.validate(taskID)
+        return try await taskIDs("""
+            INSERT INTO ares_task_queue (task_id, owner) VALUES (\(taskID), \(owner))
+            ON CONFLICT (task_id) DO NOTHING RETURNING task_id
+            """).count == 1
+    }
+
+    public func claim(excludingOwners excludedOwners: Set<String>) async throws -> TaskClaim? {
+        let excluded = Array(excludedOwners)
+        return try await claims("""
+            UPDATE ares_task_queue AS q
+            SET lease_holder = \(replicaID), lease_expires_at = now() + \(leaseMilliseconds) * interval '1 millisecond',
+                attempts = q.attempts + 1
+            FROM (
+                SELECT task_id FROM ares_task_queue
+                WHERE (lease_expires_at IS NULL OR lease_expires_at <= now())
+                  AND (owner IS NULL OR NOT (owner = ANY(\(excluded)::text[])))
+                ORDER BY position
+                LIMIT 1
+                FOR UPDATE SKIP LOCKED
+            ) AS c, \(unescaped: Self.asynchronousCommit)
+            WHERE q.task_id = c.task_id
+            RETURNING q.task_id, q.owner, q.attempts
+            """).first
+    }
+
+    public func renew(_ claims: [TaskClaim]) async throws -> [TaskClaim] {
+        guard !claims.isEmpty else { return [] }
+        let renewed = Set(try await taskIDs("""
+            UPDATE ares_task_queue AS q SET lease_expires_at = now() + \(leaseMilliseconds) * interval '1 millisecond'
+            FROM unnest(\(claims.map(\.taskID))::text[], \(claims.map(\.attempt))::bigint[]) AS c(task_id, attempt),
+                 \(unescaped: Self.asynchronousCommit)
+            WHERE q.task_id = c.task_id AND q.attempts = c.attempt AND q.lease_holder = \(replicaID)
+            RETURNING q.task_id
+            """))
+        return claims.filter { !renewed.contains($0.taskID) }
+    }
+
+    /// Only this replica's claim of that attempt is touched: a claim that was lost stays with
+    /// whoever took it over.
+    public func release(_ claim: TaskClaim, _ end: TaskClaimEnd) async {
+        do {
+            switch end {
+            case .ended:
+                _ = try await taskIDs("""
+                    DELETE FROM ares_task_queue USING \(unescaped: Self.asynchronousCommit)
+                    WHERE task_id = \(claim.taskID) AND attempts = \(claim.attempt) AND lease_holder = \(replicaID)
+                    RETURNING task_id
+                    """)
+            case .givenUp:
+                _ = try await taskIDs("""
+                    UPDATE ares_task_queue SET lease_holder = NULL, lease_expires_at = NULL
+                    FROM \(unescaped: Self.asynchronousCommit)
+                    WHERE task_id = \(claim.taskID) AND attempts = \(claim.attempt) AND lease_holder = \(replicaID)
+                    RETURNING task_id
+                    """)
+            }
+        } catch {
+            // The lease then expires by itself and another claim finds the task (ended: its
+            // claimant sees that and deletes the row).
+            logger.warning("could not release a task's claim; its lease will expire", metadata: [
+                "task": .string(claim.taskID), "error": .string("\(error)"),
+            ])
+        }
+    }
+
+    /// A task that waits, or whose lease expired (its replica is gone), is taken out; a task
+    /// that a live replica holds is not (nil).
+    public func withdraw(_ taskID: String) async -> TaskClaim? {
+        do {
+            return try await claims("""
+                DELETE FROM ares_task_queue
+                WHERE task_id = \(taskID) AND (lease_expires_at IS NULL OR lease_expires_at <= now())
+                RETURNING task_id, owner, attempts
+                """).first
+        } catch {
+            logger.warning("could not withdraw a waiting task", metadata: ["task": .string(taskID), "error": .string("\(error)")])
+            return nil
+        }
+    }
+
+    public func waiting(among taskIDs: [String]) async throws -> Set<String> {
+        guard !taskIDs.isEmpty else { return [] }
+        return Set(try await self.taskIDs("""
+            SELECT task_id FROM ares_task_queue WHERE task_id = ANY(\(taskIDs)::text[]) AND lease_holder IS NULL
+            """))
+    }
+
+    /// The rows stay: the other replicas run them (and this one, should it start again).
+    public func removeAll() async {}
+
+    /// Rows waiting (not leased, or with an expired lease) and leased, for `ares db status`,
+    /// metrics and tests.
+    public func depth() async throws -> (waiting: Int, leased: Int) {
+        try await described {
+            let rows = try await client.query("""
+                SELECT count(*) FILTER (WHERE lease_expires_at IS NULL OR lease_expires_at <= now()),
+                       count(*) FILTER (WHERE lease_expires_at > now())
+                FROM ares_task_queue
+                """, logger: logger)
+            for try await (waiting, leased) in rows.decode((Int64, Int64).self) { return (Int(clamping: waiting), Int(clamping: leased)) }
+            return (0, 0)
+        }
+    }
+
+    /// Joined into the statements that claim, renew and release: their commit does not wait
+    /// for the WAL flush (`synchronous_commit` off for that one transaction; `set_config`
+    /// with `is_local` true ends with it). A write that a database crash loses is harmless:
+    /// a lost claim or renewal makes the task claimable again (and the expected stream
+    /// version fences the replica that ran it), a lost release brings the row back, and its
+    /// next claimant finds the task ended. Only `enqueue`, the promise that a task will run,
+    /// waits for the disk. Why: each flush costs milliseconds, three per task otherwise.
+    private static let asynchronousCommit = "(SELECT set_config('synchronous_commit', 'off', true)) AS asynchronous_commit"
+
+    /// PostgreSQL's text cannot hold NUL: say so rather than let the server fail the statement.
+    private static func validate(_ taskID: String) throws {
+        guard !taskID.isEmpty, !taskID.contains("\0") else {
+            throw EventStoreError.invalid("a task id must be non-empty text without NUL characters")
+        }
+    }
+
+    /// Runs `body` with errors described (`PostgresStorageError`: what is wrong, no password).
+    private func described<Result>(_ body: () async throws -> Result) async throws -> Result {
+        do {
+            return try await body()
+        } catch {
+            throw PostgresStorageError.describing(error, settings: settings)
+        }
+    }
+
+    /// The task ids a statement returns.
+    private func taskIDs(_ query: PostgresQuery) async throws -> [String] {
+        try await described {
+            var ids: [String] = []
+            for try await id in try await client.query(query, logger: logger).decode(String.self) { ids.append(id) }
+            return ids
+        }
+    }
+
+    /// The claims a statement returns (task id, owner, attempts).
+    private func claims(_ query: PostgresQuery) async throws -> [TaskClaim] {
+        try await described {
+            var claims: [TaskClaim] = []
+            for try await (id, owner, attempt) in try await client.query(query, logger: logger).decode((String, String?, Int64).self) {
+                claims.append(TaskClaim(taskID: id, owner: owner, attempt: attempt))
+            }
+            return claims
+        }
+    }
+}

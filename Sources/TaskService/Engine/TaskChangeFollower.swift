@@ -1,0 +1,69 @@
+import Logging
+import ServiceLifecycle
+import Storage
+
+/// Feeds the steps other replicas record into this replica's `TaskDirectory` and `TaskRunner`
+/// (issue 16), from the event store's change feed. A `Service`: run it beside the runner.
+///
+/// ```swift
+/// let follower = TaskChangeFollower(runner: runner, feed: PostgresChangeFeed(database: database))
+/// // ServiceGroup services: database, feed, follower, runner, server
+/// ```
+///
+/// - Live updates across replicas: a task running on replica A is live in B's directory from
+///   the first time B looks at it (GetTask, SubscribeToTask, a task B queued and A claimed);
+///   every step A records then reaches B's subscribers, and the step that ends the task ends
+///   them and leaves its snapshot in B's cache of ended tasks (GetTask answers from memory).
+/// - Cancel across replicas: CancelTask on B records the cancellation in the task's stream
+///   itself (`TaskRunner.cancel`: the task is neither queued nor running there); when that
+///   event reaches A, which runs the task, A stops the run at once without recording more
+///   (`TaskRunner.stopTaskEndedElsewhere`). The cancellation is durable and idempotent (a task
+///   that has ended stays as it ended), and needs no replica to be running the task: one
+///   waiting in a queue is taken out or, once claimed, found ended.
+///
+/// - Task listing: every task event also goes to the service's `TaskListingProjection`, so
+///   ListTasks on B lists the tasks submitted on A and their current states.
+///
+/// Steps this replica recorded come back through the feed too; the directory and the listing
+/// apply each stream version once.
+public final class TaskChangeFollower: Service, Sendable {
+    public let runner: TaskRunner
+    public let feed: any EventChangeFeed
+    private let logger: Logger
+
+    /// Marks the runner's directory as following other replicas at once, so that tasks looked
+    /// at before `run()` starts become live too.
+    public init(runner: TaskRunner, feed: any EventChangeFeed, logger: Logger = Logger(label: "ares-tasks")) {
+        self.runner = runner
+        self.feed = feed
+        self.logger = logger
+        runner.directory.followOtherReplicas()
+    }
+
+    /// Follows the feed until it ends or this is canceled (a graceful shutdown cancels it too).
+    public func run() async {
+        let batches = feed.subscribe()
+        await cancelWhenGracefulShutdown {
+            for await batch in batches {
+                await self.apply(batch)
+            }
+        }
+    }
+
+    /// Applies one batch of the feed, in its order.
+    func apply(_ batch: [StoredEvent]) async {
+        let directory = runner.directory
+        let listing = runner.service.listing
+        for stored in batch where stored.stream.hasPrefix("task-") {
+            // The listing merges by stream version: a step recorded here and read back is one step.
+            listing.record(stored)
+            await directory.applyFollowed(stored)
+            if TaskChangeFollower.endingTypes.contains(stored.type) {
+                await runner.stopTaskEndedElsewhere(stored.stream)
+            }
+        }
+    }
+
+    /// The event types that end a task (`TaskEvent.isEnding`), by their stored names.
+    static let endingTypes: Set<String> = ["TaskCompleted", "TaskFailed", "TaskCanceled"]
+}

@@ -1,0 +1,139 @@
+import ArgumentParser
+import Foundation
+import Logging
+import PostgresStorage
+import Storage
+import TaskService
+
+/// No-op jobs through the work queue: enqueued by producers and claimed and completed by
+/// workers at the same time, the shared PostgreSQL queue against the in-process one, in one
+/// run. Two shapes: the queue alone (enqueue → claim → release), and a no-op task's whole
+/// life (its submitted event appended durably, enqueued, claimed, its completed event
+/// appended, released), on PostgreSQL (event store and queue) against the embedded default
+/// (SQLite event store, in-process queue). bench/postgres/queue.sh starts a throwaway cluster.
+struct PostgresQueueBenchmarkCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "queue-postgres",
+        abstract: "No-op jobs/s through the shared PostgreSQL work queue against the in-process queue, in the same run.",
+        discussion: "The database comes from --database or $ARES_DATABASE_URL, its password from $ARES_DATABASE_PASSWORD_FILE."
+    )
+
+    @Option(help: "The PostgreSQL database URL (default: $ARES_DATABASE_URL). Use a scratch database: its queue table is emptied.")
+    var database: String?
+
+    @Option(help: "Jobs per round.")
+    var jobs = 4_000
+
+    @Option(help: "Concurrent producers (enqueueing).")
+    var producers = 8
+
+    @Option(help: "Concurrent workers (claiming and completing).")
+    var workers = 16
+
+    @Option(help: "Rounds per shape and queue (alternating); the median is reported.")
+    var rounds = 3
+
+    @Option(help: "PostgreSQL connections in the pool.")
+    var connections = 20
+
+    @Option(help: "A scratch folder for the SQLite file (emptied first).")
+    var directory = "/tmp/ares-bench-queue-pg"
+
+    func run() async throws {
+        guard jobs >= producers, producers > 0, workers > 0, rounds > 0, (1...500).contains(connections) else {
+            throw ValidationError("--jobs (at least one per producer), --producers, --workers, --rounds and --connections (1 to 500) must be positive")
+        }
+        let environment = ProcessInfo.processInfo.environment
+        guard let url = database ?? environment[DatabaseSettings.urlVariable] else {
+            throw ValidationError("no database: pass --database or set \(DatabaseSettings.urlVariable)")
+        }
+        var settings = try DatabaseSettings(url: url, environment: environment)
+        settings.maximumConnections = connections
+        let folder = URL(fileURLWithPath: directory)
+        try? FileManager.default.removeItem(at: folder)
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let sqlite = try SQLiteEventStore(path: folder.appendingPathComponent("events.sqlite").path)
+        var logger = Logger(label: "ares-bench.queue", factory: { StreamLogHandler.standardError(label: $0) })
+        logger.logLevel = .warning
+        let perProducer = jobs / producers
+        let total = perProducer * producers
+        print("no-op jobs: \(total) per round, \(producers) producers and \(workers) workers at once, \(rounds) rounds")
+        print("PostgreSQL: \(settings) (pool of \(connections) connections); SQLite: \(folder.path)")
+
+        try await PostgresDatabase.withDatabase(settings: settings, logger: logger) { database in
+            let postgresEvents = PostgresEventStore(database: database)
+            // The lease outlasts any round: no job is taken over while the benchmark runs.
+            let postgresQueue = PostgresTaskQueue(database: database, replicaID: "bench-\(ProcessInfo.processInfo.processIdentifier)",
+                                                  leaseDuration: .seconds(300), logger: logger)
+            let shapes: [(name: String, queue: @Sendable () -> any TaskWorkQueue, store: (any EventStore)?)] = [
+                ("queue only, PostgreSQL", { postgresQueue }, nil),
+                ("queue only, in process", { InProcessTaskQueue() }, nil),
+                ("no-op task, PostgreSQL (events + queue)", { postgresQueue }, postgresEvents),
+                ("no-op task, embedded (SQLite events + in-process queue)", { InProcessTaskQueue() }, sqlite),
+            ]
+            var rates: [String: [Double]] = [:]
+            for round in 0..<rounds {
+                for shape in shapes {
+                    let seconds = try await Self.round(queue: shape.queue(), store: shape.store, prefix: "task-r\(round)-\(UUID().uuidString.prefix(8))",
+                                                       producers: producers, perProducer: perProducer, workers: workers)
+                    let rate = Double(total) / seconds
+                    rates[shape.name, default: []].append(rate)
+                    print("round \(round + 1) \(shape.name): \(total) jobs in \(Statistics.format(seconds, 2)) s = \(Int(rate)) jobs/s")
+                }
+            }
+            for shape in shapes {
+                print("median \(shape.name): \(Int(Statistics.percentile(rates[shape.name] ?? [], 0.5))) jobs/s")
+            }
+            let depth = try await postgresQueue.depth()
+            print("PostgreSQL queue after the run: \(depth.waiting) waiting, \(depth.leased) leased (both must be 0)")
+        }
+    }
+
+    /// One round: producers enqueue (a no-op task also appends its submitted event first)
+    /// while workers claim and complete (appending the completed event, then releasing).
+    static func round(queue: any TaskWorkQueue, store: (any EventStore)?, prefix: String,
+                      producers: Int, perProducer: Int, workers: Int) async throws -> Double {
+        let total = producers * perProducer
+        let completed = Counter()
+        let submitted = NewEvent(type: "TaskSubmitted", payload: Data(#"{"question":"no-op"}"#.utf8))
+        let done = NewEvent(type: "TaskCompleted", payload: Data("{}".utf8))
+        let clock = ContinuousClock()
+        let elapsed = try await clock.measure {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for producer in 0..<producers {
+                    group.addTask {
+                        for job in 0..<perProducer {
+                            let id = "\(prefix)-\(producer)-\(job)"
+                            if let store { _ = try await store.append([submitted], to: id, expectedVersion: 0) }
+                            try await queue.enqueue(id, owner: nil)
+                        }
+                    }
+                }
+                for _ in 0..<workers {
+                    group.addTask {
+                        while await completed.value < total {
+                            guard let claim = try await queue.claim(excludingOwners: []) else {
+                                // Nothing waiting yet: the producers are behind. Look again a
+                                // little later, as an idle runner does (not in a tight loop of
+                                // empty claims, which would take the cores the producers need).
+                                try await Task.sleep(for: .milliseconds(10))
+                                continue
+                            }
+                            if let store { _ = try await store.append([done], to: claim.taskID, expectedVersion: 1) }
+                            await queue.release(claim, .ended)
+                            await completed.increment()
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+        }
+        return Statistics.seconds(elapsed)
+    }
+
+    /// Jobs completed so far, over every worker.
+    actor Counter {
+        private(set) var value = 0
+        func increment() { value += 1 }
+    }
+}

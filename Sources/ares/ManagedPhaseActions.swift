@@ -1,0 +1,316 @@
+import AsyncHTTPClient
+import Foundation
+import Validation
+
+/// The phases of a plan that act on the deployment, for the embedded deployment `ares validate
+/// --manage` runs (one process, SQLite):
+///
+/// - **chaos**, in four parts, each under the plan's request mix at the phase's rate:
+///   `model-latency` and `model-outage` (the server restarted with `--model-url` pointing at a
+///   fault-injecting proxy in front of a synthetic OpenAI-compatible endpoint: +100 ms, then
+///   503 for everything), `kill-restart` (SIGKILL at random moments, restarted on the same
+///   port each time; then `ares verify`), and `disk-80` (the data directory moved onto a
+///   filesystem made for the run and filled to 80 %).
+/// - **restore**: the server restarted with `--backup-to`, SIGKILLed at a random moment under
+///   load, `ares restore --until` the kill into a new directory, served again: RTO and RPO.
+///
+/// Failover needs PostgreSQL replicas, which the embedded deployment does not have: it stays
+/// "not run" with that reason.
+struct ManagedPhaseActions: Sendable {
+    let deployment: ManagedDeployment
+    /// Seeds the random moments of the kills, so a run can be repeated exactly; the report states it.
+    let seed: UInt64
+    /// How long a task-loss check inside a phase waits for the tasks it reads to end.
+    let taskDeadline: Duration
+
+    /// The default rate of a chaos or restore phase that names none (requests per second).
+    static let defaultRate = 20.0
+    /// The default length of each part before `--scale` (seconds).
+    static let defaultSeconds = 600.0
+    /// The model name the managed server is given for the synthetic endpoint.
+    static let syntheticModel = "ares-validate-synthetic"
+
+    var actions: [PhaseKind: ValidationRun.PhaseAction] {
+        [.chaos: { context in await chaos(context) }, .restore: { context in await restore(context) }]
+    }
+
+    // MARK: chaos
+
+    func chaos(_ context: PhaseActionContext) async -> [DeploymentActionResult] {
+        let rate = context.phase.rate ?? Self.defaultRate
+        let seconds = context.scaled(context.phase.durationSeconds ?? Self.defaultSeconds)
+        var parts = await modelFaults(context, rate: rate, seconds: seconds)
+        parts.append(await killsAndRestarts(context, rate: rate, seconds: seconds))
+        parts.append(await nearlyFullDisk(context, rate: rate, seconds: seconds))
+        return parts
+    }
+
+    /// The server pointed at the proxy; the load runs once with added latency, once with an outage.
+    private func modelFaults(_ context: PhaseActionContext, rate: Double, seconds: Double) async -> [DeploymentActionResult] {
+        let latencyDescription = "the managed ares restarted with --model-url through a fault-injecting proxy to a synthetic OpenAI-compatible endpoint (language-model agents on, each step falling back to the built-in agent when the model fails); +100 ms on every model request; \(Format.rate(rate)) for \(Format.seconds(seconds))"
+        let outageDescription = "the same, with the model endpoint down: every model request answered 503 by the proxy; \(Format.rate(rate)) for \(Format.seconds(seconds))"
+        let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup)
+        let parts = await modelFaults(context, rate: rate, seconds: seconds, client: client,
+                                      descriptions: (latencyDescription, outageDescription))
+        try? await client.shutdown()
+        return parts
+    }
+
+    private func modelFaults(_ context: PhaseActionContext, rate: Double, seconds: Double, client: HTTPClient,
+                             descriptions: (latency: String, outage: String)) async -> [DeploymentActionResult] {
+        let (latencyDescription, outageDescription) = descriptions
+        do {
+            let synthetic = try await LoopbackHTTPServer(handler: SyntheticModelEndpoint.handler)
+            let proxy = FaultInjectingProxy(upstream: synthetic.baseURL, client: client)
+            let proxyServer = try await LoopbackHTTPServer(handler: proxy.handler)
+            let parts = try await synthetic.whileServing {
+                try await proxyServer.whileServing {
+                    try await restart(context, extraArguments: ["--model-url", proxyServer.baseURL.absoluteString + "/v1", "--model", Self.syntheticModel])
+                    var parts: [DeploymentActionResult] = []
+                    for (name, fault, description) in [("model-latency", FaultInjectingProxy.Fault.latency(milliseconds: 100), latencyDescription),
+                                                       ("model-outage", .outage, outageDescription)] {
+                        let before = proxy.counts
+                        proxy.fault = fault
+                        context.progress("\(context.phase.name)/\(name): \(fault) on the model endpoint, \(Format.rate(rate)) for \(Format.seconds(seconds)) ...")
+                        let measurement = await context.load(rate: rate, seconds: seconds)
+                        let alive = await context.answers200("/health/live")
+                        let after = proxy.counts
+                        parts.append(DeploymentActionResult(
+                            name: name, description: description, measurement: measurement,
+                            checks: DeploymentChecks.underFault(measurement, thresholds: context.thresholds, serverAlive: alive),
+                            facts: ["model requests during the fault": "\(after.requests - before.requests)",
+                                    "model requests failed by the fault": "\(after.failedByFault - before.failedByFault)",
+                                    "p95 / p99 of successful requests": "\(Format.milliseconds(measurement.latency.p95)) / \(Format.milliseconds(measurement.latency.p99))"]))
+                    }
+                    proxy.fault = .none
+                    return parts
+                }
+            }
+            // Back to the defaults (no model) before the proxy is gone.
+            try await restart(context, extraArguments: [])
+            return parts
+        } catch {
+            _ = try? await restart(context, extraArguments: [])
+            return [.notRun("model-latency", latencyDescription, reason: "not run: \(error)"),
+                    .notRun("model-outage", outageDescription, reason: "not run: \(error)")]
+        }
+    }
+
+    /// SIGKILLs at random moments while the load runs; each time restarted on the same port.
+    private func killsAndRestarts(_ context: PhaseActionContext, rate: Double, seconds: Double) async -> DeploymentActionResult {
+        let count = min(10, max(1, Int(seconds / 6)))
+        let recoveryLimit = context.thresholds.recoverySeconds ?? 300
+        let description = "SIGKILL of the managed ares at \(count) random moment\(count == 1 ? "" : "s") (seed \(seed)) while \(Format.rate(rate)) ran for \(Format.seconds(seconds)), restarted on the same port after each; then `ares verify` over the data directory"
+        let known = Set(context.ledger.all().map(\.id))
+        context.progress("\(context.phase.name)/kill-restart: \(count) kills in \(Format.seconds(seconds)) at \(Format.rate(rate)) ...")
+        let deployment = self.deployment
+        async let load = context.load(rate: rate, seconds: seconds)
+        var generator = SplitMix64(seed: seed)
+        var kills: [DeploymentChecks.Kill] = []
+        let clock = ContinuousClock()
+        let start = clock.now
+        let slot = seconds / Double(count)
+        for index in 0..<count {
+            // One kill somewhere in each slot (not at its very edges), so kills spread over the
+            // part and a restart has time to finish before the next.
+            let at = slot * (Double(index) + 0.2 + 0.6 * generator.nextUnit())
+            try? await clock.sleep(until: start + .milliseconds(Int64(at * 1000)))
+            let killedAt = clock.now
+            deployment.kill9()
+            var back: Double?
+            do {
+                try deployment.start(extraArguments: [])
+                if await waitReady(context, within: min(600, recoveryLimit * 1.2)) { back = Self.seconds(clock.now - killedAt) }
+            } catch {
+                context.progress("\(context.phase.name)/kill-restart: the restart failed: \(error)")
+            }
+            kills.append(.init(atSeconds: Self.seconds(killedAt - start), backAfterSeconds: back))
+            if back == nil { break }
+        }
+        let measurement = await load
+        let during = context.ledger.all().filter { !known.contains($0.id) }
+        let tasks = await context.checkTasks(during, deadline: taskDeadline)
+        let chains = verifyChains(deployment.dataDirectory)
+        return DeploymentActionResult(
+            name: "kill-restart", description: description, measurement: measurement,
+            checks: DeploymentChecks.killsAndRestarts(kills, recoveryLimit: recoveryLimit, tasks: tasks, chains: chains),
+            facts: ["successful of due requests during the kills (not gated: a killed server refuses)": "\(Format.percent(1 - measurement.errorRate)) (\(Format.outcomes(measurement.outcomes)))",
+                    "random seed": "\(seed)",
+                    "kill to ready, each": kills.map { $0.backAfterSeconds.map(Format.seconds) ?? "never" }.joined(separator: ", ")])
+    }
+
+    /// The data directory on a filesystem made for the run and filled to 80 %, under load.
+    private func nearlyFullDisk(_ context: PhaseActionContext, rate: Double, seconds: Double) async -> DeploymentActionResult {
+        let target = 0.8
+        let name = "disk-80"
+        let original = deployment.dataDirectory
+        let size = Self.scratchSize(forDataBytes: Self.bytes(under: original))
+        var description = "the data directory moved onto a \(size >> 20) MiB filesystem made for the run and filled to \(Int(target * 100)) % (a filler file), \(Format.rate(rate)) for \(Format.seconds(seconds)); then moved back"
+        deployment.terminate()
+        let filesystem: ScratchFilesystem
+        do {
+            filesystem = try ScratchFilesystem.make(sizeBytes: size, in: deployment.workDirectory.appendingPathComponent("disk"))
+        } catch {
+            _ = try? await restart(context, extraArguments: [])
+            return .notRun(name, description, reason: "not run: \(error)")
+        }
+        defer { filesystem.remove() }
+        description = description.replacingOccurrences(of: "filesystem made for the run", with: "filesystem made for the run (\(filesystem.kind.rawValue))")
+        let moved = filesystem.mountPoint.appendingPathComponent("data")
+        do {
+            try FileManager.default.copyItem(at: original, to: moved)
+            let reached = try filesystem.fill(to: target)
+            deployment.dataDirectory = moved
+            try await restart(context, extraArguments: [])
+            context.progress("\(context.phase.name)/\(name): data directory on \(filesystem.mountPoint.path) (\(filesystem.kind.rawValue)), \(Format.percent(reached)) used; \(Format.rate(rate)) for \(Format.seconds(seconds)) ...")
+            let known = Set(context.ledger.all().map(\.id))
+            let measurement = await context.load(rate: rate, seconds: seconds)
+            let used = filesystem.usedRatio
+            let alive = await context.answers200("/health/live")
+            let during = context.ledger.all().filter { !known.contains($0.id) }
+            let tasks = await context.checkTasks(during, deadline: taskDeadline)
+            let free = filesystem.freeBytes
+            // Back onto the original disk, so later phases run on the ordinary filesystem.
+            deployment.terminate()
+            try FileManager.default.removeItem(at: original)
+            try FileManager.default.copyItem(at: moved, to: original)
+            deployment.dataDirectory = original
+            try await restart(context, extraArguments: [])
+            return DeploymentActionResult(
+                name: name, description: description, measurement: measurement,
+                checks: DeploymentChecks.nearlyFullDisk(measurement, thresholds: context.thresholds, usedRatio: min(reached, used), targetRatio: target,
+                                                        serverAlive: alive, tasks: tasks),
+                facts: ["filesystem": "\(filesystem.kind.rawValue), \(size >> 20) MiB", "used after filling": Format.percent(reached),
+                        "used after the load": Format.percent(used), "free after the load": "\(free >> 20) MiB"])
+        } catch {
+            deployment.terminate()
+            if deployment.dataDirectory != original, !FileManager.default.fileExists(atPath: original.path) {
+                try? FileManager.default.copyItem(at: moved, to: original)
+            }
+            deployment.dataDirectory = original
+            _ = try? await restart(context, extraArguments: [])
+            return .notRun(name, description, reason: "not run: \(error)")
+        }
+    }
+
+    // MARK: restore
+
+    func restore(_ context: PhaseActionContext) async -> [DeploymentActionResult] {
+        let rate = context.phase.rate ?? Self.defaultRate
+        let seconds = context.scaled(context.phase.durationSeconds ?? Self.defaultSeconds)
+        let backup = deployment.workDirectory.appendingPathComponent("backup-\(UUID().uuidString.prefix(8))")
+        let restored = deployment.workDirectory.appendingPathComponent("restored-\(UUID().uuidString.prefix(8))")
+        var generator = SplitMix64(seed: seed &+ 1)
+        let killAt = seconds * (0.5 + 0.3 * generator.nextUnit())
+        let description = "the managed ares restarted with --backup-to (continuous shipping), \(Format.rate(rate)) for \(Format.seconds(seconds)), SIGKILLed \(Format.seconds(killAt)) in (random, seed \(seed)); its data directory abandoned; `ares restore --until` the moment of the kill into a new directory, served again"
+        do {
+            try await restart(context, extraArguments: ["--backup-to", backup.path])
+            // The first base must exist before the deployment can be lost and restored.
+            guard await waitForFirstBase(context, within: 60) else {
+                throw ManagedDeployment.Failure(description: "backup shipping made no base within 60 s (see /health/ready's backupShipping)")
+            }
+            context.progress("\(context.phase.name): \(Format.rate(rate)) for \(Format.seconds(seconds)), SIGKILL at \(Format.seconds(killAt)) ...")
+            let clock = ContinuousClock()
+            let deployment = self.deployment
+            async let load = context.load(rate: rate, seconds: seconds)
+            try? await clock.sleep(for: .milliseconds(Int64(killAt * 1000)))
+            deployment.kill9()
+            let killedAt = Date()
+            let abandoned = deployment.dataDirectory
+            let formatter = ISO8601DateFormatter()
+            formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+            let until = formatter.string(from: killedAt)
+            let restoreStarted = Date()
+            let restoring = deployment.runAresForStatus(["restore", backup.path, "--data-dir", restored.path, "--until", until])
+            let restoreSeconds = Date().timeIntervalSince(restoreStarted)
+            guard restoring.status == 0 else {
+                _ = await load
+                throw ManagedDeployment.Failure(description: "ares restore failed (status \(restoring.status)): \(restoring.output.prefix(500))")
+            }
+            deployment.dataDirectory = restored
+            try deployment.start(extraArguments: [])
+            let ready = await waitReady(context, within: 3600)
+            let readyAt = ready ? Date() : nil
+            let measurement = await load
+            try? FileManager.default.removeItem(at: abandoned)
+            let beforeKill = context.ledger.all().filter { $0.acknowledgedAt < killedAt }
+            let tasks = await context.checkTasks(beforeKill, deadline: taskDeadline)
+            let recovery = DeploymentChecks.recovery(killedAt: killedAt, readyAt: readyAt, beforeKill: beforeKill, missing: tasks.missingIDs)
+            let chains = verifyChains(restored)
+            return [DeploymentActionResult(
+                name: "backup-restore", description: description, measurement: measurement,
+                checks: DeploymentChecks.restore(recovery, tasks: tasks, thresholds: context.thresholds, chains: chains),
+                facts: ["restore --until": until, "ares restore took": Format.seconds(restoreSeconds),
+                        "restore output": restoring.output.split(separator: "\n").last.map(String.init) ?? "",
+                        "tasks acknowledged before the kill": "\(beforeKill.count)", "lost tasks": "\(recovery.lostTasks)",
+                        "random seed": "\(seed)"])]
+        } catch {
+            _ = try? await restart(context, extraArguments: [])
+            return [.notRun("backup-restore", description, reason: "not run: \(error)")]
+        }
+    }
+
+    // MARK: helpers
+
+    /// SIGTERM, start again with `extraArguments`, wait for readiness (60 s).
+    private func restart(_ context: PhaseActionContext, extraArguments: [String]) async throws {
+        deployment.terminate()
+        try deployment.start(extraArguments: extraArguments)
+        guard await waitReady(context, within: 60) else {
+            throw ManagedDeployment.Failure(description: "the restarted ares serve was not ready within 60 s; see deployment.log")
+        }
+    }
+
+    /// Polls /health/ready until 200 (true), the process exits or `seconds` pass (false).
+    private func waitReady(_ context: PhaseActionContext, within seconds: Double) async -> Bool {
+        let clock = ContinuousClock()
+        let deadline = clock.now + .milliseconds(Int64(seconds * 1000))
+        while clock.now < deadline {
+            if await context.answers200("/health/ready") { return true }
+            if !deployment.isRunning { return false }
+            try? await clock.sleep(for: .milliseconds(50))
+        }
+        return false
+    }
+
+    /// Readiness reports the backup generation once the first base is shipped.
+    private func waitForFirstBase(_ context: PhaseActionContext, within seconds: Double) async -> Bool {
+        let clock = ContinuousClock()
+        let deadline = clock.now + .milliseconds(Int64(seconds * 1000))
+        while clock.now < deadline {
+            let answer = await context.http.get(context.target.url("/health/ready"))
+            if answer.status == 200, String(buffer: answer.body).contains("generation") { return true }
+            try? await clock.sleep(for: .milliseconds(100))
+        }
+        return false
+    }
+
+    /// `ares verify` over a data directory: every chain intact or not, in its own words.
+    private func verifyChains(_ directory: URL) -> DeploymentChecks.ChainVerification {
+        let (status, output) = deployment.runAresForStatus(["verify", "--data-dir", directory.path])
+        let line = output.split(separator: "\n").first { !$0.isEmpty }.map(String.init) ?? "no output"
+        return .init(intact: status == 0, detail: status == 0 ? line : "exit \(status): \(line)")
+    }
+
+    static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+
+    /// Bytes of the files under a directory (what the scratch filesystem must hold).
+    static func bytes(under directory: URL) -> Int64 {
+        guard let files = FileManager.default.enumerator(at: directory, includingPropertiesForKeys: [.fileSizeKey]) else { return 0 }
+        var total: Int64 = 0
+        for case let file as URL in files {
+            let size = (try? file.resourceValues(forKeys: [.fileSizeKey]).fileSize) ?? 0
+            total = total.addingReportingOverflow(Int64(size)).partialValue
+        }
+        return total
+    }
+
+    /// Room for the data five times over (so 80 % full still leaves the data's own size free
+    /// for the load's writes), at least 128 MiB, at most 8 GiB; whole MiB.
+    static func scratchSize(forDataBytes bytes: Int64) -> Int64 {
+        let wanted = min(Int64(8) << 30, max(Int64(128) << 20, bytes.multipliedReportingOverflow(by: 5).partialValue))
+        return (wanted >> 20) << 20
+    }
+}

@@ -1,0 +1,92 @@
+import Foundation
+import PostgresStorage
+import Storage
+import TaskService
+import Testing
+
+/// The shared work queue on a real PostgreSQL 15, one statement at a time: claiming in order
+/// past principals at their quota and past rows others hold, renewing, releasing (ended or
+/// given up), a lease that expires and is taken over, withdrawing, and enqueueing once.
+/// Each replica is a queue object of its own with its own id, as each process would have.
+@Suite struct PostgresTaskQueueTests {
+    @Test func claimsInOrderSkippingHeldRowsAndOwnersAtTheirQuota() async throws {
+        let database = try await PostgresTestDatabase.make("queue")
+        try await database.withStore { _, postgres in
+            let a = PostgresTaskQueue(database: postgres, replicaID: "replica-a", leaseDuration: .seconds(60), logger: .quiet)
+            let b = PostgresTaskQueue(database: postgres, replicaID: "replica-b", leaseDuration: .seconds(60), logger: .quiet)
+            #expect(try await a.enqueue("task-1", owner: "alice"))
+            #expect(try await b.enqueue("task-2", owner: "bob"))
+            #expect(try await a.enqueue("task-3", owner: nil))
+            #expect(try await b.enqueue("task-1", owner: "alice") == false, "a task is queued once, whoever enqueues it again")
+
+            let bobs = try #require(try await a.claim(excludingOwners: ["alice"]))
+            #expect(bobs == TaskClaim(taskID: "task-2", owner: "bob", attempt: 1), "alice is at her quota: her older task waits")
+            let alices = try #require(try await b.claim(excludingOwners: []))
+            #expect(alices == TaskClaim(taskID: "task-1", owner: "alice", attempt: 1))
+            let ownerless = try #require(try await a.claim(excludingOwners: ["alice", "bob"]))
+            #expect(ownerless.taskID == "task-3" && ownerless.owner == nil, "a task without an owner is never excluded")
+            #expect(try await b.claim(excludingOwners: []) == nil, "every row is held")
+            let depth = try await a.depth()
+            #expect(depth.waiting == 0 && depth.leased == 3)
+
+            #expect(try await a.renew([bobs, ownerless]).isEmpty, "a replica renews what it holds")
+            #expect(try await b.renew([bobs]) == [bobs], "another replica cannot renew it: lost, as far as b is concerned")
+            #expect(try await a.renew([TaskClaim(taskID: "task-2", owner: "bob", attempt: 7)]).count == 1, "an attempt that is not the current one is lost")
+
+            #expect(await a.withdraw("task-1") == nil, "a task a live replica holds is not withdrawn")
+            #expect(try await a.waiting(among: ["task-1", "task-2", "task-3", "task-9"]).isEmpty)
+
+            // Ended: the row goes. Given up: claimable at once, by anyone, as the next attempt.
+            await b.release(bobs, .ended)
+            #expect(try database.superuserSQL("SELECT count(*) FROM ares_task_queue WHERE task_id = 'task-2'") == "1",
+                    "b does not hold task-2: its release changes nothing")
+            await a.release(bobs, .givenUp)
+            #expect(try await a.waiting(among: ["task-2"]) == ["task-2"])
+            let again = try #require(try await b.claim(excludingOwners: []))
+            #expect(again == TaskClaim(taskID: "task-2", owner: "bob", attempt: 2))
+            await a.release(bobs, .ended)
+            #expect(try database.superuserSQL("SELECT lease_holder FROM ares_task_queue WHERE task_id = 'task-2'") == "replica-b",
+                    "a's stale release of attempt 1 cannot end b's attempt 2")
+            await b.release(again, .ended)
+            await a.release(ownerless, .ended)
+            #expect(try database.superuserSQL("SELECT string_agg(task_id, ',') FROM ares_task_queue") == "task-1")
+
+            // Withdrawing a waiting task takes it out for good.
+            try await a.enqueue("task-4", owner: "carol")
+            #expect(try await b.waiting(among: ["task-4"]) == ["task-4"])
+            #expect(await b.withdraw("task-4") == TaskClaim(taskID: "task-4", owner: "carol", attempt: 0))
+            #expect(await b.withdraw("task-4") == nil)
+            #expect(try await a.claim(excludingOwners: []) == nil)
+            #expect(try await a.enqueue("task-4", owner: "carol"), "withdrawn, it may be queued again")
+            await #expect(throws: EventStoreError.self) { try await a.enqueue("task-\0", owner: nil) }
+        }
+    }
+
+    @Test func anExpiredLeaseIsTakenOverAndTheOldHolderLearnsItLostIt() async throws {
+        let database = try await PostgresTestDatabase.make("queue")
+        try await database.withStore { _, postgres in
+            let dying = PostgresTaskQueue(database: postgres, replicaID: "dying", leaseDuration: .milliseconds(200), logger: .quiet)
+            let survivor = PostgresTaskQueue(database: postgres, replicaID: "survivor", leaseDuration: .seconds(60), logger: .quiet)
+            try await dying.enqueue("task-1", owner: "p")
+            let held = try #require(try await dying.claim(excludingOwners: []))
+            // The dying replica renews no more; within a moment the survivor's claim takes it.
+            var takenOver: TaskClaim?
+            let deadline = ContinuousClock.now + .seconds(30)
+            while takenOver == nil, ContinuousClock.now < deadline {
+                takenOver = try await survivor.claim(excludingOwners: [])
+                if takenOver == nil { try await Task.sleep(for: .milliseconds(50)) }
+            }
+            #expect(takenOver == TaskClaim(taskID: "task-1", owner: "p", attempt: 2))
+            #expect(try await dying.renew([held]) == [held], "the old holder is told it lost the claim")
+            await dying.release(held, .givenUp)
+            #expect(try database.superuserSQL("SELECT lease_holder || ' ' || attempts FROM ares_task_queue") == "survivor 2")
+
+            // A task whose lease expired (its replica is gone) can be withdrawn (canceled) by anyone.
+            try await dying.enqueue("task-2", owner: nil)
+            let orphan = try #require(try await dying.claim(excludingOwners: []))
+            #expect(orphan.taskID == "task-2")
+            try database.superuserSQL("UPDATE ares_task_queue SET lease_expires_at = now() - interval '1 second' WHERE task_id = 'task-2'")
+            #expect(await survivor.withdraw("task-2")?.taskID == "task-2")
+        }
+    }
+}

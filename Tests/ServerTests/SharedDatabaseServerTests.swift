@@ -1,0 +1,162 @@
+import AresTestSupport
+import Foundation
+import Testing
+
+/// `ares serve --database` (issue 16): real replicas over loopback on a real PostgreSQL
+/// (TestPostgresCluster), with keys made by the real CLI.
+@Suite(.serialized) struct SharedDatabaseServerTests {
+    /// Two replicas on one database: a task submitted to A is seen, with its result, on B; a
+    /// key made once works on both; revoked once, both refuse it.
+    @Test func twoReplicasShareTasksAndKeys() async throws {
+        let cluster = try await TestPostgresCluster.shared()
+        let environment = cluster.environment(database: try cluster.createDatabase(prefix: "replicas"))
+        let dataA = try ServerProcess.makeDataDirectory()
+        // The same documents for B without ingesting twice: each replica keeps its own copy.
+        let dataB = dataA.deletingLastPathComponent().appendingPathComponent(dataA.lastPathComponent + "-b")
+        try FileManager.default.copyItem(at: dataA, to: dataB)
+
+        let created = try ServerProcess.ares(["keys", "create", "--role", "researcher", "--name", "both replicas", "--data-dir", dataA.path],
+                                             environment: environment)
+        #expect(created.status == 0, "\(created.stderr)")
+        let key = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let keyID = try #require(key.split(separator: "_").dropFirst().first.map(String.init))
+        // The key is in the database, not in either data directory.
+        let listed = try ServerProcess.ares(["keys", "list", "--data-dir", dataB.path], environment: environment)
+        #expect(listed.stdout.contains(keyID) && listed.stdout.contains("both replicas"))
+        let local = try ServerProcess.ares(["keys", "list", "--data-dir", dataA.path])
+        #expect(!local.stdout.contains(keyID))
+
+        let replicaA = try ServerProcess(dataDirectory: dataA, arguments: ["--replica-id", "replica-a"], environment: environment)
+        let replicaB = try ServerProcess(dataDirectory: dataB, arguments: ["--replica-id", "replica-b"], environment: environment)
+        try await Self.waitUntilReady(replicaA)
+        try await Self.waitUntilReady(replicaB)
+
+        let submitted = try await replicaA.rpc("SendMessage", params: [
+            "message": ["messageId": UUID().uuidString, "role": "ROLE_USER", "parts": [["text": "How are tasks resumed after a crash?"]]],
+            "configuration": ["returnImmediately": true],
+        ], key: key).json()
+        let id = try #require(value(submitted, "result", "task", "id") as? String, "\(submitted)")
+
+        // B has never seen the task: it reads it from the shared store, until it has ended.
+        var onB: [String: Any] = [:]
+        for _ in 0..<400 {
+            onB = try await replicaB.rpc("GetTask", params: ["id": id], key: key).json()
+            if value(onB, "result", "status", "state") as? String == "TASK_STATE_COMPLETED" { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(value(onB, "result", "status", "state") as? String == "TASK_STATE_COMPLETED", "\(onB)")
+        let parts = value(onB, "result", "artifacts", "0", "parts") as? [[String: Any]] ?? []
+        let report = parts.first { $0["mediaType"] as? String == "text/markdown" }?["text"] as? String ?? ""
+        #expect(report.contains("[1]"), "B serves the report A wrote")
+        let listedOnB = try await replicaB.rpc("ListTasks", params: [:], key: key).json()
+        let ids = (value(listedOnB, "result", "tasks") as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
+        #expect(ids.contains(id), "\(listedOnB)")
+
+        let revoked = try ServerProcess.ares(["keys", "revoke", keyID, "--data-dir", dataA.path], environment: environment)
+        #expect(revoked.status == 0, "\(revoked.stderr)")
+        // Each replica refuses it within its refresh interval (half a second); 10 s is room
+        // for a loaded machine, not the bound being tested.
+        for replica in [replicaA, replicaB] {
+            var status = 0
+            var message = ""
+            for _ in 0..<200 {
+                let reply = try await replica.rpc("GetTask", params: ["id": id], key: key)
+                status = reply.status
+                message = value(try reply.json(), "error", "message") as? String ?? ""
+                if status == 401 { break }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(status == 401)
+            #expect(message.contains("revoked"), "\(message)")
+        }
+        let stoppedA = replicaA.terminate(), stoppedB = replicaB.terminate()
+        #expect(stoppedA == 0, "\(replicaA.log().suffix(3000))")
+        #expect(stoppedB == 0, "\(replicaB.log().suffix(3000))")
+    }
+
+    /// A password in the URL is refused before anything connects, in one line that does not repeat it.
+    @Test func aPasswordInTheURLIsRefusedInOneLineWithoutEchoingIt() throws {
+        let password = "pw-\(UUID().uuidString)"
+        TestRunRecord.registerSecret(password)
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent("ares-db-url-\(UUID().uuidString)")
+        for arguments in [["serve", "--dev", "--port", "0", "--data-dir", data.path, "--database", "postgres://ares:\(password)@127.0.0.1:5432/ares"],
+                          ["keys", "list", "--data-dir", data.path, "--database", "postgres://ares:\(password)@127.0.0.1:5432/ares"]] {
+            let outcome = try ServerProcess.ares(arguments)
+            #expect(outcome.status != 0)
+            let message = outcome.stderr.trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(message.contains("carries a password") && message.contains("ARES_DATABASE_PASSWORD_FILE"), "\(message)")
+            #expect(!message.contains("\n"), "one line: \(message)")
+            #expect(!outcome.stderr.contains(password) && !outcome.stdout.contains(password))
+        }
+        // `ares config show` names the database and where its password comes from, never the password.
+        let passwordFile = FileManager.default.temporaryDirectory.appendingPathComponent("ares-db-pw-\(UUID().uuidString)")
+        try Data(password.utf8).write(to: passwordFile)
+        defer { try? FileManager.default.removeItem(at: passwordFile) }
+        let shown = try ServerProcess.ares(["config", "show", "--format", "text", "--data-dir", data.path, "--database-notify", "poll"],
+                                           environment: ["ARES_DATABASE_URL": "postgres://ares@db.example:5432/ares?sslmode=require",
+                                                         "ARES_DATABASE_PASSWORD_FILE": passwordFile.path])
+        #expect(shown.status == 0, "\(shown.stderr)")
+        #expect(shown.stdout.contains("postgres://ares@db.example:5432/ares?sslmode=require"))
+        #expect(shown.stdout.contains(passwordFile.path))
+        #expect(shown.stdout.contains("databaseNotify") && shown.stdout.contains("poll"))
+        #expect(!shown.stdout.contains(password))
+    }
+
+    /// The database is away at start: the server listens, says it is not ready and why, and
+    /// becomes ready by itself once the database is there (no restart). Lost while serving, it
+    /// answers retryable errors at once, and recovers by itself when the database is back.
+    @Test func startsNotReadyWhileTheDatabaseIsAwayAndBecomesReadyWhenItComes() async throws {
+        let cluster = try TestPostgresCluster.start()
+        defer { cluster.stop() }
+        try cluster.pause()
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent("ares-db-away-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
+        let server = try ServerProcess(dataDirectory: data, arguments: ["--dev"], environment: cluster.environment())
+        let away = try await server.request("GET", "/health/ready")
+        #expect(away.status == 503)
+        let detail = value(try away.json(), "checks", "database") as? String ?? ""
+        #expect(detail.contains("connecting"), "\(away.text)")
+
+        try cluster.resume()
+        try await Self.waitUntilReady(server)
+        let ready = try await server.request("GET", "/health/ready").json()
+        #expect((value(ready, "checks", "database") as? String)?.hasPrefix("ok") == true, "\(ready)")
+
+        // Lost while serving: not ready once it has been silent for a while, and a submission is
+        // refused at once as retryable (not after the pool's minute of connect attempts).
+        try cluster.pause()
+        var lost: ServerProcess.Reply?
+        for _ in 0..<300 {
+            let reply = try await server.request("GET", "/health/ready")
+            if reply.status == 503 { lost = reply; break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(lost != nil, "readiness never turned false with the database away")
+        let started = Date()
+        let refused = try await server.rpc("SendMessage", params: [
+            "message": ["messageId": UUID().uuidString, "role": "ROLE_USER", "parts": [["text": "Is the database there?"]]],
+            "configuration": ["returnImmediately": true],
+        ], key: nil)
+        #expect(refused.status == 503 && refused.header("Retry-After") != nil, "\(refused.text)")
+        #expect(value(try refused.json(), "error", "code") as? Int == -32050)
+        // Loose on purpose (a loaded machine): the point is "not the pool's minute".
+        #expect(Date().timeIntervalSince(started) < 20)
+        try cluster.resume()
+        try await Self.waitUntilReady(server)
+        let stopped = server.terminate()
+        #expect(stopped == 0, "\(server.log().suffix(3000))")
+    }
+
+    /// Polls `/health/ready` until it answers 200 (start-up connects and migrates first).
+    static func waitUntilReady(_ server: ServerProcess, within seconds: Double = 60) async throws {
+        let deadline = Date().addingTimeInterval(seconds)
+        var last = ""
+        while Date() < deadline {
+            let reply = try await server.request("GET", "/health/ready")
+            if reply.status == 200 { return }
+            last = reply.text
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw ServerProcess.Failure("not ready within \(Int(seconds)) s: \(last)\n\(server.log().suffix(2000))")
+    }
+}
