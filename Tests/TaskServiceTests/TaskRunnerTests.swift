@@ -34,7 +34,7 @@ import Testing
 
     /// Generous: the whole test suite shares two cores with servers and browsers; a condition
     /// that never comes true still fails, only later.
-    private func waitUntil(_ condition: () async throws -> Bool, timeout: Duration = .seconds(90)) async throws -> Bool {
+    private func waitUntil(_ condition: () async throws -> Bool, timeout: Duration = .seconds(240)) async throws -> Bool {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if try await condition() { return true }
