@@ -50,7 +50,12 @@ let package = Package(
         // The 8-bit matrix product of the local models' int8 option (AVX-512 VNNI, chosen at run
         // time, or a portable loop). Optimized in debug builds too, for the same reason as LocalModels.
         .target(name: "CLocalModelKernels", cSettings: [.unsafeFlags(["-O2"], .when(configuration: .debug))]),
-        .target(name: "LocalModels", dependencies: ["Knowledge", "BinaryCoding", "COpenBLAS", "CLocalModelKernels"],
+        // `ares models fetch` (HubModelFetcher) downloads over AsyncHTTPClient and checks SHA-256 with Crypto.
+        .target(name: "LocalModels", dependencies: ["Knowledge", "BinaryCoding", "COpenBLAS", "CLocalModelKernels",
+                                                    .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                                                    .product(name: "NIOCore", package: "swift-nio"),
+                                                    .product(name: "NIOHTTP1", package: "swift-nio"),
+                                                    .product(name: "Crypto", package: "swift-crypto")],
                 swiftSettings: strictSwift6 + [.unsafeFlags(["-O"], .when(configuration: .debug))]),
         // Poppler's GLib interface (Debian: libpoppler-glib-dev), through which Knowledge reads PDFs.
         .systemLibrary(name: "CPoppler", pkgConfig: "poppler-glib", providers: [.apt(["libpoppler-glib-dev"])]),
@@ -199,10 +204,13 @@ let package = Package(
             name: "ares",
             dependencies: [
                 "AresComposition", "Knowledge", "ResearchCore", "Agents", "Storage", "TaskService", "Security", "Server", "Audit", "Validation", "PostgresStorage",
+                "LocalModels",  // `ares models fetch|list`
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Instrumentation", package: "swift-distributed-tracing"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                // `ares validate --manage --database`: the failover phase reads the work queue's leases.
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             swiftSettings: strictSwift6,
             plugins: ["BuildInfoPlugin"]
@@ -236,7 +244,13 @@ let package = Package(
         .testTarget(name: "ResearchCoreTests", dependencies: ["ResearchCore"], swiftSettings: strictSwift6),
         .target(name: "AresTestSupport", dependencies: ["ResearchCore"], path: "Tests/AresTestSupport", swiftSettings: strictSwift6),
         .testTarget(name: "AresCompositionTests", dependencies: ["AresComposition"], swiftSettings: strictSwift6),
-        .testTarget(name: "AresCLITests", dependencies: ["ares", "AresTestSupport", "Knowledge", "Storage"], swiftSettings: strictSwift6),
+        .testTarget(name: "AresCLITests", dependencies: ["ares", "AresTestSupport", "Knowledge", "Storage",
+                                                         // a loopback stand-in for the Hugging Face hub (ModelsCommandTests)
+                                                         .product(name: "NIOCore", package: "swift-nio"),
+                                                         .product(name: "NIOHTTP1", package: "swift-nio"),
+                                                         .product(name: "NIOPosix", package: "swift-nio"),
+                                                         .product(name: "Crypto", package: "swift-crypto")],
+                    swiftSettings: strictSwift6),
         .testTarget(name: "SecurityTests", dependencies: ["Security"], swiftSettings: strictSwift6),
         .testTarget(name: "ValidationTests", dependencies: ["Validation", "AresTestSupport",
                                                             .product(name: "AsyncHTTPClient", package: "async-http-client"),

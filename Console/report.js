@@ -100,6 +100,15 @@ export function openPassage(number, citation, ranges, opener) {
   dialog.querySelector('button.close').focus();
 }
 
+function unansweredText(json, quality) {
+  const count = quality.unansweredSubQuestions;
+  if (count === undefined || count === null) return '–';
+  const sections = (json && json.report && json.report.sections) || [];
+  if (count === 0) return `none of ${sections.length}`;
+  const titles = sections.filter((s) => (s.text || '').startsWith('The knowledge base does not say')).map((s) => s.title);
+  return `${count} of ${sections.length}` + (titles.length ? `: ${titles.join('; ')}` : '');
+}
+
 function qualityPanel(json, report) {
   const quality = (json && json.quality) || {};
   const contradictions = quality.contradictions || [];
@@ -111,6 +120,9 @@ function qualityPanel(json, report) {
       h('dt', {}, 'Supported sentences'), h('dd', {}, String(quality.supportedSentences ?? '–')),
       h('dt', {}, 'Unsupported (removed)'), h('dd', {}, String(quality.unsupportedSentences ?? '–')),
       h('dt', {}, 'Rounds'), h('dd', {}, String(quality.rounds ?? '–')),
+      // Sub-questions the knowledge base does not answer: the report says so in their sections
+      // rather than padding them; here they are counted and named.
+      h('dt', {}, 'Unanswered sub-questions'), h('dd', { class: 'unanswered' }, unansweredText(json, quality)),
       h('dt', {}, 'Contradiction score'), h('dd', {}, percent(quality.contradictionScore))),
     contradictions.length ? h('div', {}, h('h3', {}, 'Contradictions'), h('ul', { class: 'contradictions' }, contradictions.map((c) =>
       h('li', {}, h('p', {}, c.reason), h('ul', {}, (c.sentences || []).map((s, i) => h('li', {}, h('q', {}, s),

@@ -128,10 +128,14 @@ public struct RetrievalResearcher: SubQuestionResearcher {
         for (passage, rank) in passages {
             let headingTerms = Set(analyzer.terms(passage.headingPath.joined(separator: " "))).intersection(questionTerms)
             for sentence in SentenceSplitter.sentences(in: passage.text) where Self.isStatement(sentence.text) {
-                let terms = Set(analyzer.terms(sentence.text)).intersection(questionTerms)
+                // A table row's column labels are the same in every row: they count like its
+                // headings, so that the row whose own cells match wins, not the table's first rows.
+                let (content, labels) = LabelledTableRow.split(sentence.text)
+                let terms = Set(analyzer.terms(content)).intersection(questionTerms)
                 // A sentence sharing no word with the question is not read further, even by meaning.
                 guard !terms.isEmpty, seenSentences.insert(sentence.text).inserted else { continue }
-                let context = Self.headingWeight * share(headingTerms.subtracting(terms)) + Self.rankWeight / Double(rank + 1).squareRoot()
+                let labelTerms = labels.isEmpty ? [] : Set(analyzer.terms(labels.joined(separator: " "))).intersection(questionTerms)
+                let context = Self.headingWeight * share(headingTerms.union(labelTerms).subtracting(terms)) + Self.rankWeight / Double(rank + 1).squareRoot()
                 candidates.append(Candidate(
                     evidence: Evidence(subQuestionID: subQuestion.id, sentence: sentence.text, passage: passage,
                                        start: passage.start + sentence.start, end: passage.start + sentence.end, score: 0),
@@ -186,8 +190,13 @@ public struct RetrievalResearcher: SubQuestionResearcher {
     static let meaningWeight = 0.5, sentencesEmbedded = 16
 
     /// A sentence a report can stand on: at least four words, ending as a sentence ends, and
-    /// not a list of names (an index page, a table of contents) or a line of code.
+    /// not a list of names (an index page, a table of contents) or a line of code. A table row
+    /// labelled at ingest ("relation size — Upper Limit: 32 TB; Comment: …",
+    /// `LabelledTableRow`) is one too: it pairs each value with what it is, which is a
+    /// statement without the full stop (the limits table is the answer to "how large can a
+    /// table grow", and no prose sentence says it).
     static func isStatement(_ text: String) -> Bool {
+        if LabelledTableRow.matches(text) { return text.split(whereSeparator: \.isWhitespace).count >= 3 }
         let words = text.split(whereSeparator: \.isWhitespace)
         guard words.count >= 4 else { return false }
         let closers = ")]\"'”’".unicodeScalars

@@ -13,7 +13,9 @@ extension KnowledgeBase {
     /// indexes as they were, never half of a change.
     @discardableResult
     public func followChanges() async throws -> Int {
-        guard let changeFeed, let store else { return 0 }
+        // Before the indexes are loaded there is nothing to bring up to date (and replaying the
+        // whole log onto empty indexes is what loading the snapshot avoids).
+        guard let changeFeed, let store, isLoaded else { return 0 }
         await waitForWriteSlot()
         defer { endWrite() }
         return try await applyChanges(from: changeFeed, store: store)
@@ -33,6 +35,14 @@ extension KnowledgeBase {
             let changes = try await feed.changes(after: indexes.generation, limit: Self.changesPerRead)
             guard let last = changes.last else { break }
             applied += changes.count
+            if Self.skipsPrunedChanges(changes, after: indexes.generation) {
+                // Changes these indexes never applied were pruned from the log (older than the
+                // snapshot every replica starts from, `PostgresDocumentStore.pruneChanges`):
+                // rebuild from the repository, then continue from the generation the rebuild read.
+                storedEmbedderIdentity = try await store.metaValue(Self.embedderMetaKey)
+                indexes = try await SearchIndexes.rebuild(fromRepository: store, dimension: embedder.dimension)
+                continue
+            }
             if changes.contains(where: \.replacedAllEmbeddings) {
                 // Every vector changed (another process re-embedded): rebuild from the repository,
                 // then continue from the generation the rebuild read.
@@ -70,5 +80,15 @@ extension KnowledgeBase {
             indexes.generation = last.position
         }
         return applied
+    }
+
+    /// Whether the first of `changes` is not the one right after `position`. Positions are
+    /// consecutive (each write takes the next generation under the repository's lock, and
+    /// they commit in order), so a gap means the changes in between were pruned from the log
+    /// before these indexes applied them. Overflow-safe: a damaged position reads as a gap.
+    nonisolated static func skipsPrunedChanges(_ changes: [DocumentChange], after position: Int64) -> Bool {
+        guard let first = changes.first else { return false }
+        let (distance, overflow) = first.position.subtractingReportingOverflow(position)
+        return overflow || distance > 1
     }
 }

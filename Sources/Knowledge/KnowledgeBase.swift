@@ -48,7 +48,23 @@ public actor KnowledgeBase {
     var writeInProgress = false
     var waitingWriters: [CheckedContinuation<Void, Never>] = []
     /// Things the user should know that did not stop the work (a rebuilt index, say).
-    public private(set) var warnings: [String] = []
+    public internal(set) var warnings: [String] = []
+    /// Asked before every search and write: why the knowledge base cannot serve now (its shared
+    /// database lost, its indexes not loaded yet), nil when it can. Nil: always serves.
+    nonisolated let admission: Admission?
+    /// Whether the indexes hold the repository's contents: false for a shared knowledge base
+    /// opened deferred, until `loadSharedIndexes()` has run.
+    nonisolated let indexesLoaded: Mutex<Bool>
+    /// When a shared repository's snapshot is rewritten; nil: after every write (the CLI).
+    nonisolated let snapshotSchedule: IndexSnapshotSchedule?
+    /// Writes of this process not in a saved snapshot yet, and when the oldest of them ended.
+    var unsavedWrites = 0
+    var oldestUnsavedWrite: ContinuousClock.Instant?
+
+    /// Why the knowledge base cannot serve now, given whether its indexes are loaded; nil when
+    /// it can. The composition words the refusal in its own error type (a retryable
+    /// `StorageUnavailableError` for `ares serve --database`: HTTP 503, tasks pause and retry).
+    public typealias Admission = @Sendable (_ indexesLoaded: Bool) -> (any Error)?
 
     public init(dataDirectory: URL, embedder: any Embedder, access: AccessMode) throws {
         self.dataDirectory = dataDirectory
@@ -57,6 +73,9 @@ public actor KnowledgeBase {
         let databasePath = dataDirectory.appendingPathComponent(Self.databaseFileName).path
         changeFeed = nil
         sharedSnapshots = nil
+        admission = nil
+        indexesLoaded = Mutex(true)
+        snapshotSchedule = nil
         let sqlite: DocumentStore?
         switch access {
         case .readWrite:
@@ -104,6 +123,20 @@ public actor KnowledgeBase {
         sharedRepository repository: some DocumentRepository & DocumentChangeFeed & IndexSnapshotStore,
         dataDirectory: URL, embedder: any Embedder, access: AccessMode
     ) async throws {
+        self.init(deferredSharedRepository: repository, dataDirectory: dataDirectory, embedder: embedder, access: access)
+        try await loadSharedIndexes()
+    }
+
+    /// A knowledge base on a shared repository whose indexes are loaded later, by
+    /// `loadSharedIndexes()` (nothing is read here): for a server that listens before its
+    /// database answers. Until they are loaded, `admission` decides what searches and writes
+    /// are told (it is asked with `indexesLoaded` false); `schedule` throttles how often this
+    /// process rewrites the repository's index snapshot (nil: after every write).
+    public init(
+        deferredSharedRepository repository: some DocumentRepository & DocumentChangeFeed & IndexSnapshotStore,
+        dataDirectory: URL, embedder: any Embedder, access: AccessMode,
+        admission: Admission? = nil, snapshotSchedule: IndexSnapshotSchedule? = nil
+    ) {
         self.dataDirectory = dataDirectory
         self.embedder = embedder
         self.access = access
@@ -111,14 +144,11 @@ public actor KnowledgeBase {
         store = repository
         changeFeed = repository
         sharedSnapshots = repository
-        let stored = try await repository.metaValue(Self.embedderMetaKey)
-        storedEmbedderIdentity = stored
-        var notes: [String] = []
-        indexes = try await SearchIndexes.loadShared(
-            repository: repository, embedderIdentity: stored ?? embedder.identity, dimension: embedder.dimension, notes: &notes)
-        warnings = notes
-        published = Mutex(PublishedIndexes(indexes: indexes, storedEmbedderIdentity: stored))
-        try await followChanges()
+        self.admission = admission
+        self.snapshotSchedule = snapshotSchedule
+        indexesLoaded = Mutex(false)
+        indexes = .empty(dimension: embedder.dimension)
+        published = Mutex(PublishedIndexes(indexes: indexes, storedEmbedderIdentity: nil))
     }
 
     /// The meta key under which the identity of the embedder of the stored vectors is kept.
@@ -166,6 +196,8 @@ public actor KnowledgeBase {
         } else {
             try snapshotFile.write(contents)
         }
+        unsavedWrites = 0
+        oldestUnsavedWrite = nil
     }
 
     // MARK: Writes
@@ -176,7 +208,15 @@ public actor KnowledgeBase {
         guard access == .readWrite, let store else {
             throw KnowledgeBaseError.invalidArgument("the knowledge base was opened read-only")
         }
+        try admit()
         await waitForWriteSlot()
+        // Asked again: the database may have gone while this write waited for the one before.
+        do {
+            try admit()
+        } catch {
+            endWrite()
+            throw error
+        }
         return store
     }
 
@@ -218,12 +258,14 @@ public actor KnowledgeBase {
     // MARK: Facts
 
     public nonisolated func counts() async throws -> (documents: Int, chunks: Int) {
-        try await store?.counts() ?? (0, 0)
+        try admit()
+        return try await store?.counts() ?? (0, 0)
     }
 
     /// A page of the stored documents (by display name) and how many there are in all.
     public nonisolated func documents(offset: Int, limit: Int) async throws -> (total: Int, documents: [DocumentSummary]) {
-        try await store?.documentSummaries(offset: offset, limit: limit) ?? (0, [])
+        try admit()
+        return try await store?.documentSummaries(offset: offset, limit: limit) ?? (0, [])
     }
 
     /// Whether vector search can be used: the stored vectors came from this embedder.
@@ -246,6 +288,7 @@ public actor KnowledgeBase {
         guard query.count <= 10_000 else {
             throw KnowledgeBaseError.invalidArgument("the query is \(query.count) characters long; the limit is 10000")
         }
+        try admit()
         let view = published.withLock { $0 }
         let indexes = view.indexes
         guard let store, indexes.keyword.count > 0 || indexes.vectors.count > 0 else { return [] }

@@ -41,12 +41,25 @@ public struct LocalSentenceEmbedder: Embedder {
         }
         let file = try SafeTensorsFile(contentsOf: weightsURL)
         let weights = try BertWeights(file: file, configuration: configuration)
-        let fingerprint = try Self.fingerprint(of: directory, files: ["config.json", "model.safetensors", "tokenizer.json", "vocab.txt"])
-        let quantized = quantization == .none ? "" : "-\(quantization.rawValue)"
         return LocalSentenceEmbedder(
-            identity: "local-\(directory.lastPathComponent)-\(pooling.mode.rawValue)-t\(pooling.maximumSequenceLength)-d\(configuration.hiddenSize)\(quantized)-\(fingerprint)",
+            identity: try identity(directory: directory, configuration: configuration, pooling: pooling, quantization: quantization),
             dimension: configuration.hiddenSize, tokenizer: tokenizer,
             runner: Runner(encoder: BertEncoder(weights: weights, pooling: pooling.mode, quantization: quantization)))
+    }
+
+    /// The identity the model in `directory` gives its vectors, without loading its weights
+    /// (`ares models list` shows it, so that a user can tell which knowledge base it fits).
+    public static func identity(directory: URL, quantization: EmbeddingQuantization = .none) throws(LocalModelError) -> String {
+        let configuration = try BertConfiguration.load(from: directory.appendingPathComponent("config.json"))
+        let pooling = try SentencePooling.load(directory: directory, maximumPositions: configuration.maximumPositions)
+        return try identity(directory: directory, configuration: configuration, pooling: pooling, quantization: quantization)
+    }
+
+    private static func identity(directory: URL, configuration: BertConfiguration, pooling: SentencePooling,
+                                 quantization: EmbeddingQuantization) throws(LocalModelError) -> String {
+        let fingerprint = try Self.fingerprint(of: directory, files: ["config.json", "model.safetensors", "tokenizer.json", "vocab.txt"])
+        let quantized = quantization == .none ? "" : "-\(quantization.rawValue)"
+        return "local-\(directory.lastPathComponent)-\(pooling.mode.rawValue)-t\(pooling.maximumSequenceLength)-d\(configuration.hiddenSize)\(quantized)-\(fingerprint)"
     }
 
     private init(identity: String, dimension: Int, tokenizer: WordPieceTokenizer, runner: Runner) {

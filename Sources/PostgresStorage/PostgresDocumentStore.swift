@@ -248,6 +248,43 @@ public final class PostgresDocumentStore: DocumentRepository, DocumentChangeFeed
                 WHERE ares_knowledge_snapshot.generation <= EXCLUDED.generation
                 """, logger: logger)
         }
+        // The snapshot now covers the older changes: keep the log from growing forever. Best
+        // effort: a prune that fails is retried with the next snapshot, the write stands.
+        _ = try? await pruneChanges()
+    }
+
+    /// How long a change stays in the log once the snapshot covers it: replicas that follow
+    /// the feed (every 250 ms) have long applied it by then, so none has to rebuild.
+    public static let changeLogRetention = Duration.seconds(600)
+
+    /// Removes from the change log (`ares_knowledge_changes`) the changes the index snapshot
+    /// already reflects that were recorded more than `retention` ago; returns how many.
+    ///
+    /// Why this is safe: a new replica starts from the snapshot and reads only the changes
+    /// after it, which are never removed. A running replica still behind a removed change
+    /// (stopped for longer than `retention`, say) finds the gap in the positions, which are
+    /// consecutive, and rebuilds its indexes from the stored passages
+    /// (`KnowledgeBase.applyChanges`): slower, never wrong. The newest change always stays, so
+    /// that a replica behind it reads at least that one and sees the gap (an empty log would
+    /// look up to date). Without a snapshot nothing goes.
+    @discardableResult
+    public func pruneChanges(olderThan retention: Duration = PostgresDocumentStore.changeLogRetention) async throws -> Int {
+        let seconds = max(0, Double(retention.components.seconds) + Double(retention.components.attoseconds) / 1e18)
+        return try await describingErrors {
+            let rows = try await client.query("""
+                WITH pruned AS (
+                    DELETE FROM ares_knowledge_changes
+                    WHERE position <= (SELECT generation FROM ares_knowledge_snapshot)
+                      AND position < (SELECT generation FROM ares_knowledge_state)
+                      AND recorded_at < now() - make_interval(secs => \(seconds))
+                    RETURNING 1
+                )
+                SELECT count(*) FROM pruned
+                """, logger: logger)
+            var count: Int64 = 0
+            for try await pruned in rows.decode(Int64.self) { count = pruned }
+            return Int(clamping: count)
+        }
     }
 
     // MARK: Writing

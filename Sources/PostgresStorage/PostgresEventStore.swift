@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import PostgresNIO
 import Storage
+import TaskService
 
 /// The event store on PostgreSQL, shared by every replica: the same streams, versions,
 /// hash chains and limits as `SQLiteEventStore` (schema: `PostgresMigrations.eventStore`).
@@ -14,7 +15,10 @@ import Storage
 /// conflict too. Each commit sends one notification on `ares_events` (delivered only if the
 /// commit succeeds). Every connection sets `synchronous_commit = on`, so an acknowledged
 /// append is flushed to disk (and, with synchronous standbys configured, to them).
-public final class PostgresEventStore: EventStore {
+///
+/// It is also a `TaskQueueingEventStore`: `appendQueueing` records a new task and inserts its
+/// `ares_task_queue` row (`PostgresTaskQueue`) in the same group-committed transaction.
+public final class PostgresEventStore: TaskQueueingEventStore {
     /// The notification channel of committed appends; one notification per commit, its
     /// payload JSON: `{"position": P, "streams": {"STREAM": VERSION, ...}}`, the global
     /// position of the commit's last event and each stream's new version (`streams` is null
@@ -30,8 +34,11 @@ public final class PostgresEventStore: EventStore {
     private let settings: DatabaseSettings
     private let logger: Logger
     private let committer: PostgresGroupCommitter
+    /// The queue rows this store writes are claimed by the `PostgresTaskQueue`s of the same database.
+    public let queueDomain: ObjectIdentifier?
 
     public init(database: PostgresDatabase) {
+        queueDomain = ObjectIdentifier(database)
         client = database.client
         settings = database.settings
         logger = database.logger
@@ -45,6 +52,16 @@ public final class PostgresEventStore: EventStore {
             throw EventStoreError.invalid("a stream id or event type must not contain a NUL character")
         }
         return try await committer.append(.init(stream: stream, events: events, expectedVersion: expectedVersion))
+    }
+
+    /// The task's queue row is inserted only if its events are (a version conflict, a failed
+    /// batch: neither), with `ON CONFLICT DO NOTHING` like `PostgresTaskQueue.enqueue`.
+    public func appendQueueing(_ events: [NewEvent], toNewStream stream: String, owner: String?) async throws -> [StoredEvent] {
+        try SQLiteEventStore.validate(events, stream: stream)
+        guard !stream.contains("\0"), !events.contains(where: { $0.type.contains("\0") }), owner?.contains("\0") != true else {
+            throw EventStoreError.invalid("a stream id, event type or task owner must not contain a NUL character")
+        }
+        return try await committer.append(.init(stream: stream, events: events, expectedVersion: 0, queued: .init(owner: owner)))
     }
 
     public func read(stream: String) async throws -> [StoredEvent] {
@@ -126,6 +143,7 @@ public final class PostgresEventStore: EventStore {
             var currentStream: String?
             var expectedVersion: Int64 = 1
             var previous = EventHashChain.genesis
+            var heads: [String: (version: Int64, hash: String)] = [:]
             for try await (stream, version, type, payload, recordedAt, hash, storedPrevious)
                 in rows.decode((String, Int64, String, Data, Int64, String, String).self) {
                 if stream != currentStream {
@@ -149,6 +167,22 @@ public final class PostgresEventStore: EventStore {
                 previous = hash
                 // An edited version of Int64.max must be reported, not overflow.
                 expectedVersion = version &+ 1
+                heads[stream] = (version, hash)
+            }
+            // Each stream's head must name its newest event, as `SQLiteEventStore.verify` checks:
+            // otherwise events were cut off its end (what remains still chains). Version 0 is an
+            // append that never committed, not a stream.
+            let recorded = try await client.query(
+                "SELECT stream, version, last_hash FROM ares_event_streams WHERE version > 0 ORDER BY stream", logger: logger)
+            for try await (stream, version, hash) in recorded.decode((String, Int64, String).self) {
+                guard let head = heads[stream] else {
+                    breaks.append(.init(stream: stream, version: version, problem: "the stream has a head but no events: its events were removed"))
+                    continue
+                }
+                if head.version != version || head.hash != hash {
+                    breaks.append(.init(stream: stream, version: head.version,
+                                        problem: "the stream's head says version \(version) but the newest event is version \(head.version) (or its hash differs): events were cut off its end"))
+                }
             }
             return ChainVerification(streams: streams, events: count, breaks: breaks)
         } catch {

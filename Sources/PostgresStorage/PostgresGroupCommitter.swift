@@ -23,6 +23,13 @@ actor PostgresGroupCommitter {
         var stream: String
         var events: [NewEvent]
         var expectedVersion: Int64?
+        /// The task to queue (`ares_task_queue`) in the same transaction, if the events are accepted.
+        var queued: QueuedTask?
+    }
+
+    /// A work-queue row that commits with its task's first events (`PostgresEventStore.appendQueueing`).
+    struct QueuedTask: Sendable {
+        var owner: String?
     }
 
     /// A batch stops growing at this many events or payload bytes (the first request always fits).
@@ -35,7 +42,14 @@ actor PostgresGroupCommitter {
     private let settings: DatabaseSettings
     private let logger: Logger
     private var queue: [(request: Request, continuation: CheckedContinuation<[StoredEvent], any Error>)] = []
-    private var draining = false
+    /// Batches being written now, each in its own transaction on its own connection.
+    private var inFlight = 0
+    /// Why two: one batch's round trips (locking heads, inserting) overlap the other's commit,
+    /// whose WAL flush is the long part; appends that arrive meanwhile wait for the next batch.
+    /// Two batches of one process are as safe as two replicas' batches: heads are locked in
+    /// stream order and the append lock is taken after them, so they cannot deadlock, and an
+    /// append to a stream whose head the other batch holds waits for its commit.
+    static let maximumBatchesInFlight = 2
 
     init(client: PostgresClient, settings: DatabaseSettings, logger: Logger) {
         self.client = client
@@ -46,17 +60,15 @@ actor PostgresGroupCommitter {
     func append(_ request: Request) async throws -> [StoredEvent] {
         try await withCheckedThrowingContinuation { continuation in
             queue.append((request, continuation))
-            if !draining {
-                draining = true
-                // The drain outlives no caller: it ends when the queue is empty, and every
-                // queued caller awaits its own continuation.
-                Task { await self.drain() }
-            }
+            startBatches()
         }
     }
 
-    private func drain() async {
-        while !queue.isEmpty {
+    /// Starts a batch of the waiting appends while fewer than `maximumBatchesInFlight` are
+    /// being written. A batch outlives no caller: every appender in it awaits its own
+    /// continuation, which the batch resumes when it ends.
+    private func startBatches() {
+        while inFlight < Self.maximumBatchesInFlight, !queue.isEmpty {
             var count = 0, events = 0, bytes = 0
             for entry in queue {
                 let size = entry.request.events.reduce(0) { $0 + $1.payload.count }
@@ -67,11 +79,18 @@ actor PostgresGroupCommitter {
             }
             let batch = Array(queue.prefix(count))
             queue.removeFirst(count)
-            // The actor is suspended while PostgreSQL writes, so new appends queue for the next batch.
-            let outcomes = await commit(batch.map(\.request))
-            for (entry, outcome) in zip(batch, outcomes) { entry.continuation.resume(with: outcome) }
+            inFlight += 1
+            Task { await self.write(batch) }
         }
-        draining = false
+    }
+
+    /// Writes one batch. The actor is suspended while PostgreSQL writes, so new appends queue
+    /// (or start the other batch).
+    private func write(_ batch: [(request: Request, continuation: CheckedContinuation<[StoredEvent], any Error>)]) async {
+        let outcomes = await commit(batch.map(\.request))
+        for (entry, outcome) in zip(batch, outcomes) { entry.continuation.resume(with: outcome) }
+        inFlight -= 1
+        startBatches()
     }
 
     private func commit(_ requests: [Request]) async -> [Result<[StoredEvent], any Error>] {
@@ -129,6 +148,7 @@ actor PostgresGroupCommitter {
         let now = Int64(Date().timeIntervalSince1970 * 1_000_000)
         var outcomes: [Result<[StoredEvent], any Error>] = []
         var accepted: [StoredEvent] = []
+        var queuedTasks: [(taskID: String, owner: String?)] = []
         for request in requests {
             guard let head = heads[request.stream] else {
                 outcomes.append(.failure(PostgresStorageError(.server, "stream '\(request.stream)' could neither be created nor found")))
@@ -159,6 +179,7 @@ actor PostgresGroupCommitter {
             }
             heads[request.stream] = (version, previous, stored.last?.type ?? "")
             accepted += stored
+            if let queued = request.queued { queuedTasks.append((request.stream, queued.owner)) }
             outcomes.append(.success(stored))
         }
         guard !accepted.isEmpty else { return outcomes }
@@ -167,9 +188,9 @@ actor PostgresGroupCommitter {
         // lock is held from taking positions to the end of the commit, and released only once
         // the commit is visible, so no replica takes a higher position while a lower one may
         // still become visible. Commits that notify are serialized by PostgreSQL anyway (on a
-        // lock held through the WAL flush); this adds only the INSERT to that window.
-        try await connection.query("SELECT pg_advisory_xact_lock(\(PostgresEventStore.appendLockKey))", logger: logger)
-        let positions = try await insert(accepted, heads: heads, now: now, on: connection, logger: logger)
+        // lock held through the WAL flush); this adds only the INSERT to that window. The
+        // INSERT statement takes the lock itself (`append_lock`), after the heads above.
+        let positions = try await insert(accepted, heads: heads, queuedTasks: queuedTasks, now: now, on: connection, logger: logger)
         return outcomes.map { outcome in
             outcome.map { events in
                 events.map { event in
@@ -218,9 +239,11 @@ actor PostgresGroupCommitter {
         return heads
     }
 
-    /// Inserts the events, advances the streams that got events and sends the commit's one
-    /// notification, in one statement; returns each event's global position.
-    private static func insert(_ events: [StoredEvent], heads: [String: (version: Int64, hash: String, type: String)], now: Int64,
+    /// Inserts the events, advances the streams that got events, queues the tasks submitted
+    /// with them (`queuedTasks`: their work-queue rows, `PostgresTaskQueue`) and sends the
+    /// commit's one notification, in one statement; returns each event's global position.
+    private static func insert(_ events: [StoredEvent], heads: [String: (version: Int64, hash: String, type: String)],
+                               queuedTasks: [(taskID: String, owner: String?)], now: Int64,
                                on connection: PostgresConnection, logger: Logger) async throws -> [StreamVersion: Int64] {
         let advanced = Array(Set(events.map(\.stream))).sorted()
         let newVersions = advanced.map { heads[$0]?.version ?? 0 }
@@ -231,20 +254,33 @@ actor PostgresGroupCommitter {
         // a listener then reads from the position it last saw.
         var streamVersions = "{" + zip(advanced, newVersions).map { "\(Self.jsonString($0)):\($1)" }.joined(separator: ",") + "}"
         if streamVersions.utf8.count > 6_000 { streamVersions = "null" }
+        // The append lock in the same statement, one round trip less: every inserted row is
+        // joined with the lock's one row, so no row (and no position, which the identity
+        // default takes per row) exists before the lock is held.
         let rows = try await connection.query("""
-            WITH inserted AS (
+            WITH append_lock AS MATERIALIZED (
+                SELECT pg_advisory_xact_lock(\(PostgresEventStore.appendLockKey)) AS held
+            ), inserted AS (
                 INSERT INTO ares_events (stream, version, type, payload, recorded_at, hash, previous_hash)
                 SELECT e.stream, e.version, e.type, e.payload, \(now), e.hash, e.previous_hash
                 FROM unnest(\(events.map(\.stream))::text[], \(events.map(\.version))::bigint[], \(events.map(\.type))::text[],
                             \(events.map { ByteBuffer(bytes: $0.payload) })::bytea[], \(events.map(\.hash))::text[],
                             \(events.map(\.previousHash))::text[])
                     AS e(stream, version, type, payload, hash, previous_hash)
+                    CROSS JOIN append_lock
                 RETURNING stream, version, position
             ), advanced AS (
                 UPDATE ares_event_streams AS s SET version = u.version, last_hash = u.hash, last_type = u.type, last_recorded_at = \(now)
                 FROM unnest(\(advanced)::text[], \(newVersions)::bigint[], \(newHashes)::text[], \(newTypes)::text[])
                     AS u(stream, version, hash, type)
                 WHERE s.stream = u.stream
+            ), queued AS (
+                -- An owner array cannot hold NULL from here: a flag says which rows have none.
+                INSERT INTO ares_task_queue (task_id, owner)
+                SELECT q.task_id, CASE WHEN q.has_owner THEN q.owner END
+                FROM unnest(\(queuedTasks.map(\.taskID))::text[], \(queuedTasks.map { $0.owner ?? "" })::text[],
+                            \(queuedTasks.map { $0.owner != nil })::bool[]) AS q(task_id, owner, has_owner)
+                ON CONFLICT (task_id) DO NOTHING
             ), notified AS (
                 SELECT pg_notify('ares_events', json_build_object('position', (SELECT max(position) FROM inserted),
                                                                  'streams', \(streamVersions)::json)::text)

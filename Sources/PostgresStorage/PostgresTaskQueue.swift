@@ -38,6 +38,10 @@ public final class PostgresTaskQueue: TaskWorkQueue {
     public let leaseDuration: Duration?
     public let pollInterval: Duration?
 
+    /// The database of its rows: a `PostgresEventStore` on the same database queues a submitted
+    /// task in the commit that records it (`TaskQueueingEventStore`), instead of `enqueue`.
+    public let queueDomain: ObjectIdentifier?
+
     private let client: PostgresClient
     private let settings: DatabaseSettings
     private let logger: Logger
@@ -52,6 +56,7 @@ public final class PostgresTaskQueue: TaskWorkQueue {
     /// expired leases.
     public init(database: PostgresDatabase, replicaID: String, leaseDuration: Duration = .seconds(5),
                 pollInterval: Duration = .milliseconds(250), logger: Logger) {
+        queueDomain = ObjectIdentifier(database)
         client = database.client
         settings = database.settings
         self.replicaID = replicaID

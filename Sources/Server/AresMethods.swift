@@ -72,7 +72,13 @@ public struct AresMethods: Sendable {
                 // What the audit trail keeps of it: which paths (the first few), and what changed.
                 AuditNotes.current?.add(["paths": params.paths.prefix(10).joined(separator: ", "), "pathCount": String(params.paths.count),
                                          "prune": String(params.prune ?? false)])
-                let summary = try await knowledge.ingest(params.paths, prune: params.prune ?? false)
+                let summary: IngestSummary
+                do {
+                    summary = try await knowledge.ingest(params.paths, prune: params.prune ?? false)
+                } catch let KnowledgeBaseError.invalidArgument(message) {
+                    // The request asked for what this knowledge base cannot do (prune a shared one).
+                    throw JSONRPCError.invalidParams(message)
+                }
                 AuditNotes.current?.add(["added": String(summary.added), "updated": String(summary.updated), "removed": String(summary.removed)])
                 return .result(try JSONRPCResponseWriter.encode(summary))
             },

@@ -47,19 +47,49 @@ public final class ResearchTaskService: Sendable {
     /// event) and when, so that a caller needs no read to show it.
     public func submitTask(question: String, principal: String? = nil, contextID: String? = nil) async throws
         -> (id: String, state: TaskState, recordedAt: Date) {
+        let (event, state) = try Self.submission(question: question, principal: principal, contextID: contextID)
+        let id = Self.newTaskID()
+        let stored = try await store.append([try Self.encode(event)], to: id, expectedVersion: 0)
+        if let first = stored.first { listing.recordSubmitted(first, owner: principal, contextID: contextID) }
+        return (id, state, stored.last?.recordedAt ?? Date())
+    }
+
+    /// A fresh task id (the stream of its events).
+    public static func newTaskID() -> String {
+        "task-" + UUID().uuidString.lowercased()
+    }
+
+    /// The store, when it can queue a task in the commit that records it into the queue that
+    /// holds its rows in `domain` (see `TaskQueueingEventStore`); nil otherwise.
+    public func queueingStore(for domain: ObjectIdentifier?) -> (any TaskQueueingEventStore)? {
+        guard let domain, let queueing = store as? any TaskQueueingEventStore, queueing.queueDomain == domain else { return nil }
+        return queueing
+    }
+
+    /// Records the new task `id` and queues it in the same commit (`queueing` is this service's
+    /// store, from `queueingStore(for:)`): both happen or neither. The caller chose the id and
+    /// validated the question (`submission`), so it can make the task live and count it as
+    /// waiting before a worker can claim it. Returns when the event was recorded.
+    public func submitQueuedTask(id: String, _ submission: TaskEvent, owner: String, contextID: String?,
+                                 queueing: any TaskQueueingEventStore) async throws -> Date {
+        let stored = try await queueing.appendQueueing([try Self.encode(submission)], toNewStream: id, owner: owner)
+        if let first = stored.first { listing.recordSubmitted(first, owner: owner, contextID: contextID) }
+        return stored.last?.recordedAt ?? Date()
+    }
+
+    /// The submitted event of a valid question, and the state it folds to; throws
+    /// `ResearchTaskError.invalidQuestion` for an empty or overlong question.
+    public static func submission(question: String, principal: String?, contextID: String?) throws -> (TaskEvent, TaskState) {
         let trimmed = question.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !trimmed.isEmpty else { throw ResearchTaskError.invalidQuestion("the question is empty: ask something") }
         guard trimmed.count <= Self.maximumQuestionLength else {
             throw ResearchTaskError.invalidQuestion(
                 "the question has \(trimmed.count) characters; the limit is \(Self.maximumQuestionLength) (ask about one thing at a time)")
         }
-        let id = "task-" + UUID().uuidString.lowercased()
         let event = TaskEvent.submitted(question: trimmed, principal: principal, contextID: contextID)
-        let stored = try await store.append([try Self.encode(event)], to: id, expectedVersion: 0)
-        if let first = stored.first { listing.recordSubmitted(first, owner: principal, contextID: contextID) }
         var state = TaskState()
         try state.apply(event)
-        return (id, state, stored.last?.recordedAt ?? Date())
+        return (event, state)
     }
 
     /// Runs (or resumes) a task to its end, calling `observe` after each recorded step with the

@@ -39,6 +39,31 @@ struct PostgresQueueBenchmarkCommand: AsyncParsableCommand {
     @Option(help: "A scratch folder for the SQLite file (emptied first).")
     var directory = "/tmp/ares-bench-queue-pg"
 
+    @Option(name: .customLong("shape"), parsing: .singleValue,
+            help: "Run only these shapes (repeatable): \(Shape.allCases.map(\.rawValue).joined(separator: ", ")); default: all.")
+    var selectedShapes: [Shape] = []
+
+    /// What one round measures.
+    enum Shape: String, CaseIterable, ExpressibleByArgument {
+        case queuePostgres = "queue-postgres"
+        case queueInProcess = "queue-in-process"
+        /// A no-op task on PostgreSQL as `ares serve --database` submits it: recorded and queued in one commit.
+        case taskPostgres = "task-postgres"
+        /// The same, submitted as before (the event's commit, then the queue row's).
+        case taskPostgresTwoCommits = "task-postgres-two-commits"
+        case taskEmbedded = "task-embedded"
+
+        var title: String {
+            switch self {
+            case .queuePostgres: "queue only, PostgreSQL"
+            case .queueInProcess: "queue only, in process"
+            case .taskPostgres: "no-op task, PostgreSQL (submitted and queued in one commit)"
+            case .taskPostgresTwoCommits: "no-op task, PostgreSQL (submitted, then queued: two commits)"
+            case .taskEmbedded: "no-op task, embedded (SQLite events + in-process queue)"
+            }
+        }
+    }
+
     func run() async throws {
         guard jobs >= producers, producers > 0, workers > 0, rounds > 0, (1...500).contains(connections) else {
             throw ValidationError("--jobs (at least one per producer), --producers, --workers, --rounds and --connections (1 to 500) must be positive")
@@ -65,34 +90,60 @@ struct PostgresQueueBenchmarkCommand: AsyncParsableCommand {
             // The lease outlasts any round: no job is taken over while the benchmark runs.
             let postgresQueue = PostgresTaskQueue(database: database, replicaID: "bench-\(ProcessInfo.processInfo.processIdentifier)",
                                                   leaseDuration: .seconds(300), logger: logger)
-            let shapes: [(name: String, queue: @Sendable () -> any TaskWorkQueue, store: (any EventStore)?)] = [
-                ("queue only, PostgreSQL", { postgresQueue }, nil),
-                ("queue only, in process", { InProcessTaskQueue() }, nil),
-                ("no-op task, PostgreSQL (events + queue)", { postgresQueue }, postgresEvents),
-                ("no-op task, embedded (SQLite events + in-process queue)", { InProcessTaskQueue() }, sqlite),
-            ]
-            var rates: [String: [Double]] = [:]
+            let shapes = selectedShapes.isEmpty ? Shape.allCases : selectedShapes
+            var rates: [Shape: [Double]] = [:]
             for round in 0..<rounds {
                 for shape in shapes {
-                    let seconds = try await Self.round(queue: shape.queue(), store: shape.store, prefix: "task-r\(round)-\(UUID().uuidString.prefix(8))",
+                    let submission: Submission = switch shape {
+                    case .queuePostgres: .queueOnly(postgresQueue)
+                    case .queueInProcess: .queueOnly(InProcessTaskQueue())
+                    case .taskPostgres: .oneCommit(postgresEvents, postgresQueue)
+                    case .taskPostgresTwoCommits: .twoCommits(postgresEvents, postgresQueue)
+                    case .taskEmbedded: .twoCommits(sqlite, InProcessTaskQueue())
+                    }
+                    let seconds = try await Self.round(submission, prefix: "task-r\(round)-\(UUID().uuidString.prefix(8))",
                                                        producers: producers, perProducer: perProducer, workers: workers)
                     let rate = Double(total) / seconds
-                    rates[shape.name, default: []].append(rate)
-                    print("round \(round + 1) \(shape.name): \(total) jobs in \(Statistics.format(seconds, 2)) s = \(Int(rate)) jobs/s")
+                    rates[shape, default: []].append(rate)
+                    print("round \(round + 1) \(shape.title): \(total) jobs in \(Statistics.format(seconds, 2)) s = \(Int(rate)) jobs/s")
                 }
             }
             for shape in shapes {
-                print("median \(shape.name): \(Int(Statistics.percentile(rates[shape.name] ?? [], 0.5))) jobs/s")
+                print("median \(shape.title): \(Int(Statistics.percentile(rates[shape] ?? [], 0.5))) jobs/s")
             }
             let depth = try await postgresQueue.depth()
             print("PostgreSQL queue after the run: \(depth.waiting) waiting, \(depth.leased) leased (both must be 0)")
         }
     }
 
-    /// One round: producers enqueue (a no-op task also appends its submitted event first)
-    /// while workers claim and complete (appending the completed event, then releasing).
-    static func round(queue: any TaskWorkQueue, store: (any EventStore)?, prefix: String,
+    /// How producers hand a job over: to the queue alone; as a task whose submitted event is
+    /// appended and then queued (two commits); or recorded and queued in one commit.
+    enum Submission: Sendable {
+        case queueOnly(any TaskWorkQueue)
+        case twoCommits(any EventStore, any TaskWorkQueue)
+        case oneCommit(any TaskQueueingEventStore, any TaskWorkQueue)
+
+        var queue: any TaskWorkQueue {
+            switch self {
+            case let .queueOnly(queue), let .twoCommits(_, queue), let .oneCommit(_, queue): queue
+            }
+        }
+
+        var store: (any EventStore)? {
+            switch self {
+            case .queueOnly: nil
+            case let .twoCommits(store, _): store
+            case let .oneCommit(store, _): store
+            }
+        }
+    }
+
+    /// One round: producers submit (a no-op task's submitted event is appended too) while
+    /// workers claim and complete (appending the completed event, then releasing).
+    static func round(_ submission: Submission, prefix: String,
                       producers: Int, perProducer: Int, workers: Int) async throws -> Double {
+        let queue = submission.queue
+        let store = submission.store
         let total = producers * perProducer
         let completed = Counter()
         let submitted = NewEvent(type: "TaskSubmitted", payload: Data(#"{"question":"no-op"}"#.utf8))
@@ -104,8 +155,15 @@ struct PostgresQueueBenchmarkCommand: AsyncParsableCommand {
                     group.addTask {
                         for job in 0..<perProducer {
                             let id = "\(prefix)-\(producer)-\(job)"
-                            if let store { _ = try await store.append([submitted], to: id, expectedVersion: 0) }
-                            try await queue.enqueue(id, owner: nil)
+                            switch submission {
+                            case let .queueOnly(queue):
+                                try await queue.enqueue(id, owner: nil)
+                            case let .twoCommits(store, queue):
+                                _ = try await store.append([submitted], to: id, expectedVersion: 0)
+                                try await queue.enqueue(id, owner: nil)
+                            case let .oneCommit(store, _):
+                                _ = try await store.appendQueueing([submitted], toNewStream: id, owner: nil)
+                            }
                         }
                     }
                 }

@@ -22,7 +22,7 @@ struct AresCommand: AsyncParsableCommand {
         version: AresVersion.current,
         subcommands: [IngestCommand.self, SearchCommand.self, RemoveCommand.self, AskCommand.self, TasksCommand.self, MemoryCommand.self,
                       VerifyCommand.self, DatabaseCommand.self, BackupCommand.self, RestoreCommand.self, DemoCommand.self, ServeCommand.self, MCPCommand.self, KeysCommand.self, AuditCommand.self, ConfigCommand.self,
-                      VersionCommand.self, ValidateCommand.self]
+                      VersionCommand.self, ValidateCommand.self, ModelsCommand.self]
     )
 
     /// Everything ares writes is private to its owner (see `DataDirectoryPermissions`).

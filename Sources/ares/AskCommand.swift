@@ -26,6 +26,7 @@ struct AskCommand: AsyncParsableCommand {
     @OptionGroup var data: DataDirectoryOptions
     @OptionGroup var embedding: EmbedderOptions
     @OptionGroup var model: ModelOptions
+    @OptionGroup var relevance: RelevanceOptions
 
     enum ReportFormat: String, ExpressibleByArgument, CaseIterable { case markdown, json }
 
@@ -38,7 +39,7 @@ struct AskCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await Console.reportingErrors {
-            let configuration = try AresConfiguration.load(data, embedding, model)
+            let configuration = try AresConfiguration.load(data, embedding, model, relevance)
             let environment = try await ResearchEnvironment.open(configuration, options: .init(requireDocuments: true), warning: Console.warning)
             if let questionsFile {
                 try await runBatch(questionsFile, environment: environment)
@@ -56,7 +57,13 @@ struct AskCommand: AsyncParsableCommand {
             switch format {
             case .markdown:
                 print(state.report?.markdown ?? "No report: the task \(state.phase?.rawValue ?? "did not run") (\(state.endReason ?? "no reason recorded")).")
-                Console.note("task \(taskID) · \(state.phase?.rawValue ?? "?") · \(Int(elapsed.milliseconds)) ms")
+                var note = "task \(taskID) · \(state.phase?.rawValue ?? "?") · \(Int(elapsed.milliseconds)) ms"
+                if let report = state.report, !report.unansweredSections.isEmpty {
+                    // The sections say so too ("The knowledge base does not say …"); this line counts them.
+                    note += " · \(report.unansweredSections.count) of \(report.sections.count) sub-questions not answered by the knowledge base: "
+                        + report.unansweredSections.map { "“\($0.title)”" }.joined(separator: ", ")
+                }
+                Console.note(note)
             case .json:
                 print(try TaskReportJSON.encode(taskID: taskID, state: state, totalMilliseconds: elapsed.milliseconds))
             }

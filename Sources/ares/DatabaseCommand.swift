@@ -9,14 +9,14 @@ import PostgresStorage
 struct DatabaseCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "db",
-        abstract: "The PostgreSQL database: schema status, migrations, hash-chain verification.",
+        abstract: "The PostgreSQL database: schema status, migrations, hash-chain verification, importing a data directory.",
         discussion: """
             The database is named by --database or $ARES_DATABASE_URL:
               postgres://USER@HOST:PORT/DATABASE?sslmode=disable|require|verify-full[&sslrootcert=CA.pem]
             (without sslmode: verify-full). The password is read from the file named by
             $ARES_DATABASE_PASSWORD_FILE, else from $ARES_DATABASE_PASSWORD; never from the URL.
             """,
-        subcommands: [DatabaseStatusCommand.self, DatabaseMigrateCommand.self, DatabaseVerifyCommand.self]
+        subcommands: [DatabaseStatusCommand.self, DatabaseMigrateCommand.self, DatabaseVerifyCommand.self, DatabaseImportCommand.self]
     )
 }
 
@@ -148,17 +148,9 @@ struct DatabaseVerifyCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await Console.reportingErrors {
-            let settings = try database.settings()
-            // Reads only: no migration, but a schema this ares does not know is refused.
-            let result = try await PostgresDatabase.withDatabase(settings: settings, logger: database.logger, migrate: false) { database in
-                try await PostgresEventStore(database: database).verify()
-            }
-            if result.isIntact {
-                print("ok: \(result.streams) streams, \(result.events) events, every hash chain intact")
-            } else {
-                for problem in result.breaks { Console.error("chain break: \(problem)") }
-                throw ExitCode.failure
-            }
+            // The same code as `ares verify --database`.
+            try ChainVerificationReport.report(try await ChainVerificationReport.verifyDatabase(settings: try database.settings(),
+                                                                                                logger: database.logger))
         }
     }
 }

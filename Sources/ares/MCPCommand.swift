@@ -17,6 +17,7 @@ struct MCPCommand: AsyncParsableCommand {
     @OptionGroup var data: DataDirectoryOptions
     @OptionGroup var embedding: EmbedderOptions
     @OptionGroup var model: ModelOptions
+    @OptionGroup var relevance: RelevanceOptions
 
     static let localPrincipal = Principal(id: "local-stdio", name: "local user (MCP over stdio)", role: .admin)
     static let maximumInFlight = 16
@@ -26,7 +27,7 @@ struct MCPCommand: AsyncParsableCommand {
             LoggingSystem.bootstrap { label in JSONLogHandler(label: label, level: .warning) }
             let logger = Logger(label: "ares-mcp")
             let environment = try await ServerEnvironment.open(
-                try AresConfiguration.load(data, embedding, model), limits: .init(), developmentMode: false, allowPrivateWebhooks: false,
+                try AresConfiguration.load(data, embedding, model, relevance), limits: .init(), developmentMode: false, allowPrivateWebhooks: false,
                 knowledgeAccess: .readOnly, logger: logger, warning: Console.warning)
             let dispatcher = MCPDispatcher(tools: MCPTools(runner: environment.components.runner, knowledge: environment.components.knowledge),
                                            version: AresVersion.current)

@@ -1,102 +1,209 @@
+import AsyncHTTPClient
 import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// The deployment `ares validate --manage` runs itself: this same `ares` binary as an
-/// `ares serve` child process on a loopback port, over a fresh data directory with a small
-/// corpus ingested and keys created for the run (read from the child's output, never printed).
-/// The phases that act on it restart it (same port, other arguments or another data
-/// directory), SIGKILL it, and restore it; everything it wrote lives under one work directory,
-/// removed when the run ends. Its log (every start appended) is kept in the output directory.
+/// The deployment `ares validate --manage` runs itself: this same `ares` binary as `ares serve`
+/// child processes on loopback ports, over a fresh data directory with a small corpus ingested
+/// and keys created for the run (read from the child's output, never printed).
+///
+/// Embedded (the default): one process over SQLite. The phases that act on it restart it (same
+/// port, other arguments or another data directory), SIGKILL it, and restore it.
+/// Replicated (`--replicas N --database …`): N `ares serve --database` processes on one
+/// PostgreSQL database (one the run starts, or the caller's), each with a data directory of
+/// its own and its own port and replica id; the knowledge base (ingested once, into the
+/// database) and the keys live in the database. The failover phase SIGKILLs some of them and starts them again.
+///
+/// Everything the run wrote lives under one work directory, removed when the run ends; the
+/// logs (every start appended) are kept in the output directory.
 final class ManagedDeployment: @unchecked Sendable {
-    // @unchecked: the process and the data directory are only touched by the one task that
+    // @unchecked: the processes and data directories are only touched by the one task that
     // runs the validation, in order (start, the phases' restarts, stop); the class exists so
-    // that `deinit` can stop a child left running.
+    // that `deinit` can stop children left running.
+
+    /// The shared database of a replicated deployment.
+    struct Database: Sendable {
+        /// Without a password (the replicas read it from `passwordFile`).
+        var url: String
+        var passwordFile: String?
+        /// The cluster the run started (`--database managed`), stopped with the deployment.
+        var cluster: ManagedPostgres?
+    }
+
     let binary: URL
-    /// Holds the data directory, backups, restored copies and scratch filesystems of the run.
+    /// Holds the data directories, backups, restored copies, scratch filesystems and a managed
+    /// PostgreSQL cluster of the run.
     let workDirectory: URL
-    /// Where the running server keeps its data (phases move it: a full disk, a restore).
+    /// Where the first (in the embedded deployment: the only) server keeps its data (phases move
+    /// it: a full disk, a restore).
     var dataDirectory: URL
     let logFile: URL
-    private var process = Process()
-    private(set) var baseURL: URL
-    /// The port the first start was given by the system; restarts listen on it again, so the
-    /// load generator's target never changes.
-    private(set) var port = 0
+    let database: Database?
+    let replicaCount: Int
+    private var processes: [Process]
+    private var dataDirectories: [URL]
+    private var generations: [Int]
+    /// The ports the first start was given by the system; restarts listen on them again, so the
+    /// load generator's targets never change.
+    private(set) var ports: [Int]
+    private(set) var baseURLs: [URL]
     private(set) var adminKey = ""
     private(set) var loadKeys: [String] = []
+
+    var baseURL: URL { baseURLs[0] }
+    var port: Int { ports[0] }
 
     struct Failure: Error, CustomStringConvertible {
         var description: String
     }
 
-    /// Prepares the data directory (ingest, keys) and starts the server; returns once it is ready.
-    init(binary: URL, corpus: URL?, loadClients: Int, logFile: URL, extraArguments: [String], progress: (String) -> Void) throws {
+    /// Prepares the data directory (ingest, keys) and starts the servers; returns once each listens.
+    init(binary: URL, corpus: URL?, loadClients: Int, logFile: URL, extraArguments: [String], replicas: Int = 1,
+         database: Database? = nil, progress: (String) -> Void) throws {
         self.binary = binary
         workDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("ares-validate-\(UUID().uuidString.lowercased())")
         dataDirectory = workDirectory.appendingPathComponent("data")
         self.logFile = logFile
-        baseURL = URL(fileURLWithPath: "/")
+        self.database = database
+        replicaCount = max(1, replicas)
+        processes = (0..<max(1, replicas)).map { _ in Process() }
+        dataDirectories = Array(repeating: FileManager.default.temporaryDirectory, count: max(1, replicas))
+        generations = Array(repeating: 0, count: max(1, replicas))
+        ports = Array(repeating: 0, count: max(1, replicas))
+        baseURLs = Array(repeating: URL(fileURLWithPath: "/"), count: max(1, replicas))
         try FileManager.default.createDirectory(at: dataDirectory, withIntermediateDirectories: true)
         let corpusPath = try corpus?.path ?? Self.writeFallbackCorpus(in: workDirectory.appendingPathComponent("corpus")).path
-        progress("managed deployment: ingesting \(corpusPath) into \(dataDirectory.path) ...")
-        _ = try runAres(["ingest", corpusPath, "--data-dir", dataDirectory.path], what: "ares ingest")
+        if database != nil {
+            // `serve --database` searches the knowledge base every replica shares, in the database.
+            progress("managed deployment: ingesting \(corpusPath) into the database ...")
+            _ = try runAres(["ingest", corpusPath, "--data-dir", dataDirectory.path], what: "ares ingest --database", withDatabase: true)
+        } else {
+            progress("managed deployment: ingesting \(corpusPath) into \(dataDirectory.path) ...")
+            _ = try runAres(["ingest", corpusPath, "--data-dir", dataDirectory.path], what: "ares ingest", withDatabase: false)
+        }
         adminKey = try createKey(role: "admin", name: "validate-admin")
         loadKeys = try (0..<max(1, loadClients)).map { try createKey(role: "researcher", name: "validate-load-\($0)") }
-        FileManager.default.createFile(atPath: logFile.path, contents: nil)
-        try start(port: 0, extraArguments: extraArguments)
-        let deadline = Date().addingTimeInterval(60)
-        while Date() < deadline {
-            if let port = Self.listeningPort(in: (try? String(contentsOf: logFile, encoding: .utf8)) ?? ""),
-               let url = URL(string: "http://127.0.0.1:\(port)") {
-                self.port = port
-                baseURL = url
-                progress("managed deployment: ares serve (pid \(process.processIdentifier)) listening on \(url.absoluteString), log \(logFile.path)")
-                return
-            }
-            guard process.isRunning else {
-                throw Failure(description: "the managed ares serve exited with status \(process.terminationStatus); its log is \(logFile.path)")
-            }
-            Thread.sleep(forTimeInterval: 0.05)
+        dataDirectories[0] = dataDirectory
+        for index in 1..<replicaCount {
+            // Each replica a data directory of its own (its lock, logs, audit trail), as each pod has its own volume.
+            let copy = workDirectory.appendingPathComponent("data-replica-\(index)")
+            try FileManager.default.copyItem(at: dataDirectory, to: copy)
+            dataDirectories[index] = copy
         }
-        stop()
-        throw Failure(description: "the managed ares serve did not start listening within 60 s; its log is \(logFile.path)")
+        for index in 0..<replicaCount {
+            FileManager.default.createFile(atPath: self.logFile(index).path, contents: nil)
+            try start(replica: index, port: 0, extraArguments: index == 0 ? extraArguments : [])
+        }
+        let deadline = Date().addingTimeInterval(60)
+        var listening = Set<Int>()
+        while Date() < deadline, listening.count < replicaCount {
+            for index in 0..<replicaCount where !listening.contains(index) {
+                let log = self.logFile(index)
+                if let port = Self.listeningPort(in: (try? String(contentsOf: log, encoding: .utf8)) ?? ""),
+                   let url = URL(string: "http://127.0.0.1:\(port)") {
+                    ports[index] = port
+                    baseURLs[index] = url
+                    listening.insert(index)
+                    progress("managed deployment: ares serve\(database == nil ? "" : " --database (replica \(replicaID(index)))") (pid \(processes[index].processIdentifier)) listening on \(url.absoluteString), log \(log.path)")
+                    continue
+                }
+                guard processes[index].isRunning else {
+                    throw Failure(description: "the managed ares serve exited with status \(processes[index].terminationStatus); its log is \(log.path)")
+                }
+            }
+            if listening.count < replicaCount { Thread.sleep(forTimeInterval: 0.05) }
+        }
+        guard listening.count == replicaCount else {
+            stop()
+            throw Failure(description: "the managed ares serve did not start listening within 60 s; its log is \(logFile.path)")
+        }
     }
 
     deinit { stop() }
 
-    var isRunning: Bool { process.isRunning }
-    var processIdentifier: Int32 { process.processIdentifier }
-
-    /// Starts `ares serve` over the current data directory on the run's port (the first start:
-    /// one the system picks), its output appended to the log. Does not wait for readiness.
-    func start(extraArguments: [String]) throws {
-        try start(port: port, extraArguments: extraArguments)
+    /// Waits until every replica's /health/ready answers 200 (a replica on PostgreSQL listens
+    /// at once and is ready once the database is reached and migrated, its keys loaded).
+    func waitUntilReady(within seconds: Double) async throws {
+        let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup)
+        let clock = ContinuousClock()
+        let deadline = clock.now + .milliseconds(Int64(seconds * 1000))
+        var waiting = Set(baseURLs.indices)
+        while !waiting.isEmpty, clock.now < deadline {
+            for index in waiting.sorted() {
+                let request = HTTPClientRequest(url: baseURLs[index].absoluteString + "/health/ready")
+                if let response = try? await client.execute(request, timeout: .seconds(2)), response.status == .ok { waiting.remove(index) }
+            }
+            if !waiting.isEmpty { try? await clock.sleep(for: .milliseconds(100)) }
+        }
+        try? await client.shutdown()
+        guard waiting.isEmpty else {
+            throw Failure(description: "replica \(waiting.sorted().map { replicaID($0) }.joined(separator: ", ")) not ready within \(Int(seconds)) s; see \(logFile.path)")
+        }
     }
 
-    private func start(port: Int, extraArguments: [String]) throws {
-        let output = try FileHandle(forWritingTo: logFile)
+    var isRunning: Bool { processes[0].isRunning }
+    var processIdentifier: Int32 { processes[0].processIdentifier }
+
+    /// The log of replica `index`: the run's log for the first, a sibling file for the others.
+    func logFile(_ index: Int) -> URL {
+        guard index > 0 else { return logFile }
+        return logFile.deletingPathExtension().appendingPathExtension("replica-\(index).log")
+    }
+
+    /// Replica `index`'s id in the queue's leases and the logs; a restart is a new pod with a new id.
+    func replicaID(_ index: Int) -> String {
+        let generation = generations.indices.contains(index) ? generations[index] : 0
+        return "validate-replica-\(index)" + (generation > 0 ? "-restart-\(generation)" : "")
+    }
+
+    func isRunning(replica index: Int) -> Bool { processes.indices.contains(index) && processes[index].isRunning }
+
+    /// Starts `ares serve` over the current data directory on the run's port (the first server;
+    /// the first start: one the system picks), its output appended to the log. Does not wait for readiness.
+    func start(extraArguments: [String]) throws {
+        dataDirectories[0] = dataDirectory
+        try start(replica: 0, port: ports[0], extraArguments: extraArguments)
+    }
+
+    /// Starts replica `index` again on its port (after a kill), as a new replica id.
+    func restart(replica index: Int) throws {
+        guard processes.indices.contains(index) else { return }
+        generations[index] += 1
+        try start(replica: index, port: ports[index], extraArguments: [])
+    }
+
+    private func start(replica index: Int, port: Int, extraArguments: [String]) throws {
+        let output = try FileHandle(forWritingTo: logFile(index))
         try output.seekToEnd()
         let process = Process()
         process.executableURL = binary
-        process.arguments = ["serve", "--port", "\(port)", "--host", "127.0.0.1", "--data-dir", dataDirectory.path] + extraArguments
-        process.environment = Self.childEnvironment
+        var arguments = ["serve", "--port", "\(port)", "--host", "127.0.0.1", "--data-dir", dataDirectories[index].path]
+        if database != nil { arguments += ["--replica-id", replicaID(index)] }
+        process.arguments = arguments + extraArguments
+        process.environment = childEnvironment(withDatabase: true)
         process.standardOutput = output
         process.standardError = output
         try process.run()
-        self.process = process
+        processes[index] = process
     }
 
-    /// SIGKILL, as a machine or a pod is lost: no shutdown of any kind.
-    func kill9() {
-        guard process.isRunning else { return }
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+    /// SIGKILL, as a machine or a pod is lost: no shutdown of any kind (the first server).
+    func kill9() { kill9(replica: 0) }
+
+    /// SIGKILL replica `index`.
+    func kill9(replica index: Int) {
+        guard processes.indices.contains(index), processes[index].isRunning else { return }
+        kill(processes[index].processIdentifier, SIGKILL)
+        processes[index].waitUntilExit()
     }
 
-    /// SIGTERM, then SIGKILL if it has not exited within 30 s.
-    func terminate() {
+    /// SIGTERM, then SIGKILL if it has not exited within 30 s (the first server).
+    func terminate() { terminate(replica: 0) }
+
+    func terminate(replica index: Int) {
+        guard processes.indices.contains(index) else { return }
+        let process = processes[index]
         guard process.isRunning else { return }
         kill(process.processIdentifier, SIGTERM)
         let deadline = Date().addingTimeInterval(30)
@@ -107,9 +214,10 @@ final class ManagedDeployment: @unchecked Sendable {
         }
     }
 
-    /// Stops the server; then everything the run wrote goes.
+    /// Stops the servers and a cluster the run started; then everything the run wrote goes.
     func stop() {
-        terminate()
+        for index in processes.indices { terminate(replica: index) }
+        database?.cluster?.stop()
         try? FileManager.default.removeItem(at: workDirectory)
     }
 
@@ -119,7 +227,7 @@ final class ManagedDeployment: @unchecked Sendable {
         let process = Process()
         process.executableURL = binary
         process.arguments = arguments
-        process.environment = Self.childEnvironment
+        process.environment = childEnvironment(withDatabase: true)
         let output = Pipe()
         process.standardOutput = output
         process.standardError = output
@@ -130,9 +238,15 @@ final class ManagedDeployment: @unchecked Sendable {
     }
 
     /// The caller's environment without ARES_* settings: the managed deployment is the default
-    /// embedded one, whatever the caller's shell configures.
-    private static var childEnvironment: [String: String] {
-        ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("ARES_") }
+    /// embedded one, whatever the caller's shell configures; with a database (and
+    /// `withDatabase`), its URL and password file (the password itself never in an argument).
+    private func childEnvironment(withDatabase: Bool) -> [String: String] {
+        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("ARES_") }
+        if withDatabase, let database {
+            environment["ARES_DATABASE_URL"] = database.url
+            if let passwordFile = database.passwordFile { environment["ARES_DATABASE_PASSWORD_FILE"] = passwordFile }
+        }
+        return environment
     }
 
     private func createKey(role: String, name: String) throws -> String {
@@ -144,11 +258,11 @@ final class ManagedDeployment: @unchecked Sendable {
 
     /// Runs `ares` to its end and returns its standard output; a failure carries its standard
     /// error (which never holds a key: keys go to standard output only).
-    func runAres(_ arguments: [String], what: String) throws -> String {
+    func runAres(_ arguments: [String], what: String, withDatabase: Bool = true) throws -> String {
         let process = Process()
         process.executableURL = binary
         process.arguments = arguments
-        process.environment = Self.childEnvironment
+        process.environment = childEnvironment(withDatabase: withDatabase)
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err

@@ -14,8 +14,10 @@ import Validation
 /// - **restore**: the server restarted with `--backup-to`, SIGKILLed at a random moment under
 ///   load, `ares restore --until` the kill into a new directory, served again: RTO and RPO.
 ///
-/// Failover needs PostgreSQL replicas, which the embedded deployment does not have: it stays
-/// "not run" with that reason.
+/// - **failover** (`--replicas N --database …` only): replicas SIGKILLed under load
+///   (`ManagedFailover`). The replicated deployment runs no chaos or restore parts (they act on
+///   the embedded one's single process and data directory): those phases stay "not run" there,
+///   as failover does on the embedded deployment, each with its reason.
 struct ManagedPhaseActions: Sendable {
     let deployment: ManagedDeployment
     /// Seeds the random moments of the kills, so a run can be repeated exactly; the report states it.
@@ -31,7 +33,15 @@ struct ManagedPhaseActions: Sendable {
     static let syntheticModel = "ares-validate-synthetic"
 
     var actions: [PhaseKind: ValidationRun.PhaseAction] {
-        [.chaos: { context in await chaos(context) }, .restore: { context in await restore(context) }]
+        if let database = deployment.database {
+            guard deployment.replicaCount >= 2 else { return [:] }
+            let failover = ManagedFailover(deployment: deployment, database: database, seed: seed, taskDeadline: taskDeadline)
+            return [.failover: { context in
+                await failover.run(context, rate: context.phase.rate ?? Self.defaultRate,
+                                   seconds: context.scaled(context.phase.durationSeconds ?? Self.defaultSeconds))
+            }]
+        }
+        return [.chaos: { context in await chaos(context) }, .restore: { context in await restore(context) }]
     }
 
     // MARK: chaos

@@ -13,11 +13,16 @@ struct RestoreCommand: AsyncParsableCommand {
             then its newest base and every segment shipped after it are restored, or with --until only what was \
             recorded up to that time. A damaged backup is refused with every problem named; a non-empty target is \
             never overwritten.
+
+            A PostgreSQL backup (made by `ares backup DEST --database URL`) is restored with --database URL into a \
+            database that holds no ares data: the schema is migrated to the backup's version, every row loaded in one \
+            transaction, later migrations applied, and every chain verified against the backup's heads.
             """)
     @Argument(help: "The backup directory (made by `ares backup`, or by `ares serve --backup-to`).")
     var source: String
     @Option(name: .customLong("data-dir"), help: "The new data directory to restore into (must be new or empty).")
-    var dataDirectory: String
+    var dataDirectory: String?
+    @OptionGroup var database: DatabaseConnectionOptions
     @Option(help: ArgumentHelp("Restore a continuous backup as it was at this time (ISO 8601, e.g. 2026-11-30T12:00:00Z): events recorded up to it, files copied by then.",
                                valueName: "time"))
     var until: String?
@@ -26,6 +31,16 @@ struct RestoreCommand: AsyncParsableCommand {
         try await Console.reportingErrors {
             let sourceURL = URL(fileURLWithPath: source)
             let untilDate = try until.map(Self.parseTime)
+            if DatabaseBackupManifest.isDatabaseBackup(sourceURL) {
+                try await restoreDatabase(from: sourceURL, until: untilDate)
+                return
+            }
+            guard database.database == nil else {
+                throw ValidationError("\(source) is a data directory's backup: restore it with --data-dir NEW (--database takes a backup made by `ares backup DEST --database URL`)")
+            }
+            guard let dataDirectory else {
+                throw ValidationError("name the new data directory to restore into: --data-dir NEW")
+            }
             if ContinuousBackupLayout.isContinuousBackup(sourceURL) {
                 let summary = try ContinuousBackupRestore.restore(backup: sourceURL, into: URL(fileURLWithPath: dataDirectory), until: untilDate,
                                                                   progress: { Console.note($0) })
@@ -43,6 +58,23 @@ struct RestoreCommand: AsyncParsableCommand {
             print(String(format: "restored %d files, %d bytes, %d streams in %.2f s into %@",
                          summary.files, summary.bytes, summary.streams, summary.seconds, dataDirectory))
         }
+    }
+
+    /// A PostgreSQL backup into an empty database (`DatabaseRestore`).
+    private func restoreDatabase(from sourceURL: URL, until: Date?) async throws {
+        guard dataDirectory == nil else {
+            throw ValidationError("\(source) is a PostgreSQL backup: restore it into a new, empty database with --database URL, not --data-dir")
+        }
+        guard until == nil else {
+            throw ValidationError("--until needs a continuous backup; a PostgreSQL database is recovered to a moment from its WAL archive (docs/operations.md, point-in-time recovery)")
+        }
+        guard let target = try AresConfiguration.load(database).database else {
+            throw ValidationError("\(source) is a PostgreSQL backup: name the new, empty database to restore into with --database postgres://USER@HOST:PORT/DATABASE (or $ARES_DATABASE_URL)")
+        }
+        let summary = try await DatabaseRestore.restore(backup: sourceURL, settings: target.settings, logger: Console.databaseLogger,
+                                                        progress: { Console.note($0) })
+        print(String(format: "restored %d tables, %d rows (schema version %d) in %.2f s into the database %@; %d streams, %d events, every hash chain intact",
+                     summary.tables, summary.rows, summary.schemaVersion, summary.seconds, "\(target.settings)", summary.streams, summary.events))
     }
 
     /// An ISO 8601 time with a zone (Z or an offset), with or without fractions of a second.

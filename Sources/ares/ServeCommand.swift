@@ -30,12 +30,13 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup var data: DataDirectoryOptions
     @OptionGroup var embedding: EmbedderOptions
     @OptionGroup var model: ModelOptions
+    @OptionGroup var relevance: RelevanceOptions
     @OptionGroup var database: DatabaseConnectionOptions
     @OptionGroup var replica: ReplicaOptions
 
     func run() async throws {
         try await Console.reportingErrors {
-            let configuration = try AresConfiguration.load(server, data, embedding, model, database, replica)
+            let configuration = try AresConfiguration.load(server, data, embedding, model, database, replica, relevance)
             let settings = configuration.server
             LoggingSystem.bootstrap({ label, provider in JSONLogHandler(label: label, level: settings.logLevel, metadataProvider: provider) },
                                     metadataProvider: OTLPTracing.logMetadataProvider)

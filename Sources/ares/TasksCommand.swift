@@ -131,15 +131,29 @@ struct TasksCommand: AsyncParsableCommand {
 struct VerifyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
-        abstract: "Check the hash chain of every task's event stream and report any break (--backup DIR: check a backup instead)."
+        abstract: "Check the hash chain of every task's event stream and report any break (--backup DIR: check a backup instead).",
+        discussion: "With --database (or $ARES_DATABASE_URL), the chains in the shared PostgreSQL database, checked the same way."
     )
     @OptionGroup var data: DataDirectoryOptions
     @OptionGroup var embedding: EmbedderOptions
+    @OptionGroup var database: DatabaseConnectionOptions
     @Option(name: .customLong("backup"), help: "Check the backup in this directory (files, checksums, integrity, chains) instead of the data directory.")
     var backup: String?
 
     func run() async throws {
         try await Console.reportingErrors {
+            if let backup, DatabaseBackupManifest.isDatabaseBackup(URL(fileURLWithPath: backup)) {
+                // A PostgreSQL backup (`ares backup DEST --database URL`): checked without a database.
+                let result = try DatabaseBackupVerification.check(backup: URL(fileURLWithPath: backup))
+                guard result.isIntact else {
+                    for problem in result.problems { Console.error(problem) }
+                    throw ExitCode.failure
+                }
+                print("ok: backup of \(result.manifest.source) made \(result.manifest.createdAt) by ares \(result.manifest.aresVersion) "
+                      + "(schema version \(result.manifest.schemaVersion)): \(result.manifest.tables.count) tables (\(result.rows) rows) match the manifest, "
+                      + "\(result.manifest.chains.count) streams (\(result.events) events) with intact chains and the recorded heads")
+                return
+            }
             if let backup, ContinuousBackupLayout.isContinuousBackup(URL(fileURLWithPath: backup)) {
                 // A continuous backup (`ares serve --backup-to`): every complete generation.
                 let generations = try ContinuousBackupVerification.checkAll(URL(fileURLWithPath: backup))
@@ -166,16 +180,13 @@ struct VerifyCommand: AsyncParsableCommand {
                       + "\(result.manifest.chains.count) streams (\(result.events) events) with intact chains and the recorded heads")
                 return
             }
-            let environment = try await ResearchEnvironment.open(
-                try AresConfiguration.load(data, embedding), options: .init(languageModel: false), warning: Console.warning)
-            let result = try await environment.service.store.verify()
-            if result.isIntact {
-                let pruned = result.prunedStreams > 0 ? "; \(result.prunedStreams) pruned streams match their retention checkpoints" : ""
-                print("ok: \(result.streams) streams, \(result.events) events, every hash chain intact\(pruned)")
-            } else {
-                for problem in result.breaks { Console.error("chain break: \(problem)") }
-                throw ExitCode.failure
+            let configuration = try AresConfiguration.load(data, embedding, database)
+            if let shared = configuration.database {
+                try ChainVerificationReport.report(try await ChainVerificationReport.verifyDatabase(settings: shared.settings, logger: Console.databaseLogger))
+                return
             }
+            let environment = try await ResearchEnvironment.open(configuration, options: .init(languageModel: false), warning: Console.warning)
+            try ChainVerificationReport.report(try await environment.service.store.verify())
         }
     }
 }

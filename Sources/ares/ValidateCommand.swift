@@ -12,6 +12,7 @@ struct ValidateCommand: AsyncParsableCommand {
         discussion: """
             Against a running deployment: ares validate --target http://HOST:PORT --api-key-file KEY --out DIR
             Or let ares start its own embedded deployment on loopback for the run: ares validate --manage --out DIR
+            Or N replicas on PostgreSQL (a cluster it starts, or yours): ares validate --manage --replicas 3 --database managed --out DIR
             Plans: seed (the review's plan: hours), quick (minutes), or a JSON file (docs/validation.md).
             --scale multiplies every duration (0.005 runs the seed plan in about ten minutes).
             Exit status: 0 GO, 2 NO-GO, 1 the run failed.
@@ -50,6 +51,12 @@ struct ValidateCommand: AsyncParsableCommand {
     @Option(help: "With --manage: the seed of the random moments the chaos and restore phases kill the deployment at (default: a random one, stated in the report).")
     var chaosSeed: UInt64?
 
+    @Option(help: "With --manage: how many `ares serve --database` replicas to run (1 to 16; above 1 needs --database). The load is spread round-robin over them; the failover phase kills some.")
+    var replicas = 1
+
+    @Option(help: ArgumentHelp("With --manage: the PostgreSQL database the replicas share: 'managed' (a throwaway PostgreSQL 15 cluster the run starts on loopback) or postgres://USER@HOST:PORT/DB (its password from $ARES_DATABASE_PASSWORD_FILE; the run adds tables and tasks to it).", valueName: "managed|url"))
+    var database: String?
+
     @Flag(help: "Run only the plan's phases, not the security and conformance probes (to measure the load generator itself); the Security and Integration gates then fail for lack of evidence.")
     var skipProbes = false
 
@@ -57,7 +64,19 @@ struct ValidateCommand: AsyncParsableCommand {
         guard scale.isFinite, scale > 0, scale <= 10 else { throw ValidationError("--scale: a factor above 0 and at most 10 (got \(scale))") }
         guard (1...64).contains(loadClients) else { throw ValidationError("--load-clients: between 1 and 64 (got \(loadClients))") }
         guard (1...86400).contains(taskLossDeadline) else { throw ValidationError("--task-loss-deadline: between 1 and 86400 seconds") }
+        guard (1...16).contains(replicas) else { throw ValidationError("--replicas: between 1 and 16 (got \(replicas))") }
         if manage {
+            if replicas > 1, database == nil {
+                throw ValidationError("--replicas \(replicas): replicas share a PostgreSQL database; add --database managed (a cluster the run starts) or --database postgres://USER@HOST:PORT/DB")
+            }
+            if let database, database != "managed" {
+                guard let url = URL(string: database), ["postgres", "postgresql"].contains(url.scheme?.lowercased() ?? ""), url.host != nil else {
+                    throw ValidationError("--database: 'managed' or a postgres://USER@HOST:PORT/DB URL")
+                }
+                guard url.password == nil else {
+                    throw ValidationError("--database: the URL carries a password; put it in a file named by ARES_DATABASE_PASSWORD_FILE instead")
+                }
+            }
             guard target == nil, apiKeyFile == nil, tokenFile == nil else {
                 throw ValidationError("--manage starts its own deployment and creates its keys: leave out --target, --api-key-file and --token-file")
             }
@@ -65,6 +84,7 @@ struct ValidateCommand: AsyncParsableCommand {
             guard target != nil else { throw ValidationError("give --target URL (a running deployment), or --manage") }
             guard corpus == nil else { throw ValidationError("--corpus is for --manage") }
             guard chaosSeed == nil else { throw ValidationError("--chaos-seed is for --manage (only a managed deployment can be killed)") }
+            guard replicas == 1, database == nil else { throw ValidationError("--replicas and --database are for --manage") }
             if apiKeyFile != nil, tokenFile != nil { throw ValidationError("give one of --api-key-file and --token-file") }
         }
     }
@@ -130,17 +150,72 @@ struct ValidateCommand: AsyncParsableCommand {
     private func runManaged(_ plan: ValidationPlan, out: URL, progress: @escaping @Sendable (String) -> Void) async throws -> ValidationReport {
         let corpusURL: URL? = corpus.map { URL(fileURLWithPath: $0) }
             ?? (FileManager.default.fileExists(atPath: "docs") ? URL(fileURLWithPath: "docs") : nil)
-        let deployment = try ManagedDeployment(binary: Self.executable, corpus: corpusURL, loadClients: loadClients,
-                                               logFile: out.appendingPathComponent("deployment.log"), extraArguments: [], progress: progress)
+        // The database of a replicated deployment. A cluster the run cannot start (PostgreSQL not
+        // installed) is not a failed run: the embedded deployment runs, and the failover phase
+        // says why it did not.
+        var shared: ManagedDeployment.Database?
+        var databaseUnavailable: String?
+        if database == "managed", let reason = ManagedPostgres.unavailableReason() {
+            databaseUnavailable = "not run: no PostgreSQL for the replicas: \(reason)"
+            progress("\(databaseUnavailable ?? ""); running the embedded deployment instead")
+        } else if database == "managed" {
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ares-validate-pg-\(UUID().uuidString.lowercased())")
+            do {
+                progress("starting a PostgreSQL 15 cluster for the replicas ...")
+                let cluster = try ManagedPostgres.start(in: directory)
+                shared = .init(url: cluster.url, passwordFile: cluster.passwordFile.path, cluster: cluster)
+                progress("PostgreSQL listening on 127.0.0.1:\(cluster.port)")
+            } catch {
+                // Installed but not starting is a failed run, not a phase to skip.
+                try? FileManager.default.removeItem(at: directory)
+                throw error
+            }
+        } else if let database {
+            shared = .init(url: database, passwordFile: ProcessInfo.processInfo.environment["ARES_DATABASE_PASSWORD_FILE"], cluster: nil)
+        }
+        let replicaCount = shared == nil ? 1 : replicas
+        let deployment: ManagedDeployment
+        do {
+            deployment = try ManagedDeployment(binary: Self.executable, corpus: corpusURL, loadClients: loadClients,
+                                               logFile: out.appendingPathComponent("deployment.log"), extraArguments: [],
+                                               replicas: replicaCount, database: shared, progress: progress)
+        } catch {
+            shared?.cluster?.stop()
+            throw error
+        }
         defer { deployment.stop() }
+        try await deployment.waitUntilReady(within: 120)
         let admin = ValidationTarget(baseURL: deployment.baseURL, credential: .apiKey(deployment.adminKey))
         progress("validating the managed deployment with plan \(plan.name) at scale \(scale)")
         let seed = chaosSeed ?? UInt64.random(in: 1...UInt64(UInt32.max))
-        let managed = "ares serve started by ares validate --manage: embedded defaults (SQLite, built-in agents), 127.0.0.1, \(loadClients) researcher keys for the load, an admin key for the probes; chaos and restore phases restart it with a model endpoint behind a fault proxy, on a filled filesystem and with --backup-to, and SIGKILL it (seed \(seed))"
+        let managed: String
+        let unsupported: @Sendable (PhaseKind) -> String
+        if let shared {
+            let location = shared.cluster.map { "a PostgreSQL 15 cluster the run started on 127.0.0.1:\($0.port)" } ?? "the PostgreSQL database given with --database"
+            managed = "\(replicaCount) ares serve --database replica\(replicaCount == 1 ? "" : "s") started by ares validate --manage on \(location), 127.0.0.1, each with its own copy of the data directory (the knowledge base) and replica id; the load spread round-robin over them by the generator; \(loadClients) researcher keys for the load, an admin key for the probes (on the first replica); the failover phase SIGKILLs replicas at random (seed \(seed))"
+            let replicas = replicaCount
+            unsupported = { kind in
+                switch kind {
+                case .failover: "not run: failover needs at least 2 replicas (--replicas 2 or more); this run has \(replicas)"
+                case .chaos: "not run: the chaos parts act on the embedded deployment (one process, its data directory); run them without --replicas/--database"
+                case .restore: "not run: backup/restore acts on the embedded deployment's continuous backup (PostgreSQL's own backup is `ares db`'s and pgBackRest's); run it without --replicas/--database"
+                default: ValidationRun.defaultUnsupportedReason(kind)
+                }
+            }
+        } else {
+            managed = "ares serve started by ares validate --manage: embedded defaults (SQLite, built-in agents), 127.0.0.1, \(loadClients) researcher keys for the load, an admin key for the probes; chaos and restore phases restart it with a model endpoint behind a fault proxy, on a filled filesystem and with --backup-to, and SIGKILL it (seed \(seed))"
+            let reason = databaseUnavailable
+            unsupported = { kind in
+                guard kind == .failover else { return ValidationRun.defaultUnsupportedReason(kind) }
+                return reason ?? "not run: failover kills replicas on a shared PostgreSQL database; run with --manage --replicas 2 (or more) --database managed"
+            }
+        }
         let actions = ManagedPhaseActions(deployment: deployment, seed: seed, taskDeadline: .seconds(taskLossDeadline))
         var run = makeRun(plan, target: admin, loadAuthorizations: deployment.loadKeys.map { "Bearer \($0)" },
-                          environment: environment(target: deployment.baseURL.absoluteString, managed: managed), progress: progress)
+                          environment: environment(target: deployment.baseURLs.map(\.absoluteString).joined(separator: ", "), managed: managed), progress: progress)
         run.phaseActions = actions.actions
+        run.unsupportedReason = unsupported
+        if replicaCount > 1 { run.balancer = ReplicaBalancer(replicas: deployment.baseURLs) }
         return await run.run()
     }
 

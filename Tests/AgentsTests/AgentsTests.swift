@@ -70,6 +70,20 @@ struct FakeRetriever: PassageRetriever {
         #expect(!RetrievalResearcher.isStatement("a, b, c, d, e, f, g and h are the columns."))
     }
 
+    @Test func tableRowsLabelledAtIngestAreStatements() {
+        // Rows as TableRowLabeler writes them: first cell, " — ", "Header: value" cells.
+        #expect(RetrievalResearcher.isStatement("relation size — Upper Limit: 32 TB; Comment: with the default BLCKSZ"))
+        #expect(RetrievalResearcher.isStatement("max_connections — Default: 100"))
+        #expect(RetrievalResearcher.isStatement("Upper Limit: 32 TB; Comment: with the default BLCKSZ"))
+        // Not rows: a header row or unlabelled row (" | "), prose with one label, a line break, an empty stub or value.
+        #expect(!RetrievalResearcher.isStatement("Item | Upper Limit | Comment"))
+        #expect(!RetrievalResearcher.isStatement("Note: see the next chapter"))
+        #expect(!RetrievalResearcher.isStatement("size — Limit: 32\nTB; Comment: x y"))
+        #expect(!RetrievalResearcher.isStatement(" — Upper Limit: 32 TB"))
+        #expect(!RetrievalResearcher.isStatement("relation size — Upper Limit: "))
+        #expect(!LabelledTableRow.matches("relation size — 32 TB"))
+    }
+
     /// Corpus statistics in which "difference" is everywhere and "jsonb" rare.
     struct FakeStatistics: CorpusStatistics {
         var frequencies: [String: Int]

@@ -81,6 +81,44 @@ import ResearchCore
         }
     }
 
+    /// A researcher whose knowledge base is away (its database lost) until `available` is set.
+    final class AwayResearcher: SubQuestionResearcher {
+        struct Away: Error {}
+        let inner: RetrievalResearcher
+        let available = Mutex(false)
+        init(inner: RetrievalResearcher) { self.inner = inner }
+        func research(_ subQuestion: SubQuestion) async throws -> [Evidence] {
+            guard available.withLock({ $0 }) else { throw Away() }
+            return try await inner.research(subQuestion)
+        }
+    }
+
+    @Test func anInterruptionLeavesTheTaskAtItsLastStepAndAFailureEndsIt() async throws {
+        let question = "what does VACUUM reclaim"
+        let researcher = AwayResearcher(inner: RetrievalResearcher(retriever: FakeRetriever(passages: Self.passages)))
+        var flow = workflow()
+        flow.agents.researcher = researcher
+        flow.isInterruption = { $0 is AwayResearcher.Away }
+        let log = MemoryLog()
+        try await log.recorder(.submitted(question: question, principal: nil))
+        // Away: the workflow throws it on and records no failure; the task stays planned.
+        await #expect(throws: AwayResearcher.Away.self) { try await flow.run(from: try submitted(question), record: log.recorder) }
+        #expect(!log.all.map(\.typeName).contains("TaskFailed"))
+        let paused = try TaskState.fold(log.all)
+        #expect(!paused.isTerminal)
+        // Back: the same task resumes from its recorded steps and completes.
+        researcher.available.withLock { $0 = true }
+        let final = try await flow.run(from: paused, record: log.recorder)
+        #expect(final.phase == .completed)
+        #expect(log.all.map(\.typeName).filter { $0 == "TaskPlanned" }.count == 1)
+        // Without the classification the same error is a failure of the research.
+        researcher.available.withLock { $0 = false }
+        var strict = flow
+        strict.isInterruption = { _ in false }
+        let failed = try await strict.run(from: try submitted(question), record: MemoryLog().recorder)
+        #expect(failed.phase == .failed)
+    }
+
     /// An evaluator that is never satisfied.
     struct NeverSatisfied: ResearchEvaluator {
         func evaluate(subQuestions: [SubQuestion], evidence: [String: [Evidence]], round: Int) async throws -> Critique {

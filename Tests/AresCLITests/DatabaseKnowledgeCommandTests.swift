@@ -40,7 +40,15 @@ import Testing
         let after = try AresProcess.run(["search", "Fresnel lens", "--mode", "keyword", "--data-dir", work.appendingPathComponent("d").path],
                                         in: work, environment: environment)
         #expect(after.status == 0 && after.stdout.contains("No passages match"), "\(after.stdout)\(after.stderr)")
-        for output in [ingest, search, remove, after] {
+        // --prune would forget every document whose file is missing on this machine: on a shared
+        // knowledge base, those another machine ingested. Refused, and nothing is forgotten.
+        try FileManager.default.removeItem(at: corpus.appendingPathComponent("tides.txt"))
+        let prune = try AresProcess.run(["ingest", "--prune", "--data-dir", work.appendingPathComponent("e").path], in: work, environment: environment)
+        #expect(prune.status != 0 && prune.stderr.contains("prune is refused on a knowledge base shared through the database"), "\(prune.stderr)")
+        let tides = try AresProcess.run(["search", "moon tides", "--mode", "keyword", "--format", "json", "--data-dir", work.appendingPathComponent("f").path],
+                                        in: work, environment: environment)
+        #expect(tides.status == 0 && tides.stdout.contains("corpus/tides.txt"), "\(tides.stdout)\(tides.stderr)")
+        for output in [ingest, search, remove, after, prune, tides] {
             #expect(!output.stdout.contains(cluster.password) && !output.stderr.contains(cluster.password))
         }
     }

@@ -89,4 +89,82 @@ import Testing
             #expect(await survivor.withdraw("task-2")?.taskID == "task-2")
         }
     }
+
+    // MARK: Recorded and queued in one commit (PostgresEventStore.appendQueueing)
+
+    static let submitted = NewEvent(type: "TaskSubmitted", payload: Data(#"{"question":"q"}"#.utf8))
+
+    @Test func aSubmissionIsRecordedAndQueuedInOneCommitAndAConflictQueuesNothing() async throws {
+        let database = try await PostgresTestDatabase.make("queue")
+        try await database.withStore { store, postgres in
+            let queue = PostgresTaskQueue(database: postgres, replicaID: "replica-a", leaseDuration: .seconds(60), logger: .quiet)
+            #expect(store.queueDomain != nil && store.queueDomain == queue.queueDomain, "the store queues into this queue's database")
+            // Concurrent submissions share a group commit; each gets its event and its row.
+            async let alice = store.appendQueueing([Self.submitted], toNewStream: "task-a", owner: "alice")
+            async let nobody = store.appendQueueing([Self.submitted], toNewStream: "task-b", owner: nil)
+            let (first, second) = try await (alice, nobody)
+            #expect(first.map(\.version) == [1] && second.map(\.version) == [1])
+            #expect(try await database.superuserSQL("""
+                SELECT string_agg(task_id || ':' || coalesce(owner, '-') || ':' || (lease_holder IS NULL)::text, ',' ORDER BY task_id)
+                FROM ares_task_queue
+                """) == "task-a:alice:true,task-b:-:true", "both are waiting, with their owners")
+            let claim = try #require(try await queue.claim(excludingOwners: ["alice"]))
+            #expect(claim == TaskClaim(taskID: "task-b", owner: nil, attempt: 1), "a submitted task is claimable; alice's is skipped at her quota")
+            #expect(try await queue.claim(excludingOwners: [])?.taskID == "task-a")
+
+            // A stream that exists is not new: the append fails and queues nothing, while the
+            // new stream in the same batch is recorded and queued.
+            await queue.release(claim, .ended)
+            async let again = store.appendQueueing([Self.submitted], toNewStream: "task-b", owner: "mallory")
+            async let fresh = store.appendQueueing([Self.submitted], toNewStream: "task-c", owner: "carol")
+            let refused: Bool
+            do {
+                _ = try await again
+                refused = false
+            } catch EventStoreError.versionConflict {
+                refused = true
+            }
+            #expect(refused, "task-b exists: its second first event is refused")
+            #expect(try await fresh.map(\.version) == [1])
+            #expect(try await database.superuserSQL("SELECT string_agg(task_id, ',' ORDER BY task_id) FROM ares_task_queue") == "task-a,task-c",
+                    "no row for the refused task-b")
+            #expect(try await store.read(stream: "task-b").count == 1)
+            await #expect(throws: EventStoreError.self) { try await store.appendQueueing([Self.submitted], toNewStream: "task-d", owner: "a\0b") }
+        }
+    }
+
+    @Test func aFailedCommitLeavesNeitherTheEventNorTheQueueRow() async throws {
+        let database = try await PostgresTestDatabase.make("queue")
+        try await database.withStore { store, postgres in
+            let queue = PostgresTaskQueue(database: postgres, replicaID: "replica-a", leaseDuration: .seconds(60), logger: .quiet)
+            // The server refuses one of the two writes of the transaction: first the event, then
+            // the queue row. Either way the other write is rolled back with it.
+            try await database.superuserSQL("""
+                CREATE FUNCTION refuse_marked() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    IF NEW.stream = 'task-no-event' THEN RAISE EXCEPTION 'refused event'; END IF;
+                    RETURN NEW;
+                END $$;
+                CREATE FUNCTION refuse_marked_row() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    IF NEW.task_id = 'task-no-row' THEN RAISE EXCEPTION 'refused queue row'; END IF;
+                    RETURN NEW;
+                END $$;
+                CREATE TRIGGER refuse_event BEFORE INSERT ON ares_events FOR EACH ROW EXECUTE FUNCTION refuse_marked();
+                CREATE TRIGGER refuse_row BEFORE INSERT ON ares_task_queue FOR EACH ROW EXECUTE FUNCTION refuse_marked_row();
+                """)
+            for stream in ["task-no-event", "task-no-row"] {
+                await #expect(throws: (any Error).self, "\(stream) fails") {
+                    try await store.appendQueueing([Self.submitted], toNewStream: stream, owner: "p")
+                }
+                #expect(try await store.read(stream: stream).isEmpty, "\(stream): no event recorded")
+            }
+            #expect(try await database.superuserSQL("SELECT count(*) FROM ares_task_queue") == "0", "no queue row for either")
+            #expect(try await queue.claim(excludingOwners: []) == nil)
+            #expect(try await store.streams().isEmpty)
+            // The store still works for everything else.
+            #expect(try await store.appendQueueing([Self.submitted], toNewStream: "task-fine", owner: "p").count == 1)
+            #expect(try await queue.claim(excludingOwners: [])?.taskID == "task-fine")
+        }
+    }
 }

@@ -25,6 +25,8 @@ import Testing
         struct Crashed: Error {}
         let base: PostgresTaskQueue
         let claims = Mutex<[TaskClaim]>([])
+        /// Calls of `enqueue`: a submission recorded and queued in one commit makes none.
+        let enqueues = Mutex(0)
         private let crashed = Mutex(false)
 
         init(_ base: PostgresTaskQueue) { self.base = base }
@@ -35,8 +37,10 @@ import Testing
 
         var leaseDuration: Duration? { base.leaseDuration }
         var pollInterval: Duration? { base.pollInterval }
+        var queueDomain: ObjectIdentifier? { base.queueDomain }
         func enqueue(_ taskID: String, owner: String?) async throws -> Bool {
             try alive()
+            enqueues.withLock { $0 += 1 }
             return try await base.enqueue(taskID, owner: owner)
         }
         func claim(excludingOwners excludedOwners: Set<String>) async throws -> TaskClaim? {
@@ -68,9 +72,9 @@ import Testing
         let runner: TaskRunner
 
         init(_ postgres: PostgresDatabase, id: String, retriever: any PassageRetriever, lease: Duration,
-             running: Int = 3, grace: Duration = .seconds(10)) {
+             running: Int = 3, grace: Duration = .seconds(10), poll: Duration = .milliseconds(50)) {
             queue = RecordingQueue(PostgresTaskQueue(database: postgres, replicaID: id, leaseDuration: lease,
-                                                     pollInterval: .milliseconds(50), logger: .quiet))
+                                                     pollInterval: poll, logger: .quiet))
             service = Self.service(postgres, retriever: retriever)
             runner = TaskRunner(directory: TaskDirectory(service: service),
                                 limits: .init(maximumRunning: running, maximumQueued: 100, shutdownGrace: grace),
@@ -161,6 +165,58 @@ import Testing
             one.runner.stop()
             two.runner.stop()
             _ = await (runOne, runTwo)
+        }
+    }
+
+    /// On PostgreSQL a submission is recorded and queued in one commit: the row is there as
+    /// soon as `submit` returns (no `enqueue` call), owned by the submitter, and a runner that
+    /// starts afterwards claims and completes it; the waiting count follows.
+    @Test func aSubmittedTaskIsQueuedWithItsFirstEventAndRuns() async throws {
+        try await withTwoPools { database, first, _ in
+            let replica = Replica(first, id: "replica-1", retriever: OnePassage(delay: .milliseconds(5)), lease: .seconds(5), running: 2)
+            let submitted = try await replica.runner.submit(question: Self.question, principal: "p", contextID: "ctx-1")
+            #expect(submitted.isQueued && submitted.version == 1 && submitted.state.phase == .submitted)
+            #expect(replica.queue.enqueues.withLock { $0 } == 0, "queued by the commit that recorded it, not by enqueue")
+            #expect(try await database.superuserSQL("SELECT owner || ' ' || (lease_holder IS NULL)::text FROM ares_task_queue WHERE task_id = '\(submitted.id)'")
+                    == "p true")
+            #expect(try await replica.service.store.read(stream: submitted.id).map(\.type) == ["TaskSubmitted"])
+            #expect(replica.runner.queuedCount == 1)
+            #expect(replica.runner.directory.cachedSnapshot(of: submitted.id)?.updatedAt == submitted.updatedAt)
+
+            async let run: Void = replica.runner.run()
+            #expect(try await waitUntil { try await replica.service.state(of: submitted.id).phase == .completed })
+            #expect(replica.queue.claims.withLock { $0 }.map(\.taskID) == [submitted.id])
+            #expect(try await waitUntil { replica.runner.queuedCount == 0 })
+            #expect(try await waitUntil { try await database.superuserSQL("SELECT count(*) FROM ares_task_queue") == "0" })
+            // An invalid question is refused before anything is written.
+            await #expect(throws: ResearchTaskError.self) { try await replica.runner.submit(question: "  ", principal: "p", contextID: nil) }
+            #expect(try await database.superuserSQL("SELECT count(*) FROM ares_event_streams WHERE version > 0") == "1")
+            replica.runner.stop()
+            await run
+        }
+    }
+
+    /// A replica that follows the change feed claims a task queued on another replica when the
+    /// task's first event arrives, not at its next poll: here the poll is ten minutes away, and
+    /// the submitting replica's runner does not run.
+    @Test func aTaskQueuedElsewhereIsClaimedWhenItsFirstEventArrivesNotAtThePoll() async throws {
+        try await withTwoPools { _, first, second in
+            let submitter = Replica(first, id: "submitter", retriever: OnePassage(), lease: .seconds(5))
+            let idle = Replica(second, id: "idle", retriever: OnePassage(), lease: .seconds(5), poll: .seconds(600))
+            let feed = PostgresChangeFeed(database: second, logger: .quiet)
+            let follower = TaskChangeFollower(runner: idle.runner, feed: feed, logger: .quiet)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await feed.run() }
+                group.addTask { await follower.run() }
+                group.addTask { await idle.runner.run() }
+                defer { group.cancelAll() }
+                #expect(try await waitUntil { feed.readsCompleted > 0 }, "the feed has made its first read")
+                let id = try await submitter.runner.submit(question: Self.question, principal: "p", contextID: nil).id
+                #expect(try await waitUntil({ try await idle.service.state(of: id).phase == .completed }, timeout: .seconds(120)),
+                        "claimed and run on the idle replica long before its poll")
+                #expect(idle.queue.claims.withLock { $0 }.map(\.taskID) == [id])
+                idle.runner.stop()
+            }
         }
     }
 

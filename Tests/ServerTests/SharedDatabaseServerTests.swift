@@ -10,10 +10,11 @@ import Testing
     @Test func twoReplicasShareTasksAndKeys() async throws {
         let cluster = try await TestPostgresCluster.shared()
         let environment = cluster.environment(database: try cluster.createDatabase(prefix: "replicas"))
-        let dataA = try ServerProcess.makeDataDirectory()
-        // The same documents for B without ingesting twice: each replica keeps its own copy.
-        let dataB = dataA.deletingLastPathComponent().appendingPathComponent(dataA.lastPathComponent + "-b")
-        try FileManager.default.copyItem(at: dataA, to: dataB)
+        // The knowledge base is the database's too: ingested once, searched by both replicas.
+        let dataA = try SharedKnowledgeServerTests.emptyDirectory("replicas-a")
+        let dataB = try SharedKnowledgeServerTests.emptyDirectory("replicas-b")
+        let ingested = try await ServerProcess.ares(["ingest", ServerProcess.docsFolder.path, "--data-dir", dataA.path], environment: environment)
+        #expect(ingested.status == 0, "\(ingested.stderr)")
 
         let created = try ServerProcess.ares(["keys", "create", "--role", "researcher", "--name", "both replicas", "--data-dir", dataA.path],
                                              environment: environment)
@@ -69,6 +70,25 @@ import Testing
             #expect(status == 401)
             #expect(message.contains("revoked"), "\(message)")
         }
+        // A key created through a replica's ares/createKey works there on the very next
+        // request, and one revoked there is refused there at once (not after a refresh round).
+        let admin = try ServerProcess.ares(["keys", "create", "--role", "admin", "--name", "replica admin", "--data-dir", dataA.path],
+                                           environment: environment)
+        let adminKey = admin.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        var adminWorks = false
+        for _ in 0..<200 where !adminWorks {
+            adminWorks = try await replicaA.rpc("ares/listKeys", params: [:], key: adminKey).status == 200
+            if !adminWorks { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        #expect(adminWorks)
+        let made = try await replicaA.rpc("ares/createKey", params: ["role": "researcher", "name": "made on A"], key: adminKey).json()
+        let madeKey = try #require(value(made, "result", "secret") as? String, "\(made)")
+        let madeID = try #require(value(made, "result", "key", "id") as? String, "\(made)")
+        #expect(try await replicaA.rpc("ListTasks", params: [:], key: madeKey).status == 200, "the new key works at once on the replica that made it")
+        let unmade = try await replicaA.rpc("ares/revokeKey", params: ["id": madeID], key: adminKey)
+        #expect(unmade.status == 200)
+        #expect(try await replicaA.rpc("ListTasks", params: [:], key: madeKey).status == 401, "revoked there, refused there at once")
+
         let stoppedA = replicaA.terminate(), stoppedB = replicaB.terminate()
         #expect(stoppedA == 0, "\(replicaA.log().suffix(3000))")
         #expect(stoppedB == 0, "\(replicaB.log().suffix(3000))")
@@ -116,11 +136,21 @@ import Testing
         #expect(away.status == 503)
         let detail = value(try away.json(), "checks", "database") as? String ?? ""
         #expect(detail.contains("connecting"), "\(away.text)")
+        // The shared knowledge base cannot load yet: searches and ingests are refused as retryable.
+        #expect((value(try away.json(), "checks", "knowledgeBase") as? String)?.hasPrefix("loading") == true, "\(away.text)")
+        for (method, params) in [("ares/search", ["query": "frost"] as [String: Any]), ("ares/ingest", ["paths": [data.path]])] {
+            let refused = try await server.rpc(method, params: params, key: nil)
+            #expect(refused.status == 503 && refused.header("Retry-After") != nil, "\(method): \(refused.text)")
+            #expect(value(try refused.json(), "error", "code") as? Int == -32050, "\(method): \(refused.text)")
+        }
 
         try cluster.resume()
         try await Self.waitUntilReady(server)
         let ready = try await server.request("GET", "/health/ready").json()
         #expect((value(ready, "checks", "database") as? String)?.hasPrefix("ok") == true, "\(ready)")
+        let searched = try await server.rpc("ares/search", params: ["query": "frost"], key: nil)
+        let searchedJSON = try searched.json()
+        #expect(searched.status == 200 && value(searchedJSON, "result", "results") != nil, "\(searched.text)")
 
         // Lost while serving: not ready once it has been silent for a while, and a submission is
         // refused at once as retryable (not after the pool's minute of connect attempts).

@@ -137,4 +137,59 @@ import Testing
         let empty = evaluator.reliability([Self.actingPhase(.chaos, [])], Self.tasks(acknowledged: 1))
         #expect(empty.failures.map(\.name).filter { $0.hasPrefix("chaos") } == ["chaos: measurements of the chaos phase"])
     }
+
+    static func window(_ start: Double, ok: UInt64, failed: UInt64 = 0) -> LoadMeasurement.Window {
+        var outcomes: [String: UInt64] = ["ok": ok]
+        if failed > 0 { outcomes["connectionError"] = failed }
+        return .init(startSeconds: start, seconds: 1, outcomes: outcomes, latency: .empty)
+    }
+
+    @Test func failedTrafficLastsFromTheKillToTheEndOfTheLastFailingWindow() {
+        let windows = (0..<10).map { Self.window(Double($0), ok: 10, failed: [4, 5, 6].contains($0) ? 2 : 0) }
+        let traffic = FailoverMeasurement.failedTraffic(windows: windows, killedAtSeconds: 4.5)
+        #expect(traffic.seconds == 2.5 && traffic.failed == 6)
+        // Requests due just before the kill fail when it lands: they count, and end before it (0 s).
+        let early = FailoverMeasurement.failedTraffic(windows: windows, killedAtSeconds: 7)
+        #expect(early.seconds == 0 && early.failed == 4)
+        // Failures long before the kill are not the failover's.
+        #expect(FailoverMeasurement.failedTraffic(windows: windows, killedAtSeconds: 9).failed == 0)
+        // Still failing in the last window: it never got back to 0.
+        let unending = (0..<5).map { Self.window(Double($0), ok: 10, failed: $0 >= 2 ? 1 : 0) }
+        #expect(FailoverMeasurement.failedTraffic(windows: unending, killedAtSeconds: 2).seconds == nil)
+    }
+
+    @Test func aFifthOfTheReplicasAreKilledFromFiveOnElseOne() {
+        #expect([1, 2, 3, 4, 5, 9, 10, 16].map { FailoverMeasurement.victimCount(replicas: $0) } == [0, 1, 1, 1, 1, 1, 2, 3])
+    }
+
+    @Test func failoverFailsWhenTooSlowStillFailingWithoutEvidenceOrInconsistent() {
+        let good = FailoverMeasurement(replicas: 2, killed: ["validate-replica-1"], killedAtSeconds: 4, heldTasks: 3, takeoverSeconds: 5.4,
+                                       notTakenOver: 0, failedTrafficSeconds: 0.6, failedRequestsAfterKill: 2, duplicateSteps: 0, duplicateExamples: [])
+        var tasks = Self.tasks(acknowledged: 20)
+        tasks.completed = 20
+        #expect(Self.failing(DeploymentChecks.failover(good, limit: 30, tasks: tasks, chains: Self.intact)).isEmpty)
+        var slow = good
+        slow.takeoverSeconds = 31
+        #expect(Self.failing(DeploymentChecks.failover(slow, limit: 30, tasks: tasks, chains: Self.intact))
+            == ["failover: every held task running again on another replica (kill → last taken over)"])
+        var stuck = good
+        stuck.failedTrafficSeconds = nil
+        #expect(Self.failing(DeploymentChecks.failover(stuck, limit: 30, tasks: tasks, chains: Self.intact))
+            == ["failover: failed traffic back to 0 (kill → end of the last window with a failed request)"])
+        var idle = good
+        idle.heldTasks = 0
+        idle.takeoverSeconds = nil
+        #expect(Self.failing(DeploymentChecks.failover(idle, limit: 30, tasks: tasks, chains: Self.intact)).count == 2)
+        var twice = good
+        twice.duplicateSteps = 1
+        #expect(Self.failing(DeploymentChecks.failover(twice, limit: 30, tasks: tasks, chains: Self.intact))
+            == ["steps of the taken-over tasks recorded more than once"])
+        var failedOne = tasks
+        failedOne.completed = 19
+        #expect(Self.failing(DeploymentChecks.failover(good, limit: 30, tasks: failedOne, chains: Self.intact))
+            == ["tasks acknowledged during the failover that ended completed"])
+        let broken = DeploymentChecks.ChainVerification(intact: false, detail: "exit 1: chain break")
+        #expect(Self.failing(DeploymentChecks.failover(good, limit: 30, tasks: tasks, chains: broken))
+            == ["hash chains in the database after the failover (ares db verify)"])
+    }
 }

@@ -117,6 +117,39 @@ public struct ModelOptions: ParsableArguments, ConfigurationOptionGroup {
     }
 }
 
+/// How relevant a sentence must be to its sub-question to enter a report; a sub-question left
+/// without such a sentence is reported as one the knowledge base does not answer.
+public struct RelevanceOptions: ParsableArguments, ConfigurationOptionGroup {
+    @Option(help: ArgumentHelp("Without a semantic embedding model: the least idf-weighted share (0-1) of a sub-question's terms a report sentence must hold (default 0.25; $ARES_MINIMUM_WORD_SHARE).",
+                               valueName: "share"))
+    public var minimumWordShare: Double?
+
+    @Option(help: ArgumentHelp("With a semantic embedding model: the least cosine (0-1) of sentence and sub-question that counts as close in meaning (default 0.45; $ARES_MINIMUM_COSINE).",
+                               valueName: "cosine"))
+    public var minimumCosine: Double?
+
+    @Option(help: ArgumentHelp("The least share (0-1) of its section's best score a further report sentence must reach (default 0: off; $ARES_MINIMUM_SHARE_OF_BEST).",
+                               valueName: "share"))
+    public var minimumShareOfBest: Double?
+
+    @Option(help: ArgumentHelp("The least evidence score (0-1) a report sentence must have (default 0: off; $ARES_MINIMUM_SCORE).", valueName: "score"))
+    public var minimumScore: Double?
+
+    @Option(help: ArgumentHelp("The most sources (documents) one report section quotes, 0-100 (default 2; 0: any number; $ARES_SOURCES_PER_SECTION).",
+                               valueName: "count"))
+    public var sourcesPerSection: Int?
+
+    public init() {}
+
+    public func apply(to flags: inout ConfigurationFlags) {
+        flags.set(.minimumWordShare, minimumWordShare)
+        flags.set(.minimumCosine, minimumCosine)
+        flags.set(.minimumShareOfBest, minimumShareOfBest)
+        flags.set(.minimumScore, minimumScore)
+        flags.set(.sourcesPerSection, sourcesPerSection)
+    }
+}
+
 /// How `ares serve` listens and admits work.
 public struct ServerOptions: ParsableArguments, ConfigurationOptionGroup {
     @Option(help: "The address to listen on (default 127.0.0.1; $ARES_HOST).")

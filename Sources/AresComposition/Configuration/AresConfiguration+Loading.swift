@@ -170,6 +170,12 @@ extension AresConfiguration {
                              segmentsPerBase: integer(.backupSegmentsPerBase) ?? 10_000)
         }
         database = try Self.database(text: text, secret: secret(.databasePasswordFile), environment: environment)
+        // Defaults exist for all five; each was checked against its range when it was read.
+        relevance = RelevanceThresholds(minimumWordShare: number(.minimumWordShare) ?? RelevanceThresholds().minimumWordShare,
+                                        minimumCosine: number(.minimumCosine) ?? RelevanceThresholds().minimumCosine,
+                                        minimumShareOfBest: number(.minimumShareOfBest) ?? RelevanceThresholds().minimumShareOfBest,
+                                        minimumScore: number(.minimumScore) ?? RelevanceThresholds().minimumScore,
+                                        sourcesPerSection: integer(.sourcesPerSection) ?? RelevanceThresholds().sourcesPerSection)
     }
 
     static func expandingTilde(_ path: String) -> String {

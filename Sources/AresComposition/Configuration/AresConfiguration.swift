@@ -169,6 +169,9 @@ public struct AresConfiguration: Sendable {
     public var continuousBackup: ContinuousBackup? = nil
     /// `--database URL`: shared state in PostgreSQL; nil: the data directory only (the default).
     public var database: Database? = nil
+    /// How relevant a sentence must be to its sub-question to enter a report (`--minimum-word-share`,
+    /// `--minimum-cosine`, ...; the defaults were calibrated on the development questions).
+    public var relevance = RelevanceThresholds()
 
     /// Where and how `ares serve` ships every commit (docs/operations.md, Backups).
     public struct ContinuousBackup: Sendable, Equatable {

@@ -26,6 +26,8 @@ public enum ConfigurationSetting: String, CaseIterable, Sendable {
     case backupTo, backupFailureLimit, backupSegmentsPerBase
     case retention
     case database, databasePasswordFile, databaseCAFile, databaseNotify, replicaID
+    // How relevant a sentence must be to enter a report (`RelevanceThresholds`).
+    case minimumWordShare, minimumCosine, minimumShareOfBest, minimumScore, sourcesPerSection
 
     /// What values a setting takes, which decides how each source's text is read and checked.
     enum Kind: Sendable {
@@ -96,6 +98,8 @@ public enum ConfigurationSetting: String, CaseIterable, Sendable {
         case .databaseCAFile: .path
         case .databaseNotify: .choice(AresConfiguration.Database.NotifyMode.allCases.map(\.rawValue))
         case .replicaID: .text
+        case .minimumWordShare, .minimumCosine, .minimumShareOfBest, .minimumScore: .fraction
+        case .sourcesPerSection: .integer(0...100)
         }
     }
 
@@ -156,6 +160,11 @@ public enum ConfigurationSetting: String, CaseIterable, Sendable {
         case .databaseCAFile: "--database-ca-file"
         case .databaseNotify: "--database-notify"
         case .replicaID: "--replica-id"
+        case .minimumWordShare: "--minimum-word-share"
+        case .minimumCosine: "--minimum-cosine"
+        case .minimumShareOfBest: "--minimum-share-of-best"
+        case .minimumScore: "--minimum-score"
+        case .sourcesPerSection: "--sources-per-section"
         }
     }
 
@@ -217,6 +226,11 @@ public enum ConfigurationSetting: String, CaseIterable, Sendable {
         case .databaseCAFile: "ARES_DATABASE_CA_FILE"
         case .databaseNotify: "ARES_DATABASE_NOTIFY"
         case .replicaID: "ARES_REPLICA_ID"
+        case .minimumWordShare: "ARES_MINIMUM_WORD_SHARE"
+        case .minimumCosine: "ARES_MINIMUM_COSINE"
+        case .minimumShareOfBest: "ARES_MINIMUM_SHARE_OF_BEST"
+        case .minimumScore: "ARES_MINIMUM_SCORE"
+        case .sourcesPerSection: "ARES_SOURCES_PER_SECTION"
         }
     }
 
@@ -261,6 +275,11 @@ public enum ConfigurationSetting: String, CaseIterable, Sendable {
         case .backupTo, .retention: nil
         case .databaseNotify: .text(AresConfiguration.Database.NotifyMode.listen.rawValue)
         case .database, .databasePasswordFile, .databaseCAFile, .replicaID: nil
+        case .minimumWordShare: .number(RelevanceThresholds().minimumWordShare)
+        case .minimumCosine: .number(RelevanceThresholds().minimumCosine)
+        case .minimumShareOfBest: .number(RelevanceThresholds().minimumShareOfBest)
+        case .minimumScore: .number(RelevanceThresholds().minimumScore)
+        case .sourcesPerSection: .integer(RelevanceThresholds().sourcesPerSection)
         case .oidcIssuer, .oidcAudience, .oidcConsoleClientId, .tlsCert, .tlsKey, .tlsClientCA, .tlsClientAuth, .tlsClientRoleMap,
              .caFile, .modelClientCert, .modelClientKey:
             nil

@@ -1,5 +1,6 @@
 import Foundation
 import Storage
+import TaskService
 
 /// An event store that refuses at once, with a retryable `StorageUnavailableError`, while its
 /// database is known to be away (not yet connected at start, or silent for a while), and
@@ -11,7 +12,7 @@ import Storage
 /// (a write cut off by a timeout instead could still commit). Running tasks that meet the
 /// refusal pause at their last recorded step and try again (TaskRunner), requests answer
 /// JSON-RPC -32050 / HTTP 503 with Retry-After.
-public struct AvailabilityGatedEventStore: EventStore {
+public struct AvailabilityGatedEventStore: TaskQueueingEventStore {
     let base: any EventStore
     /// Why the store cannot be used now; nil when it can. Cheap: called on every operation.
     let unavailability: @Sendable () -> StorageUnavailableError?
@@ -61,6 +62,17 @@ public struct AvailabilityGatedEventStore: EventStore {
     }
 
     public var writability: StorageWritability? { base.writability }
+
+    /// The base store's, when it can queue tasks with their first event (PostgreSQL).
+    public var queueDomain: ObjectIdentifier? { (base as? any TaskQueueingEventStore)?.queueDomain }
+
+    public func appendQueueing(_ events: [NewEvent], toNewStream stream: String, owner: String?) async throws -> [StoredEvent] {
+        try admit()
+        guard let queueing = base as? any TaskQueueingEventStore else {
+            throw EventStoreError.invalid("this event store cannot queue tasks with their first event")
+        }
+        return try await queueing.appendQueueing(events, toNewStream: stream, owner: owner)
+    }
 
     public func prune(_ requests: [PruneRequest]) async throws -> PruneOutcome {
         try admit()

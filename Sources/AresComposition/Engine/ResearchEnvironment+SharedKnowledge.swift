@@ -2,6 +2,8 @@ import Foundation
 import Knowledge
 import Logging
 import PostgresStorage
+import Server
+import Storage
 
 extension ResearchEnvironment {
     /// Runs `body` with the knowledge base the configuration names: with `--database`, the one
@@ -37,5 +39,47 @@ extension ResearchEnvironment {
             sharedRepository: documents, dataDirectory: configuration.dataDirectory, embedder: embedder, access: access)
         for message in await knowledge.warnings { warning(message) }
         return knowledge
+    }
+}
+
+extension ResearchEnvironment {
+    /// The knowledge base `ares serve --database` serves: on the shared database's document
+    /// store, nothing read yet (the server listens before the database answers). Its indexes are
+    /// loaded by a `KnowledgeChangeFollower` once the database is ready, and follow the other
+    /// replicas' writes from then on. Until they are loaded, and whenever the database is lost,
+    /// searches and ingests are refused with the retryable error the event store gives (JSON-RPC
+    /// -32050, HTTP 503 with Retry-After; a running task pauses and tries again). The index
+    /// snapshot in the database is rewritten on `schedule`, not after every ingest.
+    public static func openDeferredSharedKnowledgeBase(
+        _ configuration: AresConfiguration, shared: SharedDatabase, embedder: any Embedder, access: KnowledgeBase.AccessMode,
+        schedule: IndexSnapshotSchedule = IndexSnapshotSchedule()
+    ) -> KnowledgeBase {
+        KnowledgeBase(deferredSharedRepository: PostgresDocumentStore(database: shared.database),
+                      dataDirectory: configuration.dataDirectory, embedder: embedder, access: access,
+                      admission: { loaded in sharedKnowledgeRefusal(shared.currentUnavailability, indexesLoaded: loaded) },
+                      snapshotSchedule: schedule)
+    }
+
+    /// Why the shared knowledge base cannot serve: the database's unavailability first (its
+    /// passages are read from there), else indexes not loaded yet; nil when it can.
+    static func sharedKnowledgeRefusal(_ databaseRefusal: StorageUnavailableError?, indexesLoaded: Bool) -> StorageUnavailableError? {
+        if let databaseRefusal { return databaseRefusal }
+        guard indexesLoaded else {
+            return StorageUnavailableError(reason: .unreachable, detail: "the server is still loading the knowledge base's indexes from the database")
+        }
+        return nil
+    }
+
+    /// `/health/ready`'s view of the shared knowledge base: not ready while its indexes load;
+    /// once loaded, how many passages they hold and the change position they reached. From
+    /// memory only: whether the database answers is the "database" check's (a query here would
+    /// wait out the pool's connect attempts when it has just gone).
+    public static func sharedKnowledgeReadiness(_ knowledge: KnowledgeBase) -> ReadinessCheck {
+        ReadinessCheck(name: "knowledgeBase") {
+            guard knowledge.isLoaded else {
+                return .init(ready: false, detail: "loading: the index snapshot from the database, then the changes after it")
+            }
+            return .init(ready: true, detail: "ok: \(knowledge.indexedPassageCount) passages indexed (shared, change position \(knowledge.indexedPosition))")
+        }
     }
 }

@@ -24,6 +24,9 @@ public struct ResearchEnvironment: Sendable {
         public var eventStorePath: String?
         /// An event store opened elsewhere (the shared database's); nil: the SQLite file.
         public var eventStore: (any EventStore)? = nil
+        /// Opens the knowledge base with the environment's embedder (the shared database's,
+        /// `openDeferredSharedKnowledgeBase`); nil: the data directory's.
+        public var knowledgeBase: (@Sendable (any Embedder) throws -> KnowledgeBase)? = nil
         /// Remember finished tasks so that near-identical questions reuse their plans.
         public var episodicMemory: Bool
         /// Related corpus terms added to each expanded query; nil: the research team's default.
@@ -60,23 +63,35 @@ public struct ResearchEnvironment: Sendable {
                             warning: (String) -> Void) async throws -> ResearchEnvironment {
         let embedder = try await EmbedderFactory.make(configuration, requestTimeout: options.embeddingRequestTimeout)
         let model = options.languageModel ? try LanguageModelFactory.make(configuration) : nil
-        let knowledge = try await openKnowledgeBase(configuration, embedder: embedder, access: options.access, warning: warning)
+        let knowledge = if let open = options.knowledgeBase {
+            try open(embedder)
+        } else {
+            try await openKnowledgeBase(configuration, embedder: embedder, access: options.access, warning: warning)
+        }
         let directory = configuration.dataDirectory
         if options.requireDocuments, try await knowledge.counts().chunks == 0 {
             throw CompositionError.emptyKnowledgeBase(path: directory.path)
         }
-        if options.access == .readOnly, let notice = try DataDirectoryPermissions.prepare(directory) { warning(notice) }
+        // (A read-write knowledge base of the data directory did this when it opened; one opened elsewhere did not.)
+        if options.access == .readOnly || options.knowledgeBase != nil, let notice = try DataDirectoryPermissions.prepare(directory) { warning(notice) }
         let store: any EventStore = try options.eventStore
             ?? SQLiteEventStore(path: options.eventStorePath ?? directory.appendingPathComponent(eventStoreFileName).path)
         let memory = options.episodicMemory ? EventStoreEpisodicMemory(store: store) : nil
         let agents = if let terms = options.expansionTerms {
-            ResearchTeam.agents(knowledge: knowledge, embedder: embedder, model: model, memory: memory, expansionTerms: terms)
+            ResearchTeam.agents(knowledge: knowledge, embedder: embedder, model: model, memory: memory, expansionTerms: terms,
+                                relevance: configuration.relevance)
         } else {
-            ResearchTeam.agents(knowledge: knowledge, embedder: embedder, model: model, memory: memory)
+            ResearchTeam.agents(knowledge: knowledge, embedder: embedder, model: model, memory: memory, relevance: configuration.relevance)
         }
         return ResearchEnvironment(configuration: configuration, embedder: embedder, knowledge: knowledge, store: store,
-                                   service: ResearchTaskService(store: store, workflow: ResearchWorkflow(agents: agents)), languageModel: model)
+                                   service: ResearchTaskService(store: store, workflow: ResearchWorkflow(agents: agents, isInterruption: Self.isStorageInterruption)),
+                                   languageModel: model)
     }
+
+    /// An agent's error that says the storage is away (a shared knowledge base whose database
+    /// does not answer or whose indexes are still loading), not that the research failed:
+    /// the task pauses at its last recorded step and resumes (see `ResearchWorkflow`).
+    static let isStorageInterruption: @Sendable (any Error) -> Bool = { StorageUnavailableError.classify($0) != nil }
 
     /// Opens the knowledge base of the data directory with `embedder`. Read-write access first
     /// creates the directory, or makes it private to its owner; its warnings go to `warning`.

@@ -31,19 +31,26 @@ public struct ServerEnvironment {
     public static func open(_ configuration: AresConfiguration, limits: TaskRunner.Limits, developmentMode: Bool,
                             allowPrivateWebhooks: Bool, knowledgeAccess: KnowledgeBase.AccessMode, logger: Logger,
                             stepTracing: TaskStepTracing? = nil, warning: (String) -> Void) async throws -> ServerEnvironment {
-        // --database: the event store and the keys are the shared database's (the data
-        // directory keeps what is this replica's own: the knowledge base and its index
-        // snapshot, and the audit trail of what was done through this replica).
+        // --database: the event store, the keys and the knowledge base are the shared
+        // database's (the data directory keeps what is this replica's own: uploads, and the
+        // audit trail of what was done through this replica).
         let shared = configuration.database.map { SharedDatabase($0, logger: logger) }
         var researchOptions = ResearchEnvironment.Options(access: knowledgeAccess)
         researchOptions.eventStore = shared?.gatedEventStore
+        if let shared {
+            // The knowledge base every replica shares: loaded once the database is ready (see
+            // the KnowledgeChangeFollower below), refused with 503 until then.
+            researchOptions.knowledgeBase = { embedder in
+                ResearchEnvironment.openDeferredSharedKnowledgeBase(configuration, shared: shared, embedder: embedder, access: knowledgeAccess)
+            }
+        }
         let research = try await ResearchEnvironment.open(configuration, options: researchOptions, warning: warning)
         let keyStore: any APIKeyRepository
         let keys: APIKeyAuthenticator
         if let shared {
-            keyStore = shared.keys
             // Deny by default: no key works until start-up has loaded them.
             keys = APIKeyAuthenticator()
+            keyStore = ReloadingAPIKeyRepository(base: shared.keys, authenticator: keys)
         } else {
             let store = try openKeyStore(configuration)
             keyStore = store
@@ -76,7 +83,8 @@ public struct ServerEnvironment {
                                               + retentionServices(configuration, directory: directory, logger: logger),
                                           keyStore: keyStore,
                                           audit: audit)
-        if let shared, let sharedKeys = keyStore as? PostgresAPIKeyStore {
+        if let shared {
+            let sharedKeys = shared.keys
             let refresher = PostgresAPIKeyRefresher(store: sharedKeys, authenticator: keys, logger: logger)
             let requiresKeys = !developmentMode && !configuration.tls.grantsRolesByCertificate && !configuration.identity.acceptsTokens
             let startup = DatabaseStartupService(shared: shared, refresher: refresher, authenticator: keys, requiresKeys: requiresKeys,
@@ -87,6 +95,9 @@ public struct ServerEnvironment {
                     logger.warning("unfinished tasks are not resumed: this replica's work queue is not shared")
                     return
                 }
+                // Their research searches the shared knowledge base: resumed once its indexes are
+                // loaded (the follower starts loading when the database is prepared, before this).
+                while !research.knowledge.isLoaded { try await Task.sleep(for: .milliseconds(50)) }
                 let resumed = try await Self.resumeUnfinishedTasks(service: research.service, components: components)
                 if resumed > 0 { logger.info("resuming unfinished tasks", metadata: ["count": .stringConvertible(resumed)]) }
             }, logger: logger)
@@ -101,6 +112,13 @@ public struct ServerEnvironment {
             let feed = PostgresChangeFeed(database: shared.database, mode: feedMode, start: .now, logger: logger)
             components.backgroundServices.append(contentsOf: [feed, TaskChangeFollower(runner: runner, feed: feed, logger: logger)] as [any Service])
             components.readinessChecks.append(shared.readinessCheck)
+            // The shared knowledge base: loaded from the database's snapshot once it is ready, then
+            // following every replica's ingests and removals (a search here sees them within its
+            // poll interval); its snapshot saved on schedule and at shutdown.
+            let knowledge = research.knowledge
+            components.backgroundServices.append(KnowledgeChangeFollower(
+                knowledge: knowledge, databaseReady: { shared.currentUnavailability == nil }, logger: logger))
+            components.readinessChecks.append(ResearchEnvironment.sharedKnowledgeReadiness(knowledge))
         }
         return ServerEnvironment(research: research, components: components, keys: keys, tokens: tokens, shared: shared)
     }

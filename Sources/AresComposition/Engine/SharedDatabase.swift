@@ -106,6 +106,14 @@ public final class SharedDatabase: Sendable {
         }
     }
 
+    /// Why the database cannot be used now (not yet connected and migrated, or silent for
+    /// longer than `pingTolerance`); nil when it can. What the shared knowledge base's
+    /// admission asks, as the gated event store does.
+    public var currentUnavailability: StorageUnavailableError? {
+        let settings = database.settings
+        return Self.unavailability(health.withLock { $0 }, address: "\(settings.host):\(settings.port)", now: .now)
+    }
+
     /// Whether the database counts as lost now (silent for longer than `pingTolerance`).
     var isLost: Bool {
         Self.unavailability(health.withLock { $0 }, address: "", now: .now) != nil

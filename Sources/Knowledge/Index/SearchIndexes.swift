@@ -67,11 +67,12 @@ struct SearchIndexes {
     /// repository has reached (the changes after it are applied by following the change feed),
     /// else a rebuild from the stored passages and vectors; `notes` says why.
     static func loadShared(
-        repository: some DocumentRepository & IndexSnapshotStore, embedderIdentity: String, dimension: Int, notes: inout [String]
+        repository: any DocumentRepository, snapshots: any IndexSnapshotStore, embedderIdentity: String, dimension: Int,
+        notes: inout [String]
     ) async throws -> SearchIndexes {
         let generation = try await repository.generation()
         do {
-            if let bytes = try await repository.readIndexSnapshot() {
+            if let bytes = try await snapshots.readIndexSnapshot() {
                 let snapshot = try IndexSnapshotFile.decode(bytes)
                 if snapshot.generation <= generation, snapshot.embedderIdentity == embedderIdentity, snapshot.vectors.dimension == dimension {
                     return SearchIndexes(keyword: snapshot.keyword, vectors: snapshot.vectors, generation: snapshot.generation)

@@ -16,6 +16,12 @@ extension KnowledgeBase {
         relativeTo base: URL = URL(fileURLWithPath: FileManager.default.currentDirectoryPath),
         progress: @Sendable (IngestProgress) -> Void = { _ in }
     ) async throws -> IngestSummary {
+        // Pruning forgets every stored document whose file is missing *here*: on a knowledge
+        // base shared by several machines that includes whatever the others ingested.
+        if prune, changeFeed != nil {
+            throw KnowledgeBaseError.invalidArgument(
+                "prune is refused on a knowledge base shared through the database: it would forget documents ingested from other machines; remove documents with `ares remove --database`")
+        }
         let store = try await beginWrite()
         defer { endWrite() }
         let clock = ContinuousClock()
@@ -157,7 +163,7 @@ extension KnowledgeBase {
         } else {
             indexes.generation = try await store.generation()
         }
-        try await saveSnapshot()
+        try await saveSnapshotAfterWrite()
     }
 
     /// When the embedder changed since the chunks were stored, re-embeds every chunk and

@@ -319,6 +319,41 @@ public final class DocumentStore: DocumentRepository {
         try pool.read { db in try String.fetchOne(db, sql: "SELECT text FROM document WHERE source = ?", arguments: [source]) }
     }
 
+    /// Up to `limit` whole documents with ids after `id`, in id order, each with its passages
+    /// and their vectors as stored: pages for copying the store elsewhere (`ares db import`)
+    /// with bounded memory. Columns are decoded with `decode` (a damaged row throws, never traps).
+    public func documents(afterID id: Int64, limit: Int) throws -> [DocumentExport] {
+        try pool.read { db in
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT id, source, displaySource, absolutePath, title, format, byteSize, modifiedAt, contentHash, text, ingestedAt
+                FROM document WHERE id > ? ORDER BY id LIMIT ?
+                """, arguments: [id, max(1, limit)])
+            return try rows.map { row in
+                let documentID: Int64 = try row.decode(forColumn: "id")
+                let source: String = try row.decode(forColumn: "source")
+                let displaySource: String? = try row.decode(forColumn: "displaySource")
+                let record = DocumentRecord(
+                    source: source, displaySource: displaySource ?? SourceFileCollector.displayName(forStoredSource: source),
+                    absolutePath: try row.decode(forColumn: "absolutePath"), title: try row.decode(forColumn: "title"),
+                    format: try row.decode(forColumn: "format"), byteSize: try row.decode(forColumn: "byteSize"),
+                    modifiedAt: try row.decode(forColumn: "modifiedAt"), contentHash: try row.decode(forColumn: "contentHash"),
+                    text: try row.decode(forColumn: "text"))
+                let chunks = try Row.fetchAll(db, sql: """
+                    SELECT chunkKey, ordinal, headingPath, startOffset, endOffset, text, embedding, page
+                    FROM chunk WHERE documentId = ? ORDER BY ordinal
+                    """, arguments: [documentID]).map { chunk in
+                    ChunkRecord(chunkKey: try chunk.decode(forColumn: "chunkKey"), ordinal: try chunk.decode(forColumn: "ordinal"),
+                                headingPath: Self.decodeHeadingPath(try chunk.decode(forColumn: "headingPath")),
+                                start: try chunk.decode(forColumn: "startOffset"), end: try chunk.decode(forColumn: "endOffset"),
+                                text: try chunk.decode(forColumn: "text"),
+                                embedding: Self.decodeEmbedding(try chunk.decode(forColumn: "embedding")),
+                                page: try chunk.decode(forColumn: "page"))
+                }
+                return DocumentExport(id: documentID, document: record, ingestedAt: try row.decode(forColumn: "ingestedAt"), chunks: chunks)
+            }
+        }
+    }
+
     /// Sources stored exactly as `source`, or under it when it names a folder.
     public func sources(matching source: String) throws -> [String] {
         let folder = source.hasSuffix("/") ? source : source + "/"

@@ -48,10 +48,18 @@ public struct ResearchBudget: Sendable {
 public struct ResearchWorkflow: Sendable {
     public var agents: ResearchAgents
     public var budget: ResearchBudget
+    /// Tells an agent's error that interrupts the research from outside (the knowledge base's
+    /// database away, its indexes still loading) from a failure of the research. Such an error
+    /// is thrown on, not recorded: the task stays at its last recorded step and the runner
+    /// tries it again, as for a step the store could not record. The default treats every
+    /// error as a failure; the composition, which knows the storage's errors, says otherwise.
+    public var isInterruption: @Sendable (any Error) -> Bool
 
-    public init(agents: ResearchAgents, budget: ResearchBudget = ResearchBudget()) {
+    public init(agents: ResearchAgents, budget: ResearchBudget = ResearchBudget(),
+                isInterruption: @escaping @Sendable (any Error) -> Bool = { _ in false }) {
         self.agents = agents
         self.budget = budget
+        self.isInterruption = isInterruption
     }
 
     public typealias Recorder = @Sendable (TaskEvent) async throws -> Void
@@ -90,6 +98,8 @@ public struct ResearchWorkflow: Sendable {
                 // failure of the research, and recording one would fail the same way or,
                 // worse, succeed. The task stays at its last recorded step and resumes there.
                 throw failure.underlying
+            } catch where isInterruption(error) {
+                throw error
             } catch {
                 try await emit(.failed(reason: "\(error)"))
             }

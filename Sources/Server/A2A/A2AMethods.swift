@@ -131,10 +131,13 @@ public struct A2AMethods: Sendable {
         let snapshot: TaskSnapshot
         do {
             // The webhook is stored before any worker can take the task: its first step is sent too.
-            snapshot = try await runner.submit(question: question, principal: principal.id, quota: quotas.quota(for: principal.role),
-                                               contextID: contextID) { submitted in
-                if let pushConfig { _ = try await pushConfigs.set(pushConfig, taskID: submitted.id) }
+            // Without one, nothing runs in between (the task may be recorded and queued in one commit).
+            var storePushConfig: (@Sendable (TaskSnapshot) async throws -> Void)?
+            if let pushConfig {
+                storePushConfig = { submitted in _ = try await pushConfigs.set(pushConfig, taskID: submitted.id) }
             }
+            snapshot = try await runner.submit(question: question, principal: principal.id, quota: quotas.quota(for: principal.role),
+                                               contextID: contextID, beforeQueued: storePushConfig)
         } catch let refused as TaskAdmissionError {
             throw refused.isPrincipalQuota
                 ? JSONRPCError.quotaExceeded(retryAfterSeconds: refused.retryAfterSeconds, detail: refused.description)

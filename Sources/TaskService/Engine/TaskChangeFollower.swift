@@ -24,6 +24,12 @@ import Storage
 /// - Task listing: every task event also goes to the service's `TaskListingProjection`, so
 ///   ListTasks on B lists the tasks submitted on A and their current states.
 ///
+/// - Claims without waiting for the poll: a task's first event (version 1) means a task was
+///   submitted and queued (on PostgreSQL, in the same commit), so the runner is woken to claim
+///   it if it has a free worker, instead of finding it at its next poll (`pollInterval`). The
+///   notification that carries it is the one every append commit sends anyway: no notifying
+///   enqueue, whose commits PostgreSQL would serialize.
+///
 /// Steps this replica recorded come back through the feed too; the directory and the listing
 /// apply each stream version once.
 public final class TaskChangeFollower: Service, Sendable {
@@ -54,6 +60,7 @@ public final class TaskChangeFollower: Service, Sendable {
     func apply(_ batch: [StoredEvent]) async {
         let directory = runner.directory
         let listing = runner.service.listing
+        var submitted = false
         for stored in batch where stored.stream.hasPrefix("task-") {
             // The listing merges by stream version: a step recorded here and read back is one step.
             listing.record(stored)
@@ -61,7 +68,9 @@ public final class TaskChangeFollower: Service, Sendable {
             if TaskChangeFollower.endingTypes.contains(stored.type) {
                 await runner.stopTaskEndedElsewhere(stored.stream)
             }
+            if stored.version == 1 { submitted = true }
         }
+        if submitted { runner.wake() }
     }
 
     /// The event types that end a task (`TaskEvent.isEnding`), by their stored names.

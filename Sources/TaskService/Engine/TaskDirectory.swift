@@ -90,6 +90,16 @@ public final class TaskDirectory: Sendable {
         }
     }
 
+    /// A live task's snapshot replaced by `snapshot` at the same version (a more exact
+    /// time); a task that moved on or ended meanwhile is left as it is.
+    func refine(_ snapshot: TaskSnapshot) {
+        contents.withLock { contents in
+            guard var live = contents.live[snapshot.id], live.snapshot.version == snapshot.version else { return }
+            live.snapshot.updatedAt = snapshot.updatedAt
+            contents.live[snapshot.id] = live
+        }
+    }
+
     /// Whether other replicas' steps are fed in (a `TaskChangeFollower` runs).
     public var followsOtherReplicas: Bool { contents.withLock { $0.followsOtherReplicas } }
 

@@ -266,6 +266,13 @@ public final class TaskRunner: Service, Sendable {
         }
     }
 
+    /// Tasks may be waiting that no local submission announced (queued on another replica, as
+    /// the change feed tells): claim now if a worker is free, rather than at the next poll.
+    func wake() {
+        guard !state.withLock({ $0.stopping }) else { return }
+        signal.yield(.work)
+    }
+
     /// Wakes the runner now and then, for work no local submission announces (a shared queue).
     private func poll(every interval: Duration) async {
         while !Task.isCancelled {
@@ -498,8 +505,11 @@ public final class TaskRunner: Service, Sendable {
     /// full or the principal has reached its `quota`. `beforeQueued` runs after the task is
     /// recorded and before any worker can take it (a push config is stored there, so that the
     /// first step's webhook is not missed); if it throws, the task is recorded as canceled.
+    ///
+    /// Without `beforeQueued`, on a queue whose rows live in the event store's database
+    /// (`TaskQueueingEventStore`), the task is recorded and queued in one commit.
     public func submit(question: String, principal: String, quota: TaskQuota = .unlimited, contextID: String?,
-                       beforeQueued: @Sendable (TaskSnapshot) async throws -> Void = { _ in }) async throws -> TaskSnapshot {
+                       beforeQueued: (@Sendable (TaskSnapshot) async throws -> Void)? = nil) async throws -> TaskSnapshot {
         try reservePlace(for: principal, quota: quota)
         var queued = false
         defer {
@@ -511,11 +521,17 @@ public final class TaskRunner: Service, Sendable {
                 }
             }
         }
+        if beforeQueued == nil, let queueing = service.queueingStore(for: queue.queueDomain) {
+            let snapshot = try await submitInOneCommit(question: question, principal: principal, contextID: contextID,
+                                                       queueing: queueing, queued: &queued)
+            signal.yield(.work)
+            return snapshot
+        }
         let (id, submitted, recordedAt) = try await service.submitTask(question: question, principal: principal, contextID: contextID)
         let snapshot = TaskSnapshot(id: id, state: submitted, version: 1, updatedAt: recordedAt, isQueued: true)
         directory.register(snapshot)
         do {
-            try await beforeQueued(snapshot)
+            try await beforeQueued?(snapshot)
             // Counted as waiting before it is queued: a worker may claim it before `enqueue` returns.
             state.withLock { $0.waiting[id] = WaitingTask(owner: principal) }
             do {
@@ -536,6 +552,38 @@ public final class TaskRunner: Service, Sendable {
         queued = true
         signal.yield(.work)
         return directory.cachedSnapshot(of: id) ?? snapshot
+    }
+
+    /// Records and queues a task in one commit. A worker (here or on another replica) may claim
+    /// it the moment the commit is visible, before this returns, so the task is live and counted
+    /// as waiting before the commit, and both are undone if the commit fails. `queued`: whether
+    /// the waiting count now holds the task (or a claim of it already did the counting).
+    private func submitInOneCommit(question: String, principal: String, contextID: String?,
+                                   queueing: any TaskQueueingEventStore, queued: inout Bool) async throws -> TaskSnapshot {
+        let (event, submitted) = try ResearchTaskService.submission(question: question, principal: principal, contextID: contextID)
+        let id = ResearchTaskService.newTaskID()
+        directory.register(TaskSnapshot(id: id, state: submitted, version: 1, updatedAt: Date(), isQueued: true))
+        state.withLock { $0.waiting[id] = WaitingTask(owner: principal) }
+        let recordedAt: Date
+        do {
+            recordedAt = try await service.submitQueuedTask(id: id, event, owner: principal, contextID: contextID, queueing: queueing)
+        } catch {
+            // Gone from `waiting` only if a worker claimed it: the commit happened after all (its
+            // outcome was in doubt), and the claim did the counting. Whether or not it was
+            // recorded, it must not run unacknowledged: record it canceled if it exists.
+            queued = state.withLock { $0.waiting.removeValue(forKey: id) == nil }
+            let recorded = try? await service.recordCancellation(id, reason: "not started: \(error)")
+            if let recorded, let stored = recorded.stored {
+                directory.publish(id, stored: stored, event: recorded.event)
+            } else if !queued {
+                directory.retire(id)
+            }
+            throw error
+        }
+        queued = true
+        // The store's time of the event, unless a worker got further already or the task ended.
+        directory.refine(TaskSnapshot(id: id, state: submitted, version: 1, updatedAt: recordedAt, isQueued: true))
+        return directory.cachedSnapshot(of: id) ?? TaskSnapshot(id: id, state: submitted, version: 1, updatedAt: recordedAt, isQueued: true)
     }
 
     /// Takes up the tasks a previous run left unfinished; they are queued regardless of the

@@ -58,6 +58,14 @@ public protocol TaskWorkQueue: Sendable {
     /// The runner stops: forget what only this process holds. A shared queue keeps its rows:
     /// the other replicas run them.
     func removeAll() async
+    /// The database that holds this queue's rows, when a `TaskQueueingEventStore` on the same
+    /// database can queue a task in the commit that records it; nil (the default) for a
+    /// queue of its own (in memory), into which the runner enqueues after recording.
+    var queueDomain: ObjectIdentifier? { get }
+}
+
+extension TaskWorkQueue {
+    public var queueDomain: ObjectIdentifier? { nil }
 }
 
 /// Today's queue: one process, a FIFO in memory. Claims need no lease (the process that holds

@@ -13,6 +13,8 @@ public struct A2AWorkload: Sendable {
     /// task is always read with the credential that submitted it (tasks are private to their owner).
     public let authorizations: [String]
     public let ledger: TaskLedger
+    /// Several replicas: each request goes to the one the balancer picks; nil: `target` only.
+    public let balancer: ReplicaBalancer?
     private let cycle: [RequestKind]
     private let a2aURL: String
     private let cardURL: String
@@ -30,8 +32,10 @@ public struct A2AWorkload: Sendable {
     static let searchQueries = ["backup restore", "api key revoke", "rate limit", "hash chain verify", "agent card",
                                 "hybrid search vector keyword", "task resume crash", "tls client certificate"]
 
-    public init(http: LoadHTTPClient, target: ValidationTarget, authorizations: [String], mix: RequestMix, ledger: TaskLedger) {
+    public init(http: LoadHTTPClient, target: ValidationTarget, authorizations: [String], mix: RequestMix, ledger: TaskLedger,
+                balancer: ReplicaBalancer? = nil) {
         self.http = http
+        self.balancer = balancer
         self.target = target
         self.authorizations = authorizations
         self.ledger = ledger
@@ -50,7 +54,7 @@ public struct A2AWorkload: Sendable {
         let outcome: RequestOutcome
         switch kind {
         case .agentCard:
-            let answer = await http.get(cardURL)
+            let answer = await getCard()
             outcome = answer.failure ?? JSONRPCReplyClassifier.classify(status: answer.status)
         case .sendMessage:
             outcome = await sendMessage(index)
@@ -98,7 +102,7 @@ public struct A2AWorkload: Sendable {
     private func getTask(_ index: Int) async -> RequestOutcome {
         guard let entry = ledger.nextToPoll() else {
             // Nothing acknowledged yet: an orchestrator reads the card before it submits.
-            let answer = await http.get(cardURL)
+            let answer = await getCard()
             return answer.failure ?? JSONRPCReplyClassifier.classify(status: answer.status)
         }
         let (outcome, answer) = await call("GetTask", params: #"{"id":"\#(entry.id)","historyLength":0}"#, owner: entry.owner)
@@ -113,13 +117,13 @@ public struct A2AWorkload: Sendable {
     /// with UnsupportedOperation (-32004), which is the protocol's correct answer: it counts as ok.
     private func subscribe(_ index: Int) async -> RequestOutcome {
         guard let entry = ledger.taskToFollow() else {
-            let answer = await http.get(cardURL)
+            let answer = await getCard()
             return answer.failure ?? JSONRPCReplyClassifier.classify(status: answer.status)
         }
         var headers = headers(owner: entry.owner)
         headers.replaceOrAdd(name: "Accept", value: "text/event-stream")
         let body = ByteBuffer(string: #"{"jsonrpc":"2.0","id":1,"method":"SubscribeToTask","params":{"id":"\#(entry.id)"}}"#)
-        let answer = await http.post(a2aURL, body: body, headers: headers)
+        let answer = await post(body, headers: headers)
         if let failure = answer.failure { return failure }
         guard answer.contentType.lowercased().hasPrefix("text/event-stream") else {
             let (outcome, code) = JSONRPCReplyClassifier.classify(answer)
@@ -140,8 +144,24 @@ public struct A2AWorkload: Sendable {
 
     func call(_ method: String, params: String, owner: Int) async -> (RequestOutcome, LoadHTTPClient.Answer?) {
         let body = ByteBuffer(string: #"{"jsonrpc":"2.0","id":1,"method":"\#(method)","params":\#(params)}"#)
-        let answer = await http.post(a2aURL, body: body, headers: headers(owner: owner))
+        let answer = await post(body, headers: headers(owner: owner))
         return (JSONRPCReplyClassifier.classify(answer).0, answer)
+    }
+
+    /// POST /a2a to the target, or to the replica the balancer picks (a connection that fails
+    /// takes that replica out of its rotation).
+    private func post(_ body: ByteBuffer, headers: HTTPHeaders) async -> LoadHTTPClient.Answer {
+        guard let balancer, let replica = balancer.next() else { return await http.post(a2aURL, body: body, headers: headers) }
+        let answer = await http.post(balancer.url("/a2a", replica: replica), body: body, headers: headers)
+        if answer.failure == .connectionError { balancer.connectionFailed(replica) }
+        return answer
+    }
+
+    private func getCard() async -> LoadHTTPClient.Answer {
+        guard let balancer, let replica = balancer.next() else { return await http.get(cardURL) }
+        let answer = await http.get(balancer.url("/.well-known/agent-card.json", replica: replica))
+        if answer.failure == .connectionError { balancer.connectionFailed(replica) }
+        return answer
     }
 
     func headers(owner: Int) -> HTTPHeaders {

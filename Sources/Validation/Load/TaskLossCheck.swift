@@ -22,12 +22,48 @@ public struct TaskLossCheck: Sendable {
         public var chainsUncheckable: Bool
         /// Ids of lost tasks (at most 20), for the report.
         public var lostExamples: [String]
+        /// Of the ended ones, those that completed (the rest failed, were canceled or rejected).
+        public var completed: Int = 0
+        /// Ended but not completed, at most 20: `task-…: TASK_STATE_FAILED`.
+        public var notCompletedExamples: [String] = []
         /// Ids of the tasks answered "not found" (all of them; not encoded: a restore's
         /// recovery point is computed from them).
         public var missingIDs: Set<String> = []
 
         enum CodingKeys: String, CodingKey {
-            case acknowledged, ended, missing, unfinished, unreadable, chainsChecked, chainsIntact, chainsBroken, chainsUncheckable, lostExamples
+            case acknowledged, ended, missing, unfinished, unreadable, chainsChecked, chainsIntact, chainsBroken, chainsUncheckable, lostExamples, completed, notCompletedExamples
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            acknowledged = try container.decode(Int.self, forKey: .acknowledged)
+            ended = try container.decode(Int.self, forKey: .ended)
+            missing = try container.decode(Int.self, forKey: .missing)
+            unfinished = try container.decode(Int.self, forKey: .unfinished)
+            unreadable = try container.decode(Int.self, forKey: .unreadable)
+            chainsChecked = try container.decode(Int.self, forKey: .chainsChecked)
+            chainsIntact = try container.decode(Int.self, forKey: .chainsIntact)
+            chainsBroken = try container.decode(Int.self, forKey: .chainsBroken)
+            chainsUncheckable = try container.decode(Bool.self, forKey: .chainsUncheckable)
+            lostExamples = try container.decode([String].self, forKey: .lostExamples)
+            // Reports written before the count existed read as "none known".
+            completed = try container.decodeIfPresent(Int.self, forKey: .completed) ?? 0
+            notCompletedExamples = try container.decodeIfPresent([String].self, forKey: .notCompletedExamples) ?? []
+        }
+
+        public init(acknowledged: Int, ended: Int, missing: Int, unfinished: Int, unreadable: Int, chainsChecked: Int, chainsIntact: Int,
+                    chainsBroken: Int, chainsUncheckable: Bool, lostExamples: [String], completed: Int = 0) {
+            self.acknowledged = acknowledged
+            self.ended = ended
+            self.missing = missing
+            self.unfinished = unfinished
+            self.unreadable = unreadable
+            self.chainsChecked = chainsChecked
+            self.chainsIntact = chainsIntact
+            self.chainsBroken = chainsBroken
+            self.chainsUncheckable = chainsUncheckable
+            self.lostExamples = lostExamples
+            self.completed = completed
         }
 
         public var lost: Int { missing + unfinished + unreadable }
@@ -45,7 +81,7 @@ public struct TaskLossCheck: Sendable {
         self.concurrency = concurrency
     }
 
-    private enum Status: Sendable { case ended, missing, unfinished, unreadable }
+    private enum Status: Sendable, Equatable { case completed, ended(String), missing, unfinished, unreadable }
 
     private struct StateReply: Decodable {
         struct Result: Decodable {
@@ -86,17 +122,22 @@ public struct TaskLossCheck: Sendable {
                             chainsChecked: 0, chainsIntact: 0, chainsBroken: 0, chainsUncheckable: false, lostExamples: [])
         for entry in entries {
             switch statuses[entry.id] ?? .unreadable {
-            case .ended: result.ended += 1
+            case .completed:
+                result.ended += 1
+                result.completed += 1
+            case let .ended(state):
+                result.ended += 1
+                if result.notCompletedExamples.count < 20 { result.notCompletedExamples.append("\(entry.id): \(state)") }
             case .missing:
                 result.missing += 1
                 result.missingIDs.insert(entry.id)
             case .unfinished: result.unfinished += 1
             case .unreadable: result.unreadable += 1
             }
-            if statuses[entry.id] != .ended, result.lostExamples.count < 20 { result.lostExamples.append(entry.id) }
+            if !Self.hasEnded(statuses[entry.id]), result.lostExamples.count < 20 { result.lostExamples.append(entry.id) }
         }
         // The chain sample: spread over the run (first, last and evenly between).
-        let sample = Self.spread(entries.filter { statuses[$0.id] == .ended }, count: chainSample)
+        let sample = Self.spread(entries.filter { Self.hasEnded(statuses[$0.id]) }, count: chainSample)
         for entry in sample {
             let (outcome, answer) = await workload.call("ares/verifyTask", params: #"{"id":"\#(entry.id)"}"#, owner: entry.owner)
             guard let answer, let reply = try? JSONDecoder().decode(StateReply.self, from: Data(answer.body.readableBytesView)) else {
@@ -121,7 +162,8 @@ public struct TaskLossCheck: Sendable {
             if let answer, answer.failure == nil, let reply = try? JSONDecoder().decode(StateReply.self, from: Data(answer.body.readableBytesView)) {
                 if reply.error?.code == -32001 { return .missing }
                 if let state = reply.result?.status?.state {
-                    if A2AWorkload.isTerminal(state) { return .ended }
+                    if state == "TASK_STATE_COMPLETED" { return .completed }
+                    if A2AWorkload.isTerminal(state) { return .ended(state) }
                     last = .unfinished
                 } else {
                     last = .unreadable
@@ -131,6 +173,13 @@ public struct TaskLossCheck: Sendable {
             }
             if Task.isCancelled || clock.now >= end { return last }
             try? await clock.sleep(for: .milliseconds(200))
+        }
+    }
+
+    private static func hasEnded(_ status: Status?) -> Bool {
+        switch status {
+        case .completed?, .ended?: true
+        default: false
         }
     }
 

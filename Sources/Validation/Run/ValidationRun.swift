@@ -25,6 +25,9 @@ public struct ValidationRun: Sendable {
     /// How long the task-loss check waits for acknowledged tasks to end.
     public var taskLossDeadline: Duration
     public var progress: @Sendable (String) -> Void
+    /// A replicated deployment: the load, the task checks and the phases spread their requests
+    /// over its replicas (probes and /metrics stay on `target`, the first replica).
+    public var balancer: ReplicaBalancer?
 
     public init(plan: ValidationPlan, scale: Double, target: ValidationTarget, loadAuthorizations: [String], environment: RunEnvironment,
                 probes: [Probe] = [], phaseActions: [PhaseKind: PhaseAction] = [:],
@@ -83,6 +86,7 @@ public struct ValidationRun: Sendable {
                                      interval: scrapeInterval)
         let (phases, loss) = await withTaskGroup(of: Void.self, returning: ([PhaseResult], TaskLossCheck.Result?).self) { group in
             group.addTask { await scraper.run(origin: origin) }
+            if let balancer { group.addTask { await balancer.run(http: http) } }
             var phases: [PhaseResult] = []
             for phase in plan.phases {
                 if Task.isCancelled { break }
@@ -92,13 +96,17 @@ public struct ValidationRun: Sendable {
             var loss: TaskLossCheck.Result?
             if phases.contains(where: { $0.kind.isLoad && $0.status == .ran }) {
                 progress("checking the \(ledger.count) acknowledged tasks ...")
-                let workload = A2AWorkload(http: http, target: target, authorizations: loadAuthorizations, mix: plan.effectiveMix, ledger: ledger)
+                let workload = A2AWorkload(http: http, target: target, authorizations: loadAuthorizations, mix: plan.effectiveMix, ledger: ledger,
+                                           balancer: balancer)
                 let result = await TaskLossCheck(workload: workload, deadline: taskLossDeadline).run()
                 progress("tasks: \(result.acknowledged) acknowledged, \(result.ended) ended, \(result.lost) lost; chains \(result.chainsIntact)/\(result.chainsChecked) intact")
                 loss = result
             }
             group.cancelAll()
             return (phases, loss)
+        }
+        if let balancer {
+            notes.append("the load was spread round-robin over \(balancer.replicas.count) replicas by the generator itself (a client-side load balancer: a replica leaves the rotation at a refused connection or a failed /health/ready, read every 250 ms); requests per replica: \(balancer.sentPerReplica.map(String.init).joined(separator: ", ")); times each left the rotation: \(balancer.ejectionsPerReplica.map(String.init).joined(separator: ", "))")
         }
         if probes.isEmpty { notes.append("no probes were configured: the security and integration gates have no evidence") }
         try? await client.shutdown()
@@ -121,7 +129,8 @@ public struct ValidationRun: Sendable {
         var result = PhaseResult(name: phase.name, kind: phase.kind, status: .ran, reason: nil, startSeconds: start, endSeconds: start,
                                  scaledDurationSeconds: phase.durationSeconds.map(scaled), thresholds: thresholds,
                                  mustPass: phase.kind == .load && (phase.mustPass ?? true))
-        let workload = A2AWorkload(http: http, target: target, authorizations: loadAuthorizations, mix: phase.mix ?? plan.effectiveMix, ledger: ledger)
+        let workload = A2AWorkload(http: http, target: target, authorizations: loadAuthorizations, mix: phase.mix ?? plan.effectiveMix, ledger: ledger,
+                                   balancer: balancer)
         switch phase.kind {
         case .load, .soak:
             let rate = phase.rate ?? 0
