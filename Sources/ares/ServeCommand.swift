@@ -37,6 +37,13 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         try await Console.reportingErrors {
             let configuration = try AresConfiguration.load(server, data, embedding, model, database, replica, relevance)
+            if configuration.database != nil, configuration.continuousBackup != nil {
+                // It would ship the data directory's SQLite files, none of which holds the tasks,
+                // keys or documents of a server on PostgreSQL: a backup that restores nothing.
+                throw ValidationError("""
+                    --backup-to ships the data directory, but with --database the tasks, keys and knowledge base live in                     PostgreSQL: back them up with WAL archiving or `ares backup DEST --database URL` (docs/operations.md),                     and drop --backup-to (or ARES_BACKUP_TO)
+                    """)
+            }
             let settings = configuration.server
             LoggingSystem.bootstrap({ label, provider in JSONLogHandler(label: label, level: settings.logLevel, metadataProvider: provider) },
                                     metadataProvider: OTLPTracing.logMetadataProvider)

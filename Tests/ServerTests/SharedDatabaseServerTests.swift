@@ -94,6 +94,21 @@ import Testing
         #expect(stoppedB == 0, "\(replicaB.log().suffix(3000))")
     }
 
+    /// --backup-to would ship a data directory that holds none of a PostgreSQL server's tasks,
+    /// keys or documents: refused at start, before anything connects, saying what to use instead.
+    @Test func continuousBackupOfADataDirectoryIsRefusedWithADatabase() throws {
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent("ares-db-backup-\(UUID().uuidString)")
+        let shipping = FileManager.default.temporaryDirectory.appendingPathComponent("ares-db-shipping-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: data); try? FileManager.default.removeItem(at: shipping) }
+        let outcome = try ServerProcess.ares(["serve", "--dev", "--port", "0", "--data-dir", data.path, "--backup-to", shipping.path,
+                                              "--database", "postgres://ares@127.0.0.1:1/ares"])
+        #expect(outcome.status != 0)
+        let message = outcome.stderr.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(message.contains("--backup-to ships the data directory") && message.contains("ares backup DEST --database URL"), "\(message)")
+        #expect(!message.contains("\n"), "one line: \(message)")
+        #expect(!FileManager.default.fileExists(atPath: shipping.path), "nothing was shipped")
+    }
+
     /// A password in the URL is refused before anything connects, in one line that does not repeat it.
     @Test func aPasswordInTheURLIsRefusedInOneLineWithoutEchoingIt() throws {
         let password = "pw-\(UUID().uuidString)"
