@@ -243,7 +243,7 @@ let package = Package(
         .testTarget(name: "AgentsTests", dependencies: ["Agents", "Knowledge", "ResearchCore", "Resilience"], exclude: ["Fixtures"], swiftSettings: strictSwift6),
         .testTarget(name: "ResearchCoreTests", dependencies: ["ResearchCore"], swiftSettings: strictSwift6),
         .target(name: "AresTestSupport", dependencies: ["ResearchCore"], path: "Tests/AresTestSupport", swiftSettings: strictSwift6),
-        .testTarget(name: "AresCompositionTests", dependencies: ["AresComposition"], swiftSettings: strictSwift6),
+        .testTarget(name: "AresCompositionTests", dependencies: ["AresComposition", "Storage"], swiftSettings: strictSwift6),
         .testTarget(name: "AresCLITests", dependencies: ["ares", "AresTestSupport", "Knowledge", "Storage",
                                                          // a loopback stand-in for the Hugging Face hub (ModelsCommandTests)
                                                          .product(name: "NIOCore", package: "swift-nio"),

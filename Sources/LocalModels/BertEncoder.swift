@@ -4,7 +4,8 @@ import Foundation
 import Synchronization
 
 /// BERT's forward pass on the CPU, and the pooling of its token vectors into unit-length
-/// sentence vectors. The matrix products go through OpenBLAS (`cblas_sgemm`).
+/// sentence vectors. The matrix products go through OpenBLAS (`cblas_sgemm`), except a few
+/// rows' float32 linear layers (`PanelLinear`) and the int8 layers (`QuantizedLinear`).
 ///
 /// Padding is never computed: the token rows of all sequences of a batch are stacked into one
 /// matrix for the per-token layers (embeddings, projections, feed-forward, layer norms), and
@@ -17,15 +18,33 @@ public struct BertEncoder: Sendable {
 
     public let quantization: EmbeddingQuantization
     /// The linear layers in 8 bits, per encoder layer, when `quantization` is int8.
-    let quantizedLayers: [QuantizedLayer]
+    let quantizedLayers: [LayerProducts<QuantizedLinear>]
 
-    /// The four products of one encoder layer, quantized.
-    struct QuantizedLayer: Sendable {
-        let queryKeyValue: QuantizedLinear
-        let attentionOutput: QuantizedLinear
-        let intermediate: QuantizedLinear
-        let output: QuantizedLinear
+    /// The float32 linear layers packed for the small-batch product, per encoder layer, when
+    /// `quantization` is none: a second copy of the layers' weights (42 MB for MiniLM), kept so
+    /// that a query does not pay for sgemm's packing (`PanelLinear`).
+    let panelLayers: [LayerProducts<PanelLinear>]
+
+    /// The four products of one encoder layer, prepared at load in one of the kernels' layouts.
+    struct LayerProducts<Linear: Sendable>: Sendable {
+        let queryKeyValue: Linear
+        let attentionOutput: Linear
+        let intermediate: Linear
+        let output: Linear
+
+        /// `make(weight, bias, outputs, inputs)` prepares one product from PyTorch's layout.
+        init(_ layer: BertWeights.Layer, hidden: Int, intermediate size: Int, _ make: ([Float], [Float], Int, Int) -> Linear) {
+            queryKeyValue = make(layer.queryKeyValueWeight, layer.queryKeyValueBias, 3 * hidden, hidden)
+            attentionOutput = make(layer.attentionOutputWeight, layer.attentionOutputBias, hidden, hidden)
+            intermediate = make(layer.intermediateWeight, layer.intermediateBias, size, hidden)
+            output = make(layer.outputWeight, layer.outputBias, hidden, size)
+        }
     }
+
+    /// Up to this many token rows in a forward pass, the float32 layers use the panel product;
+    /// above, OpenBLAS, whose packing of the weights is then shared by enough rows to pay off.
+    /// Measured with `ares-bench embeddings` (BENCHMARKS.md, "the float32 query kernel").
+    static let panelRowLimit = 64
 
     public init(weights: BertWeights, pooling: SentencePooling.Mode, quantization: EmbeddingQuantization = .none) {
         self.weights = weights
@@ -35,13 +54,13 @@ public struct BertEncoder: Sendable {
         switch quantization {
         case .none:
             quantizedLayers = []
+            panelLayers = weights.layers.map { layer in
+                LayerProducts(layer, hidden: hidden, intermediate: intermediate) { PanelLinear(weight: $0, bias: $1, outputs: $2, inputs: $3) }
+            }
         case .int8:
+            panelLayers = []
             quantizedLayers = weights.layers.map { layer in
-                QuantizedLayer(
-                    queryKeyValue: QuantizedLinear(weight: layer.queryKeyValueWeight, bias: layer.queryKeyValueBias, outputs: 3 * hidden, inputs: hidden),
-                    attentionOutput: QuantizedLinear(weight: layer.attentionOutputWeight, bias: layer.attentionOutputBias, outputs: hidden, inputs: hidden),
-                    intermediate: QuantizedLinear(weight: layer.intermediateWeight, bias: layer.intermediateBias, outputs: intermediate, inputs: hidden),
-                    output: QuantizedLinear(weight: layer.outputWeight, bias: layer.outputBias, outputs: hidden, inputs: intermediate))
+                LayerProducts(layer, hidden: hidden, intermediate: intermediate) { QuantizedLinear(weight: $0, bias: $1, outputs: $2, inputs: $3) }
             }
         }
     }
@@ -65,7 +84,12 @@ public struct BertEncoder: Sendable {
         let sequences = sequences.map { Array($0.prefix(weights.configuration.maximumPositions)) }
         let groups = Self.partition(lengths: sequences.map(\.count), into: EncoderParallelism.workers)
         guard groups.count > 1 else {
-            EncoderParallelism.useBLASThreads(EncoderParallelism.workers)
+            // A query: its linear layers run on one core (the panel product); the attention's
+            // products are a few kB each, where waking OpenBLAS's second thread costs more
+            // than it saves and, on a loaded machine, waits for a core.
+            let tokens = sequences.reduce(0) { $0 + $1.count }
+            let small = quantization == .none && tokens <= Self.panelRowLimit
+            EncoderParallelism.useBLASThreads(small ? 1 : EncoderParallelism.workers)
             return forward(sequences[...])
         }
         EncoderParallelism.useBLASThreads(1)
@@ -126,10 +150,13 @@ public struct BertEncoder: Sendable {
         var quantizedInput = QuantizedRows()
         for (layerIndex, layer) in weights.layers.enumerated() {
             let quantized = layerIndex < quantizedLayers.count ? quantizedLayers[layerIndex] : nil
+            let panel = tokenCount <= Self.panelRowLimit && layerIndex < panelLayers.count ? panelLayers[layerIndex] : nil
             // Self-attention: one product for queries, keys and values of every token.
             if let quantized {
                 quantizedInput.fill(states, rows: tokenCount, depth: hidden)
                 quantized.queryKeyValue.apply(quantizedInput, into: &queryKeyValue)
+            } else if let panel {
+                panel.queryKeyValue.apply(states, rows: tokenCount, into: &queryKeyValue)
             } else {
                 Self.linear(states, rows: tokenCount, inputs: hidden, layer.queryKeyValueWeight, layer.queryKeyValueBias,
                             outputs: 3 * hidden, into: &queryKeyValue)
@@ -142,6 +169,8 @@ public struct BertEncoder: Sendable {
             if let quantized {
                 quantizedInput.fill(context, rows: tokenCount, depth: hidden)
                 quantized.attentionOutput.apply(quantizedInput, into: &sublayer, accumulate: true)
+            } else if let panel {
+                panel.attentionOutput.apply(context, rows: tokenCount, into: &sublayer, accumulate: true)
             } else {
                 Self.linear(context, rows: tokenCount, inputs: hidden, layer.attentionOutputWeight, layer.attentionOutputBias,
                             outputs: hidden, into: &sublayer, accumulate: true)
@@ -153,6 +182,8 @@ public struct BertEncoder: Sendable {
             if let quantized {
                 quantizedInput.fill(states, rows: tokenCount, depth: hidden)
                 quantized.intermediate.apply(quantizedInput, into: &intermediate)
+            } else if let panel {
+                panel.intermediate.apply(states, rows: tokenCount, into: &intermediate)
             } else {
                 Self.linear(states, rows: tokenCount, inputs: hidden, layer.intermediateWeight, layer.intermediateBias,
                             outputs: configuration.intermediateSize, into: &intermediate)
@@ -162,6 +193,8 @@ public struct BertEncoder: Sendable {
             if let quantized {
                 quantizedInput.fill(intermediate, rows: tokenCount, depth: configuration.intermediateSize)
                 quantized.output.apply(quantizedInput, into: &sublayer, accumulate: true)
+            } else if let panel {
+                panel.output.apply(intermediate, rows: tokenCount, into: &sublayer, accumulate: true)
             } else {
                 Self.linear(intermediate, rows: tokenCount, inputs: configuration.intermediateSize, layer.outputWeight, layer.outputBias,
                             outputs: hidden, into: &sublayer, accumulate: true)

@@ -52,6 +52,11 @@ public struct DatabaseSettings: Sendable, Equatable, CustomStringConvertible {
     public var maximumConnections: Int = 20
     /// How long start-up keeps retrying an unreachable database before giving up.
     public var startupTimeout: Duration = .seconds(30)
+    /// How long a request waits for the database (a pooled connection and a query's answer)
+    /// before it answers "retry later": a stalled pool or a silent server must not hold
+    /// requests, task steps or a shutdown forever. `ARES_DATABASE_REQUEST_TIMEOUT` (seconds).
+    public var requestTimeout: Duration = .seconds(10)
+    public static let requestTimeoutVariable = "ARES_DATABASE_REQUEST_TIMEOUT"
     /// Kept out of `description`, `Equatable` output and any log line.
     let password: Secret?
 
@@ -83,6 +88,12 @@ public struct DatabaseSettings: Sendable, Equatable, CustomStringConvertible {
         database = parsed.database
         tlsMode = parsed.tlsMode
         certificateAuthorityFile = parsed.certificateAuthorityFile
+        if let text = environment[Self.requestTimeoutVariable], !text.isEmpty {
+            guard let seconds = Double(text), seconds >= 0.1, seconds <= 3600 else {
+                throw .invalid("\(Self.requestTimeoutVariable) must be a number of seconds from 0.1 to 3600 (got '\(text.prefix(40))')")
+            }
+            requestTimeout = .milliseconds(Int((seconds * 1000).rounded()))
+        }
         let file = environment[Self.passwordFileVariable].flatMap { $0.isEmpty ? nil : $0 }
         let variable = environment[Self.passwordVariable].flatMap { $0.isEmpty ? nil : $0 }
         switch (file, variable) {

@@ -14,12 +14,12 @@ import Security
 /// whatever order concurrent changes commit (a maximum would miss a smaller revision that
 /// commits after a larger one).
 public final class PostgresAPIKeyStore: APIKeyRepository {
-    private let client: PostgresClient
+    private let client: PostgresDatabasePool
     private let settings: DatabaseSettings
     private let logger: Logger
 
     public init(database: PostgresDatabase) {
-        client = database.client
+        client = database.pool
         settings = database.settings
         logger = database.logger
     }

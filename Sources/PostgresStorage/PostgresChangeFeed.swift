@@ -68,7 +68,7 @@ public final class PostgresChangeFeed: EventChangeFeed, Service, Sendable {
 
     public let mode: Mode
     private let start: Start
-    private let client: PostgresClient
+    private let client: PostgresDatabasePool
     private let settings: DatabaseSettings
     private let logger: Logger
     private let cursor = Mutex(Cursor())
@@ -78,7 +78,7 @@ public final class PostgresChangeFeed: EventChangeFeed, Service, Sendable {
     public init(database: PostgresDatabase, mode: Mode = .listen(), start: Start = .now, logger: Logger? = nil) {
         self.mode = mode
         self.start = start
-        client = database.client
+        client = database.pool
         settings = database.settings
         self.logger = logger ?? database.logger
     }

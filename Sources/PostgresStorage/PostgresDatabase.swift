@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import PostgresNIO
 import ServiceLifecycle
+import Synchronization
 
 /// ares's PostgreSQL database: the connection pool (a `PostgresClient`, run as a `Service`),
 /// the start-up check that waits for the database and says precisely why it cannot be used,
@@ -16,19 +17,126 @@ import ServiceLifecycle
 /// ```
 public final class PostgresDatabase: Service, Sendable {
     public let settings: DatabaseSettings
-    public let client: PostgresClient
     let logger: Logger
+    /// The pool in use now, and how to retire it (see `replaceClient`).
+    private let current: Mutex<CurrentClient>
+    /// What `run()` starts as its child tasks: pools to run, and operations under a deadline
+    /// (`PostgresDatabasePool`), which must not be children of their caller (see there).
+    private let work: (stream: AsyncStream<Work>, continuation: AsyncStream<Work>.Continuation)
+
+    struct CurrentClient: Sendable {
+        var client: PostgresClient
+        var retire: AsyncStream<Void>.Continuation
+        var replacements = 0
+        /// Since when the pool has not answered a probe while a connection of its own did.
+        var poolStalledSince: ContinuousClock.Instant?
+    }
+
+    enum Work: Sendable {
+        case job(@Sendable () async -> Void)
+        case client(PostgresClient, retired: AsyncStream<Void>)
+    }
 
     public init(settings: DatabaseSettings, logger: Logger) {
         self.settings = settings
         self.logger = logger
-        client = PostgresClient(configuration: PostgresConnectionConfiguration.client(settings), backgroundLogger: logger)
+        work = AsyncStream<Work>.makeStream()
+        let client = PostgresClient(configuration: PostgresConnectionConfiguration.client(settings), backgroundLogger: logger)
+        let (retired, retire) = AsyncStream<Void>.makeStream()
+        current = Mutex(CurrentClient(client: client, retire: retire))
+        work.continuation.yield(.client(client, retired: retired))
     }
 
-    /// Runs the pool until cancelled (or a graceful shutdown): queries wait for this to run.
+    /// The connection pool in use now. Code that keeps using the database should go through
+    /// `pool` (deadlines, and a replaced pool is used from the next operation on); this is
+    /// for one-off commands (`ares db`, migrations).
+    public var client: PostgresClient { current.withLock { $0.client } }
+
+    /// The current pool, with a deadline on every operation: what the stores use.
+    public var pool: PostgresDatabasePool { PostgresDatabasePool(database: self) }
+
+    /// How many times a stalled pool was replaced since start.
+    public var poolReplacements: Int { current.withLock { $0.replacements } }
+
+    /// Runs the pools and the operations under deadlines until cancelled (or a graceful
+    /// shutdown): queries wait for this to run.
     public func run() async throws {
-        await client.run()
+        let work = work
+        await cancelWhenGracefulShutdown {
+            await withDiscardingTaskGroup { group in
+                for await item in work.stream {
+                    switch item {
+                    case let .job(job):
+                        group.addTask { await job() }
+                    case let .client(client, retired):
+                        group.addTask { await Self.run(client, until: retired) }
+                    }
+                }
+                // Cancelled (the stream ends for a cancelled consumer): stop every pool, which
+                // fails whatever still waits on one of their connections.
+                group.cancelAll()
+            }
+        }
     }
+
+    /// Runs `client` until it is retired (or the database stops). Cancelling a pool's run
+    /// closes its connections and fails its waiting leases.
+    private static func run(_ client: PostgresClient, until retired: AsyncStream<Void>) async {
+        await withDiscardingTaskGroup { group in
+            group.addTask { await client.run() }
+            for await _ in retired {}
+            group.cancelAll()
+        }
+    }
+
+    /// Starts `job` as a child task of `run()` (`.terminated` once the database stopped).
+    func submit(_ job: @escaping @Sendable () async -> Void) -> AsyncStream<Work>.Continuation.YieldResult {
+        work.continuation.yield(.job(job))
+    }
+
+    /// Builds a new pool, runs it, and retires the current one (its run is cancelled; nothing
+    /// waits for it): for a pool judged stalled (`recordPoolProbe`). Operations already under
+    /// way on the old pool fail (retryable); the next ones use the new pool.
+    public func replaceClient(reason: String) {
+        let client = PostgresClient(configuration: PostgresConnectionConfiguration.client(settings), backgroundLogger: logger)
+        let (retired, retire) = AsyncStream<Void>.makeStream()
+        let (old, count) = current.withLock { state in
+            let old = state.retire
+            state.client = client
+            state.retire = retire
+            state.replacements += 1
+            state.poolStalledSince = nil
+            return (old, state.replacements)
+        }
+        work.continuation.yield(.client(client, retired: retired))
+        old.finish()
+        logger.warning("database connection pool replaced", metadata: ["reason": .string(reason), "replacements": "\(count)"])
+    }
+
+    /// A readiness probe's outcome: `pool` whether a trivial query through the pool answered
+    /// within the request deadline, `direct` whether a connection of its own to the same
+    /// address did. A pool that keeps failing while the server answers directly for
+    /// `stallTolerance` is stalled (PostgresNIO's pool can stay so after a failover) and is
+    /// replaced. Returns whether it was.
+    @discardableResult
+    public func recordPoolProbe(pool: Bool, direct: Bool, now: ContinuousClock.Instant = .now) -> Bool {
+        let stalledFor: Duration? = current.withLock { state in
+            guard !pool, direct else {
+                state.poolStalledSince = nil
+                return nil
+            }
+            let since = state.poolStalledSince ?? now
+            state.poolStalledSince = since
+            return now - since
+        }
+        guard let stalledFor, stalledFor >= stallTolerance else { return false }
+        replaceClient(reason: "the pool has not answered for \(stalledFor.formatted(.units(allowed: [.seconds], width: .narrow))) while the database answers a connection of its own")
+        return true
+    }
+
+    /// How long the pool may fail probes that a direct connection passes before it is
+    /// replaced: twice the request deadline (a pool that is merely busy gets time to catch up).
+    public var stallTolerance: Duration { settings.requestTimeout * 2 }
 
     /// Waits until the database accepts a connection as the configured user (retrying an
     /// unreachable or starting server with backoff, up to `settings.startupTimeout`), then,

@@ -1,12 +1,17 @@
 import Logging
 import PostgresNIO
+import Synchronization
 
-/// Asks the database `SELECT 1` over a connection of its own, opened for the ping and closed
-/// after it, for health checks. Not the pool's: a pool whose server is gone holds queries
-/// until it gives up on connecting (about a minute), so a ping through it would say nothing
-/// for that long; a connection of its own fails as soon as the server refuses or closes it.
-/// A fresh connection each time means no ping inherits the state of a connection the server
-/// dropped.
+/// Health checks: asks the database `SELECT 1` twice at once, through the pool the requests
+/// use and over a connection of its own (opened for the ping and closed after it), each
+/// within the request deadline. Either failing is a problem.
+///
+/// Why both: the pool is what requests need, and PostgresNIO's pool can stall after a
+/// failover with no connection open while the server answers (issue 16: readiness said OK
+/// because it only pinged directly); a direct connection says whether the server itself
+/// answers, and tells a stalled pool (replaced, `PostgresDatabase.recordPoolProbe`) from a
+/// database that is away. A fresh connection each time means no ping inherits the state of
+/// a connection the server dropped.
 public struct PostgresDatabasePinger: Sendable {
     private let database: PostgresDatabase
 
@@ -14,21 +19,88 @@ public struct PostgresDatabasePinger: Sendable {
         self.database = database
     }
 
-    /// Nil when the database answered; else the problem, in one line.
+    /// Nil when the database answered both ways; else the problem, in one line.
     public func ping(id: Int) async -> String? {
+        async let direct = pingDirectly(id: id)
+        async let pool = pingThroughPool()
+        let (directProblem, poolProblem) = await (direct, pool)
+        database.recordPoolProbe(pool: poolProblem == nil, direct: directProblem == nil)
+        if let directProblem { return directProblem }
+        return poolProblem.map { "the connection pool does not answer (the server does): \($0)" }
+    }
+
+    private func pingThroughPool() async -> String? {
         do {
-            let connection = try await PostgresConnection.connect(configuration: try PostgresConnectionConfiguration.connection(database.settings),
-                                                                  id: id, logger: database.logger)
-            do {
-                try await connection.query("SELECT 1", logger: database.logger)
-            } catch {
-                try? await connection.close()
-                throw error
-            }
-            try? await connection.close()
+            for try await _ in try await database.pool.query("SELECT 1", logger: database.logger) {}
             return nil
         } catch {
             return PostgresStorageError.classify(error, settings: database.settings).message
         }
     }
+
+    /// Connecting can be cancelled; a query on a connection whose server went silent cannot,
+    /// so the deadline closes the connection, which fails the query.
+    private func pingDirectly(id: Int) async -> String? {
+        let database = database
+        let opened = DirectConnection()
+        let timeout = database.settings.requestTimeout
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    let connection = try await PostgresConnection.connect(
+                        configuration: try PostgresConnectionConfiguration.connection(database.settings), id: id, logger: database.logger)
+                    let expired = opened.state.withLock { state in
+                        guard case .expired = state else {
+                            state = .open(connection)
+                            return false
+                        }
+                        return true
+                    }
+                    // Closed (and the close awaited) on every path: PostgresNIO checks in a
+                    // connection's deinit that it was closed.
+                    if expired {
+                        try? await connection.close()
+                        throw CancellationError()
+                    }
+                    do {
+                        try await connection.query("SELECT 1", logger: database.logger)
+                    } catch {
+                        try? await connection.close()
+                        throw error
+                    }
+                    try? await connection.close()
+                }
+                group.addTask {
+                    try await Task.sleep(for: timeout)
+                    let connection: PostgresConnection? = opened.state.withLock { state in
+                        defer { state = .expired }
+                        if case let .open(connection) = state { return connection }
+                        return nil
+                    }
+                    connection?.close().whenComplete { _ in }
+                    throw PostgresStorageError(.unreachable, """
+                        the database at \(database.settings.host):\(database.settings.port) did not answer a connection of its own \
+                        within \(timeout.formatted(.units(allowed: [.seconds, .milliseconds], width: .narrow)))
+                        """)
+                }
+                try await group.next()
+                group.cancelAll()
+            }
+            return nil
+        } catch {
+            return PostgresStorageError.classify(error, settings: database.settings).message
+        }
+    }
+}
+
+/// A direct ping's connection, so that its deadline closes a connection opened just before
+/// it passed (under the lock: one of them sees the other).
+private final class DirectConnection: Sendable {
+    enum State {
+        case connecting
+        case open(PostgresConnection)
+        case expired
+    }
+
+    let state = Mutex(State.connecting)
 }

@@ -26,12 +26,12 @@ public final class PostgresDocumentStore: DocumentRepository, DocumentChangeFeed
     /// that LISTEN rather than poll.
     public static let notificationChannel = "ares_knowledge"
 
-    private let client: PostgresClient
+    private let client: PostgresDatabasePool
     private let settings: DatabaseSettings
     private let logger: Logger
 
     public init(database: PostgresDatabase) {
-        client = database.client
+        client = database.pool
         settings = database.settings
         logger = database.logger
     }
@@ -141,6 +141,16 @@ public final class PostgresDocumentStore: DocumentRepository, DocumentChangeFeed
                 in rows.decode((Int64, String, String, String?, String, String, String, Int64, Int64, Int32?, ByteBuffer).self) {
                 result[id] = (try Self.passage(key, source, display, title, headings, text, start, end, page), Self.decodeEmbedding(embedding))
             }
+            return result
+        }
+    }
+
+    public func passageTexts(chunkKeys: [String]) async throws -> [String: String] {
+        guard !chunkKeys.isEmpty else { return [:] }
+        return try await describingErrors {
+            let rows = try await client.query("SELECT chunk_key, text FROM ares_passages WHERE chunk_key = ANY(\(chunkKeys))", logger: logger)
+            var result: [String: String] = [:]
+            for try await (key, text) in rows.decode((String, String).self) { result[key] = text }
             return result
         }
     }
@@ -296,7 +306,7 @@ public final class PostgresDocumentStore: DocumentRepository, DocumentChangeFeed
     ) async throws -> DocumentWriteOutcome {
         try Self.refuseNUL(upserts, deletions)
         return try await describingErrors {
-            try await client.withConnection { connection in
+            try await client.withConnection { [self] connection in
                 try await PostgresTransaction.run(on: connection, logger: logger) { connection in
                     try await write(upserts: upserts, deletions: deletions, touches: touches, on: connection)
                 }
@@ -390,7 +400,7 @@ public final class PostgresDocumentStore: DocumentRepository, DocumentChangeFeed
 
     public func replaceEmbeddings(_ embeddings: [(id: Int64, embedding: [Float])]) async throws {
         try await describingErrors {
-            try await client.withConnection { connection in
+            try await client.withConnection { [self] connection in
                 try await PostgresTransaction.run(on: connection, logger: logger) { connection in
                     let generation = try await lockGeneration(on: connection) + 1
                     // In slices: one statement's parameters stay a few megabytes.

@@ -30,7 +30,7 @@ public final class PostgresEventStore: TaskQueueingEventStore {
     /// ASCII and a 2 (the migrator's lock is 1).
     public static let appendLockKey: Int64 = 0x6172_6573_0000_0002
 
-    private let client: PostgresClient
+    private let client: PostgresDatabasePool
     private let settings: DatabaseSettings
     private let logger: Logger
     private let committer: PostgresGroupCommitter
@@ -39,10 +39,10 @@ public final class PostgresEventStore: TaskQueueingEventStore {
 
     public init(database: PostgresDatabase) {
         queueDomain = ObjectIdentifier(database)
-        client = database.client
+        client = database.pool
         settings = database.settings
         logger = database.logger
-        committer = PostgresGroupCommitter(client: database.client, settings: database.settings, logger: database.logger)
+        committer = PostgresGroupCommitter(client: database.pool, settings: database.settings, logger: database.logger)
     }
 
     public func append(_ events: [NewEvent], to stream: String, expectedVersion: Int64? = nil) async throws -> [StoredEvent] {

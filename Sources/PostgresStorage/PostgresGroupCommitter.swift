@@ -38,7 +38,7 @@ actor PostgresGroupCommitter {
     /// Attempts of a batch the server aborted for a deadlock or a serialization failure.
     static let attempts = 3
 
-    private let client: PostgresClient
+    private let client: PostgresDatabasePool
     private let settings: DatabaseSettings
     private let logger: Logger
     private var queue: [(request: Request, continuation: CheckedContinuation<[StoredEvent], any Error>)] = []
@@ -51,7 +51,7 @@ actor PostgresGroupCommitter {
     /// append to a stream whose head the other batch holds waits for its commit.
     static let maximumBatchesInFlight = 2
 
-    init(client: PostgresClient, settings: DatabaseSettings, logger: Logger) {
+    init(client: PostgresDatabasePool, settings: DatabaseSettings, logger: Logger) {
         self.client = client
         self.settings = settings
         self.logger = logger
@@ -130,7 +130,7 @@ actor PostgresGroupCommitter {
     }
 
     /// One attempt at the batch: its transaction on a connection of the pool.
-    private static func transaction(_ requests: [Request], client: PostgresClient, logger: Logger) async throws
+    private static func transaction(_ requests: [Request], client: PostgresDatabasePool, logger: Logger) async throws
         -> [Result<[StoredEvent], any Error>] {
         try await client.withConnection { connection in
             try await PostgresTransaction.run(on: connection, logger: logger) { connection in

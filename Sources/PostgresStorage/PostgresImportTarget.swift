@@ -20,12 +20,12 @@ public struct PostgresImportTarget: Sendable {
     /// began and whether it finished: what lets a second run resume rather than refuse.
     public static let markerKey = "imported-from"
 
-    private let client: PostgresClient
+    private let client: PostgresDatabasePool
     private let settings: DatabaseSettings
     private let logger: Logger
 
     public init(database: PostgresDatabase) {
-        client = database.client
+        client = database.pool
         settings = database.settings
         logger = database.logger
     }

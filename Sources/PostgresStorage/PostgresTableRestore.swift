@@ -37,25 +37,10 @@ public enum PostgresTableRestore {
         for sequence in sequences where !PostgresTableSnapshot.isPlainIdentifier(sequence.name) {
             throw PostgresStorageError(.server, "the backup names a sequence that is not a plain identifier: '\(sequence.name.prefix(80))'")
         }
-        // A connection of its own: the transaction holds it for the whole load.
-        let connection: PostgresConnection
-        do {
-            connection = try await PostgresConnection.connect(configuration: try PostgresConnectionConfiguration.connection(settings), id: 1, logger: logger)
-        } catch {
-            throw PostgresStorageError.describing(error, settings: settings)
-        }
-        do {
-            try await connection.query("BEGIN", logger: logger)
-            let summary = try await load(on: connection, logger: logger, tables: tables, sequences: sequences, rows: openRows)
-            try await connection.query("COMMIT", logger: logger)
-            try? await connection.close()
-            return summary
-        } catch {
-            // Closing the connection rolls the transaction back: nothing of a failed load stays.
-            try? await connection.close()
-            if error is PostgresStorageError { throw error }
-            if error is PSQLError || error is PostgresDecodingError { throw PostgresStorageError.describing(error, settings: settings) }
-            throw error
+        // A connection of its own: the transaction holds it for the whole load, and a failed
+        // load leaves nothing behind.
+        return try await PostgresDedicatedTransaction.run(settings: settings, logger: logger, begin: "BEGIN", ending: .commit) { connection in
+            try await load(on: connection, logger: logger, tables: tables, sequences: sequences, rows: openRows)
         }
     }
 

@@ -89,28 +89,14 @@ public enum PostgresTableSnapshot {
     /// Reads every ares table in one read-only snapshot into `sink`, on a connection of its own
     /// (held for the whole copy, which a pooled connection should not be).
     public static func take<S: Sink>(settings: DatabaseSettings, logger: Logger, into sink: inout S) async throws -> Summary {
-        let connection: PostgresConnection
-        do {
-            connection = try await PostgresConnection.connect(configuration: try PostgresConnectionConfiguration.connection(settings), id: 1, logger: logger)
-        } catch {
-            throw PostgresStorageError.describing(error, settings: settings)
-        }
-        do {
-            try await connection.query("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", logger: logger)
+        // Read only: nothing to keep.
+        try await PostgresDedicatedTransaction.run(settings: settings, logger: logger, begin: "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY",
+                                                   ending: .rollback) { connection in
             // The output forms the restore reads back, whatever the server's defaults.
             try await connection.query("SET LOCAL bytea_output = 'hex'", logger: logger)
             try await connection.query("SET LOCAL TimeZone = 'UTC'", logger: logger)
             try await connection.query("SET LOCAL extra_float_digits = 1", logger: logger)
-            let summary = try await read(on: connection, logger: logger, into: &sink)
-            // Read only: nothing to keep.
-            try await connection.query("ROLLBACK", logger: logger)
-            try? await connection.close()
-            return summary
-        } catch {
-            try? await connection.close()
-            if error is PostgresStorageError { throw error }
-            if error is PSQLError || error is PostgresDecodingError { throw PostgresStorageError.describing(error, settings: settings) }
-            throw error
+            return try await read(on: connection, logger: logger, into: &sink)
         }
     }
 

@@ -42,7 +42,7 @@ public final class PostgresTaskQueue: TaskWorkQueue {
     /// task in the commit that records it (`TaskQueueingEventStore`), instead of `enqueue`.
     public let queueDomain: ObjectIdentifier?
 
-    private let client: PostgresClient
+    private let client: PostgresDatabasePool
     private let settings: DatabaseSettings
     private let logger: Logger
     /// The lease in milliseconds, as the statements take it.
@@ -57,7 +57,7 @@ public final class PostgresTaskQueue: TaskWorkQueue {
     public init(database: PostgresDatabase, replicaID: String, leaseDuration: Duration = .seconds(5),
                 pollInterval: Duration = .milliseconds(250), logger: Logger) {
         queueDomain = ObjectIdentifier(database)
-        client = database.client
+        client = database.pool
         settings = database.settings
         self.replicaID = replicaID
         self.logger = logger

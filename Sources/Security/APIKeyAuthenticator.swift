@@ -6,6 +6,9 @@ import Synchronization
 public enum AuthenticationResult: Sendable, Equatable {
     case authenticated(Principal)
     case rejected(String)
+    /// The keys cannot be checked yet (a replica still loading them from the database): the
+    /// key may well be valid, so the caller is told to retry, not that it is refused.
+    case unavailable(String)
 }
 
 /// Checks API keys against the key store with an in-memory copy of the (small) key table.
@@ -18,6 +21,8 @@ public final class APIKeyAuthenticator: Sendable {
     private struct Snapshot {
         var keys: [String: StoredAPIKey] = [:]
         var signature: FileSignature?
+        /// False until the first `replaceKeys` of an authenticator made with `awaitingKeys()`.
+        var loaded = true
     }
 
     /// What identifies a version of the key file. Modification times are as coarse as the
@@ -52,9 +57,28 @@ public final class APIKeyAuthenticator: Sendable {
         replaceKeys(keys)
     }
 
+    /// An authenticator whose keys someone else loads (a replica reading them from the
+    /// database): until the first `replaceKeys`, a presented key is answered "unavailable, retry"
+    /// rather than refused, so that a client does not discard a good key because it called
+    /// while the replica was starting.
+    public static func awaitingKeys() -> APIKeyAuthenticator {
+        let authenticator = APIKeyAuthenticator()
+        authenticator.snapshot.withLock { $0.loaded = false }
+        return authenticator
+    }
+
+    /// Whether the keys were loaded (always true for the key file and `init(keys:)`).
+    public var keysLoaded: Bool { snapshot.withLock { $0.loaded } }
+
+    /// The answer to a key presented before the keys were loaded.
+    public static let keysLoading = "the server is still loading its API keys; retry shortly"
+
     /// Replaces the in-memory copy with `keys` (the repository's whole table).
     public func replaceKeys(_ keys: [StoredAPIKey]) {
-        snapshot.withLock { $0.keys = Dictionary(keys.map { ($0.id, $0) }, uniquingKeysWith: { _, last in last }) }
+        snapshot.withLock {
+            $0.keys = Dictionary(keys.map { ($0.id, $0) }, uniquingKeysWith: { _, last in last })
+            $0.loaded = true
+        }
     }
 
     public func authenticate(_ presented: String) -> AuthenticationResult {
@@ -69,7 +93,9 @@ public final class APIKeyAuthenticator: Sendable {
         // An unknown id and a wrong secret get the same answer after the same work (a digest
         // compared in constant time against a stored or a stand-in digest), so neither the
         // message nor the timing tells a caller which key ids exist.
-        let key = snapshot.withLock { $0.keys[token.id] }
+        guard let key = snapshot.withLock({ $0.loaded ? Optional($0.keys[token.id]) : nil }) else {
+            return .unavailable(Self.keysLoading)
+        }
         let matches = ConstantTime.equals(key?.secretDigest ?? Self.standInDigest, token.secretDigest)
         guard let key, matches else { return .rejected(Self.invalidKey) }
         guard !key.isRevoked else { return .rejected("API key \(key.id) is revoked") }

@@ -18,6 +18,8 @@ public final class SQLiteEventStore: EventStore {
     /// Whether the last write committed; readiness reports it (see `StorageWritability`).
     public let storageWritability: StorageWritability
     public var writability: StorageWritability? { storageWritability }
+    /// Who may hold appends back (continuous backup's bounded RPO); nil: appends go straight in.
+    private let admission = Mutex<(any AppendAdmission)?>(nil)
 
     public init(path: String) throws {
         var configuration = Configuration()
@@ -98,7 +100,20 @@ public final class SQLiteEventStore: EventStore {
 
     public func append(_ events: [NewEvent], to stream: String, expectedVersion: Int64? = nil) async throws -> [StoredEvent] {
         try Self.validate(events, stream: stream)
+        // Waits before the write, not after: a refusal then leaves nothing written, so the
+        // retryable error is the whole truth (a write refused after its commit would be retried
+        // by the client and recorded twice).
+        guard let admission = admission.withLock({ $0 }) else {
+            return try await committer.append(AppendRequest(stream: stream, events: events, expectedVersion: expectedVersion))
+        }
+        try await admission.admit()
+        defer { admission.committed() }
         return try await committer.append(AppendRequest(stream: stream, events: events, expectedVersion: expectedVersion))
+    }
+
+    /// Makes every later append ask `admission` first (`ares serve --backup-to`).
+    public func holdAppends(for admission: any AppendAdmission) {
+        self.admission.withLock { $0 = admission }
     }
 
     package static func validate(_ events: [NewEvent], stream: String) throws {

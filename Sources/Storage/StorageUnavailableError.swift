@@ -18,6 +18,9 @@ public struct StorageUnavailableError: Error, Sendable, Equatable, CustomStringC
         /// The database server (PostgreSQL) cannot be reached or dropped the connection: the
         /// write was not acknowledged, and may be tried again once it is back.
         case unreachable = "database unreachable"
+        /// Continuous backup shipping (`--backup-to`) has been behind or failing for longer than
+        /// its limit: acknowledging the write would break the bounded RPO the operator asked for.
+        case backupBehind = "backup shipping behind"
     }
 
     /// How long a client should wait before trying again: space usually returns through an

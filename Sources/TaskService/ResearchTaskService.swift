@@ -31,10 +31,19 @@ public final class ResearchTaskService: Sendable {
     public let workflow: ResearchWorkflow
     /// The task listing in memory, told of every event appended here.
     public let listing: TaskListingProjection
+    /// Where evidence stored as references finds its passages' text (the knowledge base); nil:
+    /// every referenced passage reads as no longer in the knowledge base.
+    public let passages: (any PassageTextSource)?
 
-    public init(store: any EventStore, workflow: ResearchWorkflow, listingCapacity: Int = TaskListingProjection.defaultCapacity) {
+    /// Which tags the task steps are written with (see `TaskEventFormat`).
+    public let eventFormat: TaskEventFormat
+
+    public init(store: any EventStore, workflow: ResearchWorkflow, passages: (any PassageTextSource)? = nil,
+                eventFormat: TaskEventFormat = .compact, listingCapacity: Int = TaskListingProjection.defaultCapacity) {
+        self.eventFormat = eventFormat
         self.store = store
         self.workflow = workflow
+        self.passages = passages
         self.listing = TaskListingProjection(store: store, capacity: listingCapacity)
     }
 
@@ -45,10 +54,12 @@ public final class ResearchTaskService: Sendable {
 
     /// Records a new task and returns it as recorded: its id, its state (the fold of its one
     /// event) and when, so that a caller needs no read to show it.
-    public func submitTask(question: String, principal: String? = nil, contextID: String? = nil) async throws
+    /// `id`: the task's id when the caller chose it (`taskID(forMessage:principal:)`); a task
+    /// with that id that exists already fails the append with `EventStoreError.versionConflict`.
+    public func submitTask(question: String, principal: String? = nil, contextID: String? = nil, id chosenID: String? = nil) async throws
         -> (id: String, state: TaskState, recordedAt: Date) {
         let (event, state) = try Self.submission(question: question, principal: principal, contextID: contextID)
-        let id = Self.newTaskID()
+        let id = chosenID ?? Self.newTaskID()
         let stored = try await store.append([try Self.encode(event)], to: id, expectedVersion: 0)
         if let first = stored.first { listing.recordSubmitted(first, owner: principal, contextID: contextID) }
         return (id, state, stored.last?.recordedAt ?? Date())
@@ -57,6 +68,32 @@ public final class ResearchTaskService: Sendable {
     /// A fresh task id (the stream of its events).
     public static func newTaskID() -> String {
         "task-" + UUID().uuidString.lowercased()
+    }
+
+    /// The id of the task that the message `messageID` of `principal` creates: the same for a
+    /// retry of that message, on any replica, so that the store's one stream per id makes the
+    /// submission idempotent (a second append at version 0 conflicts) in the commit that
+    /// records it, with nothing to remember beside the task itself. Shaped like the random ids
+    /// (a UUID, version 8: application-defined), from SHA-256 over both strings, each prefixed
+    /// with its length so that no two pairs hash the same input; another principal's message
+    /// never names this principal's task.
+    public static func taskID(forMessage messageID: String, principal: String) -> String {
+        let input = "ares-task-for-message|\(principal.utf8.count)|\(principal)|\(messageID.utf8.count)|\(messageID)"
+        var hex = Array(ContentSHA256.hex(Data(input.utf8)).prefix(32))
+        guard hex.count == 32 else { return newTaskID() }
+        hex[12] = "8"
+        // The variant bits (10xx): the first hex digit of the fourth group is 8, 9, a or b.
+        let variant: [Character] = ["8", "9", "a", "b"]
+        hex[16] = variant[(hex[16].hexDigitValue ?? 0) & 3]
+        let text = String(hex)
+        var groups: [Substring] = []
+        var start = text.startIndex
+        for length in [8, 4, 4, 4, 12] {
+            let end = text.index(start, offsetBy: length)
+            groups.append(text[start..<end])
+            start = end
+        }
+        return "task-" + groups.joined(separator: "-")
     }
 
     /// The store, when it can queue a task in the commit that records it into the queue that
@@ -100,14 +137,16 @@ public final class ResearchTaskService: Sendable {
                     beforeRecording: @escaping @Sendable (TaskEvent) throws -> Void = { _ in },
                     observe: @escaping @Sendable (StoredEvent, TaskEvent) -> Void = { _, _ in }) async throws -> TaskState {
         let (state, version) = try await load(id)
-        let versionCounter = VersionCounter(version)
+        var context = TaskEventCodec.Context(state: state)
+        context.format = eventFormat
+        let versionCounter = VersionCounter(version, context: context)
         let store = self.store
         let listing = self.listing
         return try await workflow.run(from: state, taskID: id) { event in
             try beforeRecording(event)
             let expected = versionCounter.value
-            let appended = try await store.append([try Self.encode(event)], to: id, expectedVersion: expected)
-            versionCounter.advance()
+            let appended = try await store.append([try Self.encode(event, context: versionCounter.context)], to: id, expectedVersion: expected)
+            versionCounter.advance(past: event)
             if let stored = appended.last {
                 listing.record(stored)
                 observe(stored, event)
@@ -124,7 +163,7 @@ public final class ResearchTaskService: Sendable {
     public func snapshot(of id: String) async throws -> (state: TaskState, version: Int64, updatedAt: Date) {
         let stored = try await store.read(stream: id)
         guard let last = stored.last else { throw try await absence(of: id) }
-        return (try Self.fold(stored.map(\.payload), task: id), last.version, last.recordedAt)
+        return (try await fold(stored.map(\.payload), task: id), last.version, last.recordedAt)
     }
 
     /// Records that a task which is not running (queued, or interrupted) was canceled.
@@ -156,7 +195,9 @@ public final class ResearchTaskService: Sendable {
     public func events(of id: String) async throws -> [(stored: StoredEvent, event: TaskEvent)] {
         let stored = try await store.read(stream: id)
         guard !stored.isEmpty else { throw try await absence(of: id) }
-        return try stored.map { ($0, try Self.decode($0, task: id)) }
+        var decoder = TaskEventStreamDecoder()
+        let decoded = try stored.map { try Self.decode($0, task: id, with: &decoder) }
+        return zip(stored, try await EvidenceReference.resolve(decoded, from: passages)).map { ($0, $1) }
     }
 
     /// Tasks whose last recorded step is not an end: what a restart resumes.
@@ -168,7 +209,7 @@ public final class ResearchTaskService: Sendable {
     private func load(_ id: String) async throws -> (state: TaskState, version: Int64) {
         let payloads = try await store.readPayloads(stream: id)
         guard !payloads.isEmpty else { throw try await absence(of: id) }
-        return (try Self.fold(payloads, task: id), Int64(payloads.count))
+        return (try await fold(payloads, task: id), Int64(payloads.count))
     }
 
     /// Why a task has no events: retention removed them (its summary remains), or it never existed.
@@ -182,17 +223,22 @@ public final class ResearchTaskService: Sendable {
         try await store.prunedStreams(prefix: "task-").map(PrunedTaskSummary.decode)
     }
 
-    /// The state a task's stored payloads fold to; a payload that does not decode or cannot
-    /// follow the state before it makes the task damaged.
-    private static func fold(_ payloads: [Data], task id: String) throws -> TaskState {
-        var state = TaskState()
+    /// The state a task's stored payloads fold to, its evidence's text filled in from the
+    /// knowledge base; a payload that does not decode or cannot follow the state before it
+    /// makes the task damaged.
+    private func fold(_ payloads: [Data], task id: String) async throws -> TaskState {
+        var decoder = TaskEventStreamDecoder()
+        var decoded: [(event: TaskEvent, references: [EvidenceReference])] = []
+        decoded.reserveCapacity(payloads.count)
         for (index, payload) in payloads.enumerated() {
-            let event: TaskEvent
             do {
-                event = try TaskEventCodec.decode(payload)
+                decoded.append(try decoder.decode(payload))
             } catch {
                 throw ResearchTaskError.damagedTask(id, "event \(index + 1) does not decode: \(error)")
             }
+        }
+        var state = TaskState()
+        for event in try await EvidenceReference.resolve(decoded, from: passages) {
             do {
                 try state.apply(event)
             } catch {
@@ -202,24 +248,44 @@ public final class ResearchTaskService: Sendable {
         return state
     }
 
-    static func encode(_ event: TaskEvent) throws -> NewEvent {
-        NewEvent(type: event.typeName, payload: TaskEventCodec.encode(event))
+    static func encode(_ event: TaskEvent, context: TaskEventCodec.Context = TaskEventCodec.Context()) throws -> NewEvent {
+        NewEvent(type: event.typeName, payload: TaskEventCodec.encode(event, context: context))
     }
 
-    static func decode(_ stored: StoredEvent, task: String) throws -> TaskEvent {
+    /// A step recorded elsewhere (another replica) of a task whose state here is `state`: decoded
+    /// with what it may refer to, its evidence's text filled in from the knowledge base.
+    public func decodeFollowed(_ stored: StoredEvent, after state: TaskState) async throws -> TaskEvent {
+        var decoder = TaskEventStreamDecoder(context: TaskEventCodec.Context(state: state))
+        let decoded = try Self.decode(stored, task: stored.stream, with: &decoder)
+        return try await EvidenceReference.resolve([decoded], from: passages).first ?? decoded.event
+    }
+
+    static func decode(_ stored: StoredEvent, task: String,
+                       with decoder: inout TaskEventStreamDecoder) throws -> (event: TaskEvent, references: [EvidenceReference]) {
         do {
-            return try TaskEventCodec.decode(stored.payload)
+            return try decoder.decode(stored.payload)
         } catch {
             throw ResearchTaskError.damagedTask(task, "event \(stored.version) (\(stored.type)) does not decode: \(error)")
         }
     }
 }
 
-/// The stream version the next append expects; the workflow records one step at a time.
+/// The stream version the next append expects, and what its encoding may refer to (the
+/// question, the synthesized report); the workflow records one step at a time.
 final class VersionCounter: @unchecked Sendable {
     private let lock = NSLock()
     private var current: Int64
-    init(_ start: Int64) { current = start }
+    private var encodingContext: TaskEventCodec.Context
+    init(_ start: Int64, context: TaskEventCodec.Context) {
+        current = start
+        encodingContext = context
+    }
     var value: Int64 { lock.withLock { current } }
-    func advance() { lock.withLock { current += 1 } }
+    var context: TaskEventCodec.Context { lock.withLock { encodingContext } }
+    func advance(past event: TaskEvent) {
+        lock.withLock {
+            current += 1
+            encodingContext.record(event)
+        }
+    }
 }

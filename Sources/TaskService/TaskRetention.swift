@@ -76,8 +76,9 @@ public struct TaskRetention: Sendable {
         let events = try await service.store.read(stream: id)
         guard let last = events.last else { return nil }
         var state = TaskState()
+        var decoder = TaskEventStreamDecoder()
         for event in events {
-            guard let decoded = try? TaskEventCodec.decode(event.payload), (try? state.apply(decoded)) != nil else { return nil }
+            guard let decoded = try? decoder.decode(event.payload).event, (try? state.apply(decoded)) != nil else { return nil }
         }
         guard state.isTerminal else { return nil }
         let summary = PrunedTaskSummary(taskID: id, state: state, events: events)

@@ -11,14 +11,13 @@ struct CorpusBenchmarkCommand: AsyncParsableCommand {
         abstract: "Ingest a corpus, then report ingest time, peak RSS, search latency, Recall@5 and MRR@10 per mode."
     )
 
-    @Option(help: "The corpus folder.")
-    var corpus = "/usr/share/doc/postgresql-doc-15/html"
+    @OptionGroup var corpusQuestions: CorpusQuestionOptions
 
-    @Option(help: "The question set (bench/pgdocs/questions.json).")
-    var questions = "bench/pgdocs/questions.json"
-
-    @Option(help: "A scratch data directory (emptied first).")
+    @Option(help: "A scratch data directory (emptied first, unless --search-only).")
     var dataDir = "/tmp/ares-bench-corpus"
+
+    @Flag(help: "Search the corpus --data-dir already holds (ingested by an earlier run with the same embedder) instead of ingesting it again: one ingest, several question sets.")
+    var searchOnly = false
 
     @Option(help: "Timed repetitions of the whole question set per mode.")
     var repetitions = 20
@@ -29,34 +28,29 @@ struct CorpusBenchmarkCommand: AsyncParsableCommand {
     @OptionGroup var embedding: EmbedderOptions
     @OptionGroup var configurationFile: ConfigurationFileOptions
 
-    struct QuestionSet: Decodable {
-        struct Question: Decodable {
-            var id: String
-            var question: String
-            var relevant: [String]
-        }
-        var questions: [Question]
-    }
-
     func run() async throws {
-        let questionSet = try JSONDecoder().decode(QuestionSet.self, from: Data(contentsOf: URL(fileURLWithPath: questions)))
+        let questionSet = try corpusQuestions.questionSet()
+        let corpus = corpusQuestions.corpus
         let configuration = try BenchConfiguration.load(dataDirectory: dataDir, embedding, configurationFile)
         let dataURL = configuration.dataDirectory
-        try? FileManager.default.removeItem(at: dataURL)
+        if !searchOnly { try? FileManager.default.removeItem(at: dataURL) }
         let clock = ContinuousClock()
         let embedder = try await EmbedderFactory.make(configuration, requestTimeout: BenchConfiguration.embeddingRequestTimeout)
         print("embedder: \(embedder.identity)")
 
         // Ingest.
         var summary = IngestSummary()
-        let ingestTime = try await clock.measure {
-            let knowledge = try await ResearchEnvironment.openKnowledgeBase(
-                configuration, embedder: embedder, access: .readWrite, warning: BenchConfiguration.warning)
-            summary = try await knowledge.ingest([corpus])
+        var ingestTime = Duration.zero
+        if !searchOnly {
+            ingestTime = try await clock.measure {
+                let knowledge = try await ResearchEnvironment.openKnowledgeBase(
+                    configuration, embedder: embedder, access: .readWrite, warning: BenchConfiguration.warning)
+                summary = try await knowledge.ingest([corpus])
+            }
+            print("corpus: \(corpus)")
+            print("ingest: \(summary.filesSeen) files, \(summary.documents) documents, \(summary.chunks) passages, \(summary.skipped.count) skipped")
+            print("ingest seconds: \(Statistics.format(Statistics.seconds(ingestTime), 2))   peak RSS MB: \(Statistics.format(Statistics.peakResidentMegabytes(), 0))")
         }
-        print("corpus: \(corpus)")
-        print("ingest: \(summary.filesSeen) files, \(summary.documents) documents, \(summary.chunks) passages, \(summary.skipped.count) skipped")
-        print("ingest seconds: \(Statistics.format(Statistics.seconds(ingestTime), 2))   peak RSS MB: \(Statistics.format(Statistics.peakResidentMegabytes(), 0))")
 
         // Open as a searcher would, from the snapshot.
         var knowledge: KnowledgeBase?
@@ -64,6 +58,14 @@ struct CorpusBenchmarkCommand: AsyncParsableCommand {
             knowledge = try KnowledgeBase(dataDirectory: dataURL, embedder: embedder, access: .readOnly)
         }
         guard let knowledge else { return }
+        if searchOnly {
+            // Vector and hybrid search quietly fall back to keywords over another embedder's
+            // vectors: measuring that would report the keyword numbers under the model's name.
+            guard await knowledge.vectorsMatchEmbedder, try await knowledge.counts().chunks > 0 else {
+                throw ValidationError("\(dataDir) holds no corpus ingested with \(embedder.identity): run `ares-bench corpus` without --search-only first")
+            }
+            summary.chunks = try await knowledge.counts().chunks
+        }
         print("open (load index snapshot) ms: \(Statistics.format(Statistics.seconds(openTime) * 1000, 1))")
         print("")
         print("mode      Recall@5  MRR@10   p50 ms   p99 ms   mean ms")

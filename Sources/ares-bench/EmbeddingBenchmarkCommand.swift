@@ -20,11 +20,8 @@ struct EmbeddingBenchmarkCommand: AsyncParsableCommand {
     @Option(help: "none (float32) or int8 (8-bit linear layers).")
     var embeddingQuantization = "none"
 
-    @Option(help: "The corpus folder.")
-    var corpus = "/usr/share/doc/postgresql-doc-15/html"
-
-    @Option(help: "Questions whose texts are the timed single queries (bench/pgdocs/questions.json).")
-    var questions = "bench/pgdocs/questions.json"
+    /// The questions' texts are the timed single queries.
+    @OptionGroup var corpusQuestions: CorpusQuestionOptions
 
     @Option(help: "A scratch data directory (emptied first): the corpus is chunked there with the built-in embedder.")
     var dataDir = "/tmp/ares-bench-embeddings"
@@ -53,7 +50,7 @@ struct EmbeddingBenchmarkCommand: AsyncParsableCommand {
     func run() async throws {
         let clock = ContinuousClock()
         let passages = try await chunkCorpus()
-        print("corpus: \(corpus): \(passages.count) passages")
+        print("corpus: \(corpusQuestions.corpus): \(passages.count) passages")
         if let passagesOut { try JSONEncoder().encode(passages).write(to: URL(fileURLWithPath: passagesOut)) }
 
         var embedder: LocalSentenceEmbedder?
@@ -105,11 +102,7 @@ struct EmbeddingBenchmarkCommand: AsyncParsableCommand {
             try JSONEncoder().encode(Array(vectors.prefix(vectorCount))).write(to: URL(fileURLWithPath: vectorsOut))
         }
 
-        struct QuestionSet: Decodable {
-            struct Question: Decodable { var question: String }
-            var questions: [Question]
-        }
-        let queries = try JSONDecoder().decode(QuestionSet.self, from: Data(contentsOf: URL(fileURLWithPath: questions))).questions.map(\.question)
+        let queries = try corpusQuestions.questionSet().questions.map(\.question)
         _ = try await embedder.embed([queries.first ?? "warm-up"])
         var latencies: [Double] = []
         for _ in 0..<max(1, repetitions) {
@@ -133,7 +126,7 @@ struct EmbeddingBenchmarkCommand: AsyncParsableCommand {
         try? FileManager.default.removeItem(at: configuration.dataDirectory)
         let knowledge = try await ResearchEnvironment.openKnowledgeBase(
             configuration, embedder: HashingEmbedder(), access: .readWrite, warning: BenchConfiguration.warning)
-        _ = try await knowledge.ingest([corpus])
+        _ = try await knowledge.ingest([corpusQuestions.corpus])
         let store = try DocumentStore(path: configuration.dataDirectory.appendingPathComponent(KnowledgeBase.databaseFileName).path, readOnly: true)
         var passages: [String] = []
         try store.forEachChunk { chunk in

@@ -41,7 +41,7 @@ struct EventStoreBenchmarkCommand: AsyncParsableCommand {
                 }
             }
             let seconds = Statistics.seconds(elapsed)
-            print("\(label): \(writers * perWriter) durable appends in \(Statistics.format(seconds, 2)) s = \(Int(Double(writers * perWriter) / seconds)) events/s")
+            print("\(label): \(writers * perWriter) durable appends in \(Statistics.format(seconds, 2)) s = \(Statistics.whole(Double(writers * perWriter) / seconds)) events/s")
         }
 
         // One stream of 10,000 events, appended in batches, then read back.

@@ -14,8 +14,7 @@ struct PostgresEventStoreBenchmarkCommand: AsyncParsableCommand {
         discussion: "The database comes from --database or $ARES_DATABASE_URL, its password from $ARES_DATABASE_PASSWORD_FILE."
     )
 
-    @Option(help: "The PostgreSQL database URL (default: $ARES_DATABASE_URL). Its event tables are used as they are; use a scratch database.")
-    var database: String?
+    @OptionGroup var postgres: PostgresBenchmarkSetup
 
     @Option(help: "Concurrent appenders.")
     var appenders = 64
@@ -26,52 +25,40 @@ struct PostgresEventStoreBenchmarkCommand: AsyncParsableCommand {
     @Option(help: "Rounds per store (alternating); the median is reported.")
     var rounds = 3
 
-    @Option(help: "PostgreSQL connections in the pool.")
-    var connections = 20
-
     @Option(help: "A scratch folder for the SQLite file (emptied first).")
     var directory = "/tmp/ares-bench-events-pg"
 
     func run() async throws {
-        guard appenders > 0, events >= appenders, rounds > 0, (1...500).contains(connections) else {
-            throw ValidationError("--appenders, --events (at least one per appender), --rounds and --connections (1 to 500) must be positive")
+        guard appenders > 0, events >= appenders, rounds > 0 else {
+            throw ValidationError("--appenders, --events (at least one per appender) and --rounds must be positive")
         }
-        let environment = ProcessInfo.processInfo.environment
-        guard let url = database ?? environment[DatabaseSettings.urlVariable] else {
-            throw ValidationError("no database: pass --database or set \(DatabaseSettings.urlVariable)")
-        }
-        var settings = try DatabaseSettings(url: url, environment: environment)
-        settings.maximumConnections = connections
-        let folder = URL(fileURLWithPath: directory)
-        try? FileManager.default.removeItem(at: folder)
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let sqlite = try SQLiteEventStore(path: folder.appendingPathComponent("events.sqlite").path)
-        var logger = Logger(label: "ares-bench.postgres", factory: { StreamLogHandler.standardError(label: $0) })
-        logger.logLevel = .warning
+        let settings = try postgres.settings()
+        let (sqlite, folder) = try PostgresBenchmarkSetup.scratchSQLiteStore(in: directory)
+        let logger = PostgresBenchmarkSetup.logger(label: "ares-bench.postgres")
         let payload = Data(String(repeating: "x", count: 180).utf8)
         let perWriter = events / appenders
         let total = perWriter * appenders
         print("durable appends, \(appenders) appenders, \(total) appends of one 180-byte event per round, \(rounds) rounds per store")
-        print("PostgreSQL: \(settings) (pool of \(connections) connections); SQLite: \(folder.path)")
+        print("PostgreSQL: \(settings) (pool of \(postgres.connections) connections); SQLite: \(folder.path)")
 
         try await PostgresDatabase.withDatabase(settings: settings, logger: logger) { database in
-            let postgres = PostgresEventStore(database: database)
+            let postgresStore = PostgresEventStore(database: database)
             var rates: [String: [Double]] = ["SQLite": [], "PostgreSQL": []]
             for round in 0..<rounds {
-                for (name, store) in [("SQLite", sqlite as any EventStore), ("PostgreSQL", postgres as any EventStore)] {
+                for (name, store) in [("SQLite", sqlite as any EventStore), ("PostgreSQL", postgresStore as any EventStore)] {
                     let seconds = try await Self.appendRound(store: store, prefix: "r\(round)-\(UUID().uuidString.prefix(8))",
                                                              appenders: appenders, perWriter: perWriter, payload: payload)
                     let rate = Double(total) / seconds
                     rates[name, default: []].append(rate)
-                    print("round \(round + 1) \(name): \(total) appends in \(Statistics.format(seconds, 2)) s = \(Int(rate)) events/s")
+                    print("round \(round + 1) \(name): \(total) appends in \(Statistics.format(seconds, 2)) s = \(Statistics.whole(rate)) events/s")
                 }
             }
             let sqliteMedian = Statistics.percentile(rates["SQLite"] ?? [], 0.5)
             let postgresMedian = Statistics.percentile(rates["PostgreSQL"] ?? [], 0.5)
-            print("median SQLite: \(Int(sqliteMedian)) events/s")
-            print("median PostgreSQL: \(Int(postgresMedian)) events/s")
-            print("PostgreSQL / SQLite: \(Int((postgresMedian / max(sqliteMedian, 1) * 100).rounded())) % (target: at least 50 %)")
-            let verification = try await postgres.verify()
+            print("median SQLite: \(Statistics.whole(sqliteMedian)) events/s")
+            print("median PostgreSQL: \(Statistics.whole(postgresMedian)) events/s")
+            print("PostgreSQL / SQLite: \(Statistics.whole(postgresMedian / max(sqliteMedian, 1) * 100)) % (target: at least 50 %)")
+            let verification = try await postgresStore.verify()
             print("PostgreSQL chains: \(verification.streams) streams, \(verification.events) events, intact: \(verification.isIntact)")
         }
     }

@@ -18,8 +18,7 @@ struct PostgresQueueBenchmarkCommand: AsyncParsableCommand {
         discussion: "The database comes from --database or $ARES_DATABASE_URL, its password from $ARES_DATABASE_PASSWORD_FILE."
     )
 
-    @Option(help: "The PostgreSQL database URL (default: $ARES_DATABASE_URL). Use a scratch database: its queue table is emptied.")
-    var database: String?
+    @OptionGroup var postgres: PostgresBenchmarkSetup
 
     @Option(help: "Jobs per round.")
     var jobs = 4_000
@@ -32,9 +31,6 @@ struct PostgresQueueBenchmarkCommand: AsyncParsableCommand {
 
     @Option(help: "Rounds per shape and queue (alternating); the median is reported.")
     var rounds = 3
-
-    @Option(help: "PostgreSQL connections in the pool.")
-    var connections = 20
 
     @Option(help: "A scratch folder for the SQLite file (emptied first).")
     var directory = "/tmp/ares-bench-queue-pg"
@@ -65,25 +61,16 @@ struct PostgresQueueBenchmarkCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        guard jobs >= producers, producers > 0, workers > 0, rounds > 0, (1...500).contains(connections) else {
-            throw ValidationError("--jobs (at least one per producer), --producers, --workers, --rounds and --connections (1 to 500) must be positive")
+        guard jobs >= producers, producers > 0, workers > 0, rounds > 0 else {
+            throw ValidationError("--jobs (at least one per producer), --producers, --workers and --rounds must be positive")
         }
-        let environment = ProcessInfo.processInfo.environment
-        guard let url = database ?? environment[DatabaseSettings.urlVariable] else {
-            throw ValidationError("no database: pass --database or set \(DatabaseSettings.urlVariable)")
-        }
-        var settings = try DatabaseSettings(url: url, environment: environment)
-        settings.maximumConnections = connections
-        let folder = URL(fileURLWithPath: directory)
-        try? FileManager.default.removeItem(at: folder)
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let sqlite = try SQLiteEventStore(path: folder.appendingPathComponent("events.sqlite").path)
-        var logger = Logger(label: "ares-bench.queue", factory: { StreamLogHandler.standardError(label: $0) })
-        logger.logLevel = .warning
+        let settings = try postgres.settings()
+        let (sqlite, folder) = try PostgresBenchmarkSetup.scratchSQLiteStore(in: directory)
+        let logger = PostgresBenchmarkSetup.logger(label: "ares-bench.queue")
         let perProducer = jobs / producers
         let total = perProducer * producers
         print("no-op jobs: \(total) per round, \(producers) producers and \(workers) workers at once, \(rounds) rounds")
-        print("PostgreSQL: \(settings) (pool of \(connections) connections); SQLite: \(folder.path)")
+        print("PostgreSQL: \(settings) (pool of \(postgres.connections) connections); SQLite: \(folder.path)")
 
         try await PostgresDatabase.withDatabase(settings: settings, logger: logger) { database in
             let postgresEvents = PostgresEventStore(database: database)
@@ -105,11 +92,11 @@ struct PostgresQueueBenchmarkCommand: AsyncParsableCommand {
                                                        producers: producers, perProducer: perProducer, workers: workers)
                     let rate = Double(total) / seconds
                     rates[shape, default: []].append(rate)
-                    print("round \(round + 1) \(shape.title): \(total) jobs in \(Statistics.format(seconds, 2)) s = \(Int(rate)) jobs/s")
+                    print("round \(round + 1) \(shape.title): \(total) jobs in \(Statistics.format(seconds, 2)) s = \(Statistics.whole(rate)) jobs/s")
                 }
             }
             for shape in shapes {
-                print("median \(shape.title): \(Int(Statistics.percentile(rates[shape] ?? [], 0.5))) jobs/s")
+                print("median \(shape.title): \(Statistics.whole(Statistics.percentile(rates[shape] ?? [], 0.5))) jobs/s")
             }
             let depth = try await postgresQueue.depth()
             print("PostgreSQL queue after the run: \(depth.waiting) waiting, \(depth.leased) leased (both must be 0)")

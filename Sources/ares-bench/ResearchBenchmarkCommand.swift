@@ -39,21 +39,9 @@ struct ResearchBenchmarkCommand: AsyncParsableCommand {
     @Flag(help: "Per question: every report sentence with its evidence score, its page and whether that page answers the question.")
     var showSentences = false
 
-    // The relevance gates, for calibrating them on the development set (defaults: the team's).
-    @Option(help: "Without a semantic model: the least idf-weighted share of a sub-question's terms a report sentence must hold.")
-    var minimumWordShare: Double?
-
-    @Option(help: "With a semantic model: the least cosine of sentence and sub-question that counts as close in meaning.")
-    var minimumCosine: Double?
-
-    @Option(help: "The least share of its section's best score a further report sentence must reach (0: off).")
-    var minimumShareOfBest: Double?
-
-    @Option(help: "The least evidence score a report sentence must have.")
-    var minimumScore: Double?
-
-    @Option(help: "The most sources (documents) one report section quotes (0: any number).")
-    var sourcesPerSection: Int?
+    /// The relevance gates, the same flags (and environment, configuration file, validation)
+    /// as `ares ask`, for calibrating them on the development set; unset: the team's defaults.
+    @OptionGroup var relevance: RelevanceOptions
 
     @OptionGroup var embedding: EmbedderOptions
 
@@ -138,7 +126,7 @@ struct ResearchBenchmarkCommand: AsyncParsableCommand {
     func run() async throws {
         var set = try JSONDecoder().decode(QuestionSet.self, from: Data(contentsOf: URL(fileURLWithPath: questions)))
         if limit > 0 { set.questions = Array(set.questions.prefix(limit)) }
-        let configuration = try BenchConfiguration.load(dataDirectory: dataDir, embedding, languageModel, configurationFile)
+        let configuration = try BenchConfiguration.load(dataDirectory: dataDir, embedding, languageModel, relevance, configurationFile)
         // Tasks go to a scratch event store, without episodic memory: every question is
         // researched from scratch, and the data directory's own tasks are left alone.
         let eventsPath = FileManager.default.temporaryDirectory.appendingPathComponent("ares-bench-research-\(UUID().uuidString).sqlite").path
@@ -156,18 +144,11 @@ struct ResearchBenchmarkCommand: AsyncParsableCommand {
             throw ValidationError("\(dataDir) was ingested with another embedder than \(embedder.identity): run `ares-bench corpus` with the same embedder options")
         }
         if let model = configuration.chatModel { print("agents: LLM-backed (\(model.name)), each falling back to the built-in one") }
-        let defaults = RelevanceThresholds()
-        let relevance = RelevanceThresholds(minimumWordShare: minimumWordShare ?? defaults.minimumWordShare,
-                                            minimumCosine: minimumCosine ?? defaults.minimumCosine,
-                                            minimumShareOfBest: minimumShareOfBest ?? defaults.minimumShareOfBest,
-                                            minimumScore: minimumScore ?? defaults.minimumScore,
-                                            sourcesPerSection: sourcesPerSection ?? defaults.sourcesPerSection)
-        print("relevance gates: word share \(relevance.minimumWordShare), cosine \(relevance.minimumCosine) (with a semantic model), "
-              + "share of a section's best \(relevance.minimumShareOfBest), evidence score \(relevance.minimumScore), sources per section \(relevance.sourcesPerSection)")
-        // The environment's agents, assembled again with the gates under test.
-        let agents = ResearchTeam.agents(knowledge: environment.knowledge, embedder: embedder, model: environment.languageModel,
-                                         memory: nil, expansionTerms: expansionTerms, relevance: relevance)
-        let service = ResearchTaskService(store: environment.store, workflow: ResearchWorkflow(agents: agents))
+        let gates = configuration.relevance
+        print("relevance gates: word share \(gates.minimumWordShare), cosine \(gates.minimumCosine) (with a semantic model), "
+              + "share of a section's best \(gates.minimumShareOfBest), evidence score \(gates.minimumScore), sources per section \(gates.sourcesPerSection)")
+        // The environment's agents carry the gates (configuration.relevance) and the expansion terms.
+        let service = environment.service
         let clock = ContinuousClock()
 
         func normalize(_ text: String) -> String { text.lowercased().split(whereSeparator: \.isWhitespace).joined(separator: " ") }

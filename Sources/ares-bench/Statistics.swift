@@ -7,9 +7,10 @@ import Glibc
 enum Statistics {
     /// The q-quantile (0...1) of `values` by nearest rank.
     static func percentile(_ values: [Double], _ q: Double) -> Double {
-        guard !values.isEmpty else { return .nan }
+        guard !values.isEmpty, q.isFinite else { return .nan }
         let sorted = values.sorted()
-        let rank = Int((q * Double(sorted.count)).rounded(.up)) - 1
+        // q is clamped to 0...1 first, so the rank is a finite number from 0 to the count: the conversion cannot trap.
+        let rank = Int((min(max(q, 0), 1) * Double(sorted.count)).rounded(.up)) - 1
         return sorted[min(max(rank, 0), sorted.count - 1)]
     }
 
@@ -34,6 +35,14 @@ enum Statistics {
 
     static func seconds(_ duration: Duration) -> Double {
         Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+
+    /// A measurement as a whole number for a report line (a rate, a count of bytes), or "n/a"
+    /// when it is not finite: a round too short for the clock gives an infinite rate, a median of
+    /// no rounds NaN, and `Int(_:)` of either would stop the benchmark.
+    static func whole(_ value: Double) -> String {
+        guard value.isFinite else { return "n/a" }
+        return String(format: "%.0f", value.rounded())
     }
 
     static func format(_ value: Double, _ digits: Int = 3) -> String {

@@ -73,7 +73,7 @@ struct TaskListingBenchmarkCommand: AsyncParsableCommand {
         let loading = try await clock.measure { try await projection.load() }
         let held = Statistics.residentMegabytes() - before
         print("projection rebuilt from the log in \(Statistics.format(Statistics.seconds(loading) * 1000, 1)) ms; resident memory +\(Statistics.format(held, 1)) MB"
-            + " (~\(Int(held * 1_048_576 / Double(tasks))) bytes a task, including the rebuild's garbage)")
+            + " (~\(Statistics.whole(held * 1_048_576 / Double(tasks))) bytes a task, including the rebuild's garbage)")
         var fromMemory: [Double] = []
         for iteration in 0..<iterations {
             let elapsed = try await clock.measure { _ = try await projection.page(query(iteration)) }

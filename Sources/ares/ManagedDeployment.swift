@@ -49,6 +49,10 @@ final class ManagedDeployment: @unchecked Sendable {
     private(set) var ports: [Int]
     private(set) var baseURLs: [URL]
     private(set) var adminKey = ""
+    /// `ares serve --standby` on the first server's data directory and port (embedded only;
+    /// the failover phase starts it), waiting to take over when the first server dies.
+    private var standby: Process?
+    private var standbyStarts = 0
     private(set) var loadKeys: [String] = []
 
     var baseURL: URL { baseURLs[0] }
@@ -161,7 +165,10 @@ final class ManagedDeployment: @unchecked Sendable {
 
     /// Starts `ares serve` over the current data directory on the run's port (the first server;
     /// the first start: one the system picks), its output appended to the log. Does not wait for readiness.
+    /// A standby is stopped first: the phases that restart the server (other arguments, another
+    /// data directory) would otherwise race it for the data directory.
     func start(extraArguments: [String]) throws {
+        stopStandby()
         dataDirectories[0] = dataDirectory
         try start(replica: 0, port: ports[0], extraArguments: extraArguments)
     }
@@ -188,8 +195,13 @@ final class ManagedDeployment: @unchecked Sendable {
         processes[index] = process
     }
 
-    /// SIGKILL, as a machine or a pod is lost: no shutdown of any kind (the first server).
-    func kill9() { kill9(replica: 0) }
+    /// SIGKILL, as a machine or a pod is lost: no shutdown of any kind (the first server). A
+    /// standby is stopped first, so that the phases that kill and restart the server themselves
+    /// (kill-restart, restore) measure that; the failover phase kills with `kill9(replica: 0)`.
+    func kill9() {
+        stopStandby()
+        kill9(replica: 0)
+    }
 
     /// SIGKILL replica `index`.
     func kill9(replica index: Int) {
@@ -198,8 +210,73 @@ final class ManagedDeployment: @unchecked Sendable {
         processes[index].waitUntilExit()
     }
 
-    /// SIGTERM, then SIGKILL if it has not exited within 30 s (the first server).
-    func terminate() { terminate(replica: 0) }
+    /// SIGTERM, then SIGKILL if it has not exited within 30 s (the first server; a standby first,
+    /// which would otherwise take over).
+    func terminate() {
+        stopStandby()
+        terminate(replica: 0)
+    }
+
+    // MARK: standby (embedded)
+
+    /// The standby's log: a sibling of the deployment's log, every standby appended.
+    var standbyLogFile: URL { logFile.deletingPathExtension().appendingPathExtension("standby.log") }
+
+    /// Whether a standby process is running (waiting, or taking over).
+    var hasStandby: Bool { standby?.isRunning == true }
+    var standbyProcessIdentifier: Int32? { standby.map(\.processIdentifier) }
+
+    /// Starts `ares serve --standby` on the first server's data directory and port with
+    /// `extraArguments` (the first server's); returns the offset in the standby log from which
+    /// its lines are this start's. Does not wait (see `standbyIsWaiting(after:)`).
+    @discardableResult
+    func startStandby(extraArguments: [String]) throws -> UInt64 {
+        stopStandby()
+        if !FileManager.default.fileExists(atPath: standbyLogFile.path) {
+            FileManager.default.createFile(atPath: standbyLogFile.path, contents: nil)
+        }
+        let output = try FileHandle(forWritingTo: standbyLogFile)
+        let offset = try output.seekToEnd()
+        standbyStarts += 1
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = ["serve", "--standby", "--port", "\(ports[0])", "--host", "127.0.0.1", "--data-dir", dataDirectory.path] + extraArguments
+        process.environment = childEnvironment(withDatabase: false)
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        standby = process
+        return offset
+    }
+
+    /// Whether the standby started at `offset` says it waits for the data directory.
+    func standbyIsWaiting(after offset: UInt64) -> Bool {
+        guard let handle = try? FileHandle(forReadingFrom: standbyLogFile) else { return false }
+        defer { try? handle.close() }
+        guard (try? handle.seek(toOffset: offset)) != nil, let data = try? handle.readToEnd() else { return false }
+        return String(decoding: data, as: UTF8.self).contains("standby: waiting for the data directory held by")
+    }
+
+    /// The standby took over: it is the first server from now on (kills, restarts, stop act on it).
+    func promoteStandby() {
+        guard let standby else { return }
+        processes[0] = standby
+        self.standby = nil
+    }
+
+    /// SIGTERM to the standby (one that waits exits at once), SIGKILL after 30 s.
+    func stopStandby() {
+        guard let process = standby else { return }
+        standby = nil
+        guard process.isRunning else { return }
+        kill(process.processIdentifier, SIGTERM)
+        let deadline = Date().addingTimeInterval(30)
+        while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
 
     func terminate(replica index: Int) {
         guard processes.indices.contains(index) else { return }
@@ -216,6 +293,7 @@ final class ManagedDeployment: @unchecked Sendable {
 
     /// Stops the servers and a cluster the run started; then everything the run wrote goes.
     func stop() {
+        stopStandby()
         for index in processes.indices { terminate(replica: index) }
         database?.cluster?.stop()
         try? FileManager.default.removeItem(at: workDirectory)

@@ -14,10 +14,11 @@ import Validation
 /// - **restore**: the server restarted with `--backup-to`, SIGKILLed at a random moment under
 ///   load, `ares restore --until` the kill into a new directory, served again: RTO and RPO.
 ///
-/// - **failover** (`--replicas N --database …` only): replicas SIGKILLed under load
-///   (`ManagedFailover`). The replicated deployment runs no chaos or restore parts (they act on
-///   the embedded one's single process and data directory): those phases stay "not run" there,
-///   as failover does on the embedded deployment, each with its reason.
+/// - **failover**: on the embedded deployment, `ares serve --standby` on the same data directory
+///   takes over from the SIGKILLed server (`ManagedStandbyFailover`); with `--replicas N
+///   --database …`, replicas SIGKILLed under load (`ManagedFailover`). The replicated deployment
+///   runs no chaos or restore parts (they act on the embedded one's single process and data
+///   directory): those phases stay "not run" there, each with its reason.
 struct ManagedPhaseActions: Sendable {
     let deployment: ManagedDeployment
     /// Seeds the random moments of the kills, so a run can be repeated exactly; the report states it.
@@ -41,7 +42,12 @@ struct ManagedPhaseActions: Sendable {
                                    seconds: context.scaled(context.phase.durationSeconds ?? Self.defaultSeconds))
             }]
         }
-        return [.chaos: { context in await chaos(context) }, .restore: { context in await restore(context) }]
+        let standbyFailover = ManagedStandbyFailover(deployment: deployment, seed: seed, taskDeadline: taskDeadline)
+        return [.chaos: { context in await chaos(context) }, .restore: { context in await restore(context) },
+                .failover: { context in
+                    await standbyFailover.run(context, rate: context.phase.rate ?? Self.defaultRate,
+                                              seconds: context.scaled(context.phase.durationSeconds ?? Self.defaultSeconds))
+                }]
     }
 
     // MARK: chaos

@@ -31,7 +31,7 @@ struct RestoreCommand: AsyncParsableCommand {
         try await Console.reportingErrors {
             let sourceURL = URL(fileURLWithPath: source)
             let untilDate = try until.map(Self.parseTime)
-            if DatabaseBackupManifest.isDatabaseBackup(sourceURL) {
+            if BackupManifest.isDatabaseBackup(sourceURL) {
                 try await restoreDatabase(from: sourceURL, until: untilDate)
                 return
             }

@@ -23,6 +23,12 @@ struct ServeCommand: AsyncParsableCommand {
             limited (--rate-limits). Security events go to the audit trail (`ares audit list`). SIGTERM
             stops accepting, lets running tasks reach a recorded step and exits; unfinished tasks resume
             at the next start.
+
+            With --standby, a second `ares serve` on the same --data-dir and --port waits for the data
+            directory (its lock, which the kernel frees when the serving process dies, even by SIGKILL or
+            the OOM killer) and then starts in its place: it opens the stores, resumes the tasks the dead
+            process held and binds the port. One host only; for the loss of the machine, use --backup-to
+            and `ares restore` (docs/operations.md#standby).
             """
     )
 
@@ -33,6 +39,8 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup var relevance: RelevanceOptions
     @OptionGroup var database: DatabaseConnectionOptions
     @OptionGroup var replica: ReplicaOptions
+    @Flag(help: "Wait for the data directory held by another ares serve (binding nothing) and take over when it dies; standbys queue, one takes over.")
+    var standby = false
 
     func run() async throws {
         try await Console.reportingErrors {
@@ -48,6 +56,20 @@ struct ServeCommand: AsyncParsableCommand {
             LoggingSystem.bootstrap({ label, provider in JSONLogHandler(label: label, level: settings.logLevel, metadataProvider: provider) },
                                     metadataProvider: OTLPTracing.logMetadataProvider)
             let logger = Logger(label: "ares")
+            // --standby: wait (binding nothing) until the process serving this data directory is gone.
+            var standbyTakeover: StandbyTakeover?
+            if standby {
+                guard configuration.database == nil else {
+                    throw ValidationError("--standby waits for a data directory's lock; replicas on --database share the work queue and take over each other's tasks without one: drop --standby")
+                }
+                let takeover = StandbyTakeover(directory: configuration.dataDirectory)
+                guard try await takeover.wait(logger: logger, say: { Console.note($0) }) == .dataDirectoryFree else {
+                    Console.note("standby: stopped while waiting; nothing was opened")
+                    return
+                }
+                Console.note("standby: the data directory is free; taking over")
+                standbyTakeover = takeover
+            }
             var services: [any Service] = []
             var stepTracing: TaskStepTracing?
             if let endpoint = settings.otlpEndpoint {
@@ -78,6 +100,8 @@ struct ServeCommand: AsyncParsableCommand {
             let tls = try configuration.tls.serverSettings.map { try ServingTLS(settings: $0, metrics: environment.components.metrics, logger: logger) }
             try await environment.recordStart(configuration)
             let resumed = try await environment.resumeUnfinishedTasks()
+            // This process holds the data directory now: the next standby in line may wait for it.
+            standbyTakeover?.releaseQueue()
             if resumed > 0 { logger.info("resuming unfinished tasks", metadata: ["count": .stringConvertible(resumed)]) }
             let serverConfiguration = configuration.serverConfiguration(version: AresVersion.current)
             // --backup-to: continuous backup shipping beside the other background services.

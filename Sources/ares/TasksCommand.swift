@@ -12,6 +12,20 @@ struct TasksCommand: AsyncParsableCommand {
         subcommands: [List.self, Show.self, Events.self, Resume.self, Cancel.self, Prune.self]
     )
 
+    /// These subcommands read the data directory's event store only. With a database configured
+    /// (`$ARES_DATABASE_URL`, as on a replica's host) the deployment's tasks are in PostgreSQL,
+    /// and reading the data directory would answer "no tasks" or "no such task" about tasks
+    /// that exist: refused, saying where they are instead (issue 16, found by the server suites
+    /// on PostgreSQL).
+    static func dataDirectoryOnly(_ configuration: AresConfiguration, _ subcommand: String) throws -> AresConfiguration {
+        guard let database = configuration.database else { return configuration }
+        throw ValidationError("""
+            ares tasks \(subcommand) reads the data directory's tasks, but a database is configured \
+            (\(database.settings.database) from --database or $ARES_DATABASE_URL), which holds the tasks: \
+            use a server's A2A methods (ListTasks, GetTask, CancelTask) or `ares verify --database`
+            """)
+    }
+
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List tasks, newest first.")
         @OptionGroup var data: DataDirectoryOptions
@@ -20,7 +34,7 @@ struct TasksCommand: AsyncParsableCommand {
         func run() async throws {
             try await Console.reportingErrors {
                 let environment = try await ResearchEnvironment.open(
-                    try AresConfiguration.load(data, embedding), options: .init(languageModel: false), warning: Console.warning)
+                    try TasksCommand.dataDirectoryOnly(AresConfiguration.load(data, embedding), "list"), options: .init(languageModel: false), warning: Console.warning)
                 let streams = try await environment.service.store.streams().filter { $0.stream.hasPrefix("task-") }
                 let pruned = try await environment.service.prunedTasks()
                 if streams.isEmpty, pruned.isEmpty { print("No tasks yet: ask something with `ares ask \"QUESTION\"`.") }
@@ -46,7 +60,7 @@ struct TasksCommand: AsyncParsableCommand {
         func run() async throws {
             try await Console.reportingErrors {
                 let environment = try await ResearchEnvironment.open(
-                    try AresConfiguration.load(data, embedding), options: .init(languageModel: false), warning: Console.warning)
+                    try TasksCommand.dataDirectoryOnly(AresConfiguration.load(data, embedding), "show"), options: .init(languageModel: false), warning: Console.warning)
                 let state = try await environment.service.state(of: id)
                 switch format {
                 case .json: print(try TaskReportJSON.encode(taskID: id, state: state, totalMilliseconds: nil))
@@ -72,7 +86,7 @@ struct TasksCommand: AsyncParsableCommand {
         func run() async throws {
             try await Console.reportingErrors {
                 let environment = try await ResearchEnvironment.open(
-                    try AresConfiguration.load(data, embedding), options: .init(languageModel: false), warning: Console.warning)
+                    try TasksCommand.dataDirectoryOnly(AresConfiguration.load(data, embedding), "cancel"), options: .init(languageModel: false), warning: Console.warning)
                 let before = try await environment.service.state(of: id)
                 guard !before.isTerminal else {
                     throw ValidationError("task \(id) has already ended (\(before.phase?.rawValue ?? "?")); there is nothing to cancel")
@@ -92,7 +106,7 @@ struct TasksCommand: AsyncParsableCommand {
         func run() async throws {
             try await Console.reportingErrors {
                 let environment = try await ResearchEnvironment.open(
-                    try AresConfiguration.load(data, embedding), options: .init(languageModel: false), warning: Console.warning)
+                    try TasksCommand.dataDirectoryOnly(AresConfiguration.load(data, embedding), "events"), options: .init(languageModel: false), warning: Console.warning)
                 let formatter = ISO8601DateFormatter()
                 formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
                 for (stored, event) in try await environment.service.events(of: id) {
@@ -116,7 +130,7 @@ struct TasksCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await Console.reportingErrors {
-                let environment = try await ResearchEnvironment.open(try AresConfiguration.load(data, embedding, model), warning: Console.warning)
+                let environment = try await ResearchEnvironment.open(try TasksCommand.dataDirectoryOnly(AresConfiguration.load(data, embedding, model), "resume"), warning: Console.warning)
                 let unfinished = try await environment.service.unfinishedTasks()
                 if unfinished.isEmpty { print("No unfinished tasks.") }
                 for id in unfinished {
@@ -142,18 +156,6 @@ struct VerifyCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await Console.reportingErrors {
-            if let backup, DatabaseBackupManifest.isDatabaseBackup(URL(fileURLWithPath: backup)) {
-                // A PostgreSQL backup (`ares backup DEST --database URL`): checked without a database.
-                let result = try DatabaseBackupVerification.check(backup: URL(fileURLWithPath: backup))
-                guard result.isIntact else {
-                    for problem in result.problems { Console.error(problem) }
-                    throw ExitCode.failure
-                }
-                print("ok: backup of \(result.manifest.source) made \(result.manifest.createdAt) by ares \(result.manifest.aresVersion) "
-                      + "(schema version \(result.manifest.schemaVersion)): \(result.manifest.tables.count) tables (\(result.rows) rows) match the manifest, "
-                      + "\(result.manifest.chains.count) streams (\(result.events) events) with intact chains and the recorded heads")
-                return
-            }
             if let backup, ContinuousBackupLayout.isContinuousBackup(URL(fileURLWithPath: backup)) {
                 // A continuous backup (`ares serve --backup-to`): every complete generation.
                 let generations = try ContinuousBackupVerification.checkAll(URL(fileURLWithPath: backup))
@@ -170,14 +172,18 @@ struct VerifyCommand: AsyncParsableCommand {
                 return
             }
             if let backup {
+                // A backup of a data directory (`ares backup DEST`) or of a PostgreSQL database
+                // (`ares backup DEST --database URL`, checked without a database).
                 let result = try BackupVerification.check(backup: URL(fileURLWithPath: backup))
                 guard result.isIntact else {
                     for problem in result.problems { Console.error(problem) }
                     throw ExitCode.failure
                 }
-                print("ok: backup of \(result.manifest.sourcePath) made \(result.manifest.createdAt) by ares \(result.manifest.aresVersion): "
-                      + "\(result.manifest.files.count) files match the manifest, every database intact, "
-                      + "\(result.manifest.chains.count) streams (\(result.events) events) with intact chains and the recorded heads")
+                let manifest = result.manifest
+                let contents = manifest.database.map { " (schema version \($0.schemaVersion)): \($0.tables.count) tables (\(result.rows) rows) match the manifest" }
+                    ?? ": \(manifest.files.count) files match the manifest, every database intact"
+                print("ok: backup of \(manifest.source) made \(manifest.createdAt) by ares \(manifest.aresVersion)\(contents), "
+                      + "\(manifest.chains.count) streams (\(result.events) events) with intact chains and the recorded heads")
                 return
             }
             let configuration = try AresConfiguration.load(data, embedding, database)

@@ -203,7 +203,7 @@ struct ValidateCommand: AsyncParsableCommand {
                 }
             }
         } else {
-            managed = "ares serve started by ares validate --manage: embedded defaults (SQLite, built-in agents), 127.0.0.1, \(loadClients) researcher keys for the load, an admin key for the probes; chaos and restore phases restart it with a model endpoint behind a fault proxy, on a filled filesystem and with --backup-to, and SIGKILL it (seed \(seed))"
+            managed = "ares serve started by ares validate --manage: embedded defaults (SQLite, built-in agents), 127.0.0.1, \(loadClients) researcher keys for the load, an admin key for the probes; chaos and restore phases restart it with a model endpoint behind a fault proxy, on a filled filesystem and with --backup-to, and SIGKILL it; the failover phase SIGKILLs it with an `ares serve --standby` on the same data directory waiting to take over (seed \(seed))"
             let reason = databaseUnavailable
             unsupported = { kind in
                 guard kind == .failover else { return ValidationRun.defaultUnsupportedReason(kind) }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// A throwaway PostgreSQL 15 cluster for tests (issue 16): its own data folder, free port and
 /// private socket folder, TCP on 127.0.0.1 with scram-sha-256, fsync on, a role `ares` with a
@@ -55,6 +56,21 @@ public final class TestPostgresCluster: Sendable {
     public static func shared() async throws -> TestPostgresCluster {
         try await SharedCluster.instance.get()
     }
+
+    /// The same shared cluster for synchronous callers (a data directory made in a static
+    /// initializer, `TestBackend`). The first caller starts it (2–5 s); callers arriving
+    /// meanwhile wait for that start rather than starting a second cluster, and a failed start
+    /// is retried by the next caller.
+    public static func sharedStarted() throws -> TestPostgresCluster {
+        try sharedInstance.withLock { instance in
+            if let instance { return instance }
+            let started = try start()
+            instance = started
+            return started
+        }
+    }
+
+    private static let sharedInstance = Mutex<TestPostgresCluster?>(nil)
 
     public func stop() {
         _ = try? Self.runScript(["stop", directory.path])
@@ -123,14 +139,15 @@ public final class TestPostgresCluster: Sendable {
     }
 }
 
-/// Starts the shared cluster once, however many tests ask at the same time.
+/// Starts the shared cluster once for async callers, however many ask at the same time: they
+/// wait suspended, not each holding a cooperative thread on the lock in `sharedStarted()`.
 private actor SharedCluster {
     static let instance = SharedCluster()
     private var starting: Task<TestPostgresCluster, any Error>?
 
     func get() async throws -> TestPostgresCluster {
         if let starting { return try await starting.value }
-        let task = Task { try TestPostgresCluster.start() }
+        let task = Task { try TestPostgresCluster.sharedStarted() }
         starting = task
         return try await task.value
     }

@@ -70,6 +70,24 @@ import Testing
         #expect(try await embedder.embed([]).isEmpty)
     }
 
+    /// One short text alone — a query — takes the float32 panel product (`PanelLinear`), not
+    /// OpenBLAS: its vector must equal the reference's as the batch's do.
+    @Test func aQueryAloneTakesThePanelProductAndMatchesTheReference() async throws {
+        let golden = try Self.golden()
+        let embedder = try await LocalModelFixture.embedder()
+        let short = golden.sentences.filter { $0.ids.count <= BertEncoder.panelRowLimit }
+        try #require(short.count >= 10, "the golden sentences include short ones")
+        var lowest: Float = 1
+        for sentence in short {
+            let vector = try await embedder.embed([sentence.text])
+            try #require(vector.count == 1)
+            let similarity = Self.cosine(vector[0], sentence.vector)
+            lowest = min(lowest, similarity)
+            #expect(similarity >= 0.999, "cosine \(similarity) for \(sentence.text.debugDescription.prefix(60)) alone")
+        }
+        print("local embedder, one short text at a time (panel product) vs \(golden.reference): lowest cosine \(lowest) over \(short.count) sentences")
+    }
+
     @Test func int8VectorsStayWithinCosine099OfTheReference() async throws {
         let golden = try Self.golden()
         let embedder = try await LocalModelFixture.embedder(quantization: .int8)

@@ -245,25 +245,50 @@ import Testing
         #expect(inside.status != 0 && inside.stderr.contains("is inside"), "\(inside.stderr)")
         // The directory is replaced by a file: nothing can be written under it (also for root,
         // which file permissions would not stop).
+        let before = try await finishTask(server, "How are API keys stored?", key: key)
         let moved = backup.appendingPathExtension("moved")
         try FileManager.default.moveItem(at: backup, to: moved)
         try Data("not a directory".utf8).write(to: backup)
-        let during = try await finishTask(server, "How are API keys stored?", key: key)
         try await waitUntil("readiness says shipping fails") {
             let reply = try await server.request("GET", "/health/ready")
             return reply.status == 503 && reply.text.contains("backupShipping") && reply.text.contains("failing for")
         }
+        // Bounded RPO: with shipping failing past its limit a write would be acknowledged that
+        // the backup may never get, so it is refused, retryably, and nothing of it is written.
+        // (The first write after a quiet spell has nothing older to wait for: it may pass, and
+        // the next one is refused.)
+        var refusal: [String: Any] = [:]
+        for attempt in 0..<3 {
+            // Not blocking: a task admitted here would wait for shipping at its next step.
+            var params = question("Where does ares keep its data? (\(attempt))")
+            params["configuration"] = ["returnImmediately": true]
+            let reply = try await server.rpc("SendMessage", params: params, key: key)
+            refusal = try reply.json()
+            if reply.status == 503 { break }
+        }
+        #expect(value(refusal, "error", "code") as? Int == -32050, "\(refusal)")
+        #expect((value(refusal, "error", "message") as? String)?.contains("backup shipping behind") == true, "\(refusal)")
         let metrics = try await server.request("GET", "/metrics", headers: ["Authorization": "Bearer \(key)"]).text
-        let failures = metrics.split(separator: "\n").first { $0.hasPrefix("ares_backup_shipping_failures_total ") }
-        #expect(failures.flatMap { Double($0.split(separator: " ").last ?? "") }.map { $0 >= 1 } == true, "\(failures ?? "no failures counter")")
-        // Requests are still served while shipping fails.
-        _ = try await finishTask(server, "Where does ares keep its data?", key: key)
+        for counter in ["ares_backup_shipping_failures_total ", "ares_backup_acknowledgements_refused_total "] {
+            let line = metrics.split(separator: "\n").first { $0.hasPrefix(counter) }
+            #expect(line.flatMap { Double($0.split(separator: " ").last ?? "") }.map { $0 >= 1 } == true, "\(line ?? "no \(counter)")")
+        }
+        // Reads are still served while shipping fails.
+        let read = try await server.rpc("GetTask", params: ["id": before.id], key: key).json()
+        #expect(value(read, "result", "status", "state") as? String == "TASK_STATE_COMPLETED", "\(read)")
 
         try FileManager.default.removeItem(at: backup)
         try FileManager.default.moveItem(at: moved, to: backup)
         try await waitUntil("the server is ready again") {
             let reply = try await server.request("GET", "/health/ready")
             return reply.status == 200 && reply.text.contains("backupShipping")
+        }
+        // Writes are taken again once shipping works.
+        let during = try await finishTask(server, "Where does ares keep its data?", key: key)
+        try await waitUntil("the task after the failure is shipped") {
+            try await server.request("GET", "/metrics", headers: ["Authorization": "Bearer \(key)"]).text
+                .split(separator: "\n").first { $0.hasPrefix("ares_backup_unshipped_age_seconds ") }
+                .flatMap { Double($0.split(separator: " ").last ?? "") } == 0
         }
         server.stop()
         // What was committed while it failed is in the backup once shipping works again (in a
@@ -275,7 +300,7 @@ import Testing
         #expect(restore.status == 0, "\(restore.stderr)")
         let completed = try sqlite(restored.appendingPathComponent("tasks.sqlite"),
                                    "SELECT count(*) FROM event WHERE stream = '\(during.id)' AND type = 'TaskCompleted'")
-        #expect(completed == ["1"], "the task finished while shipping failed is not in the backup")
+        #expect(completed == ["1"], "the task finished once shipping worked again is not in the backup")
     }
 
     /// The rows of a query, one string each, read with the sqlite3 command-line tool.

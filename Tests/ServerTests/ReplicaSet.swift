@@ -260,13 +260,14 @@ final class ReplicaSet: @unchecked Sendable {
     /// Every task stream in the database: its events in version order, decoded.
     func taskStreams() async throws -> [String: [(version: Int, type: String, event: TaskEvent)]] {
         var streams: [String: [(version: Int, type: String, event: TaskEvent)]] = [:]
+        var decoders: [String: TaskEventStreamDecoder] = [:]  // later events refer to earlier ones (issue 12)
         let lines = try await sql("SELECT stream, version, type, encode(payload, 'hex') FROM ares_events WHERE stream LIKE 'task-%' ORDER BY stream, version")
         for line in lines {
             let fields = line.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
             guard fields.count == 4, let version = Int(fields[1]), let payload = Self.bytes(hex: fields[3]) else {
                 throw ServerProcess.Failure("unreadable event line: \(line.prefix(200))")
             }
-            streams[fields[0], default: []].append((version, fields[2], try TaskEventCodec.decode(payload)))
+            streams[fields[0], default: []].append((version, fields[2], try decoders[fields[0], default: TaskEventStreamDecoder()].decode(payload).event))
         }
         return streams
     }

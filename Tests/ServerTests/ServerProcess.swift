@@ -6,6 +6,9 @@ import FoundationNetworking
 
 /// A real `ares serve` child process on a loopback port chosen by the system, over a data
 /// directory of its own with the project's docs ingested. Keys are created at run time.
+/// With `ARES_TEST_BACKEND=postgres` (`TestBackend`) each data directory `makeDataDirectory`
+/// makes has a fresh PostgreSQL database of its own, and every `ares` run on it (`serve`,
+/// `ares(...)` with its `--data-dir`) is pointed at that database: `serve --database`.
 final class ServerProcess: @unchecked Sendable {
     let dataDirectory: URL
     let process = Process()
@@ -14,10 +17,12 @@ final class ServerProcess: @unchecked Sendable {
 
     var baseURL: String { "http://127.0.0.1:\(port)" }
 
-    /// A data directory with `docs/` ingested, shared by several server starts.
+    /// A data directory with `docs/` ingested, shared by several server starts. On PostgreSQL
+    /// the knowledge base goes into the directory's database (`ares ingest` with its URL).
     static func makeDataDirectory() throws -> URL {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ares-server-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        _ = try TestBackend.current().provision(dataDirectory: directory)
         let ingest = try ares(["ingest", docsFolder.path, "--data-dir", directory.path])
         guard ingest.status == 0 else { throw Failure("ingest failed: \(ingest.stderr)") }
         return directory
@@ -47,15 +52,28 @@ final class ServerProcess: @unchecked Sendable {
         process.arguments = ["serve", "--port", "0", "--data-dir", dataDirectory.path] + arguments
         var environment = ProcessInfo.processInfo.environment
         environment.removeValue(forKey: "ARES_DATA_DIR")
+        // The data directory's database on PostgreSQL; a test's own environment wins.
+        let backendEnvironment = TestBackend.environment(forDataDirectory: dataDirectory)
+        for (key, value) in backendEnvironment { environment[key] = value }
         for (key, value) in extra { environment[key] = value }
+        // On a database the server listens before it is ready (it loads the keys, the knowledge
+        // base's indexes and unfinished tasks beside the HTTP server, so an orchestrator sees a
+        // live process that says why it is not ready): a test written for the embedded store,
+        // which is ready when it listens, starts once "database ready" is logged. A test that
+        // brings its own database (`environment`) decides itself what to wait for.
+        let waitsForDatabase = !backendEnvironment.isEmpty && extra["ARES_DATABASE_URL"] == nil
         process.environment = environment
         let output = try FileHandle(forWritingTo: logFile)
         process.standardOutput = output
         process.standardError = output
         try process.run()
-        let deadline = Date().addingTimeInterval(30)
+        // Loading the shared knowledge base's indexes from the database takes longer than opening
+        // a data directory, and the machine may be loaded: room, not a bound under test.
+        let startLimit: Double = waitsForDatabase ? 90 : 30
+        let deadline = Date().addingTimeInterval(startLimit)
         while Date() < deadline {
-            if let port = Self.listeningPort(in: log()) {
+            let text = log()
+            if let port = Self.listeningPort(in: text), !waitsForDatabase || text.contains("\"msg\":\"database ready\"") {
                 self.port = port
                 return
             }
@@ -63,7 +81,7 @@ final class ServerProcess: @unchecked Sendable {
             Thread.sleep(forTimeInterval: 0.05)
         }
         stop()
-        throw Failure("ares serve did not start within 30 s: \(log())")
+        throw Failure("ares serve did not start\(waitsForDatabase ? " (listening, database ready)" : "") within \(Int(startLimit)) s: \(log())")
     }
 
     deinit { stop() }
@@ -151,8 +169,10 @@ final class ServerProcess: @unchecked Sendable {
 
     static var binary: URL { AresProcess.binary }
 
+    /// Runs `ares`; on PostgreSQL, with the database of the data directory after `--data-dir`
+    /// (a test's own `environment` wins).
     static func ares(_ arguments: [String], environment: [String: String] = [:]) throws -> AresProcess.Outcome {
-        try AresProcess.run(arguments, environment: environment)
+        try AresProcess.run(arguments, environment: TestBackend.environment(forArguments: arguments).merging(environment) { $1 })
     }
 
     struct Failure: Error, CustomStringConvertible {

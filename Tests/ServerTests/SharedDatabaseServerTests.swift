@@ -192,6 +192,31 @@ import Testing
         #expect(stopped == 0, "\(server.log().suffix(3000))")
     }
 
+    /// Before a replica has loaded the keys from the database, a key in the right shape may
+    /// well be valid: it is answered 503 with Retry-After (retry), never 401 (which would tell a
+    /// client to throw a good key away). A credential that is not a key at all is still 401.
+    @Test func aKeyPresentedBeforeTheKeysAreLoadedIsAnsweredRetryNotRefused() async throws {
+        let cluster = try TestPostgresCluster.start()
+        defer { cluster.stop() }
+        try cluster.pause()
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent("ares-db-keys-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
+        let server = try ServerProcess(dataDirectory: data, arguments: [], environment: cluster.environment())
+        // Generated here, in the shape of a key; no such key exists anywhere.
+        let hex = (0..<6).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+        let secret = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+        let shaped = "ares_\(hex)_\(secret)"
+        let waiting = try await server.rpc("GetTask", params: ["id": "task-1"], key: shaped)
+        #expect(waiting.status == 503 && waiting.header("Retry-After") != nil, "\(waiting.status): \(waiting.text)")
+        #expect(value(try waiting.json(), "error", "code") as? Int == -32050, "\(waiting.text)")
+        #expect(waiting.text.contains("loading its API keys"), "\(waiting.text)")
+        let metrics = try await server.request("GET", "/metrics", headers: ["Authorization": "Bearer \(shaped)"])
+        #expect(metrics.status == 503, "\(metrics.status): \(metrics.text)")
+        let malformed = try await server.rpc("GetTask", params: ["id": "task-1"], key: "not-a-key")
+        #expect(malformed.status == 401, "\(malformed.status): \(malformed.text)")
+        #expect(server.terminate() == 0, "\(server.log().suffix(2000))")
+    }
+
     /// Polls `/health/ready` until it answers 200 (start-up connects and migrates first).
     static func waitUntilReady(_ server: ServerProcess, within seconds: Double = 60) async throws {
         let deadline = Date().addingTimeInterval(seconds)

@@ -33,6 +33,9 @@ import Testing
         for (event, base64) in zip(TaskEventCodecTests.everyKind, Self.payloadsWrittenBefore) {
             let stored = try #require(Data(base64Encoded: base64))
             #expect(try TaskEventCodec.decode(stored) == event)
+            // Evidence is written as references since issue 12 (tag 14; the old tags still
+            // decode, above); every other event byte for byte as before.
+            guard event.typeName != "EvidenceFound" else { continue }
             #expect(TaskEventCodec.encode(event) == stored, "\(event.typeName) is written byte for byte as before")
         }
     }

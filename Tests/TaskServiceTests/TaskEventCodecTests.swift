@@ -35,10 +35,38 @@ import Testing
         .completed, .failed(reason: "boom"), .canceled(reason: "user"),
     ]
 
+    /// The event encoded, decoded and its evidence's text filled in from a knowledge base that
+    /// still holds `passage` (evidence is stored as references since issue 12).
+    static func roundTrip(_ event: TaskEvent) throws -> TaskEvent {
+        let decoded = try TaskEventCodec.decode(TaskEventCodec.encode(event), context: TaskEventCodec.Context())
+        return EvidenceReference.resolve(decoded.event, references: decoded.references, texts: [passage.chunkId: passage.text])
+    }
+
     @Test func everyEventRoundTrips() throws {
         for event in Self.everyKind {
-            #expect(try TaskEventCodec.decode(TaskEventCodec.encode(event)) == event)
+            #expect(try Self.roundTrip(event) == event)
         }
+    }
+
+    /// `--event-format compatible` (a rolling upgrade from a release before compact events):
+    /// only tags that release reads, with the evidence's text in the payload, even when the
+    /// context would let a check refer to its synthesized report; and it decodes unchanged
+    /// without a knowledge base.
+    @Test func theCompatibleFormatWritesOnlyTheTagsTheReleaseBeforeReads() throws {
+        var context = TaskEventCodec.Context(question: "How does WAL work?", synthesized: Self.report)
+        context.format = .compatible
+        for event in Self.everyKind {
+            let payload = TaskEventCodec.encode(event, context: context)
+            let tag = try #require(payload.dropFirst().first)
+            #expect((0...13).contains(tag), "\(event.typeName) written with tag \(tag)")
+            let decoded = try TaskEventCodec.decode(payload, context: TaskEventCodec.Context())
+            #expect(decoded.references.isEmpty)
+            #expect(decoded.event == event)
+        }
+        // The compact format refers instead (the evidence without its text, the check by digest).
+        context.format = .compact
+        let compactTags = Self.everyKind.compactMap { TaskEventCodec.encode($0, context: context).dropFirst().first }
+        #expect(compactTags.contains(14) && compactTags.contains(15) && compactTags.contains(16), "\(compactTags)")
     }
 
     @Test func jsonPayloadsOfEarlierStoresStillDecode() throws {
@@ -59,8 +87,9 @@ import Testing
         let critique: [UInt8] = [0xA1, 4] + Self.int(1) + half + Self.int(0) + Self.int(1) + Self.string("n")
         let decoded = try TaskEventCodec.decode(Data(critique))
         #expect(decoded == .critiqueIssued(round: 1, critique: Critique(coverage: 0.5, revisions: [], notes: ["n"])))
-        // And events without the new fields are still written in exactly that form, for older readers.
-        #expect(TaskEventCodec.encode(.evidenceFound(subQuestionID: "sq1", round: 2, evidence: [])) == Data(evidence))
+        // Critiques without the new fields are still written in exactly that form, for older
+        // readers; evidence is written as references since issue 12 (tag 14).
+        #expect(TaskEventCodec.encode(.evidenceFound(subQuestionID: "sq1", round: 2, evidence: [])).prefix(2) == Data([0xA1, 14]))
         #expect(TaskEventCodec.encode(decoded) == Data(critique))
 
         // JSON payloads of the earliest stores, as JSONEncoder wrote them then.

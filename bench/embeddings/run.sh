@@ -20,9 +20,13 @@ mkdir -p "$OUT"
 swift build -c release --product ares-bench
 BENCH=.build/release/ares-bench
 
-echo "== ares: local embedder on the PostgreSQL docs' passages"
-"$BENCH" embeddings --embedding-model-dir "$MODEL_DIR" --passages-out "$OUT/passages.json" \
-  --ids-out "$OUT/ids.json" --vectors-out "$OUT/vectors.json" --vector-count 1000
+LIMIT="${LIMIT:-1000}"
+for QUANTIZATION in none int8; do
+  echo "== ares: local embedder ($QUANTIZATION) on the PostgreSQL docs' passages"
+  "$BENCH" embeddings --embedding-model-dir "$MODEL_DIR" --embedding-quantization "$QUANTIZATION" --limit "$LIMIT" \
+    --passages-out "$OUT/passages-$QUANTIZATION.json" --ids-out "$OUT/ids-$QUANTIZATION.json" \
+    --vectors-out "$OUT/vectors-$QUANTIZATION.json" --vector-count "$LIMIT"
+done
 
 echo "== reference: tokenizers + sentence-transformers on torch (CPU)"
 if [ ! -x "$REF_VENV/bin/python" ]; then
@@ -32,11 +36,18 @@ if [ ! -x "$REF_VENV/bin/python" ]; then
   "$REF_VENV/bin/pip" install -q "$WHEEL"
   "$REF_VENV/bin/pip" install -q "sentence-transformers==6.2.0" "tokenizers==0.23.3"
 fi
-HF_HUB_OFFLINE=1 "$REF_VENV/bin/python" bench/embeddings/compare_reference.py "$MODEL_DIR" \
-  "$OUT/passages.json" "$OUT/ids.json" "$OUT/vectors.json" 2
+# Each run's own files: ingest is concurrent, so the passages' order can differ between runs.
+# The reference times one query on the same questions as `ares-bench embeddings`.
+for QUANTIZATION in none int8; do
+  BAR=0.999; [ "$QUANTIZATION" = int8 ] && BAR=0.99
+  HF_HUB_OFFLINE=1 "$REF_VENV/bin/python" bench/embeddings/compare_reference.py "$MODEL_DIR" \
+    "$OUT/passages-$QUANTIZATION.json" "$OUT/ids-$QUANTIZATION.json" "$OUT/vectors-$QUANTIZATION.json" 2 "$BAR" \
+    bench/pgdocs/questions.json
+done
 
 echo "== ares-bench corpus with the local embedder"
-for QUESTIONS in bench/pgdocs/questions.json bench/pgdocs/questions-heldout.json; do
-  "$BENCH" corpus --data-dir "$OUT/corpus" --questions "$QUESTIONS" --repetitions 5 \
-    --embedder local --embedding-model-dir "$MODEL_DIR"
-done
+# One ingest; the second question set searches the same corpus (--search-only).
+"$BENCH" corpus --data-dir "$OUT/corpus" --questions bench/pgdocs/questions.json --repetitions 5 \
+  --embedder local --embedding-model-dir "$MODEL_DIR"
+"$BENCH" corpus --data-dir "$OUT/corpus" --questions bench/pgdocs/questions-heldout.json --repetitions 5 \
+  --embedder local --embedding-model-dir "$MODEL_DIR" --search-only

@@ -8,48 +8,92 @@
 #        lost, in time; the issue allows at worst the last second), and the largest shipping
 #        lag /metrics showed during the load;
 #   RTO: seconds from the restore's start to /health/ready answering 200 on the restored server.
+# The server runs with the default bounded RPO (`--backup-max-lag 1`): acknowledgements wait
+# while the backup misses a commit older than a second; the drill prints how long they waited.
+# Full size (issue 12: RTO with the PostgreSQL docs and 100,000 finished tasks):
+#   --knowledge-from DIR  copies DIR's knowledge base (knowledge.sqlite, index.bin; e.g. the
+#                         PostgreSQL docs `ares-bench corpus` leaves in /tmp/ares-bench-corpus)
+#                         instead of ingesting this project's docs;
+#   --seed-tasks N        before the drill, finishes 8 real tasks and copies them N times into
+#                         the store (`ares-bench seed-tasks`: same events and sizes, real hash
+#                         chains), so that the served store holds N finished tasks.
 # Exits 1 when a task acknowledged more than --max-rpo-seconds (default 1) before the kill is
 # missing, a restored task is not COMPLETED, or `ares verify` finds a broken chain.
 # Usage: bash scripts/drills/machine-lost.sh [--tasks N] [--concurrency C] [--max-rpo-seconds S]
-#        (default 2000 tasks, 4 clients; uses .build/debug/ares unless $ARES_BINARY)
+#          [--knowledge-from DIR] [--seed-tasks N]
+#        (default 2000 tasks, 4 clients; uses .build/debug/ares unless $ARES_BINARY, and the
+#        ares-bench beside it unless $ARES_BENCH_BINARY)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 TASKS=2000
 CONCURRENCY=4
 MAX_RPO_SECONDS=1
+KNOWLEDGE_FROM=""
+SEED_TASKS=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --tasks) TASKS="$2"; shift 2 ;;
     --concurrency) CONCURRENCY="$2"; shift 2 ;;
     --max-rpo-seconds) MAX_RPO_SECONDS="$2"; shift 2 ;;
-    *) echo "usage: $0 [--tasks N] [--concurrency C] [--max-rpo-seconds S]" >&2; exit 2 ;;
+    --knowledge-from) KNOWLEDGE_FROM="$2"; shift 2 ;;
+    --seed-tasks) SEED_TASKS="$2"; shift 2 ;;
+    *) echo "usage: $0 [--tasks N] [--concurrency C] [--max-rpo-seconds S] [--knowledge-from DIR] [--seed-tasks N]" >&2; exit 2 ;;
   esac
 done
-ARES="${ARES_BINARY:-.build/debug/ares}"
-[ -x "$ARES" ] || { echo "no ares binary at $ARES: run swift build first" >&2; exit 1; }
+. scripts/drills/lib.sh
+ARES="$(ares_binary)"
 WORK="$(mktemp -d /tmp/ares-drill-machine-lost.XXXXXX)"
 SERVER=""
 cleanup() { [ -n "$SERVER" ] && kill -9 "$SERVER" 2>/dev/null || true; rm -rf "$WORK"; }
 trap cleanup EXIT
-now() { date +%s.%N; }
 
-# Waits for a server's "listening" log line and prints its port.
-port_of() {
-  local log="$1" pid="$2" port=""
-  for _ in $(seq 1 600); do
-    port="$(grep -o '"msg":"listening".*127.0.0.1:[0-9]*' "$log" | grep -o '[0-9]*$' | head -1 || true)"
-    [ -n "$port" ] && { echo "$port"; return 0; }
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.05
-  done
-  echo "ares serve did not start: $(cat "$log")" >&2
-  return 1
-}
+if [ -n "$KNOWLEDGE_FROM" ]; then
+  [ -f "$KNOWLEDGE_FROM/knowledge.sqlite" ] && [ -f "$KNOWLEDGE_FROM/index.bin" ] \
+    || { echo "$KNOWLEDGE_FROM has no knowledge.sqlite and index.bin (run ares-bench corpus, or ares ingest, first)" >&2; exit 2; }
+  mkdir -m 700 "$WORK/data"
+  sqlite3 "$KNOWLEDGE_FROM/knowledge.sqlite" ".backup '$WORK/data/knowledge.sqlite'"
+  cp "$KNOWLEDGE_FROM/index.bin" "$WORK/data/index.bin"
+  echo "knowledge base: copied from $KNOWLEDGE_FROM ($(sqlite3 "$WORK/data/knowledge.sqlite" 'SELECT count(*) FROM document') documents)"
+else
+  "$ARES" ingest docs --data-dir "$WORK/data" >/dev/null 2>&1
+fi
 
-"$ARES" ingest docs --data-dir "$WORK/data" >/dev/null 2>&1
+if [ "$SEED_TASKS" -gt 0 ]; then
+  BENCH="${ARES_BENCH_BINARY:-$(dirname "$ARES")/ares-bench}"
+  [ -x "$BENCH" ] || { echo "no ares-bench binary at $BENCH: build it (swift build --product ares-bench)" >&2; exit 1; }
+  # Eight real tasks to copy, finished by a server without shipping, stopped cleanly.
+  "$ARES" serve --dev --port 0 --data-dir "$WORK/data" >"$WORK/serve-templates.log" 2>&1 &
+  SERVER=$!
+  PORT="$(port_of "$WORK/serve-templates.log" "$SERVER")"
+  python3 - "$PORT" <<'PY'
+import json, sys, urllib.request
+questions = ["How are tasks resumed?", "Where does ares keep its data?", "What does ares verify check?", "How are API keys stored?",
+             "How does WAL archiving work?", "What is a savepoint?", "How do I create an index concurrently?", "What does VACUUM do?"]
+for i, question in enumerate(questions):
+    body = json.dumps({"jsonrpc": "2.0", "id": i, "method": "SendMessage", "params": {"message": {"messageId": f"template-{i}", "role": "ROLE_USER",
+        "parts": [{"text": question}]}}}).encode()
+    request = urllib.request.Request(f"http://127.0.0.1:{sys.argv[1]}/a2a", body, {"Content-Type": "application/json", "A2A-Version": "1.0"})
+    state = json.load(urllib.request.urlopen(request, timeout=300)).get("result", {}).get("task", {}).get("status", {}).get("state")
+    if state != "TASK_STATE_COMPLETED": sys.exit(f"template task {i} ended {state}")
+PY
+  kill "$SERVER"; wait "$SERVER" 2>/dev/null || true
+  SERVER=""
+  "$BENCH" seed-tasks --data-dir "$WORK/data" --tasks "$SEED_TASKS" | sed 's/^/seed: /'
+fi
+
+t_start=$(now)
 "$ARES" serve --dev --port 0 --data-dir "$WORK/data" --backup-to "$WORK/backup" >"$WORK/serve.log" 2>&1 &
 SERVER=$!
-PORT="$(port_of "$WORK/serve.log" "$SERVER")"
+PORT="$(port_of "$WORK/serve.log" "$SERVER" 600)"
+# The first base (a copy of the whole data directory) before the load: until it is made the
+# backup holds nothing, so acknowledgements would wait for it.
+deadline=$((SECONDS + 900))
+until curl -s "http://127.0.0.1:$PORT/health/ready" | grep -q 'ok: generation '; do
+  kill -0 "$SERVER" 2>/dev/null || { tail -20 "$WORK/serve.log" >&2; exit 1; }
+  [ "$SECONDS" -lt "$deadline" ] || { echo "no first base within 900 s" >&2; exit 1; }
+  sleep 0.1
+done
+echo "serving with --backup-to: first base made $(seconds "$t_start" "$(now)") s after the start ($(du -sb "$WORK/data" | cut -f1) bytes of data directory)"
 
 # The load: CONCURRENCY clients submit tasks; once TASKS are acknowledged the server is killed
 # (SIGKILL) at once, while the other clients still have requests in flight.
@@ -58,7 +102,7 @@ import json, os, signal, sys, threading, time, urllib.request
 port, target, concurrency, pid, out = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
 questions = ["How are tasks resumed?", "Where does ares keep its data?", "What does ares verify check?", "How are API keys stored?"]
 acknowledged, lock, stop, killed_at = [], threading.Lock(), threading.Event(), []
-lags = []
+lags, ages, waits = [], [], {}
 def send(i):
     body = json.dumps({"jsonrpc": "2.0", "id": i, "method": "SendMessage", "params": {"message": {"messageId": f"drill-{i}", "role": "ROLE_USER",
         "parts": [{"text": f"{questions[i % len(questions)]} (drill {i})"}]}}}).encode()
@@ -85,6 +129,10 @@ def lag_sampler():
         try:
             text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
             lags.extend(float(line.split()[-1]) for line in text.splitlines() if line.startswith("ares_backup_shipping_lag_seconds "))
+            ages.extend(float(line.split()[-1]) for line in text.splitlines() if line.startswith("ares_backup_unshipped_age_seconds "))
+            for line in text.splitlines():
+                for name in ("ares_backup_acknowledgement_wait_seconds_sum", "ares_backup_acknowledgement_wait_seconds_count", "ares_backup_acknowledgements_refused_total"):
+                    if line.startswith(name + " "): waits[name] = float(line.split()[-1])
         except Exception:
             pass
 start = time.time()
@@ -96,6 +144,9 @@ kill_time = killed_at[0] if killed_at else time.time()
 with open(out, "w") as f: f.write("".join(f"{task_id} {kill_time - at:.3f}\n" for task_id, at in acknowledged))
 print(f"load: {len(acknowledged)} tasks acknowledged in {elapsed:.1f} s ({len(acknowledged) / elapsed:.1f}/s, {concurrency} clients); server SIGKILLed at once")
 if lags: print(f"shipping lag seen in /metrics during the load: max {max(lags):.2f} s, median {sorted(lags)[len(lags) // 2]:.2f} s ({len(lags)} samples)")
+if ages: print(f"oldest unshipped commit seen in /metrics: max {max(ages):.2f} s (bounded RPO: --backup-max-lag 1)")
+if waits: print(f"task-store appends waited for shipping {waits.get('ares_backup_acknowledgement_wait_seconds_sum', 0):.2f} s in all (over "
+                f"{waits.get('ares_backup_acknowledgement_wait_seconds_count', 0):.0f} appends); refused: {waits.get('ares_backup_acknowledgements_refused_total', 0):.0f} (last sample before the kill)")
 PY
 { wait "$SERVER"; } 2>/dev/null || true   # (bash would announce the SIGKILL)
 SERVER=""
@@ -113,12 +164,9 @@ t1=$(now)
 "$ARES" serve --dev --port 0 --data-dir "$WORK/restored" --backup-to "$WORK/backup-after" >"$WORK/serve2.log" 2>&1 &
 SERVER=$!
 PORT="$(port_of "$WORK/serve2.log" "$SERVER")"
-until [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/health/ready")" = "200" ]; do
-  kill -0 "$SERVER" 2>/dev/null || { cat "$WORK/serve2.log" >&2; exit 1; }
-  sleep 0.05
-done
+wait_ready "$PORT" "$SERVER" "$WORK/serve2.log"
 t2=$(now)
-echo "RTO: $(awk "BEGIN{printf \"%.2f\", $t2 - $t0}") s from restore start to /health/ready (restore $(awk "BEGIN{printf \"%.2f\", $t1 - $t0}") s, start to ready $(awk "BEGIN{printf \"%.2f\", $t2 - $t1}") s)"
+echo "RTO: $(seconds "$t0" "$t2") s from restore start to /health/ready (restore $(seconds "$t0" "$t1") s, start to ready $(seconds "$t1" "$t2") s)"
 
 python3 - "$PORT" "$WORK/acknowledged.txt" "$MAX_RPO_SECONDS" <<'PY'
 import json, sys, urllib.request

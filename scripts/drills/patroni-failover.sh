@@ -39,9 +39,8 @@ while [ $# -gt 0 ]; do
     *) echo "usage: $0 [--rate R] [--warmup S] [--after S] [--max-recovery-seconds S]" >&2; exit 2 ;;
   esac
 done
-ARES="$(realpath "${ARES_BINARY:-.build/debug/ares}")"
-PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
-[ -x "$ARES" ] || { echo "no ares binary at $ARES: run swift build first" >&2; exit 1; }
+. scripts/drills/lib.sh
+ARES="$(ares_binary)"
 for tool in etcd patroni haproxy curl "$PG_BIN/postgres"; do
   command -v "$tool" >/dev/null || { echo "$tool is missing: apt-get install -y postgresql-15 patroni python3-etcd etcd-server haproxy curl" >&2; exit 1; }
 done
@@ -73,18 +72,10 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM   # a signal ends the script through the EXIT trap too
-as_postgres() {
-  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
-}
 # For the daemons: setpriv execs the command in place (runuser would fork and outlive a SIGTERM
 # to itself), so the PID in PIDS is Patroni's own and the cleanup reaches it.
 if [ "$(id -u)" = 0 ]; then AS_POSTGRES_EXEC=(setpriv --reuid=postgres --regid=postgres --init-groups --); else AS_POSTGRES_EXEC=(); fi
-free_port() {
-  /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
 secret() { head -c 24 /dev/urandom | base64 | tr '+/' '-_'; }
-now() { date +%s.%N; }
-say() { echo "[$(date -u +%H:%M:%S)] $*"; }
 
 ETCD_CLIENT=$(free_port); ETCD_PEER=$(free_port)
 REST1=$(free_port); REST2=$(free_port); PG1=$(free_port); PG2=$(free_port); HAPROXY=$(free_port); HAPROXY_STATS=$(free_port)
@@ -265,35 +256,20 @@ say "etcd :$ETCD_CLIENT, Patroni node1 (PostgreSQL :$PG1, primary) and node2 (:$
 # Two ares replicas. This project's docs are the knowledge base the built-in agents search:
 # ingested into the database (shared by the replicas) and, for a server that still searches
 # its data directory's knowledge base, into each replica's data directory too.
-"$ARES" ingest docs >"$WORK/ingest-database.log" 2>&1 || { cat "$WORK/ingest-database.log" >&2; exit 1; }
-env -u ARES_DATABASE_URL -u ARES_DATABASE_PASSWORD_FILE "$ARES" ingest docs --data-dir "$WORK/replica-a" >"$WORK/ingest.log" 2>&1 \
-  || { cat "$WORK/ingest.log" >&2; exit 1; }
+ingest_docs "$ARES" "$WORK/replica-a" "$WORK/ingest"
 cp -r "$WORK/replica-a" "$WORK/replica-b"
-port_of() { # log pid → the port from the "listening" line
-  local log="$1" pid="$2" port=""
-  for _ in $(seq 1 600); do
-    port="$(grep -o '"msg":"listening".*127.0.0.1:[0-9]*' "$log" 2>/dev/null | grep -o '[0-9]*$' | head -1 || true)"
-    [ -n "$port" ] && { echo "$port"; return 0; }
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.05
-  done
-  echo "ares serve did not start: $(tail -20 "$log")" >&2
-  return 1
-}
 PORTS=()
+REPLICA_PIDS=()
 for replica in a b; do
   "$ARES" serve --dev --port 0 --data-dir "$WORK/replica-$replica" --replica-id "drill-$replica" \
     --rate-limits off >"$WORK/replica-$replica.log" 2>&1 &
   pid=$!
   PIDS+=("$pid")
+  REPLICA_PIDS+=("$pid")
   PORTS+=("$(port_of "$WORK/replica-$replica.log" "$pid")")
 done
-for port in "${PORTS[@]}"; do
-  for _ in $(seq 1 600); do
-    [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/health/ready")" = 200 ] && break
-    sleep 0.1
-  done
-done
+wait_ready "${PORTS[0]}" "${REPLICA_PIDS[0]}" "$WORK/replica-a.log"
+wait_ready "${PORTS[1]}" "${REPLICA_PIDS[1]}" "$WORK/replica-b.log"
 say "ares replicas ready on :${PORTS[0]} and :${PORTS[1]}"
 
 # The node that is primary now (node1 bootstrapped the cluster and should still be): the

@@ -36,10 +36,8 @@ while [ $# -gt 0 ]; do
     *) echo "usage: $0 [--before N] [--after N] [--concurrency C]" >&2; exit 2 ;;
   esac
 done
-ARES="${ARES_BINARY:-.build/debug/ares}"
-case "$ARES" in /*) ;; *) ARES="$(pwd)/$ARES" ;; esac
-[ -x "$ARES" ] || { echo "no ares binary at $ARES: run swift build first" >&2; exit 1; }
-PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
+. scripts/drills/lib.sh
+ARES="$(ares_binary)"
 [ -x "$PG_BIN/pg_basebackup" ] || { echo "PostgreSQL 15 is not installed ($PG_BIN/pg_basebackup missing): apt-get install postgresql-15" >&2; exit 1; }
 CLUSTER_SCRIPT="$(pwd)/scripts/postgres-test-cluster.sh"
 
@@ -47,7 +45,6 @@ WORK="$(mktemp -d /tmp/ares-drill-pg-restore.XXXXXX)"
 chmod 755 "$WORK"   # the postgres OS user reaches the archive, the base backup and the new cluster below it
 SERVER=""
 RECOVERED_STARTED=""
-as_postgres() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 cleanup() {
   [ -n "$SERVER" ] && kill -9 "$SERVER" 2>/dev/null || true
   [ -n "$RECOVERED_STARTED" ] && as_postgres "$PG_BIN/pg_ctl" -D "$WORK/recovered/data" -m immediate -w stop >/dev/null 2>&1 || true
@@ -55,29 +52,6 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-now() { date +%s.%N; }
-seconds() { awk "BEGIN{printf \"%.2f\", $2 - $1}"; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
-
-# Waits for a server's "listening" log line and prints its port.
-port_of() {
-  local log="$1" pid="$2" port=""
-  for _ in $(seq 1 1200); do
-    port="$(grep -o '"msg":"listening".*127.0.0.1:[0-9]*' "$log" | grep -o '[0-9]*$' | head -1 || true)"
-    [ -n "$port" ] && { echo "$port"; return 0; }
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.05
-  done
-  echo "ares serve did not start: $(tail -20 "$log")" >&2
-  return 1
-}
-wait_ready() {
-  local port="$1" pid="$2" log="$3"
-  until [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/health/ready")" = "200" ]; do
-    kill -0 "$pid" 2>/dev/null || { tail -20 "$log" >&2; exit 1; }
-    sleep 0.05
-  done
-}
 
 # 1. The primary, with WAL archiving. archive_timeout bounds how old the newest archived WAL can
 #    be (the RPO of the archive alone); the drill also switches WAL files itself before recovering.

@@ -18,6 +18,8 @@
 # Prints its measurements and exits 1 when any check fails.
 #
 # Usage: bash scripts/drills/rolling-upgrade.sh [--previous PATH] [--current PATH] [--rate R] [--overlap S]
+#        [--event-format compatible|compact]  (what the current release writes during the roll;
+#        compact shows why a roll from a release before compact events needs compatible)
 #   --previous  the previous release's binary; without it, the last landed commit
 #               (`git rev-parse HEAD`) is built in a temporary git worktree (swift build, slow:
 #               about 10 minutes on 2 cores) and removed at the end
@@ -30,18 +32,21 @@ cd "$(dirname "$0")/../.."
 REPO="$(pwd)"
 PREVIOUS=""
 CURRENT=".build/debug/ares"
+EVENT_FORMAT="compatible"
 RATE=4
 OVERLAP=12
 while [ $# -gt 0 ]; do
   case "$1" in
     --previous) PREVIOUS="$2"; shift 2 ;;
     --current) CURRENT="$2"; shift 2 ;;
+    --event-format) EVENT_FORMAT="$2"; shift 2 ;;
     --rate) RATE="$2"; shift 2 ;;
     --overlap) OVERLAP="$2"; shift 2 ;;
-    *) echo "usage: $0 [--previous PATH] [--current PATH] [--rate R] [--overlap S]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--previous PATH] [--current PATH] [--rate R] [--overlap S] [--event-format F]" >&2; exit 2 ;;
   esac
 done
-[ -x "$CURRENT" ] || { echo "no current ares binary at $CURRENT: run swift build first" >&2; exit 1; }
+. scripts/drills/lib.sh
+CURRENT="$(ares_binary "$CURRENT")"
 
 WORK="$(mktemp -d /tmp/ares-drill-upgrade.XXXXXX)"
 # The cluster's own folder under /tmp: the postgres OS user must reach it (WORK is private).
@@ -59,7 +64,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM   # a signal ends the script through the EXIT trap too
-say() { echo "[$(date -u +%H:%M:%S)] $*"; }
 
 if [ -z "$PREVIOUS" ]; then
   COMMIT="$(git rev-parse HEAD)"
@@ -78,30 +82,8 @@ say "previous: $("$OLD" --version 2>/dev/null || echo '?'); current: $("$NEW" --
 
 eval "$(bash scripts/postgres-test-cluster.sh start "$CLUSTER" $$)"
 export ARES_DATABASE_URL ARES_DATABASE_PASSWORD_FILE
-"$OLD" ingest docs >"$WORK/ingest-database.log" 2>&1 || { cat "$WORK/ingest-database.log" >&2; exit 1; }
-env -u ARES_DATABASE_URL -u ARES_DATABASE_PASSWORD_FILE "$OLD" ingest docs --data-dir "$WORK/data-template" >"$WORK/ingest.log" 2>&1 \
-  || { cat "$WORK/ingest.log" >&2; exit 1; }
+ingest_docs "$OLD" "$WORK/data-template" "$WORK/ingest"
 say "PostgreSQL on :$PGPORT, schema: $("$OLD" db status 2>&1 | grep -i -m1 'version\|migration' || true)"
-
-port_of() { # log pid → the port from the "listening" line
-  local log="$1" pid="$2" port=""
-  for _ in $(seq 1 1200); do
-    port="$(grep -o '"msg":"listening".*127.0.0.1:[0-9]*' "$log" 2>/dev/null | grep -o '[0-9]*$' | head -1 || true)"
-    [ -n "$port" ] && { echo "$port"; return 0; }
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.05
-  done
-  echo "ares serve did not start: $(tail -20 "$log")" >&2
-  return 1
-}
-wait_ready() { # port pid log
-  for _ in $(seq 1 1200); do
-    [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$1/health/ready")" = 200 ] && return 0
-    kill -0 "$2" 2>/dev/null || { tail -20 "$3" >&2; return 1; }
-    sleep 0.1
-  done
-  echo "replica on :$1 never became ready" >&2; return 1
-}
 
 # The replicas in service, one line each: "PORT LABEL" (what the load balancer routes to).
 SERVICE="$WORK/in-service.txt"
@@ -110,7 +92,11 @@ declare -A PID_OF PORT_OF
 start_replica() { # name binary label
   local name=$1 binary=$2 label=$3 pid port
   cp -r "$WORK/data-template" "$WORK/data-$name"
-  "$binary" serve --dev --port 0 --data-dir "$WORK/data-$name" --replica-id "upgrade-$name" --rate-limits off \
+  # The current release writes the event tags the previous one reads while both run
+  # (docs/operations.md, "Upgrades"): --event-format compatible, the default of this drill.
+  local format=()
+  [ "$label" = current ] && format=(--event-format "$EVENT_FORMAT")
+  "$binary" serve --dev --port 0 --data-dir "$WORK/data-$name" --replica-id "upgrade-$name" --rate-limits off "${format[@]}" \
     >"$WORK/$name.log" 2>&1 &
   pid=$!
   REPLICA_PIDS+=("$pid")
@@ -126,12 +112,12 @@ drain_replica() { # name
   grep -v "^$port " "$SERVICE" >"$SERVICE.new" || true
   mv "$SERVICE.new" "$SERVICE"
   sleep 1   # calls already routed to it finish (the client re-reads the list before each call)
-  t0=$(date +%s.%N)
+  t0=$(now)
   kill -TERM "$pid"
   local status=0
   wait "$pid" || status=$?
-  t1=$(date +%s.%N)
-  say "replica $name drained (SIGTERM) and exited with status $status in $(awk "BEGIN{printf \"%.2f\", $t1 - $t0}") s"
+  t1=$(now)
+  say "replica $name drained (SIGTERM) and exited with status $status in $(seconds "$t0" "$t1") s"
 }
 
 start_replica a1 "$OLD" previous
@@ -216,7 +202,7 @@ LOAD_PID=$!
 
 # The roll: each stage lasts OVERLAP seconds of load. Marks in phases.txt let the summary tell
 # which releases were in service when.
-phase() { echo "$(date +%s.%N) $1" >>"$WORK/phases.txt"; }
+phase() { echo "$(now) $1" >>"$WORK/phases.txt"; }
 phase "previous-only"
 sleep "$OVERLAP"
 drain_replica a1

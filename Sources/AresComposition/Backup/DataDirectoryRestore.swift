@@ -20,6 +20,9 @@ public enum DataDirectoryRestore {
         let started = clock.now
         progress("checking the backup")
         let verification = try BackupVerification.check(backup: source)
+        guard verification.manifest.backend == .dataDirectory else {
+            throw BackupError.unreadable(source.path, "a PostgreSQL backup: restore it with --database URL")
+        }
         guard verification.isIntact else { throw BackupError.damaged(verification.problems) }
         try copyFiles(of: verification.manifest, from: source, into: dataDirectory, progress: progress)
         let elapsed = clock.now - started

@@ -5,7 +5,7 @@ import Storage
 
 /// `ares backup DEST --database URL`: a consistent copy of ares's tables in a PostgreSQL
 /// database, safe while replicas serve (one read-only snapshot, see `PostgresTableSnapshot`),
-/// written as one JSON Lines file per table and a manifest (`DatabaseBackupManifest`) with
+/// written as one JSON Lines file per table and a manifest (`BackupManifest`, its `database` part) with
 /// each file's SHA-256 and every stream's chain head. `ares verify --backup DEST` checks it
 /// without a database; `ares restore DEST --database URL2` loads it into an empty one.
 ///
@@ -31,7 +31,7 @@ public enum DatabaseBackup {
         let clock = ContinuousClock()
         let started = clock.now
         try DataDirectoryBackup.prepareEmptyDirectory(destination)
-        let tablesRoot = destination.appendingPathComponent(DatabaseBackupManifest.tablesFolder)
+        let tablesRoot = destination.appendingPathComponent(BackupManifest.tablesFolder)
         do {
             try DataDirectoryBackup.makePrivateDirectory(tablesRoot)
             progress("reading the tables of \(settings) in one snapshot")
@@ -40,24 +40,24 @@ public enum DatabaseBackup {
             // Waits for the database, and refuses a schema newer than this ares (its rows could hold what it cannot check).
             try await PostgresDatabase.withDatabase(settings: settings, logger: logger, migrate: false) { _ in }
             let snapshot = try await PostgresTableSnapshot.take(settings: settings, logger: logger, into: &sink)
-            var tables: [DatabaseBackupManifest.Table] = []
+            var tables: [BackupManifest.Table] = []
             var chains: [BackupManifest.Chain] = []
             var warnings: [String] = []
             for table in snapshot.tables {
-                let file = "\(DatabaseBackupManifest.tablesFolder)/\(table.name).jsonl"
+                let file = BackupManifest.Table.fileName(of: table.name)
                 let digest = try FileSHA256.digest(destination.appendingPathComponent(file).path)
                 tables.append(.init(name: table.name, file: file, columns: table.columns, omittedColumns: table.omittedColumns,
                                     orderedBy: table.orderedBy, rows: sink.rows[table.name] ?? 0, size: digest.size, sha256: digest.hex))
-                if table.name == DatabaseBackupManifest.eventsTable {
-                    let inspection = try DatabaseBackupVerification.inspectChains(destination.appendingPathComponent(file).path)
+                if table.name == BackupManifest.DatabaseContents.eventsTable {
+                    let inspection = try TableFileInspection.inspectChains(destination.appendingPathComponent(file).path)
                     chains = inspection.heads.sorted { $0.key < $1.key }.map { .init(file: file, stream: $0.key, version: $0.value.version, headHash: $0.value.hash) }
                     warnings += inspection.breaks.map { "\(file): \($0) (already so in the database)" }
                 }
             }
-            let manifest = DatabaseBackupManifest(
-                formatVersion: DatabaseBackupManifest.currentFormatVersion, backend: DatabaseBackupManifest.backendName, aresVersion: aresVersion,
-                createdAt: createdAt, source: "\(settings)", schemaVersion: snapshot.schemaVersion, serverVersion: snapshot.serverVersion,
-                tables: tables, sequences: snapshot.sequences, chains: chains)
+            let manifest = BackupManifest(
+                formatVersion: BackupManifest.currentFormatVersion, aresVersion: aresVersion, createdAt: createdAt, source: "\(settings)",
+                database: .init(schemaVersion: snapshot.schemaVersion, serverVersion: snapshot.serverVersion, tables: tables, sequences: snapshot.sequences),
+                chains: chains)
             try manifest.write(into: destination)
             let elapsed = clock.now - started
             return Summary(tables: tables.count, rows: tables.reduce(0) { $0 &+ $1.rows }, bytes: tables.reduce(0) { $0 &+ $1.size },

@@ -29,33 +29,35 @@ public enum DatabaseRestore {
         let clock = ContinuousClock()
         let started = clock.now
         progress("checking the backup")
-        let verification = try DatabaseBackupVerification.check(backup: source)
+        let verification = try BackupVerification.check(backup: source)
+        guard let contents = verification.manifest.database else {
+            throw BackupError.unreadable(source.path, "not a PostgreSQL backup (it is a data directory's: restore it with --data-dir)")
+        }
         guard verification.isIntact else { throw BackupError.damaged(verification.problems) }
-        let manifest = verification.manifest
         let all = try PostgresMigrator()
-        guard manifest.schemaVersion <= all.knownVersion else {
-            throw BackupError.unreadable(source.path, "the backup's schema is at version \(manifest.schemaVersion), this ares knows up to \(all.knownVersion): restore it with a newer ares")
+        guard contents.schemaVersion <= all.knownVersion else {
+            throw BackupError.unreadable(source.path, "the backup's schema is at version \(contents.schemaVersion), this ares knows up to \(all.knownVersion): restore it with a newer ares")
         }
         let result = try await PostgresDatabase.withDatabase(settings: settings, logger: logger, prepare: false) { database in
             let status = try await all.status(client: database.client, logger: logger)
-            guard status.version <= manifest.schemaVersion else {
-                throw PostgresStorageError(.server, "the database's schema is at version \(status.version), the backup's at \(manifest.schemaVersion): "
+            guard status.version <= contents.schemaVersion else {
+                throw PostgresStorageError(.server, "the database's schema is at version \(status.version), the backup's at \(contents.schemaVersion): "
                                            + "restore into a new, empty database (CREATE DATABASE ...)")
             }
-            progress("preparing the schema at version \(manifest.schemaVersion)")
+            progress("preparing the schema at version \(contents.schemaVersion)")
             do {
-                try await PostgresMigrator(migrations: Array(PostgresMigrations.all.prefix(manifest.schemaVersion)))
+                try await PostgresMigrator(migrations: Array(PostgresMigrations.all.prefix(contents.schemaVersion)))
                     .migrate(client: database.client, logger: logger)
             } catch {
                 throw PostgresStorageError.describing(error, settings: settings)
             }
-            progress("loading \(manifest.tables.count) tables (\(verification.rows) rows) in one transaction")
+            progress("loading \(contents.tables.count) tables (\(verification.rows) rows) in one transaction")
             let loaded: PostgresTableRestore.Summary
             do {
                 loaded = try await PostgresTableRestore.restore(
-                    settings: settings, logger: logger, tables: manifest.tables.map(\.snapshotTable), sequences: manifest.sequences
+                    settings: settings, logger: logger, tables: contents.tables.map(\.snapshotTable), sequences: contents.sequences
                 ) { table in
-                    try TableFileBatches(path: source.appendingPathComponent("\(DatabaseBackupManifest.tablesFolder)/\(table.name).jsonl").path)
+                    try TableFileBatches(path: source.appendingPathComponent(BackupManifest.Table.fileName(of: table.name)).path)
                 }
             } catch let error as PostgresStorageError {
                 throw error
@@ -64,8 +66,8 @@ public enum DatabaseRestore {
             } catch {
                 throw PostgresStorageError.describing(error, settings: settings)
             }
-            if manifest.schemaVersion < all.knownVersion {
-                progress("applying the migrations after version \(manifest.schemaVersion)")
+            if contents.schemaVersion < all.knownVersion {
+                progress("applying the migrations after version \(contents.schemaVersion)")
                 try await database.prepare(migrate: true)
             }
             progress("verifying every chain in the database")
@@ -76,12 +78,12 @@ public enum DatabaseRestore {
         let (loaded, chains, heads) = result
         var problems = chains.breaks.map { "chain break: \($0)" }
         let restoredHeads = Dictionary(heads.map { ($0.stream, $0.version) }, uniquingKeysWith: { first, _ in first })
-        for chain in manifest.chains where restoredHeads[chain.stream] != chain.version {
+        for chain in verification.manifest.chains where restoredHeads[chain.stream] != chain.version {
             problems.append("stream \(chain.stream): restored at version \(restoredHeads[chain.stream] ?? 0), the backup records \(chain.version)")
         }
         guard problems.isEmpty else { throw BackupError.damaged(problems) }
         let elapsed = clock.now - started
-        return Summary(tables: loaded.tables, rows: loaded.rows, streams: chains.streams, events: chains.events, schemaVersion: manifest.schemaVersion,
+        return Summary(tables: loaded.tables, rows: loaded.rows, streams: chains.streams, events: chains.events, schemaVersion: contents.schemaVersion,
                        seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
     }
 

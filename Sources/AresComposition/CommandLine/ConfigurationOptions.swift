@@ -246,6 +246,10 @@ public struct ServerOptions: ParsableArguments, ConfigurationOptionGroup {
                                valueName: "seconds"))
     public var backupFailureLimit: Int?
 
+    @Option(help: ArgumentHelp("Bounded RPO: writes wait while the backup misses a commit older than this many seconds (default 1; at most the failure limit; $ARES_BACKUP_MAX_LAG).",
+                               valueName: "seconds"))
+    public var backupMaxLag: Int?
+
     @Option(help: ArgumentHelp("A new base snapshot after this many segments, or once they outgrow the base (default 10000; $ARES_BACKUP_SEGMENTS_PER_BASE).",
                                valueName: "count"))
     public var backupSegmentsPerBase: Int?
@@ -253,6 +257,10 @@ public struct ServerOptions: ParsableArguments, ConfigurationOptionGroup {
     @Option(help: ArgumentHelp("Prune tasks that ended longer ago than this (12h, 30d, 2w): a summary and a chain checkpoint remain; default: keep every task ($ARES_RETENTION).",
                                valueName: "period"))
     public var retention: String?
+
+    @Option(help: ArgumentHelp("Task event tags to write: compact (the default: evidence by reference, each report once) or compatible (what releases before compact events read; for a rolling upgrade from one; $ARES_EVENT_FORMAT).",
+                               valueName: "format"))
+    public var eventFormat: String?
 
     public init() {}
 
@@ -286,7 +294,9 @@ public struct ServerOptions: ParsableArguments, ConfigurationOptionGroup {
         flags.set(.rateLimits, rateLimits)
         flags.set(.backupTo, backupTo)
         flags.set(.backupFailureLimit, backupFailureLimit)
+        flags.set(.backupMaxLag, backupMaxLag)
         flags.set(.backupSegmentsPerBase, backupSegmentsPerBase)
         flags.set(.retention, retention)
+        flags.set(.eventFormat, eventFormat)
     }
 }

@@ -45,6 +45,8 @@ extension AresConfiguration {
            let value = environment[DatabaseSettings.passwordVariable].nonEmpty {
             passwordEnvironment = [DatabaseSettings.passwordFileVariable: file, DatabaseSettings.passwordVariable: value]
         }
+        // How long a request waits for the database (issue 16): passed through as given.
+        passwordEnvironment[DatabaseSettings.requestTimeoutVariable] = environment[DatabaseSettings.requestTimeoutVariable]
         var settings: DatabaseSettings
         do {
             settings = try DatabaseSettings(url: url, environment: passwordEnvironment)

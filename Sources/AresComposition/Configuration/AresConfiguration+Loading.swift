@@ -156,6 +156,8 @@ extension AresConfiguration {
         self.init(configurationFile: nil, dataDirectory: URL(fileURLWithPath: text(.dataDir)!), embedding: embedding,
                   chatModel: chatModel, server: server, identity: identity, tls: tls, outbound: outbound, rateLimits: rateLimits,
                   settings: settings)
+        // The choice was checked when the setting was read; the default is compact.
+        eventFormat = text(.eventFormat).flatMap(TaskEventFormat.init(rawValue:)) ?? .compact
         if let period = text(.retention) {
             do {
                 retention = try RetentionPeriod(parsing: period)
@@ -164,10 +166,18 @@ extension AresConfiguration {
                                          "\(ConfigurationSetting.retention.name) (\(ConfigurationSetting.retention.sourcesInWords)): \(error)")
             }
         }
-        // Defaults exist for both limits.
+        // Defaults exist for all three limits.
         continuousBackup = text(.backupTo).map { directory in
             ContinuousBackup(directory: URL(fileURLWithPath: directory), failureLimit: .seconds(integer(.backupFailureLimit) ?? 60),
-                             segmentsPerBase: integer(.backupSegmentsPerBase) ?? 10_000)
+                             segmentsPerBase: integer(.backupSegmentsPerBase) ?? 10_000, maximumLag: .seconds(integer(.backupMaxLag) ?? 1))
+        }
+        if let backup = continuousBackup, backup.maximumLag > backup.failureLimit {
+            // Writes wait at most the failure limit: a larger lag could never be reached.
+            throw ConfigurationError(setting: ConfigurationSetting.backupMaxLag.name, """
+                \(ConfigurationSetting.backupMaxLag.name) (\(ConfigurationSetting.backupMaxLag.sourcesInWords)) is \(backup.maximumLag.components.seconds) s, \
+                more than \(ConfigurationSetting.backupFailureLimit.name) (\(backup.failureLimit.components.seconds) s): writes never wait longer than the failure limit, \
+                so the lag must be at most that
+                """)
         }
         database = try Self.database(text: text, secret: secret(.databasePasswordFile), environment: environment)
         // Defaults exist for all five; each was checked against its range when it was read.

@@ -165,6 +165,9 @@ public struct AresConfiguration: Sendable {
     /// `ares serve --retention 30d`: ended tasks older than this are pruned (a summary and a
     /// chain checkpoint remain); nil: tasks are kept forever.
     public var retention: RetentionPeriod? = nil
+    /// `--event-format`: the task event tags written (`compatible` during a rolling upgrade
+    /// from a release that cannot read the compact ones).
+    public var eventFormat: TaskEventFormat = .compact
     /// `ares serve --backup-to DIR`: continuous backup shipping; nil: none.
     public var continuousBackup: ContinuousBackup? = nil
     /// `--database URL`: shared state in PostgreSQL; nil: the data directory only (the default).
@@ -181,6 +184,9 @@ public struct AresConfiguration: Sendable {
         public var failureLimit: Duration
         /// A new base snapshot after this many segments.
         public var segmentsPerBase: Int
+        /// Bounded RPO: task-store writes wait while the backup misses a commit older than this
+        /// (`BackupAcknowledgementGate`).
+        public var maximumLag: Duration = .seconds(1)
     }
 
     /// The resolved setting `setting`.

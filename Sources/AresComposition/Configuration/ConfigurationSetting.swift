@@ -3,6 +3,7 @@ import LocalModels
 import PostgresStorage
 import Security
 import Server
+import TaskService
 
 /// Every setting ares reads, with the names it goes by in each of its sources: a flag, an
 /// environment variable, a key of the configuration file. The setting's name is its
@@ -23,8 +24,8 @@ public enum ConfigurationSetting: String, CaseIterable, Sendable {
     case tlsCert, tlsKey, tlsClientCA, tlsClientAuth, tlsClientRoleMap
     case caFile, modelClientCert, modelClientKey
     case rateLimits
-    case backupTo, backupFailureLimit, backupSegmentsPerBase
-    case retention
+    case backupTo, backupFailureLimit, backupSegmentsPerBase, backupMaxLag
+    case retention, eventFormat
     case database, databasePasswordFile, databaseCAFile, databaseNotify, replicaID
     // How relevant a sentence must be to enter a report (`RelevanceThresholds`).
     case minimumWordShare, minimumCosine, minimumShareOfBest, minimumScore, sourcesPerSection
@@ -88,9 +89,11 @@ public enum ConfigurationSetting: String, CaseIterable, Sendable {
         case .rateLimits: .rateLimits
         case .backupTo: .path
         case .backupFailureLimit: .integer(1...86_400)
+        case .backupMaxLag: .integer(1...3600)
         case .backupSegmentsPerBase: .integer(1...10_000_000)
         // Read by `RetentionPeriod` (12h, 30d) when the configuration is built.
         case .retention: .text
+        case .eventFormat: .choice(TaskEventFormat.allCases.map(\.rawValue))
         // Read by `DatabaseSettings` when the configuration is built: its messages never repeat
         // the URL, which a `.url` kind would quote back (with any password written into it).
         case .database: .text
@@ -152,8 +155,10 @@ public enum ConfigurationSetting: String, CaseIterable, Sendable {
         case .rateLimits: "--rate-limits"
         case .backupTo: "--backup-to"
         case .backupFailureLimit: "--backup-failure-limit"
+        case .backupMaxLag: "--backup-max-lag"
         case .backupSegmentsPerBase: "--backup-segments-per-base"
         case .retention: "--retention"
+        case .eventFormat: "--event-format"
         case .database: "--database"
         // A password is never a flag: only the file or the environment holds it.
         case .databasePasswordFile: nil
@@ -219,8 +224,10 @@ public enum ConfigurationSetting: String, CaseIterable, Sendable {
         case .rateLimits: "ARES_RATE_LIMITS"
         case .backupTo: "ARES_BACKUP_TO"
         case .backupFailureLimit: "ARES_BACKUP_FAILURE_LIMIT"
+        case .backupMaxLag: "ARES_BACKUP_MAX_LAG"
         case .backupSegmentsPerBase: "ARES_BACKUP_SEGMENTS_PER_BASE"
         case .retention: "ARES_RETENTION"
+        case .eventFormat: "ARES_EVENT_FORMAT"
         case .database: DatabaseSettings.urlVariable
         case .databasePasswordFile: DatabaseSettings.passwordFileVariable
         case .databaseCAFile: "ARES_DATABASE_CA_FILE"
@@ -271,8 +278,10 @@ public enum ConfigurationSetting: String, CaseIterable, Sendable {
         case .oidcLeeway: .integer(30)
         case .rateLimits: .text(RateLimitRules.defaultDefinition)
         case .backupFailureLimit: .integer(60)
+        case .backupMaxLag: .integer(1)
         case .backupSegmentsPerBase: .integer(10_000)
         case .backupTo, .retention: nil
+        case .eventFormat: .text(TaskEventFormat.compact.rawValue)
         case .databaseNotify: .text(AresConfiguration.Database.NotifyMode.listen.rawValue)
         case .database, .databasePasswordFile, .databaseCAFile, .replicaID: nil
         case .minimumWordShare: .number(RelevanceThresholds().minimumWordShare)

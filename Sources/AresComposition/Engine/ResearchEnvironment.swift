@@ -84,7 +84,8 @@ public struct ResearchEnvironment: Sendable {
             ResearchTeam.agents(knowledge: knowledge, embedder: embedder, model: model, memory: memory, relevance: configuration.relevance)
         }
         return ResearchEnvironment(configuration: configuration, embedder: embedder, knowledge: knowledge, store: store,
-                                   service: ResearchTaskService(store: store, workflow: ResearchWorkflow(agents: agents, isInterruption: Self.isStorageInterruption)),
+                                   service: ResearchTaskService(store: store, workflow: ResearchWorkflow(agents: agents, isInterruption: Self.isStorageInterruption),
+                                                                passages: knowledge, eventFormat: configuration.eventFormat),
                                    languageModel: model)
     }
 

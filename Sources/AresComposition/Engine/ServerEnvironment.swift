@@ -48,8 +48,9 @@ public struct ServerEnvironment {
         let keyStore: any APIKeyRepository
         let keys: APIKeyAuthenticator
         if let shared {
-            // Deny by default: no key works until start-up has loaded them.
-            keys = APIKeyAuthenticator()
+            // Deny by default: no key works until start-up has loaded them; until then a key is
+            // answered 503 with Retry-After (not 401: it may be valid).
+            keys = APIKeyAuthenticator.awaitingKeys()
             keyStore = ReloadingAPIKeyRepository(base: shared.keys, authenticator: keys)
         } else {
             let store = try openKeyStore(configuration)

@@ -1,5 +1,6 @@
 // Kernels of the local sentence-embedding models (LocalModels) that Swift cannot express well:
-// an 8-bit integer matrix product that uses AVX-512 VNNI when the CPU has it, softmax and GELU
+// an 8-bit integer matrix product that uses AVX-512 VNNI when the CPU has it, a float32
+// product for a few rows over weights packed at load, softmax and GELU
 // with AVX-512 (each chosen at run time, so one binary runs everywhere), portable C otherwise.
 //
 // The product is the quantized form of a linear layer, y = x·Wᵀ + b:
@@ -42,6 +43,25 @@ void lmk_int8_gemm_portable(const uint8_t *a, const float *scale, const float *o
 
 /// 1 when lmk_int8_gemm runs the AVX-512 VNNI kernel on this CPU, 0 when the portable loop.
 int32_t lmk_int8_uses_vnni(void);
+
+// The float32 product of a linear layer for a few rows (a query's tokens), y = x·Wᵀ + b:
+// W [n × k] packed once (lmk_f32_pack) into panels of 16 columns that the kernel streams
+// once per product, instead of sgemm packing all of W again on every call.
+
+/// Floats of a packed [n × k] weight matrix (n rounded up to 32 columns).
+size_t lmk_f32_panel_count(int32_t n, int32_t k);
+
+/// Packs row-major float weights [n × k] into `packed` (lmk_f32_panel_count floats, zero-padded).
+void lmk_f32_pack(const float *weights, int32_t n, int32_t k, float *packed);
+
+/// y[r · ldc + c] = (or += when accumulate ≠ 0) Σ_j x[r · k + j] · W[c][j] + bias[c], for r < m, c < n
+/// (AVX-512 when the CPU has it).
+void lmk_f32_gemm(const float *x, int32_t m, int32_t k, const float *packed, const float *bias,
+                  int32_t n, float *y, int32_t ldc, int32_t accumulate);
+
+/// The same product by the portable loop, whatever the CPU: the tests compare the two.
+void lmk_f32_gemm_portable(const float *x, int32_t m, int32_t k, const float *packed, const float *bias,
+                           int32_t n, float *y, int32_t ldc, int32_t accumulate);
 
 /// Softmax of each row of values [rows × width], in place (AVX-512 when the CPU has it).
 void lmk_softmax_rows(float *values, int32_t rows, int32_t width);

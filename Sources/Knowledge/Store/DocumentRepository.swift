@@ -26,6 +26,9 @@ public protocol DocumentRepository: Sendable {
     /// The passages of `chunkKey`'s document from `before` passages before it to `after` after
     /// it, in document order, without the passage itself; none when it is not stored.
     func passages(around chunkKey: String, before: Int, after: Int) async throws -> [Passage]
+    /// The text of each stored passage among `chunkKeys`, by chunk key (keys no longer stored
+    /// are absent): how a task's evidence, stored as references, finds its text again.
+    func passageTexts(chunkKeys: [String]) async throws -> [String: String]
     /// One page of the stored documents by display name, and how many there are in all.
     func documentSummaries(offset: Int, limit: Int) async throws -> (total: Int, documents: [DocumentSummary])
     /// Sources stored exactly as `source`, or under it when it names a folder.

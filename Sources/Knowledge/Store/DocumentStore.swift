@@ -237,6 +237,25 @@ public final class DocumentStore: DocumentRepository {
         }
     }
 
+    /// The text of each stored passage among `chunkKeys`, by chunk key; keys not stored are absent.
+    public func passageTexts(chunkKeys: [String]) throws -> [String: String] {
+        guard !chunkKeys.isEmpty else { return [:] }
+        return try pool.read { db in
+            var result: [String: String] = [:]
+            // In slices: SQLite limits the number of bound parameters of one statement.
+            for start in stride(from: 0, to: chunkKeys.count, by: 500) {
+                let slice = Array(chunkKeys[start..<min(chunkKeys.count, start + 500)])
+                let placeholders = Array(repeating: "?", count: slice.count).joined(separator: ",")
+                let rows = try Row.fetchCursor(db, sql: "SELECT chunkKey, text FROM chunk WHERE chunkKey IN (\(placeholders))",
+                                               arguments: StatementArguments(slice))
+                while let row = try rows.next() {
+                    result[try row.decode(forColumn: "chunkKey")] = try row.decode(forColumn: "text") as String
+                }
+            }
+            return result
+        }
+    }
+
     /// The passages of `chunkKey`'s document from `before` chunks before it to `after` chunks
     /// after it, in document order, without the chunk itself; none when it is not stored.
     public func passages(around chunkKey: String, before: Int, after: Int) throws -> [Passage] {

@@ -136,8 +136,15 @@ public struct A2AMethods: Sendable {
             if let pushConfig {
                 storePushConfig = { submitted in _ = try await pushConfigs.set(pushConfig, taskID: submitted.id) }
             }
-            snapshot = try await runner.submit(question: question, principal: principal.id, quota: quotas.quota(for: principal.role),
-                                               contextID: contextID, beforeQueued: storePushConfig)
+            // Idempotent by messageId for the principal: a retry (its first answer lost, or a 503
+            // for a commit in doubt) finds the task the first try created, on any replica.
+            let submission = try await runner.submitOnce(taskID: ResearchTaskService.taskID(forMessage: message.messageId, principal: principal.id),
+                                                         question: question, principal: principal.id, quota: quotas.quota(for: principal.role),
+                                                         contextID: contextID, beforeQueued: storePushConfig)
+            if !submission.created {
+                try Self.expectSameMessage(submission.snapshot.state, as: message, question: question, principal: principal.id)
+            }
+            snapshot = submission.snapshot
         } catch let refused as TaskAdmissionError {
             throw refused.isPrincipalQuota
                 ? JSONRPCError.quotaExceeded(retryAfterSeconds: refused.retryAfterSeconds, detail: refused.description)
@@ -148,6 +155,18 @@ public struct A2AMethods: Sendable {
             throw JSONRPCError.invalidParams("configuration.taskPushNotificationConfig: \(error)")
         }
         return snapshot
+    }
+
+    /// A task found under a message's id must be what that message asks: the same question
+    /// and, when the message names one, the same context. Otherwise the messageId was reused
+    /// for another message, which A2A forbids (a message's id is unique): say so rather than
+    /// answer with a task about something else.
+    private static func expectSameMessage(_ existing: TaskState, as message: A2AMessage, question: String, principal: String) throws {
+        let contextID = message.contextId.flatMap { $0.isEmpty ? nil : $0 }
+        guard existing.principal == principal, existing.question == question, contextID == nil || contextID == existing.contextID else {
+            throw JSONRPCError.invalidParams("message.messageId: '\(message.messageId.prefix(100))' was already used for a different message "
+                + "(another question or contextId); a retry must resend the same message, and a new message needs a new messageId")
+        }
     }
 
     /// The task, then each recorded step, ending after the step that ends the task. The

@@ -57,12 +57,14 @@ public struct AccessControl: Sendable {
             switch await tokens.verify(presented) {
             case let .authenticated(principal): return .principal(principal)
             case let .rejected(reason): return .rejected(reason)
+            case let .unavailable(reason): return .unavailable(reason)
             }
         }
         guard let authenticator else { return .rejected("this server has no API keys configured") }
         switch authenticator.authenticate(presented) {
         case let .authenticated(principal): return .principal(principal)
         case let .rejected(reason): return .rejected(reason)
+        case let .unavailable(reason): return .unavailable(reason)
         }
     }
 }

@@ -21,7 +21,7 @@ struct AuthenticationMiddleware: RouterMiddleware {
         case let .rejected(reason):
             metrics.recordAuthenticationFailure()
             logger.warning("authentication refused", metadata: ["path": .string(String(request.uri.path.prefix(100))), "reason": .string(reason)])
-        case .missing:
+        case .missing, .unavailable:
             break
         }
         return try await next(request, context)

@@ -101,7 +101,8 @@ struct Routes: Sendable {
 
     private func metrics(_ request: Request, context: AresRequestContext) -> Response {
         guard context.principal != nil else {
-            return refusal(.unauthorized, JSONRPCError.refusing(context.authentication).message)
+            let refused = JSONRPCError.refusing(context.authentication)
+            return refusal(HTTPResponse.Status(code: refused.httpStatus), refused.message)
         }
         let runner = components.runner
         components.backupShipping?.updateGauges()

@@ -85,6 +85,7 @@ public struct JSONRPCEndpoint: Sendable {
         case let .principal(found): principal = found
         case .missing: throw JSONRPCError.unauthenticated("this method needs an API key: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'")
         case let .rejected(reason): throw JSONRPCError.unauthenticated(reason)
+        case let .unavailable(reason): throw JSONRPCError.busy(retryAfterSeconds: 1, detail: reason)
         }
         guard principal.can(method.permission) else {
             throw JSONRPCError.forbidden("the role '\(principal.role.rawValue)' may not call \(method.name) (it needs \(method.permission.minimumRole.rawValue) or above)")

@@ -78,6 +78,7 @@ public struct JSONRPCError: Error, Sendable, Equatable, Encodable {
     /// The answer to a request without valid credentials (HTTP 401).
     public static func refusing(_ authentication: RequestAuthentication) -> JSONRPCError {
         if case let .rejected(reason) = authentication { return unauthenticated(reason) }
+        if case let .unavailable(reason) = authentication { return busy(retryAfterSeconds: 1, detail: reason) }
         return unauthenticated("this endpoint needs an API key: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'")
     }
 

@@ -27,4 +27,6 @@ public enum RequestAuthentication: Sendable, Equatable {
     case principal(Principal)
     case missing
     case rejected(String)
+    /// The credential cannot be checked yet (keys still loading): retry, HTTP 503.
+    case unavailable(String)
 }

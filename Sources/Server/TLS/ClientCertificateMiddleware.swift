@@ -22,7 +22,7 @@ struct ClientCertificateMiddleware: RouterMiddleware {
             case let .principal(current) where current == .localDevelopmentAdmin:
                 context.authentication = .principal(principal)
                 context.record.principal = principal.id
-            case .principal, .rejected:
+            case .principal, .rejected, .unavailable:
                 break
             }
         }

@@ -72,6 +72,16 @@ public final class TaskDirectory: Sendable {
         contents.withLock { $0.listeners.append(listener) }
     }
 
+    /// A task submitted under an id its caller chose becomes live, unless a task of that id
+    /// is live or cached here already (then nothing changes): returns whether it was added.
+    func registerNew(_ snapshot: TaskSnapshot) -> Bool {
+        contents.withLock { contents in
+            guard contents.live[snapshot.id] == nil, contents.ended.get(snapshot.id) == nil else { return false }
+            contents.live[snapshot.id] = LiveTask(snapshot: snapshot)
+            return true
+        }
+    }
+
     /// A task becomes live: submitted here, or resumed after a restart, or claimed here after
     /// another replica queued it. Already live (looked at here while another replica ran it):
     /// its subscribers stay, and so does the newer of the two snapshots.
@@ -192,20 +202,22 @@ public final class TaskDirectory: Sendable {
     /// live, or a step was dropped) brings the task up to date from the store first.
     func applyFollowed(_ stored: StoredEvent) async {
         guard stored.stream.hasPrefix("task-"),
-              let version = contents.withLock({ $0.live[stored.stream]?.snapshot.version }), stored.version > version else { return }
-        guard stored.version == version + 1 else {
+              let live = contents.withLock({ $0.live[stored.stream]?.snapshot }), stored.version > live.version else { return }
+        guard stored.version == live.version + 1 else {
             try? await catchUp(stored.stream)
             return
         }
-        guard let event = try? ResearchTaskService.decode(stored, task: stored.stream) else { return }
+        guard let event = try? await service.decodeFollowed(stored, after: live.state) else { return }
         publish(stored.stream, stored: stored, event: event, local: false)
     }
 
     /// Applies the stored steps of a live task that are newer than its snapshot.
     private func catchUp(_ id: String) async throws {
-        guard let version = contents.withLock({ $0.live[id]?.snapshot.version }) else { return }
-        for stored in try await service.store.read(stream: id, afterVersion: version) {
-            let event = try ResearchTaskService.decode(stored, task: id)
+        guard let live = contents.withLock({ $0.live[id]?.snapshot }) else { return }
+        var state = live.state
+        for stored in try await service.store.read(stream: id, afterVersion: live.version) {
+            let event = try await service.decodeFollowed(stored, after: state)
+            try? state.apply(event)
             publish(id, stored: stored, event: event, local: false)
         }
     }

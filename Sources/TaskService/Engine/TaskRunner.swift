@@ -92,6 +92,9 @@ public final class TaskRunner: Service, Sendable {
         var cancelReasons: [String: String] = [:]
         /// Places promised to submissions whose first event is being written.
         var reserved = 0
+        /// Submissions under an id their caller chose (`submitOnce`) being written now: a second
+        /// one of the same id waits for the first instead of racing it for the same live task.
+        var submitting: [String: Completion] = [:]
         /// The tasks queued here that still wait: the queue limit counts them.
         var waiting: [String: WaitingTask] = [:]
         var queued: Int { waiting.count }
@@ -303,13 +306,20 @@ public final class TaskRunner: Service, Sendable {
     }
 
     private func renewLeases(_ lease: Duration) async {
-        let claims = state.withLock { $0.running.values.map(\.claim) }
+        // Not the claims of tasks stopping after losing their lease: that claim is over. A run
+        // that does not stop (stuck in a call that ignores cancellation, say a database request
+        // lost in an outage) must not keep its task from the other replicas by renewing it
+        // once the database is back: the task would sit, claimed and never run (issue 16).
+        let claims = state.withLock { state in
+            state.running.values.map(\.claim).filter { !state.leaseLost.contains($0.taskID) }
+        }
         if !claims.isEmpty {
             let sentAt = ContinuousClock.now
             do {
                 let lost = Set(try await queue.renew(claims).map(\.taskID))
                 state.withLock { state in
-                    for claim in claims where !lost.contains(claim.taskID) && state.running[claim.taskID]?.claim == claim {
+                    for claim in claims where !lost.contains(claim.taskID) && state.running[claim.taskID]?.claim == claim
+                        && !state.leaseLost.contains(claim.taskID) {
                         state.leaseValidUntil[claim.taskID] = sentAt + lease
                     }
                 }
@@ -510,6 +520,44 @@ public final class TaskRunner: Service, Sendable {
     /// (`TaskQueueingEventStore`), the task is recorded and queued in one commit.
     public func submit(question: String, principal: String, quota: TaskQuota = .unlimited, contextID: String?,
                        beforeQueued: (@Sendable (TaskSnapshot) async throws -> Void)? = nil) async throws -> TaskSnapshot {
+        try await submitNew(id: ResearchTaskService.newTaskID(), chosen: false, question: question, principal: principal, quota: quota,
+                            contextID: contextID, beforeQueued: beforeQueued).snapshot
+    }
+
+    /// `submit` under an id the caller chose (`ResearchTaskService.taskID(forMessage:principal:)`),
+    /// at most once: when a task of that id exists (an earlier try of the same submission,
+    /// here or on another replica, perhaps one whose answer was lost), it is returned instead,
+    /// with `created` false, and nothing is recorded. The store decides, in the commit that
+    /// would record the task (a stream is created once), so concurrent tries create one task.
+    /// A try whose commit is in doubt (the database went away) is not recorded canceled as in
+    /// `submit`: it may have created the task, which the next try then finds.
+    public func submitOnce(taskID id: String, question: String, principal: String, quota: TaskQuota = .unlimited, contextID: String?,
+                           beforeQueued: (@Sendable (TaskSnapshot) async throws -> Void)? = nil) async throws -> TaskSubmission {
+        while true {
+            let earlier = state.withLock { state -> Completion? in
+                if let earlier = state.submitting[id] { return earlier }
+                state.submitting[id] = Completion()
+                return nil
+            }
+            if let earlier {
+                await earlier.wait()
+                try Task.checkCancellation()
+                continue
+            }
+            defer {
+                state.withLock { $0.submitting.removeValue(forKey: id) }?.complete()
+            }
+            // Known here (live, or ended and cached): no place to reserve, nothing to write.
+            if let known = directory.cachedSnapshot(of: id) { return TaskSubmission(snapshot: known, created: false) }
+            return try await submitNew(id: id, chosen: true, question: question, principal: principal, quota: quota,
+                                       contextID: contextID, beforeQueued: beforeQueued)
+        }
+    }
+
+    /// Records the new task `id` and queues it (`chosen`: the caller chose the id, and a task of
+    /// that id may exist already; see `submitOnce`).
+    private func submitNew(id: String, chosen: Bool, question: String, principal: String, quota: TaskQuota, contextID: String?,
+                           beforeQueued: (@Sendable (TaskSnapshot) async throws -> Void)?) async throws -> TaskSubmission {
         try reservePlace(for: principal, quota: quota)
         var queued = false
         defer {
@@ -522,12 +570,18 @@ public final class TaskRunner: Service, Sendable {
             }
         }
         if beforeQueued == nil, let queueing = service.queueingStore(for: queue.queueDomain) {
-            let snapshot = try await submitInOneCommit(question: question, principal: principal, contextID: contextID,
-                                                       queueing: queueing, queued: &queued)
-            signal.yield(.work)
-            return snapshot
+            let submission = try await submitInOneCommit(id: id, chosen: chosen, question: question, principal: principal,
+                                                         contextID: contextID, queueing: queueing, queued: &queued)
+            if submission.created { signal.yield(.work) }
+            return submission
         }
-        let (id, submitted, recordedAt) = try await service.submitTask(question: question, principal: principal, contextID: contextID)
+        let submitted: TaskState, recordedAt: Date
+        do {
+            (_, submitted, recordedAt) = try await service.submitTask(question: question, principal: principal, contextID: contextID, id: id)
+        } catch EventStoreError.versionConflict where chosen {
+            // Created by an earlier try: nothing was recorded now.
+            return TaskSubmission(snapshot: try await directory.snapshot(of: id), created: false)
+        }
         let snapshot = TaskSnapshot(id: id, state: submitted, version: 1, updatedAt: recordedAt, isQueued: true)
         directory.register(snapshot)
         do {
@@ -551,22 +605,45 @@ public final class TaskRunner: Service, Sendable {
         }
         queued = true
         signal.yield(.work)
-        return directory.cachedSnapshot(of: id) ?? snapshot
+        return TaskSubmission(snapshot: directory.cachedSnapshot(of: id) ?? snapshot, created: true)
     }
 
     /// Records and queues a task in one commit. A worker (here or on another replica) may claim
     /// it the moment the commit is visible, before this returns, so the task is live and counted
     /// as waiting before the commit, and both are undone if the commit fails. `queued`: whether
     /// the waiting count now holds the task (or a claim of it already did the counting).
-    private func submitInOneCommit(question: String, principal: String, contextID: String?,
-                                   queueing: any TaskQueueingEventStore, queued: inout Bool) async throws -> TaskSnapshot {
+    private func submitInOneCommit(id: String, chosen: Bool, question: String, principal: String, contextID: String?,
+                                   queueing: any TaskQueueingEventStore, queued: inout Bool) async throws -> TaskSubmission {
         let (event, submitted) = try ResearchTaskService.submission(question: question, principal: principal, contextID: contextID)
-        let id = ResearchTaskService.newTaskID()
-        directory.register(TaskSnapshot(id: id, state: submitted, version: 1, updatedAt: Date(), isQueued: true))
+        let live = TaskSnapshot(id: id, state: submitted, version: 1, updatedAt: Date(), isQueued: true)
+        if !chosen {
+            directory.register(live)
+        } else if !directory.registerNew(live) {
+            // The task became live here meanwhile (a worker here claimed it): it exists.
+            return TaskSubmission(snapshot: try await directory.snapshot(of: id), created: false)
+        }
         state.withLock { $0.waiting[id] = WaitingTask(owner: principal) }
         let recordedAt: Date
         do {
             recordedAt = try await service.submitQueuedTask(id: id, event, owner: principal, contextID: contextID, queueing: queueing)
+        } catch EventStoreError.versionConflict where chosen {
+            // Created by an earlier try (nothing of this one was committed): this try's live task
+            // and waiting count go, unless a worker here claimed the existing task meanwhile
+            // (then the claim did the counting, and the live task gets the store's state).
+            queued = state.withLock { $0.waiting.removeValue(forKey: id) == nil }
+            if state.withLock({ $0.running[id] != nil }) {
+                let stored = try await service.snapshot(of: id)
+                directory.register(TaskSnapshot(id: id, state: stored.state, version: stored.version, updatedAt: stored.updatedAt))
+            } else {
+                directory.retire(id)
+            }
+            return TaskSubmission(snapshot: try await directory.snapshot(of: id), created: false)
+        } catch where chosen {
+            // In doubt (the database went away): not canceled, as `submit` would. If it was
+            // recorded it is queued too, and runs; the caller's retry finds it.
+            queued = state.withLock { $0.waiting.removeValue(forKey: id) == nil }
+            if !queued { directory.retire(id) }
+            throw error
         } catch {
             // Gone from `waiting` only if a worker claimed it: the commit happened after all (its
             // outcome was in doubt), and the claim did the counting. Whether or not it was
@@ -583,7 +660,9 @@ public final class TaskRunner: Service, Sendable {
         queued = true
         // The store's time of the event, unless a worker got further already or the task ended.
         directory.refine(TaskSnapshot(id: id, state: submitted, version: 1, updatedAt: recordedAt, isQueued: true))
-        return directory.cachedSnapshot(of: id) ?? TaskSnapshot(id: id, state: submitted, version: 1, updatedAt: recordedAt, isQueued: true)
+        return TaskSubmission(snapshot: directory.cachedSnapshot(of: id)
+                                  ?? TaskSnapshot(id: id, state: submitted, version: 1, updatedAt: recordedAt, isQueued: true),
+                              created: true)
     }
 
     /// Takes up the tasks a previous run left unfinished; they are queued regardless of the

@@ -21,7 +21,7 @@ extension ValidationPlan {
                       description: "Under 50 RPS, an hour per part: +100 ms latency and then an outage on the model endpoint, the deployment SIGKILLed at random moments and restarted, the data filesystem 80 % full; nothing acknowledged lost, all chains verify afterwards.",
                       rate: 50, durationSeconds: 3600),
             PlanPhase(name: "failover", kind: .failover,
-                      description: "Under 50 RPS for an hour (submissions four times the usual share, so replicas hold work), 20 % of the replicas (at least one) SIGKILLed at random while they hold tasks: every task they held running again on another replica and failed traffic back to 0 within 30 s; every task acknowledged meanwhile completed, no step recorded twice, all chains verify. Needs --manage --replicas N --database.",
+                      description: "Under 50 RPS for an hour (submissions four times the usual share, so replicas hold work), 20 % of the replicas (at least one) SIGKILLed at random while they hold tasks: every task they held running again on another replica and failed traffic back to 0 within 30 s; every task acknowledged meanwhile completed, no step recorded twice, all chains verify. With --manage --replicas N --database: replicas on PostgreSQL; with --manage alone (embedded): the serving process SIGKILLed and an `ares serve --standby` on the same data directory taking over.",
                       rate: 50, durationSeconds: 3600,
                       mix: RequestMix(weights: [.sendMessage: 20, .getTask: 40, .listTasks: 10, .subscribeToTask: 2, .agentCard: 15, .search: 13])),
             PlanPhase(name: "backup-restore", kind: .restore,

@@ -1,0 +1,75 @@
+import Foundation
+import Synchronization
+
+/// The store the server tests run `ares` on, chosen for the whole test process by
+/// `ARES_TEST_BACKEND` (issue 16: the server suites run against both backends):
+/// `sqlite` (the default) keeps everything in the data directory, `postgres` gives each data
+/// directory a fresh database of its own in the process's throwaway cluster
+/// (`TestPostgresCluster.sharedStarted()`), and every `ares` run on that data directory —
+/// `ingest`, `keys create`, `serve` — gets the database's URL and password file in its
+/// environment, so it keeps its tasks, keys and knowledge base there. The data directory
+/// stays: `serve --database` still uses it for what is local to a replica.
+public enum TestBackend: String, Sendable, CaseIterable {
+    case sqlite
+    case postgres
+
+    public static let variable = "ARES_TEST_BACKEND"
+
+    /// The backend this test process runs on. An unknown value is an error that says which
+    /// values there are, never a silent fall back to SQLite (a misspelt CI step would
+    /// otherwise pass while testing nothing new).
+    public static func current(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> TestBackend {
+        guard let text = environment[variable], !text.isEmpty else { return .sqlite }
+        guard let backend = TestBackend(rawValue: text.lowercased()) else {
+            throw BackendError(description: "\(variable)=\(text) is not a backend: use one of "
+                + allCases.map(\.rawValue).joined(separator: ", "))
+        }
+        return backend
+    }
+
+    /// Prepares the store behind a new data directory and returns the environment every `ares`
+    /// run on it needs: nothing for SQLite; for PostgreSQL a fresh database (named after
+    /// `name`), remembered for `environment(forDataDirectory:)`.
+    public func provision(dataDirectory: URL, name: String = "server") throws -> [String: String] {
+        switch self {
+        case .sqlite:
+            return [:]
+        case .postgres:
+            let cluster = try TestPostgresCluster.sharedStarted()
+            let environment = cluster.environment(database: try cluster.createDatabase(prefix: name))
+            Self.databases.withLock { $0[Self.key(dataDirectory)] = environment }
+            return environment
+        }
+    }
+
+    /// The database environment of a data directory `provision` prepared; empty for any other
+    /// directory (one a test made itself stays on SQLite, as it was written to).
+    public static func environment(forDataDirectory directory: URL) -> [String: String] {
+        databases.withLock { $0[key(directory)] } ?? [:]
+    }
+
+    /// The database environment for an `ares` command line: that of the directory after its
+    /// `--data-dir` (or `--data-dir=`), if `provision` prepared it.
+    public static func environment(forArguments arguments: [String]) -> [String: String] {
+        for (index, argument) in arguments.enumerated() {
+            if argument == "--data-dir", index + 1 < arguments.count {
+                return environment(forDataDirectory: URL(fileURLWithPath: arguments[index + 1]))
+            }
+            if argument.hasPrefix("--data-dir=") {
+                return environment(forDataDirectory: URL(fileURLWithPath: String(argument.dropFirst("--data-dir=".count))))
+            }
+        }
+        return [:]
+    }
+
+    /// Data directory path → the environment naming its database.
+    private static let databases = Mutex<[String: [String: String]]>([:])
+
+    private static func key(_ directory: URL) -> String {
+        directory.standardizedFileURL.resolvingSymlinksInPath().path
+    }
+
+    public struct BackendError: Error, CustomStringConvertible {
+        public var description: String
+    }
+}

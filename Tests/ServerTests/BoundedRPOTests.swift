@@ -1,0 +1,121 @@
+import Foundation
+import Synchronization
+import Testing
+
+/// Bounded RPO for continuous backup (`ares serve --backup-to DIR --backup-max-lag 1`), against
+/// a real server whose shipping falls behind: it ships every 3 s (the test-only
+/// `ARES_TEST_BACKUP_ROUND_PAUSE_MS`, standing in for a slow destination), three times the lag
+/// allowed. Acknowledgements wait, and after a SIGKILL and a restore nothing acknowledged more
+/// than the limit (plus the time the client takes to kill) before the kill is missing; without
+/// the wait, tasks acknowledged up to 3 s before the kill would be.
+@Suite(.serialized) struct BoundedRPOTests {
+    private static let maximumLag = 1.0
+    /// From the server's last admitted write to the client's SIGKILL: the commit, the reply,
+    /// the client noticing it (generous for two busy cores).
+    private static let killSlack = 1.0
+
+    private func scratch(_ name: String) -> URL {
+        FileManager.default.temporaryDirectory.appendingPathComponent("ares-bounded-rpo-test-\(name)-\(UUID().uuidString)")
+    }
+
+    private func question(_ text: String) -> [String: Any] {
+        ["message": ["messageId": UUID().uuidString, "role": "ROLE_USER", "parts": [["text": text]]]]
+    }
+
+    /// The value of a series without labels in a Prometheus text page.
+    private func series(_ name: String, in metrics: String) -> Double? {
+        metrics.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Double($0.split(separator: " ").last ?? "") }
+    }
+
+    @Test func acknowledgementsWaitForASlowBackupAndNothingAcknowledgedBeforeTheLimitIsLost() async throws {
+        let data = try ServerProcess.makeDataDirectory()
+        let key = try ServerProcess.createKey(role: "researcher", in: data)
+        let backup = scratch("shipped")
+        let server = try ServerProcess(dataDirectory: data, arguments: ["--backup-to", backup.path, "--backup-max-lag", "1", "--backup-failure-limit", "30"],
+                                       environment: ["ARES_TEST_BACKUP_ROUND_PAUSE_MS": "3000"])
+        // (The first base is made by the first round, at once.)
+        let deadline = Date().addingTimeInterval(180)
+        while try await !server.request("GET", "/health/ready").text.contains("ok: generation ") {
+            guard Date() < deadline else { throw ServerProcess.Failure("no first base within 180 s: \(server.log())") }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+
+        // Three clients submit tasks (SendMessage blocks until the task is done) until at least
+        // six are acknowledged and /metrics shows appends that waited; then SIGKILL at once.
+        let acknowledged = AcknowledgementLog()
+        let killedAt: Date = try await withThrowingTaskGroup(of: Void.self) { group in
+            for client in 0..<3 {
+                group.addTask {
+                    var index = 0
+                    while !Task.isCancelled {
+                        index += 1
+                        guard let reply = try? await server.rpc("SendMessage", params: question("How are tasks resumed? (\(client)-\(index))"), key: key).json(),
+                              value(reply, "result", "task", "status", "state") as? String == "TASK_STATE_COMPLETED",
+                              let id = value(reply, "result", "task", "id") as? String else { continue }
+                        let now = Date()
+                        acknowledged.entries.withLock { $0.append((id, now)) }
+                    }
+                }
+            }
+            defer { group.cancelAll() }
+            while Date() < deadline {
+                if acknowledged.entries.withLock({ $0.count }) >= 6 {
+                    let metrics = try await server.request("GET", "/metrics", headers: ["Authorization": "Bearer \(key)"]).text
+                    let count = series("ares_backup_acknowledgement_wait_seconds_count", in: metrics) ?? 0
+                    let quick = metrics.split(separator: "\n").first { $0.hasPrefix("ares_backup_acknowledgement_wait_seconds_bucket{le=\"0.01\"}") }
+                        .flatMap { Double($0.split(separator: " ").last ?? "") } ?? count
+                    #expect(series("ares_backup_unshipped_age_seconds", in: metrics) != nil, "no unshipped-age gauge in /metrics")
+                    if count - quick > 0 {
+                        // Appends waited for shipping: the machine is lost now.
+                        server.stop()
+                        return Date()
+                    }
+                }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            throw ServerProcess.Failure("no append waited for shipping within 180 s (\(acknowledged.entries.withLock { $0.count }) tasks acknowledged)")
+        }
+        try FileManager.default.removeItem(at: data)
+
+        let restored = scratch("restored")
+        let restore = try ServerProcess.ares(["restore", backup.path, "--data-dir", restored.path])
+        #expect(restore.status == 0, "\(restore.stderr)")
+        let tasks = acknowledged.entries.withLock { $0 }
+        let present = Set(try sqlite(restored.appendingPathComponent("tasks.sqlite"), "SELECT stream FROM event WHERE type = 'TaskCompleted'"))
+        let missing = tasks.filter { !present.contains($0.id) }
+        let tooOld = missing.filter { killedAt.timeIntervalSince($0.at) > Self.maximumLag + Self.killSlack }
+        #expect(tooOld.isEmpty, """
+            acknowledged tasks missing from the backup although acknowledged more than \(Self.maximumLag + Self.killSlack) s before the kill: \
+            \(tooOld.map { "\($0.id) (\(String(format: "%.2f", killedAt.timeIntervalSince($0.at))) s)" })
+            """)
+        // The backup is not empty: the restore holds the tasks acknowledged well before the kill.
+        #expect(tasks.count - missing.count >= 1, "none of \(tasks.count) acknowledged tasks is in the backup")
+        let verified = try ServerProcess.ares(["verify", "--data-dir", restored.path])
+        #expect(verified.status == 0, "\(verified.stderr)")
+    }
+
+    /// The rows of a query, one string each, read with the sqlite3 command-line tool.
+    private func sqlite(_ database: URL, _ query: String) throws -> [String] {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["sqlite3", "-readonly", database.path, query]
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        do { try process.run() } catch {
+            throw ServerProcess.Failure("sqlite3 cannot be run (install Debian's sqlite3): \(error)")
+        }
+        let output = out.fileHandleForReading.readDataToEndOfFile()
+        let errors = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw ServerProcess.Failure("sqlite3 failed (\(process.terminationStatus)): \(String(decoding: errors, as: UTF8.self))")
+        }
+        return String(decoding: output, as: UTF8.self).split(separator: "\n").map(String.init)
+    }
+}
+
+/// The tasks the clients saw acknowledged, and when.
+private final class AcknowledgementLog: Sendable {
+    let entries = Mutex<[(id: String, at: Date)]>([])
+}

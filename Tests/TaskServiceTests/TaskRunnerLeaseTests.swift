@@ -1,0 +1,190 @@
+import AresTestSupport
+import Agents
+import Foundation
+import ResearchCore
+import Storage
+import Synchronization
+import TaskService
+import Testing
+
+/// The runner's leases on a shared queue (issue 16), with a queue whose renewals fail on
+/// demand (the database away) and a research step that ignores cancellation (a request lost
+/// in a database outage): the interleaving behind "an acknowledged task stays SUBMITTED
+/// after a PostgreSQL restart", reproduced in process.
+@Suite struct TaskRunnerLeaseTests {
+    /// A claim whose lease ran out while the database was away is over: the runner stops
+    /// the task and must not renew that claim once the database is back, even while the run
+    /// has not ended yet (it is stuck where cancellation does not reach). Renewed, the task
+    /// would stay claimed by a run that never records a step, and no other replica could
+    /// take it over; left alone, its lease expires and another replica runs it.
+    @Test func aClaimWhoseLeaseRanOutIsNotRenewedWhileItsRunIsStuck() async throws {
+        let retriever = StuckRetriever()
+        let queue = FlakyLeasingQueue()
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("ares-lease-\(UUID().uuidString).sqlite").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let agents = ResearchAgents(planner: HeuristicPlanner(), researcher: RetrievalResearcher(retriever: retriever),
+                                    evaluator: CoverageEvaluator(), synthesizer: ExtractiveSynthesizer(), checker: QuotationCitationChecker())
+        let service = ResearchTaskService(store: try SQLiteEventStore(path: path), workflow: ResearchWorkflow(agents: agents))
+        let runner = TaskRunner(directory: TaskDirectory(service: service),
+                                limits: .init(maximumRunning: 2, maximumQueued: 10, shutdownGrace: .seconds(1)), queue: queue)
+        async let running: Void = runner.run()
+        defer { retriever.releaseAll() }
+
+        // The first task reaches research, where it hangs without noticing cancellation.
+        let stuck = try await runner.submit(question: "How are tasks resumed after a crash?", principal: "tester", contextID: nil)
+        #expect(try await Self.waitUntil { retriever.stuckCalls > 0 }, "the task never reached its research step")
+        let stuckClaim = try #require(queue.claimed.first { $0.taskID == stuck.id })
+        let stepsBefore = try await service.state(of: stuck.id).eventCount
+
+        // The database goes away for longer than a lease: renewals fail, the lease runs out and
+        // the runner asks the run to stop (which it does not notice).
+        queue.failRenewals(true)
+        #expect(try await Self.waitUntil { retriever.cancellations > 0 }, "the runner did not stop the task whose lease ran out")
+        #expect(queue.failedRenewals > 0)
+        queue.failRenewals(false)
+
+        // Back: a second task runs (and waits, cancellably) so that renewals go on.
+        retriever.stopSticking()
+        let other = try await runner.submit(question: "Where does ares keep its data?", principal: "tester", contextID: nil)
+        #expect(try await Self.waitUntil { queue.renewals(of: other.id) >= 3 }, "the running task's lease was not renewed")
+        #expect(queue.renewals(of: stuck.id, attempt: stuckClaim.attempt, after: queue.recoveredAt) == 0,
+                "the claim whose lease ran out was renewed after the database came back, by a run that records nothing")
+        #expect(try await service.state(of: stuck.id).eventCount == stepsBefore, "the stuck run recorded a step after losing its lease")
+
+        retriever.releaseAll()
+        runner.stop()
+        await running
+        // The stuck run ends once released, without recording a step: its lease was lost.
+        #expect(try await service.state(of: stuck.id).eventCount == stepsBefore)
+    }
+
+    private static func waitUntil(_ condition: () async throws -> Bool, timeout: Duration = .seconds(120)) async throws -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if try await condition() { return true }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        return false
+    }
+}
+
+/// A work queue with leases (as on PostgreSQL) kept in memory: claims come from an
+/// `InProcessTaskQueue`, renewals are logged and can be made to fail (the database away).
+private final class FlakyLeasingQueue: TaskWorkQueue {
+    static let lease = Duration.milliseconds(300)
+
+    private struct Log {
+        var failing = false
+        var failed = 0
+        var claimed: [TaskClaim] = []
+        var attempts = 0
+        var recoveredAt = 0
+        /// Every successful renewal: its sequence number and the claims it renewed.
+        var renewed: [(sequence: Int, claims: [TaskClaim])] = []
+        var sequence = 0
+    }
+
+    private let inner = InProcessTaskQueue()
+    private let log = Mutex(Log())
+
+    var leaseDuration: Duration? { Self.lease }
+    var pollInterval: Duration? { .milliseconds(20) }
+
+    func failRenewals(_ failing: Bool) {
+        log.withLock { log in
+            log.failing = failing
+            if !failing { log.recoveredAt = log.sequence }
+        }
+    }
+
+    var failedRenewals: Int { log.withLock { $0.failed } }
+    var claimed: [TaskClaim] { log.withLock { $0.claimed } }
+    var recoveredAt: Int { log.withLock { $0.recoveredAt } }
+
+    func renewals(of taskID: String, attempt: Int64? = nil, after sequence: Int = 0) -> Int {
+        log.withLock { log in
+            log.renewed.filter { $0.sequence > sequence && $0.claims.contains { $0.taskID == taskID && (attempt == nil || $0.attempt == attempt) } }.count
+        }
+    }
+
+    func enqueue(_ taskID: String, owner: String?) -> Bool { inner.enqueue(taskID, owner: owner) }
+
+    func claim(excludingOwners excludedOwners: Set<String>) -> TaskClaim? {
+        guard var claim = inner.claim(excludingOwners: excludedOwners) else { return nil }
+        return log.withLock { log in
+            log.attempts += 1
+            claim.attempt = Int64(log.attempts)
+            log.claimed.append(claim)
+            return claim
+        }
+    }
+
+    struct Unreachable: Error {}
+
+    func renew(_ claims: [TaskClaim]) throws -> [TaskClaim] {
+        try log.withLock { log in
+            log.sequence += 1
+            if log.failing {
+                log.failed += 1
+                throw Unreachable()
+            }
+            log.renewed.append((log.sequence, claims))
+            return []
+        }
+    }
+
+    func release(_ claim: TaskClaim, _ end: TaskClaimEnd) {}
+    func withdraw(_ taskID: String) -> TaskClaim? { inner.withdraw(taskID) }
+    func waiting(among taskIDs: [String]) -> Set<String> { inner.waiting(among: taskIDs) }
+    func removeAll() { inner.removeAll() }
+}
+
+/// Retrievals begun while "sticking" wait without noticing cancellation until `releaseAll()`
+/// (a call lost where cancellation does not reach); later ones wait cancellably.
+private final class StuckRetriever: PassageRetriever {
+    private struct Contents {
+        var sticking = true
+        var released = false
+        var stuckCalls = 0
+        var cancellations = 0
+        var waiters: [CheckedContinuation<Void, Never>] = []
+    }
+
+    private let contents = Mutex(Contents())
+
+    var stuckCalls: Int { contents.withLock { $0.stuckCalls } }
+    /// Stuck retrievals whose task was canceled (they go on waiting).
+    var cancellations: Int { contents.withLock { $0.cancellations } }
+
+    func stopSticking() { contents.withLock { $0.sticking = false } }
+
+    func releaseAll() {
+        let waiters = contents.withLock { contents in
+            contents.released = true
+            defer { contents.waiters = [] }
+            return contents.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    func retrieve(_ query: String, limit: Int) async throws -> [RetrievedPassage] {
+        if contents.withLock({ $0.sticking }) {
+            await withTaskCancellationHandler {
+                await withCheckedContinuation { continuation in
+                    let now = contents.withLock { contents -> Bool in
+                        contents.stuckCalls += 1
+                        if contents.released { return true }
+                        contents.waiters.append(continuation)
+                        return false
+                    }
+                    if now { continuation.resume() }
+                }
+            } onCancel: {
+                contents.withLock { $0.cancellations += 1 }
+            }
+        } else {
+            while !contents.withLock({ $0.released }) { try await Task.sleep(for: .milliseconds(5)) }
+        }
+        return try await OnePassageRetriever().retrieve(query, limit: limit)
+    }
+}
