@@ -85,8 +85,9 @@ import Glibc
             // The health check says so too, within its deadline, instead of hanging.
             let problem = await PostgresDatabasePinger(database: database).ping(id: 1)
             #expect(problem?.contains("did not answer") == true, "\(problem ?? "nil")")
-            // Loose bound (a loaded machine): the point is that nothing waits forever.
-            #expect(clock.now - started < .seconds(20))
+            // Loose bound (a loaded machine; the suite runs apart from the main run, whose
+            // tests hold the cooperative threads for seconds): the point is that nothing waits forever.
+            #expect(clock.now - started < .seconds(60))
         }
     }
 

@@ -13,10 +13,12 @@ import Testing
     private func createKey(role: String, name: String, in data: URL) throws -> (key: String, id: String) {
         let outcome = try ServerProcess.ares(["keys", "create", "--role", role, "--name", name, "--data-dir", data.path])
         let key = outcome.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        // The id is the key's second part (ares_<id>_<secret>), whichever store made it.
-        let parts = key.split(separator: "_")
-        guard outcome.status == 0, parts.count == 3 else { throw ServerProcess.Failure("keys create failed: \(outcome.stderr)") }
-        return (key, String(parts[1]))
+        // The id is the 12 characters after "ares_" (ares_<id>_<secret>; the secret may hold
+        // underscores too), whichever store made the key.
+        guard outcome.status == 0, key.hasPrefix("ares_"), key.utf8.count > 18 else {
+            throw ServerProcess.Failure("keys create failed: \(outcome.stderr)")
+        }
+        return (key, String(key.dropFirst(5).prefix(12)))
     }
 
     private func auditList(_ data: URL, _ extra: [String] = []) throws -> [[String: Any]] {
