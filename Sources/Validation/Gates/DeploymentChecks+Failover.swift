@@ -14,6 +14,16 @@ extension DeploymentChecks {
             .init(name: "failover: every held task running again on another replica (kill → last taken over)",
                   measured: measured.takeoverSeconds.map(Format.seconds) ?? "\(measured.notTakenOver) of \(measured.heldTasks) never taken over",
                   threshold: "< \(Format.seconds(limit))", passed: measured.heldTasks > 0 && measured.takeoverSeconds.map { $0 < limit } == true),
+        ] + afterTheKill(measured, limit: limit, tasks: tasks) + [
+            .init(name: "hash chains in the database after the failover (ares db verify)", measured: chains.detail, threshold: "all intact",
+                  passed: chains.intact),
+        ]
+    }
+
+    /// What both deployments' failover must show after the kill: failed traffic stopped within
+    /// the limit, every task acknowledged during the part completed, no step recorded twice.
+    static func afterTheKill(_ measured: FailoverMeasurement, limit: Double, tasks: TaskLossCheck.Result) -> [GateVerdict.Measurement] {
+        [
             .init(name: "failover: failed traffic back to 0 (kill → end of the last window with a failed request)",
                   measured: (measured.failedTrafficSeconds.map(Format.seconds) ?? "still failing when the load ended") + " (\(measured.failedRequestsAfterKill) requests failed, due from \(Format.seconds(FailoverMeasurement.inFlightSeconds)) before the kill on)",
                   threshold: "< \(Format.seconds(limit))", passed: measured.failedTrafficSeconds.map { $0 < limit } == true),
@@ -23,8 +33,6 @@ extension DeploymentChecks {
             .init(name: "steps of the taken-over tasks recorded more than once",
                   measured: "\(measured.duplicateSteps)" + (measured.duplicateExamples.isEmpty ? "" : " (" + measured.duplicateExamples.joined(separator: "; ") + ")"),
                   threshold: "= 0", passed: measured.duplicateSteps == 0),
-            .init(name: "hash chains in the database after the failover (ares db verify)", measured: chains.detail, threshold: "all intact",
-                  passed: chains.intact),
         ]
     }
 }
@@ -50,15 +58,7 @@ extension DeploymentChecks {
             .init(name: "failover: every held task running again under the standby (kill → last one's next step)",
                   measured: measured.takeoverSeconds.map(Format.seconds) ?? "\(measured.notTakenOver) of \(measured.heldTasks) never ran again",
                   threshold: "< \(Format.seconds(limit))", passed: measured.heldTasks > 0 && measured.takeoverSeconds.map { $0 < limit } == true),
-            .init(name: "failover: failed traffic back to 0 (kill → end of the last window with a failed request)",
-                  measured: (measured.failedTrafficSeconds.map(Format.seconds) ?? "still failing when the load ended") + " (\(measured.failedRequestsAfterKill) requests failed, due from \(Format.seconds(FailoverMeasurement.inFlightSeconds)) before the kill on)",
-                  threshold: "< \(Format.seconds(limit))", passed: measured.failedTrafficSeconds.map { $0 < limit } == true),
-            .init(name: "tasks acknowledged during the failover that ended completed",
-                  measured: "\(tasks.completed) of \(tasks.acknowledged) (missing \(tasks.missing), unfinished \(tasks.unfinished), unreadable \(tasks.unreadable), ended otherwise \(tasks.ended - tasks.completed))",
-                  threshold: "100 %", passed: tasks.acknowledged > 0 && tasks.completed == tasks.acknowledged),
-            .init(name: "steps of the taken-over tasks recorded more than once",
-                  measured: "\(measured.duplicateSteps)" + (measured.duplicateExamples.isEmpty ? "" : " (" + measured.duplicateExamples.joined(separator: "; ") + ")"),
-                  threshold: "= 0", passed: measured.duplicateSteps == 0),
+        ] + afterTheKill(measured, limit: limit, tasks: tasks) + [
             .init(name: "hash chains after the failover (ares verify)", measured: chains.detail, threshold: "all intact", passed: chains.intact),
             .init(name: "a new standby waiting after the takeover", measured: newStandbyWaiting ? "waiting" : "not waiting",
                   threshold: "waiting", passed: newStandbyWaiting),
