@@ -81,7 +81,7 @@ import Testing
         let restore = try ServerProcess.ares(["restore", backup.path, "--data-dir", restored.path])
         #expect(restore.status == 0, "\(restore.stderr)")
         let tasks = acknowledged.entries.withLock { $0 }
-        let present = Set(try sqlite(restored.appendingPathComponent("tasks.sqlite"), "SELECT stream FROM event WHERE type = 'TaskCompleted'"))
+        let present = Set(try SQLiteCommandLine.rows(restored.appendingPathComponent("tasks.sqlite"), "SELECT stream FROM event WHERE type = 'TaskCompleted'"))
         let missing = tasks.filter { !present.contains($0.id) }
         let tooOld = missing.filter { killedAt.timeIntervalSince($0.at) > Self.maximumLag + Self.killSlack }
         #expect(tooOld.isEmpty, """
@@ -92,26 +92,6 @@ import Testing
         #expect(tasks.count - missing.count >= 1, "none of \(tasks.count) acknowledged tasks is in the backup")
         let verified = try ServerProcess.ares(["verify", "--data-dir", restored.path])
         #expect(verified.status == 0, "\(verified.stderr)")
-    }
-
-    /// The rows of a query, one string each, read with the sqlite3 command-line tool.
-    private func sqlite(_ database: URL, _ query: String) throws -> [String] {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["sqlite3", "-readonly", database.path, query]
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        do { try process.run() } catch {
-            throw ServerProcess.Failure("sqlite3 cannot be run (install Debian's sqlite3): \(error)")
-        }
-        let output = out.fileHandleForReading.readDataToEndOfFile()
-        let errors = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw ServerProcess.Failure("sqlite3 failed (\(process.terminationStatus)): \(String(decoding: errors, as: UTF8.self))")
-        }
-        return String(decoding: output, as: UTF8.self).split(separator: "\n").map(String.init)
     }
 }
 

@@ -65,8 +65,8 @@ import Testing
         let bases = try FileManager.default.contentsOfDirectory(atPath: backup.path).filter { $0.hasPrefix("generation-") }.sorted().reversed()
             .map { backup.appendingPathComponent($0).appendingPathComponent("base") }
         guard let base = bases.first(where: { FileManager.default.fileExists(atPath: $0.appendingPathComponent("manifest.json").path) }) else { return false }
-        return try sqlite(base.appendingPathComponent("data/tasks.sqlite"),
-                          "SELECT count(*) FROM event WHERE stream = '\(id)' AND type = 'TaskCompleted'") == ["1"]
+        return try SQLiteCommandLine.rows(base.appendingPathComponent("data/tasks.sqlite"),
+                                          "SELECT count(*) FROM event WHERE stream = '\(id)' AND type = 'TaskCompleted'") == ["1"]
     }
 
     /// Polls (no fixed sleep) until `condition` holds; fails with `what` after `seconds` (generous:
@@ -168,11 +168,11 @@ import Testing
         let restore = try ServerProcess.ares(["restore", backup.path, "--data-dir", restored.path, "--until", cutText])
         #expect(restore.status == 0, "\(restore.stderr)")
         let cutMicroseconds = Int64((try #require(formatter.date(from: cutText)).timeIntervalSince1970 * 1_000_000).rounded())
-        let expected = try sqlite(data.appendingPathComponent("tasks.sqlite"),
-                                  "SELECT globalPosition || ' ' || hash FROM event WHERE recordedAt <= \(cutMicroseconds) ORDER BY globalPosition")
-        let got = try sqlite(restored.appendingPathComponent("tasks.sqlite"), "SELECT globalPosition || ' ' || hash FROM event ORDER BY globalPosition")
+        let expected = try SQLiteCommandLine.rows(data.appendingPathComponent("tasks.sqlite"),
+                                                  "SELECT globalPosition || ' ' || hash FROM event WHERE recordedAt <= \(cutMicroseconds) ORDER BY globalPosition")
+        let got = try SQLiteCommandLine.rows(restored.appendingPathComponent("tasks.sqlite"), "SELECT globalPosition || ' ' || hash FROM event ORDER BY globalPosition")
         #expect(!expected.isEmpty && got == expected, "restored \(got.count) events, the source recorded \(expected.count) by the cut")
-        let all = try sqlite(data.appendingPathComponent("tasks.sqlite"), "SELECT globalPosition || ' ' || hash FROM event ORDER BY globalPosition")
+        let all = try SQLiteCommandLine.rows(data.appendingPathComponent("tasks.sqlite"), "SELECT globalPosition || ' ' || hash FROM event ORDER BY globalPosition")
         #expect(all.count > got.count)
         #expect(try ServerProcess.ares(["verify", "--data-dir", restored.path]).status == 0)
         let again = try ServerProcess(dataDirectory: restored)
@@ -187,7 +187,7 @@ import Testing
         // Without --until: everything, the same events as the source.
         let latest = scratch("latest")
         #expect(try ServerProcess.ares(["restore", backup.path, "--data-dir", latest.path]).status == 0)
-        #expect(try sqlite(latest.appendingPathComponent("tasks.sqlite"), "SELECT globalPosition || ' ' || hash FROM event ORDER BY globalPosition") == all)
+        #expect(try SQLiteCommandLine.rows(latest.appendingPathComponent("tasks.sqlite"), "SELECT globalPosition || ' ' || hash FROM event ORDER BY globalPosition") == all)
 
         // Before the oldest base: nothing to restore, said so.
         let tooEarly = try ServerProcess.ares(["restore", backup.path, "--data-dir", scratch("too-early").path, "--until", "2020-01-01T00:00:00Z"])
@@ -298,28 +298,8 @@ import Testing
         let restored = scratch("after-failure")
         let restore = try ServerProcess.ares(["restore", backup.path, "--data-dir", restored.path])
         #expect(restore.status == 0, "\(restore.stderr)")
-        let completed = try sqlite(restored.appendingPathComponent("tasks.sqlite"),
-                                   "SELECT count(*) FROM event WHERE stream = '\(during.id)' AND type = 'TaskCompleted'")
+        let completed = try SQLiteCommandLine.rows(restored.appendingPathComponent("tasks.sqlite"),
+                                                   "SELECT count(*) FROM event WHERE stream = '\(during.id)' AND type = 'TaskCompleted'")
         #expect(completed == ["1"], "the task finished once shipping worked again is not in the backup")
-    }
-
-    /// The rows of a query, one string each, read with the sqlite3 command-line tool.
-    private func sqlite(_ database: URL, _ query: String) throws -> [String] {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["sqlite3", "-readonly", database.path, query]
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        do { try process.run() } catch {
-            throw ServerProcess.Failure("sqlite3 cannot be run (install Debian's sqlite3): \(error)")
-        }
-        let output = out.fileHandleForReading.readDataToEndOfFile()
-        let errors = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw ServerProcess.Failure("sqlite3 failed (\(process.terminationStatus)): \(String(decoding: errors, as: UTF8.self))")
-        }
-        return String(decoding: output, as: UTF8.self).split(separator: "\n").map(String.init)
     }
 }

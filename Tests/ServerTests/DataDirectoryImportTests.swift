@@ -41,8 +41,8 @@ import Testing
         #expect(verifiedAfter.stdout == verifiedBefore.stdout, "ares verify --database: \(verifiedAfter.stdout) vs \(verifiedBefore.stdout)")
         let databaseVerified = try await ServerProcess.ares(["db", "verify"], environment: environment)
         #expect(databaseVerified.stdout == verifiedBefore.stdout, "ares db verify is the same check")
-        let sourceEvents = try Self.sqlite(source.appendingPathComponent("tasks.sqlite"),
-                                           "SELECT stream, version, type, recordedAt, hash, previousHash FROM event ORDER BY stream, version")
+        let sourceEvents = try SQLiteCommandLine.output(source.appendingPathComponent("tasks.sqlite"),
+                                                        "SELECT stream, version, type, recordedAt, hash, previousHash FROM event ORDER BY stream, version")
         let databaseEvents = try cluster.superuserSQL("SELECT stream, version, type, recorded_at, hash, previous_hash FROM ares_events ORDER BY stream, version",
                                                       database: database)
         #expect(!sourceEvents.isEmpty && databaseEvents == sourceEvents, "the same events, versions, times and hashes")
@@ -93,19 +93,5 @@ import Testing
     static func results(_ json: String) throws -> [String] {
         let object = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any]
         return (object?["results"] as? [[String: Any]] ?? []).map { "\($0["source"] ?? "")|\($0["text"] ?? "")" }
-    }
-
-    /// A query through the sqlite3 command line (CI installs it): `|`-separated rows, as psql -A -t prints them.
-    static func sqlite(_ file: URL, _ sql: String) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["sqlite3", "-readonly", file.path, sql]
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw ServerProcess.Failure("sqlite3 failed (status \(process.terminationStatus)): is it installed?") }
-        return String(decoding: data, as: UTF8.self)
     }
 }
