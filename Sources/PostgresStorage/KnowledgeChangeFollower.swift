@@ -43,6 +43,12 @@ public struct KnowledgeChangeFollower: Service {
         // Graceful shutdown (not a cancellation from outside): what this replica wrote since the
         // last snapshot goes into one now, so that the next replica replays less.
         guard !Task.isCancelled else { return }
+        // With the database known to be away, a write could only wait out its deadline (a
+        // leased connection's whole use may take 12 times the request deadline) and delay the exit.
+        guard databaseReady() else {
+            logger.notice("shutdown: the database does not answer; the knowledge base's index snapshot is not saved (the next replica replays the change log instead)")
+            return
+        }
         do {
             if try await knowledge.saveUnsavedSnapshot() { logger.info("saved the knowledge base's index snapshot at shutdown") }
         } catch {

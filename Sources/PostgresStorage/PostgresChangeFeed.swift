@@ -167,20 +167,58 @@ public final class PostgresChangeFeed: EventChangeFeed, Service, Sendable {
         try? await connection.close()
     }
 
+    /// PostgresNIO cannot cancel a query (nor LISTEN) on a connection whose server went silent,
+    /// and a call on a connection closed under it may never return. So LISTEN and the reads run
+    /// in a task of their own (`AbandonableTask`) while this one watches: the connection is
+    /// closed when the feed is cancelled (a graceful shutdown included), when the server dropped
+    /// it, or when LISTEN or a read has not answered within the request deadline; then the
+    /// listening task gets a moment to end and is otherwise abandoned, and the caller
+    /// reconnects (or stops). Before, SIGTERM during a black-holed database, and sometimes after
+    /// a PostgreSQL restart, left the feed (and so the process) waiting forever (issue 16).
     private func listenAndRead(on connection: PostgresConnection, fallback: Duration) async throws {
+        let waiting = PendingAnswer()
+        let timeout = settings.requestTimeout
+        let failure = ListenFailure()
+        let listening = AbandonableTask {
+            do {
+                try await self.listenAndRead(on: connection, fallback: fallback, waiting: waiting)
+            } catch {
+                failure.record(error)
+            }
+        }
+        var problem: any Error = PostgresStorageError(.connectionLost, "the change feed's connection was closed")
+        do {
+            while !listening.isEnded {
+                guard !connection.isClosed else { break }
+                if let since = waiting.since, ContinuousClock.now - since > timeout {
+                    problem = PostgresStorageError(.unreachable, """
+                        the change feed's connection did not answer within \
+                        \(timeout.formatted(.units(allowed: [.seconds, .milliseconds], width: .narrow)))
+                        """)
+                    break
+                }
+                // Polled: waiting on `closeFuture` would not end when the feed is canceled.
+                try await Task.sleep(for: .milliseconds(200))
+            }
+        } catch {
+            problem = error
+        }
+        connection.close().whenComplete { _ in }
+        if !(await listening.cancel(waitingAtMost: .seconds(2))) {
+            logger.warning("change feed: abandoning LISTEN or a read that did not end when its connection was closed (PostgresNIO ignores cancellation there)")
+        }
+        throw failure.error ?? problem
+    }
+
+    private func listenAndRead(on connection: PostgresConnection, fallback: Duration, waiting: PendingAnswer) async throws {
+        waiting.begin()
         try await connection.listen(on: PostgresEventStore.notificationChannel) { notifications in
+            waiting.end()
             let (wakes, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
                     for try await _ in notifications { wake.yield() }
                     throw PostgresStorageError(.connectionLost, "the change feed's notifications ended")
-                }
-                group.addTask {
-                    // The notifications do not end when the server drops the connection: its
-                    // channel closing tells, within a fraction of a second rather than at the next
-                    // read. (Polled: waiting on `closeFuture` would not end when the feed is canceled.)
-                    while !connection.isClosed { try await Task.sleep(for: .milliseconds(200)) }
-                    throw PostgresStorageError(.connectionLost, "the change feed's connection was closed")
                 }
                 group.addTask {
                     while true {
@@ -191,10 +229,9 @@ public final class PostgresChangeFeed: EventChangeFeed, Service, Sendable {
                 group.addTask {
                     // The first read catches up on what was committed before LISTEN took effect.
                     wake.yield()
-                    for await _ in wakes { try await self.readAll(on: connection) }
+                    for await _ in wakes { try await self.readAll(on: connection, waiting: waiting) }
                 }
-                // Every child runs until it fails (or the feed is canceled): the first failure
-                // ends the connection, and the caller reconnects.
+                // Every child runs until it fails (or the feed is canceled).
                 defer { group.cancelAll() }
                 _ = try await group.next()
             }
@@ -208,9 +245,14 @@ public final class PostgresChangeFeed: EventChangeFeed, Service, Sendable {
         }
     }
 
-    /// Reads until the backlog is delivered.
-    private func readAll(on connection: PostgresConnection) async throws {
-        while try await readOnce(on: connection) {}
+    /// Reads until the backlog is delivered; each read, not the backlog, is under `waiting`'s deadline.
+    private func readAll(on connection: PostgresConnection, waiting: PendingAnswer? = nil) async throws {
+        var more = true
+        while more {
+            waiting?.begin()
+            more = try await readOnce(on: connection)
+            waiting?.end()
+        }
     }
 
     /// One read: the events after the cursor; delivers them and advances. Returns whether more
@@ -249,4 +291,20 @@ public final class PostgresChangeFeed: EventChangeFeed, Service, Sendable {
         }
         return events.count == Self.eventsPerRead
     }
+}
+
+/// Since when the listening connection has owed an answer (LISTEN, or a read), if it does: the
+/// feed's deadline is measured from it.
+private final class PendingAnswer: Sendable {
+    private let started = Mutex<ContinuousClock.Instant?>(nil)
+    var since: ContinuousClock.Instant? { started.withLock { $0 } }
+    func begin() { started.withLock { $0 = .now } }
+    func end() { started.withLock { $0 = nil } }
+}
+
+/// Why the listening task ended, if it failed.
+private final class ListenFailure: Sendable {
+    private let value = Mutex<(any Error)?>(nil)
+    var error: (any Error)? { value.withLock { $0 } }
+    func record(_ error: any Error) { value.withLock { $0 = error } }
 }

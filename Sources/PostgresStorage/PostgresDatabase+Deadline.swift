@@ -6,7 +6,8 @@ extension PostgresDatabase {
     /// its duration passed before the flag was set). The caller never waits longer: an
     /// operation stuck where PostgresNIO cannot cancel it (a query on a silent connection)
     /// stays a child of `run()` until its connection or pool ends, not of the caller.
-    func withDeadline<Result: Sendable>(_ timeout: Duration, doing what: String, leaseDeadline: (Duration, LeaseFlag)? = nil,
+    /// `origin` (the caller's file and line) names the operation in the log, should a shutdown abandon it.
+    func withDeadline<Result: Sendable>(_ timeout: Duration, doing what: String, origin: String = "", leaseDeadline: (Duration, LeaseFlag)? = nil,
                                         _ operation: @escaping @Sendable () async throws -> Result) async throws -> Result {
         let outcome = DeadlineOutcome<Result>()
         let address = "\(settings.host):\(settings.port)"
@@ -47,7 +48,7 @@ extension PostgresDatabase {
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
                 outcome.install(continuation)
-                if case .terminated = submit(job) {
+                if case .terminated = submit(job, named: origin.isEmpty ? what : "\(what) at \(origin)") {
                     outcome.resolve(.failure(PostgresStorageError(.unreachable, "the database connection pool is stopped")))
                 }
             }

@@ -33,7 +33,8 @@ public final class PostgresDatabase: Service, Sendable {
     }
 
     enum Work: Sendable {
-        case job(@Sendable () async -> Void)
+        /// An operation under a deadline, and what it is (for the log, should a shutdown abandon it).
+        case job(String, @Sendable () async -> Void)
         case client(PostgresClient, retired: AsyncStream<Void>)
     }
 
@@ -60,16 +61,34 @@ public final class PostgresDatabase: Service, Sendable {
 
     /// Runs the pools and the operations under deadlines until cancelled (or a graceful
     /// shutdown): queries wait for this to run.
+    ///
+    /// Stopping is bounded: cancelling a pool closes its connections, which fails the queries
+    /// on them, but PostgresNIO 1.33.2 has calls that ignore cancellation and may never return
+    /// (a query on a silent connection; after a PostgreSQL restart, an operation that outlived
+    /// its closed pool: issue 16, where a replica logged "stopped" and never exited). So the
+    /// pools and operations run in a task of their own (`AbandonableTask`), and a shutdown
+    /// waits for them at most `shutdownTimeout`; then it logs what it abandons and returns, and
+    /// the process exits. Nothing is lost: an operation's caller was already answered (by the
+    /// operation or its deadline), and whatever was acknowledged is committed in the database.
     public func run() async throws {
         let work = work
-        await cancelWhenGracefulShutdown {
+        let outstanding = OutstandingWork()
+        let worker = AbandonableTask {
             await withDiscardingTaskGroup { group in
                 for await item in work.stream {
                     switch item {
-                    case let .job(job):
-                        group.addTask { await job() }
+                    case let .job(name, job):
+                        let id = outstanding.begin(name)
+                        group.addTask {
+                            await job()
+                            outstanding.end(id)
+                        }
                     case let .client(client, retired):
-                        group.addTask { await Self.run(client, until: retired) }
+                        let id = outstanding.begin("a connection pool")
+                        group.addTask {
+                            await Self.run(client, until: retired)
+                            outstanding.end(id)
+                        }
                     }
                 }
                 // Cancelled (the stream ends for a cancelled consumer): stop every pool, which
@@ -77,7 +96,21 @@ public final class PostgresDatabase: Service, Sendable {
                 group.cancelAll()
             }
         }
+        await cancelWhenGracefulShutdown { await worker.wait() }
+        let limit = shutdownTimeout
+        guard await worker.cancel(waitingAtMost: limit) else {
+            logger.warning("""
+                shutdown: the database did not answer within \(limit.formatted(.units(allowed: [.seconds, .milliseconds], width: .narrow))); \
+                abandoning what still waits on it (its callers were answered; what was acknowledged is committed)
+                """, metadata: ["database": "\(settings.host):\(settings.port)", "abandoned": "\(outstanding.names.joined(separator: "; "))"])
+            return
+        }
     }
+
+    /// How long a shutdown waits for the pools to close and the operations under way to end:
+    /// the request deadline, which any operation already waited out (closing a connection is
+    /// local and at once); only calls that ignore cancellation take longer.
+    public var shutdownTimeout: Duration { settings.requestTimeout }
 
     /// Runs `client` until it is retired (or the database stops). Cancelling a pool's run
     /// closes its connections and fails its waiting leases.
@@ -89,9 +122,9 @@ public final class PostgresDatabase: Service, Sendable {
         }
     }
 
-    /// Starts `job` as a child task of `run()` (`.terminated` once the database stopped).
-    func submit(_ job: @escaping @Sendable () async -> Void) -> AsyncStream<Work>.Continuation.YieldResult {
-        work.continuation.yield(.job(job))
+    /// Starts `job` as a child task of `run()`'s worker (`.terminated` once the database stopped).
+    func submit(_ job: @escaping @Sendable () async -> Void, named name: String) -> AsyncStream<Work>.Continuation.YieldResult {
+        work.continuation.yield(.job(name, job))
     }
 
     /// Builds a new pool, runs it, and retires the current one (its run is cancelled; nothing
@@ -166,10 +199,7 @@ public final class PostgresDatabase: Service, Sendable {
         var attempt = 1
         while true {
             do {
-                let configuration = try PostgresConnectionConfiguration.connection(settings)
-                let connection = try await PostgresConnection.connect(configuration: configuration, id: attempt, logger: logger)
-                try await connection.query("SELECT 1", logger: logger)
-                try? await connection.close()
+                try await checkDirectConnection(id: attempt)
                 return
             } catch {
                 let problem = PostgresStorageError.classify(error, settings: settings)
@@ -185,6 +215,37 @@ public final class PostgresDatabase: Service, Sendable {
                 attempt += 1
             }
         }
+    }
+
+    /// Connects on its own and asks `SELECT 1`, within the request deadline. Connecting can be
+    /// cancelled; a query on a connection whose server went silent cannot, so the deadline, or
+    /// a cancellation (a shutdown), closes the connection, which fails the query.
+    private func checkDirectConnection(id: Int) async throws {
+        let configuration = try PostgresConnectionConfiguration.connection(settings)
+        let connection = try await PostgresConnection.connect(configuration: configuration, id: id, logger: logger)
+        let (timeout, logger, address) = (settings.requestTimeout, logger, "\(settings.host):\(settings.port)")
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await connection.query("SELECT 1", logger: logger) }
+                group.addTask {
+                    let cancelled = (try? await Task.sleep(for: timeout)) == nil
+                    // Also after the answer (the first child won): closed below anyway.
+                    connection.close().whenComplete { _ in }
+                    if cancelled { throw CancellationError() }
+                    throw PostgresStorageError(.unreachable, """
+                        the database at \(address) did not answer a connection of its own within \
+                        \(timeout.formatted(.units(allowed: [.seconds, .milliseconds], width: .narrow)))
+                        """)
+                }
+                try await group.next()
+                group.cancelAll()
+            }
+        } catch {
+            // PostgresNIO checks in a connection's deinit that it was closed: awaited on every path.
+            try? await connection.close()
+            throw error
+        }
+        try? await connection.close()
     }
 
     /// Runs the pool for the duration of `body`, after `prepare(migrate:)` (with `prepare`
@@ -211,5 +272,28 @@ public final class PostgresDatabase: Service, Sendable {
                 throw error
             }
         }
+    }
+}
+
+/// What `PostgresDatabase.run()` is still running, for the line a bounded shutdown logs.
+private final class OutstandingWork: Sendable {
+    private let state = Mutex((next: UInt64(0), running: [UInt64: String]()))
+
+    func begin(_ name: String) -> UInt64 {
+        state.withLock { state in
+            defer { state.next &+= 1 }
+            state.running[state.next] = name
+            return state.next
+        }
+    }
+
+    func end(_ id: UInt64) {
+        _ = state.withLock { $0.running.removeValue(forKey: id) }
+    }
+
+    /// What is still running, "name ×count", most frequent first.
+    var names: [String] {
+        let counts = state.withLock { Dictionary($0.running.values.map { ($0, 1) }, uniquingKeysWith: +) }
+        return counts.sorted { $0.value > $1.value || ($0.value == $1.value && $0.key < $1.key) }.map { "\($0.key) ×\($0.value)" }
     }
 }

@@ -71,13 +71,16 @@ public struct PostgresDatabasePinger: Sendable {
                     try? await connection.close()
                 }
                 group.addTask {
-                    try await Task.sleep(for: timeout)
+                    // Cancelled too (a shutdown): the ping's query may be stuck on a silent
+                    // connection, which only closing it ends; else the shutdown would wait for it.
+                    let cancelled = (try? await Task.sleep(for: timeout)) == nil
                     let connection: PostgresConnection? = opened.state.withLock { state in
                         defer { state = .expired }
                         if case let .open(connection) = state { return connection }
                         return nil
                     }
                     connection?.close().whenComplete { _ in }
+                    if cancelled { throw CancellationError() }
                     throw PostgresStorageError(.unreachable, """
                         the database at \(database.settings.host):\(database.settings.port) did not answer a connection of its own \
                         within \(timeout.formatted(.units(allowed: [.seconds, .milliseconds], width: .narrow)))

@@ -13,11 +13,16 @@ import Storage
 /// commit and one notification carry every append that arrived while the previous batch was
 /// being written.
 ///
-/// A batch: lock the rows of every stream it touches (in stream order, so two replicas'
-/// batches cannot deadlock on each other; new streams are created first), check each
-/// request's expected version against the locked heads (a conflicting request fails alone and
-/// the rest go on), chain the hashes in request order, then insert every event, advance every
-/// stream and notify in one statement, and commit.
+/// A batch is first written as one autocommit statement for the streams whose head is known
+/// beforehand: new streams (a submitted task) and streams this process wrote last (a task's
+/// next step), which is nearly every append (`PostgresOneStatementAppend`: one round trip
+/// instead of five, so a batch holds its connection and the append lock for less time). The
+/// rest, and the streams whose head turned out to have moved (another replica appended), go
+/// through the locked transaction: lock the rows of every stream it touches (in stream order,
+/// so two replicas' batches cannot deadlock on each other; new streams are created first),
+/// check each request's expected version against the locked heads (a conflicting request fails
+/// alone and the rest go on), chain the hashes in request order, then insert every event,
+/// advance every stream and notify in one statement, and commit.
 actor PostgresGroupCommitter {
     struct Request: Sendable {
         var stream: String
@@ -50,6 +55,14 @@ actor PostgresGroupCommitter {
     /// stream order and the append lock is taken after them, so they cannot deadlock, and an
     /// append to a stream whose head the other batch holds waits for its commit.
     static let maximumBatchesInFlight = 2
+
+    /// The head (version, last hash) of each stream this process wrote last: what lets a
+    /// task's next append be one statement (`PostgresOneStatementAppend`). Only a guess: the
+    /// statement checks it against the head row, and a stream another replica appended to
+    /// meanwhile goes to the locked transaction. Bounded (emptied when full): a stream
+    /// forgotten costs one locked transaction, never a wrong append.
+    private var knownHeads: [String: (version: Int64, hash: String)] = [:]
+    static let maximumKnownHeads = 16_384
 
     init(client: PostgresDatabasePool, settings: DatabaseSettings, logger: Logger) {
         self.client = client
@@ -87,10 +100,72 @@ actor PostgresGroupCommitter {
     /// Writes one batch. The actor is suspended while PostgreSQL writes, so new appends queue
     /// (or start the other batch).
     private func write(_ batch: [(request: Request, continuation: CheckedContinuation<[StoredEvent], any Error>)]) async {
-        let outcomes = await commit(batch.map(\.request))
+        let requests = batch.map(\.request)
+        var heads: [String: (version: Int64, hash: String)] = [:]
+        for request in requests { if let head = knownHeads[request.stream] { heads[request.stream] = head } }
+        let outcomes = await commitInOneStatement(requests, knownHeads: heads)
+        remember(requests, outcomes)
         for (entry, outcome) in zip(batch, outcomes) { entry.continuation.resume(with: outcome) }
         inFlight -= 1
         startBatches()
+    }
+
+    /// The batch as one statement where every head is known (`PostgresOneStatementAppend`);
+    /// the rest, and the streams whose head was not what this process believed, in the locked
+    /// transaction after it. A result per request, in order.
+    private func commitInOneStatement(_ requests: [Request], knownHeads: [String: (version: Int64, hash: String)]) async
+        -> [Result<[StoredEvent], any Error>] {
+        let plan = PostgresOneStatementAppend(requests, knownHeads: knownHeads, now: Int64(Date().timeIntervalSince1970 * 1_000_000))
+        guard !plan.planned.isEmpty else { return await commit(requests) }
+        var outcomes = [Result<[StoredEvent], any Error>?](repeating: nil, count: requests.count)
+        var locked = plan.unplanned
+        do {
+            let positions = try await plan.write(on: client, logger: logger)
+            for stream in plan.planned {
+                guard let written = positions[stream.stream] else {
+                    locked += stream.requestIndices
+                    continue
+                }
+                for (index, outcome) in zip(stream.requestIndices, stream.outcomes) where outcomes.indices.contains(index) {
+                    outcomes[index] = outcome.map { events in
+                        events.map { event in
+                            var event = event
+                            event.globalPosition = written[event.version] ?? 0
+                            return event
+                        }
+                    }
+                }
+            }
+        } catch let error where ["40P01", "40001", "23505"].contains(PostgresStorageError.sqlState(of: error)) {
+            // Nothing was written (the statement is its own transaction): the locked
+            // transaction retries a deadlock and finds whose append a duplicate version is.
+            locked = Array(requests.indices)
+        } catch {
+            let described = PostgresStorageError.describing(error, settings: settings)
+            return requests.map { _ in .failure(described) }
+        }
+        if !locked.isEmpty {
+            locked.sort()
+            let lockedOutcomes = await commit(locked.map { requests[$0] })
+            for (index, outcome) in zip(locked, lockedOutcomes) where outcomes.indices.contains(index) { outcomes[index] = outcome }
+        }
+        return outcomes.map { $0 ?? .failure(PostgresStorageError(.server, "an append was neither written nor refused")) }
+    }
+
+    /// Keeps the head each request left (or forgets the stream when its append failed: its head is unknown).
+    private func remember(_ requests: [Request], _ outcomes: [Result<[StoredEvent], any Error>]) {
+        for (request, outcome) in zip(requests, outcomes) {
+            switch outcome {
+            case let .success(events):
+                guard let last = events.last else { continue }
+                // Two batches in flight may finish out of order: keep the newer head.
+                if let known = knownHeads[request.stream], known.version >= last.version { continue }
+                if knownHeads.count >= Self.maximumKnownHeads { knownHeads.removeAll(keepingCapacity: true) }
+                knownHeads[request.stream] = (last.version, last.hash)
+            case .failure:
+                knownHeads[request.stream] = nil
+            }
+        }
     }
 
     private func commit(_ requests: [Request]) async -> [Result<[StoredEvent], any Error>] {

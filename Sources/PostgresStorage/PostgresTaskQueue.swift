@@ -85,23 +85,69 @@ public final class PostgresTaskQueue: TaskWorkQueue {
             """).count == 1
     }
 
+    /// A prepared statement (`ClaimStatement`), as `release` is: both run once per task, and
+    /// parsing and planning them anew each time cost PostgreSQL more than running them.
     public func claim(excludingOwners excludedOwners: Set<String>) async throws -> TaskClaim? {
-        let excluded = Array(excludedOwners)
-        return try await claims("""
+        let statement = ClaimStatement(replicaID: replicaID, leaseMilliseconds: leaseMilliseconds, excludedOwners: Array(excludedOwners))
+        return try await described {
+            try await client.execute(statement, logger: logger).first.map { TaskClaim(taskID: $0.0, owner: $0.1, attempt: $0.2) }
+        }
+    }
+
+    /// The oldest row that waits or whose lease expired, skipping rows being claimed and the
+    /// owners at their quota ($3), leased to $1 for $2 milliseconds.
+    struct ClaimStatement: PostgresPreparedStatement {
+        typealias Row = (String, String?, Int64)
+        static let sql = """
             UPDATE ares_task_queue AS q
-            SET lease_holder = \(replicaID), lease_expires_at = now() + \(leaseMilliseconds) * interval '1 millisecond',
-                attempts = q.attempts + 1
+            SET lease_holder = $1, lease_expires_at = now() + $2 * interval '1 millisecond', attempts = q.attempts + 1
             FROM (
                 SELECT task_id FROM ares_task_queue
                 WHERE (lease_expires_at IS NULL OR lease_expires_at <= now())
-                  AND (owner IS NULL OR NOT (owner = ANY(\(excluded)::text[])))
+                  AND (owner IS NULL OR NOT (owner = ANY($3::text[])))
                 ORDER BY position
                 LIMIT 1
                 FOR UPDATE SKIP LOCKED
-            ) AS c, \(unescaped: Self.asynchronousCommit)
+            ) AS c, \(PostgresTaskQueue.asynchronousCommit)
             WHERE q.task_id = c.task_id
             RETURNING q.task_id, q.owner, q.attempts
-            """).first
+            """
+        var replicaID: String
+        var leaseMilliseconds: Int64
+        var excludedOwners: [String]
+
+        func makeBindings() throws -> PostgresBindings {
+            var bindings = PostgresBindings(capacity: 3)
+            bindings.append(replicaID)
+            bindings.append(leaseMilliseconds)
+            bindings.append(excludedOwners)
+            return bindings
+        }
+
+        func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
+    }
+
+    /// Deletes the row of an ended task: only this replica's claim of that attempt.
+    struct ReleaseEndedStatement: PostgresPreparedStatement {
+        typealias Row = String
+        static let sql = """
+            DELETE FROM ares_task_queue USING \(PostgresTaskQueue.asynchronousCommit)
+            WHERE task_id = $1 AND attempts = $2 AND lease_holder = $3
+            RETURNING task_id
+            """
+        var taskID: String
+        var attempt: Int64
+        var replicaID: String
+
+        func makeBindings() throws -> PostgresBindings {
+            var bindings = PostgresBindings(capacity: 3)
+            bindings.append(taskID)
+            bindings.append(attempt)
+            bindings.append(replicaID)
+            return bindings
+        }
+
+        func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
     }
 
     public func renew(_ claims: [TaskClaim]) async throws -> [TaskClaim] {
@@ -122,11 +168,10 @@ public final class PostgresTaskQueue: TaskWorkQueue {
         do {
             switch end {
             case .ended:
-                _ = try await taskIDs("""
-                    DELETE FROM ares_task_queue USING \(unescaped: Self.asynchronousCommit)
-                    WHERE task_id = \(claim.taskID) AND attempts = \(claim.attempt) AND lease_holder = \(replicaID)
-                    RETURNING task_id
-                    """)
+                _ = try await described {
+                    try await client.execute(ReleaseEndedStatement(taskID: claim.taskID, attempt: claim.attempt, replicaID: replicaID),
+                                             logger: logger)
+                }
             case .givenUp:
                 _ = try await taskIDs("""
                     UPDATE ares_task_queue SET lease_holder = NULL, lease_expires_at = NULL

@@ -28,6 +28,8 @@ import Testing
         var environment = cluster.environment(database: name)
         environment["ARES_DATABASE_URL"] = "postgres://\(cluster.user)@127.0.0.1:\(port)/\(name)?sslmode=disable"
         environment["ARES_DATABASE_REQUEST_TIMEOUT"] = "\(Self.requestTimeout)"
+        // The service group's debug lines say which service a shutdown waits on, should it hang.
+        environment["ARES_LOG_LEVEL"] = "debug"
         let data = try SharedKnowledgeServerTests.emptyDirectory("stall")
         let server = try ServerProcess(dataDirectory: data, arguments: ["--dev", "--replica-id", "stall"], environment: environment)
         defer { server.stop() }
@@ -64,16 +66,12 @@ import Testing
         }
         #expect(after != nil, "SendMessage never succeeded again after the database came back:\n\(server.log().suffix(3000))")
 
-        // Silent again, then SIGTERM: the replica exits instead of hanging on its pool.
+        // Silent again, then SIGTERM: the replica exits instead of hanging on the database (the
+        // change feed's LISTEN connection, which waited forever on a silent read, is closed).
         kill(pid, SIGUSR1)
         try await waitForReadiness(server, status: 503, within: 30)
         let stopped = server.terminate(timeout: 15)
-        // Not fixed yet: the replica logs "stopped" but does not exit, because the pool's run
-        // waits for connections leased by queries stuck on the silenced connections (PostgresNIO
-        // cannot cancel them). Recorded as a known issue so that the fix turns this red->green.
-        withKnownIssue("SIGTERM during a black-holed database: the process does not exit (issue 16)") {
-            #expect(stopped != nil, "SIGTERM during a stalled pool did not end the replica within 15 s")
-        }
+        #expect(stopped == 0, "SIGTERM during a stalled pool did not end the replica with 0 within 15 s (\(stopped.map(String.init) ?? "still running")):\n\(server.log().suffix(4000))")
     }
 
     private func waitForReadiness(_ server: ServerProcess, status: Int, within seconds: Double) async throws {

@@ -27,11 +27,14 @@ final class ReplicaSet: @unchecked Sendable {
     private let template: URL
 
     /// `modelDelay`: seconds each model call takes (six calls per task); `maximumRunning`: each
-    /// replica's `--max-running-tasks`.
-    init(cluster: TestPostgresCluster, database: String, count: Int, modelDelay: Double = 0.3, maximumRunning: Int = 4) async throws {
+    /// replica's `--max-running-tasks`; `logLevel`: the replicas' `ARES_LOG_LEVEL` (nil: info).
+    init(cluster: TestPostgresCluster, database: String, count: Int, modelDelay: Double = 0.3, maximumRunning: Int = 4,
+         logLevel: String? = nil) async throws {
         self.cluster = cluster
         self.database = database
-        environment = cluster.environment(database: database)
+        var environment = cluster.environment(database: database)
+        if let logLevel { environment["ARES_LOG_LEVEL"] = logLevel }
+        self.environment = environment
         model = try PythonFixture(script: "slow_model_endpoint.py", arguments: [String(modelDelay)])
         let port = try model.firstLine()
         guard Int(port) != nil else { throw ServerProcess.Failure("the slow model endpoint printed no port: \(model.output())") }
