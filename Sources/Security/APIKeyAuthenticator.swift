@@ -16,7 +16,9 @@ public enum AuthenticationResult: Sendable, Equatable {
 /// that `ares keys revoke` in another process takes effect at the next request, without a
 /// database read per request. With a shared repository (PostgreSQL), the copy is replaced by
 /// whoever follows the repository's changes (`replaceKeys`, called by a refresher at least
-/// every second), so a key revoked through any replica is refused by all within that time.
+/// every second), so a key revoked through any replica is refused by all within that time; a
+/// key created elsewhere is accepted at once, because a key is refused only after a fresh
+/// reload (`reloadBeforeRefusing`).
 public final class APIKeyAuthenticator: Sendable {
     private struct Snapshot {
         var keys: [String: StoredAPIKey] = [:]
@@ -39,6 +41,8 @@ public final class APIKeyAuthenticator: Sendable {
     /// The key file whose changes are followed here; nil: the keys come from `replaceKeys`.
     private let store: APIKeyStore?
     private let snapshot = Mutex(Snapshot())
+    /// Waits for the keys to be reloaded from the shared repository (`reloadBeforeRefusing`).
+    private let reload = Mutex<(@Sendable () async -> Void)?>(nil)
     /// The one message for a key that is not (or no longer) in the store or has the wrong secret.
     public static let invalidKey = "the API key is not valid"
     /// Compared against when the id is unknown; no secret hashes to it in practice.
@@ -79,6 +83,27 @@ public final class APIKeyAuthenticator: Sendable {
             $0.keys = Dictionary(keys.map { ($0.id, $0) }, uniquingKeysWith: { _, last in last })
             $0.loaded = true
         }
+    }
+
+    /// Makes `authenticateReloadingBeforeRefusal` wait for `reload` (a fresh read of the shared
+    /// key table, rate-limited by whoever provides it) before it refuses a key: a key created on
+    /// another replica or by `ares keys create --database` a moment ago is then accepted here,
+    /// instead of being refused until the next periodic refresh (a client would discard it).
+    public func reloadBeforeRefusing(using reload: @escaping @Sendable () async -> Void) {
+        self.reload.withLock { $0 = reload }
+    }
+
+    /// `authenticate`, but a well-formed key that would be refused (an id the copy does not have,
+    /// or a wrong secret) is checked once more after a reload (`reloadBeforeRefusing`), if one is
+    /// set. A wrong secret waits for the reload as an unknown id does, so the time to the answer
+    /// does not tell which key ids exist either. A revoked key is refused at once: it never
+    /// comes back.
+    public func authenticateReloadingBeforeRefusal(_ presented: String) async -> AuthenticationResult {
+        let first = authenticate(presented)
+        guard case let .rejected(reason) = first, reason == Self.invalidKey,
+              let reload = reload.withLock({ $0 }) else { return first }
+        await reload()
+        return authenticate(presented)
     }
 
     public func authenticate(_ presented: String) -> AuthenticationResult {

@@ -18,11 +18,12 @@ final class ServerProcess: @unchecked Sendable {
     var baseURL: String { "http://127.0.0.1:\(port)" }
 
     /// A data directory with `docs/` ingested, shared by several server starts. On PostgreSQL
-    /// the knowledge base goes into the directory's database (`ares ingest` with its URL).
+    /// the knowledge base is in the directory's database: a copy of one `ares ingest` filled.
     static func makeDataDirectory() throws -> URL {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ares-server-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        _ = try TestBackend.current().provision(dataDirectory: directory)
+        // On PostgreSQL a copy of a database the docs were ingested into once (TestBackend).
+        if try TestBackend.current().provisionIngested(dataDirectory: directory, documents: docsFolder) { return directory }
         let ingest = try ares(["ingest", docsFolder.path, "--data-dir", directory.path])
         guard ingest.status == 0 else { throw Failure("ingest failed: \(ingest.stderr)") }
         return directory

@@ -14,8 +14,8 @@ import Synchronization
 ///    ares) stops the server with one line naming it;
 /// 2. loads the API keys, and refuses to serve when none could be used (as without a database);
 /// 3. takes up unfinished tasks (`onReady`), then readiness turns true;
-/// 4. keeps the API keys in step with the database (`PostgresAPIKeyRefresher`) and pings the
-///    database every second for readiness, until the server stops.
+/// 4. keeps the API keys in step with the database (`PostgresAPIKeyRefresher`) until the
+///    server stops; from step 1 on, it pings the database every second for readiness.
 public struct DatabaseStartupService: Service {
     let shared: SharedDatabase
     let refresher: PostgresAPIKeyRefresher
@@ -39,22 +39,26 @@ public struct DatabaseStartupService: Service {
         try await cancelWhenGracefulShutdown {
             try await self.prepare()
             self.shared.recordPrepared()
-            let keysLoadedAt = try await self.refresher.refreshNow()
-            if self.requiresKeys, try !self.authenticator.hasActiveKeys() {
-                throw PostgresStorageError(.server, """
-                    no API key exists in the database \(self.shared.database.settings.database), so no one could use this server: \
-                    create one with `ares keys create --role admin --database URL`
-                    """)
-            }
-            try await self.onReady()
-            self.shared.recordStarted()
-            self.logger.info("database ready", metadata: ["replica": .string(self.shared.replicaID),
-                                                          "database": .string("\(self.shared.database.settings)")])
-            // From now on: the keys follow the database (revocations reach this replica within
-            // the refresher's interval), and pings keep readiness honest.
             try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { await self.refresher.refreshUntilCancelled(loadedAt: keysLoadedAt) }
+                // Pings from the moment the database is prepared, not only once start-up is over:
+                // loading the keys and resuming hundreds of unfinished tasks can take longer than
+                // `SharedDatabase.pingTolerance`, and without a fresh answer the gated store would
+                // count the database lost and refuse the resumption's writes, stopping the server.
                 group.addTask { try await self.pingUntilStopped() }
+                let keysLoadedAt = try await self.refresher.refreshNow()
+                if self.requiresKeys, try !self.authenticator.hasActiveKeys() {
+                    throw PostgresStorageError(.server, """
+                        no API key exists in the database \(self.shared.database.settings.database), so no one could use this server: \
+                        create one with `ares keys create --role admin --database URL`
+                        """)
+                }
+                try await self.onReady()
+                self.shared.recordStarted()
+                self.logger.info("database ready", metadata: ["replica": .string(self.shared.replicaID),
+                                                              "database": .string("\(self.shared.database.settings)")])
+                // From now on the keys follow the database too (revocations reach this replica
+                // within the refresher's interval; a key is refused only after a fresh reload).
+                group.addTask { await self.refresher.refreshUntilCancelled(loadedAt: keysLoadedAt) }
                 try await group.next()
                 group.cancelAll()
             }

@@ -61,7 +61,7 @@ public struct AccessControl: Sendable {
             }
         }
         guard let authenticator else { return .rejected("this server has no API keys configured") }
-        switch authenticator.authenticate(presented) {
+        switch await authenticator.authenticateReloadingBeforeRefusal(presented) {
         case let .authenticated(principal): return .principal(principal)
         case let .rejected(reason): return .rejected(reason)
         case let .unavailable(reason): return .unavailable(reason)

@@ -34,7 +34,24 @@ public final class TaskDirectory: Sendable {
         /// A change follower feeds in other replicas' steps: unfinished tasks read from the
         /// store become live here (something will update them).
         var followsOtherReplicas = false
+        /// Tasks this process's runner is running: their steps are published here as they are
+        /// recorded, and the change feed brings the same steps back.
+        var runningHere: Set<String> = []
+        /// Steps of tasks running here that the change feed applied before the runner published
+        /// them (the feed can read a commit back before the append that made it returns): the
+        /// listeners hear of them when the runner's own publish comes, exactly once, with the
+        /// snapshot at that step. Bounded: a step recorded elsewhere for a task running here
+        /// (a cancellation) never gets its local publish.
+        var followedAheadOfLocal: [StepKey: TaskUpdate] = [:]
     }
+
+    private struct StepKey: Hashable {
+        var stream: String
+        var version: Int64
+    }
+
+    /// How many feed-applied steps wait for their local publish at most.
+    private static let followedAheadLimit = 1024
 
     public let service: ResearchTaskService
     private let contents = Mutex(Contents())
@@ -118,7 +135,10 @@ public final class TaskDirectory: Sendable {
     }
 
     func markStarted(_ id: String) {
-        contents.withLock { $0.live[id]?.snapshot.isQueued = false }
+        contents.withLock {
+            $0.live[id]?.snapshot.isQueued = false
+            $0.runningHere.insert(id)
+        }
     }
 
     /// A step of a live task was recorded: fold it, tell subscribers, and retire the task
@@ -131,7 +151,14 @@ public final class TaskDirectory: Sendable {
         // Continuations are resumed outside the lock: finishing one runs its termination
         // handler, which takes the lock again.
         let outcome = contents.withLock { contents -> (TaskUpdate, [Subscriber], ended: Bool, [@Sendable (TaskUpdate) -> Void])? in
-            guard var live = contents.live[id], stored.version > live.snapshot.version else { return nil }
+            guard var live = contents.live[id], stored.version > live.snapshot.version else {
+                // Applied already: by the feed, ahead of this publish by the runner? Then the
+                // listeners (push notifications, tracing, metrics) have not heard of it yet.
+                guard local, let update = contents.followedAheadOfLocal.removeValue(forKey: StepKey(stream: id, version: stored.version))
+                else { return nil }
+                if update.snapshot.state.isTerminal { contents.runningHere.remove(id) }
+                return (update, [], false, contents.listeners)
+            }
             do {
                 try live.snapshot.state.apply(event)
             } catch {
@@ -149,6 +176,12 @@ public final class TaskDirectory: Sendable {
             } else {
                 contents.live[id] = live
             }
+            if !local, contents.runningHere.contains(id) {
+                if contents.followedAheadOfLocal.count >= Self.followedAheadLimit { contents.followedAheadOfLocal.removeAll() }
+                contents.followedAheadOfLocal[StepKey(stream: id, version: stored.version)] = update
+            } else if local, ended {
+                contents.runningHere.remove(id)
+            }
             return (update, Array(live.subscribers.values), ended, local ? contents.listeners : [])
         }
         guard let (update, subscribers, ended, listeners) = outcome else { return }
@@ -162,7 +195,11 @@ public final class TaskDirectory: Sendable {
     /// A live task stopped without ending (the server is shutting down): forget it here;
     /// the store still has it as unfinished.
     func retire(_ id: String) {
-        let subscribers = contents.withLock { $0.live.removeValue(forKey: id).map { Array($0.subscribers.values) } ?? [] }
+        let subscribers = contents.withLock { contents in
+            contents.runningHere.remove(id)
+            contents.followedAheadOfLocal = contents.followedAheadOfLocal.filter { $0.key.stream != id }
+            return contents.live.removeValue(forKey: id).map { Array($0.subscribers.values) } ?? []
+        }
         for subscriber in subscribers { subscriber.finish() }
     }
 
