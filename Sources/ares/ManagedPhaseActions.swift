@@ -244,14 +244,18 @@ struct ManagedPhaseActions: Sendable {
                 throw ManagedDeployment.Failure(description: "ares restore failed (status \(restoring.status)): \(restoring.output.prefix(500))")
             }
             deployment.dataDirectory = restored
+            // Every acknowledgement that arrived before the restored process starts came from the
+            // killed one (an answer sent just before the SIGKILL can arrive just after it).
+            let restartedAt = Date()
             try deployment.start(extraArguments: [])
             let ready = await waitReady(context, within: 3600)
             let readyAt = ready ? Date() : nil
             let measurement = await load
             try? FileManager.default.removeItem(at: abandoned)
-            let beforeKill = context.ledger.all().filter { $0.acknowledgedAt < killedAt }
+            let beforeKill = context.ledger.all().filter { $0.acknowledgedAt < restartedAt }
             let tasks = await context.checkTasks(beforeKill, deadline: taskDeadline)
             let recovery = DeploymentChecks.recovery(killedAt: killedAt, readyAt: readyAt, beforeKill: beforeKill, missing: tasks.missingIDs)
+            let rpo = context.thresholds.rpoSeconds ?? 300
             let chains = verifyChains(restored)
             return [DeploymentActionResult(
                 name: "backup-restore", description: description, measurement: measurement,
@@ -259,7 +263,11 @@ struct ManagedPhaseActions: Sendable {
                 facts: ["restore --until": until, "ares restore took": Format.seconds(restoreSeconds),
                         "restore output": restoring.output.split(separator: "\n").last.map(String.init) ?? "",
                         "tasks acknowledged before the kill": "\(beforeKill.count)", "lost tasks": "\(recovery.lostTasks)",
-                        "random seed": "\(seed)"])]
+                        "tasks not restored (acknowledged this long before the kill)": recovery.notRestored.isEmpty ? "none"
+                            : recovery.notRestored.prefix(20).map { "\($0.id) (\(Format.seconds($0.secondsBeforeKill)))" }.joined(separator: ", ")
+                            + (recovery.notRestored.count > 20 ? ", … (\(recovery.notRestored.count) in all)" : ""),
+                        "random seed": "\(seed)"],
+                tasksNotRestored: recovery.notRestored(within: rpo))]
         } catch {
             _ = try? await restart(context, extraArguments: [])
             return [.notRun("backup-restore", description, reason: "not run: \(error)")]

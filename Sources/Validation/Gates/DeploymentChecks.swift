@@ -82,15 +82,37 @@ public enum DeploymentChecks {
         /// From the acknowledgement of the oldest lost task to the kill (0 when none was lost):
         /// how much acknowledged work the restore did not bring back.
         public var rpoSeconds: Double
+        /// Every task counted in `lostTasks`, oldest acknowledgement first, with how long before
+        /// the kill it was acknowledged: the run-wide loss check needs the ids, the report shows them.
+        public var notRestored: [NotRestoredTask] = []
+
+        /// One acknowledged task the restored deployment does not know.
+        public struct NotRestoredTask: Sendable, Codable, Equatable {
+            public var id: String
+            /// From its acknowledgement to the kill; 0 for an answer the killed process sent
+            /// just before the SIGKILL that reached the generator just after it.
+            public var secondsBeforeKill: Double
+
+            public init(id: String, secondsBeforeKill: Double) {
+                self.id = id
+                self.secondsBeforeKill = secondsBeforeKill
+            }
+        }
+
+        /// The lost tasks acknowledged within `rpoSeconds` of the kill: those the objective
+        /// allows, which the run-wide check leaves out. Older ones are not allowed anywhere.
+        public func notRestored(within rpoSeconds: Double) -> TasksNotRestored {
+            TasksNotRestored(taskIDs: notRestored.filter { $0.secondsBeforeKill <= rpoSeconds }.map(\.id), rpoSeconds: rpoSeconds)
+        }
     }
 
-    /// RTO and RPO from the moments measured: `beforeKill` are the tasks acknowledged before the
-    /// kill, `missing` those of them the restored deployment does not know.
+    /// RTO and RPO from the moments measured: `beforeKill` are the tasks the killed process
+    /// acknowledged, `missing` those of them the restored deployment does not know.
     public static func recovery(killedAt: Date, readyAt: Date?, beforeKill: [TaskLedger.Entry], missing: Set<String>) -> Recovery {
-        let lost = beforeKill.filter { missing.contains($0.id) }
-        let oldest = lost.map(\.acknowledgedAt).min()
+        let lost = beforeKill.filter { missing.contains($0.id) }.sorted { $0.acknowledgedAt < $1.acknowledgedAt }
+        let notRestored = lost.map { Recovery.NotRestoredTask(id: $0.id, secondsBeforeKill: max(0, killedAt.timeIntervalSince($0.acknowledgedAt))) }
         return Recovery(rtoSeconds: readyAt.map { max(0, $0.timeIntervalSince(killedAt)) }, lostTasks: lost.count, checkedTasks: beforeKill.count,
-                        rpoSeconds: oldest.map { max(0, killedAt.timeIntervalSince($0)) } ?? 0)
+                        rpoSeconds: notRestored.first?.secondsBeforeKill ?? 0, notRestored: notRestored)
     }
 
     /// The restore phase's checks: RTO and RPO within the plan's objectives, some acknowledged

@@ -117,9 +117,22 @@ public struct GateEvaluator: Sendable {
             }
         }
         if let loss {
+            let leftOut = loss.notRestoredWithinRPO
             measurements.append(.init(name: "acknowledged tasks lost (not found, not ended by the deadline, or unreadable)",
-                                      measured: "\(loss.lost) of \(loss.acknowledged) (missing \(loss.missing), unfinished \(loss.unfinished), unreadable \(loss.unreadable))",
+                                      measured: "\(loss.lost) of \(loss.acknowledged) (missing \(loss.missing)\(leftOut.isEmpty ? "" : ", of them \(leftOut.count) left out below"), unfinished \(loss.unfinished), unreadable \(loss.unreadable))",
                                       threshold: "= 0", passed: loss.lost == 0))
+            // The restore part destroys the deployment on purpose; what it was allowed to lose
+            // (its RPO check above gates that) is shown here by id rather than counted twice.
+            let restores = phases.filter { $0.status == .ran }.flatMap { ($0.actions ?? []).filter { $0.status == .ran } }
+                .compactMap(\.tasksNotRestored)
+            if !restores.isEmpty || !leftOut.isEmpty {
+                let objective = restores.map(\.rpoSeconds).min().map { "acknowledged ≤ \(Format.seconds($0)) (the RPO) before the restore's kill" }
+                    ?? "acknowledged within a restore's RPO"
+                measurements.append(.init(name: "acknowledged tasks not restored within the restore's RPO (left out of the tasks lost)",
+                                          measured: leftOut.isEmpty ? "0" : "\(leftOut.count): " + leftOut.prefix(20).joined(separator: ", ")
+                                              + (leftOut.count > 20 ? ", … (every id in report.json, taskLoss.notRestoredWithinRPO)" : ""),
+                                          threshold: objective + ", not found afterwards", passed: true))
+            }
             if loss.chainsUncheckable {
                 measurements.append(.init(name: "task hash chains", measured: "not checkable (the target has no ares/verifyTask)", threshold: "all intact", passed: true))
             } else {

@@ -29,9 +29,14 @@ public struct TaskLossCheck: Sendable {
         /// Ids of the tasks answered "not found" (all of them; not encoded: a restore's
         /// recovery point is computed from them).
         public var missingIDs: Set<String> = []
+        /// Of the `missing`, those a backup-restore part reported as not restored within its
+        /// RPO (`TasksNotRestored`): left out of `lost`, listed here so nothing is hidden.
+        /// Filled only by `leavingOutTasksNotRestored(by:)` on the run-wide check.
+        public var notRestoredWithinRPO: [String] = []
 
         enum CodingKeys: String, CodingKey {
-            case acknowledged, ended, missing, unfinished, unreadable, chainsChecked, chainsIntact, chainsBroken, chainsUncheckable, lostExamples, completed, notCompletedExamples
+            case acknowledged, ended, missing, unfinished, unreadable, chainsChecked, chainsIntact, chainsBroken, chainsUncheckable, lostExamples, completed,
+                 notCompletedExamples, notRestoredWithinRPO
         }
 
         public init(from decoder: any Decoder) throws {
@@ -49,6 +54,7 @@ public struct TaskLossCheck: Sendable {
             // Reports written before the count existed read as "none known".
             completed = try container.decodeIfPresent(Int.self, forKey: .completed) ?? 0
             notCompletedExamples = try container.decodeIfPresent([String].self, forKey: .notCompletedExamples) ?? []
+            notRestoredWithinRPO = try container.decodeIfPresent([String].self, forKey: .notRestoredWithinRPO) ?? []
         }
 
         public init(acknowledged: Int, ended: Int, missing: Int, unfinished: Int, unreadable: Int, chainsChecked: Int, chainsIntact: Int,
@@ -66,7 +72,31 @@ public struct TaskLossCheck: Sendable {
             self.completed = completed
         }
 
-        public var lost: Int { missing + unfinished + unreadable }
+        /// Not found (less those a restore was allowed to lose), not ended, or unreadable.
+        /// Saturating: a decoded report may hold any counts.
+        public var lost: Int {
+            let counted = missing.subtractingReportingOverflow(notRestoredWithinRPO.count)
+            let missingCounted = counted.overflow ? 0 : max(0, counted.partialValue)
+            return [unfinished, unreadable].reduce(missingCounted) { total, count in
+                let sum = total.addingReportingOverflow(max(0, count))
+                return sum.overflow ? Int.max : sum.partialValue
+            }
+        }
+
+        /// The run-wide check with the tasks the plan's restore parts lost on purpose left out:
+        /// of the tasks answered "not found", exactly those whose ids a restore part that ran
+        /// reported in `tasksNotRestored` (acknowledged within its RPO before the kill). A task
+        /// not found for any other reason, or unfinished, or unreadable, still counts as lost.
+        public func leavingOutTasksNotRestored(by phases: [PhaseResult]) -> Result {
+            let allowed = phases.filter { $0.status == .ran }
+                .flatMap { ($0.actions ?? []).filter { $0.status == .ran }.flatMap { $0.tasksNotRestored?.taskIDs ?? [] } }
+            var result = self
+            var seen = Set<String>()
+            result.notRestoredWithinRPO = allowed.filter { missingIDs.contains($0) && seen.insert($0).inserted }
+            let leftOut = Set(result.notRestoredWithinRPO)
+            result.lostExamples = lostExamples.filter { !leftOut.contains($0) }
+            return result
+        }
     }
 
     public let workload: A2AWorkload

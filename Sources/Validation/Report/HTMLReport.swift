@@ -60,6 +60,12 @@ public enum HTMLReport {
         html += "<h2>Requests by kind</h2>" + table(ReportTables.kindHeader, ReportTables.kindRows(report), failColumn: nil)
         if let loss = report.taskLoss {
             html += "<h2>Acknowledged tasks</h2><p>" + esc("\(loss.acknowledged) acknowledged, \(loss.ended) found ended, \(loss.missing) missing, \(loss.unfinished) unfinished, \(loss.unreadable) unreadable; chains \(loss.chainsUncheckable ? "not checkable" : "\(loss.chainsIntact) intact, \(loss.chainsBroken) broken of \(loss.chainsChecked) sampled").") + "</p>"
+            if !loss.notRestoredWithinRPO.isEmpty {
+                html += "<p>" + esc("Of the missing, \(loss.notRestoredWithinRPO.count) not restored by the backup-restore part within its RPO (gated by that part's RPO check, left out of the tasks lost): " + loss.notRestoredWithinRPO.joined(separator: ", ")) + "</p>"
+            }
+            if !loss.lostExamples.isEmpty {
+                html += "<p>" + esc("Lost (first \(loss.lostExamples.count)): " + loss.lostExamples.joined(separator: ", ")) + "</p>"
+            }
         }
         for probe in report.probes {
             html += "<h2>Probe: \(esc(probe.probe))</h2>" + table(["check", "outcome", "detail"], probe.checks.map { [$0.id + ": " + $0.title, $0.outcome.rawValue, $0.detail] }, failColumn: nil)

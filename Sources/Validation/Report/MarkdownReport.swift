@@ -36,6 +36,10 @@ public enum MarkdownReport {
             text += "\n## Acknowledged tasks\n\n"
             text += "\(loss.acknowledged) acknowledged, \(loss.ended) found ended, \(loss.missing) missing, \(loss.unfinished) unfinished at the deadline, \(loss.unreadable) unreadable."
             text += loss.chainsUncheckable ? " Hash chains: not checkable on this target.\n" : " Hash chains verified: \(loss.chainsIntact) intact, \(loss.chainsBroken) broken of \(loss.chainsChecked) sampled.\n"
+            if !loss.notRestoredWithinRPO.isEmpty {
+                text += "\nOf the missing, \(loss.notRestoredWithinRPO.count) not restored by the backup-restore part within its RPO (acknowledged by the killed process just before the kill; gated by that part's RPO check, left out of the tasks lost): "
+                    + loss.notRestoredWithinRPO.joined(separator: ", ") + "\n"
+            }
             if !loss.lostExamples.isEmpty { text += "\nLost (first \(loss.lostExamples.count)): " + loss.lostExamples.joined(separator: ", ") + "\n" }
         }
         for probe in report.probes {

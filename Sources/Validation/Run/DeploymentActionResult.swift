@@ -14,9 +14,13 @@ public struct DeploymentActionResult: Sendable, Codable {
     public var checks: [GateVerdict.Measurement]
     /// Further numbers worth reading that are not gated (e.g. model calls the proxy saw).
     public var facts: [String: String]
+    /// A restore part's acknowledged tasks lost within its RPO: the run-wide loss check leaves
+    /// out exactly these (nil for every other part, and in reports written before it existed).
+    public var tasksNotRestored: TasksNotRestored?
 
     public init(name: String, description: String, status: PhaseResult.Status = .ran, reason: String? = nil,
-                measurement: LoadMeasurement? = nil, checks: [GateVerdict.Measurement] = [], facts: [String: String] = [:]) {
+                measurement: LoadMeasurement? = nil, checks: [GateVerdict.Measurement] = [], facts: [String: String] = [:],
+                tasksNotRestored: TasksNotRestored? = nil) {
         self.name = name
         self.description = description
         self.status = status
@@ -24,6 +28,7 @@ public struct DeploymentActionResult: Sendable, Codable {
         self.measurement = measurement
         self.checks = checks
         self.facts = facts
+        self.tasksNotRestored = tasksNotRestored
     }
 
     /// A part that could not run, with the reason.
