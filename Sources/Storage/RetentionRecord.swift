@@ -5,9 +5,11 @@ import Foundation
 /// checkpoints kept beside them: a checkpoint changed or removed on its own no longer matches
 /// its record, and changing the record breaks the retention stream's chain.
 ///
-/// A record is self-contained (it carries each summary, not only its hash), so that whoever
-/// follows the log by appended events (continuous backup shipping, a replay) can apply the
-/// prune: delete the named streams' events and heads and keep these checkpoints.
+/// A record names each summary by its SHA-256 only; the summary itself is kept once, beside the
+/// checkpoint (`prunedStream`). Records written before kept a second copy (base64) for whoever
+/// follows the log by appended events, but nobody does: continuous backup ships a new base
+/// after a prune (`ContinuousBackupShipper`), and that copy was the largest part of what a
+/// pruned task left behind (~820 of ~2,850 bytes a task in the retention soak, issue 12).
 public struct RetentionRecord: Codable, Sendable, Equatable {
     public static let stream = "ares-retention"
     public static let eventType = "StreamsPruned"
@@ -18,20 +20,16 @@ public struct RetentionRecord: Codable, Sendable, Equatable {
         public var headHash: String
         public var summarySHA256: String
         public var prunedAt: Int64
-        /// The summary itself (base64 in JSON); absent in no record written by this version.
+        /// The summary itself (base64 in JSON): only in records written before the summary was
+        /// kept once; still decoded, never written.
         public var summary: Data?
-
-        /// The pruned stream this checkpoint describes.
-        public var prunedStream: PrunedStream {
-            PrunedStream(stream: stream, version: version, headHash: headHash, summary: summary ?? Data(), prunedAtMicroseconds: prunedAt)
-        }
     }
 
     public var pruned: [Checkpoint]
 
     init(_ streams: [PrunedStream]) {
         pruned = streams.map { Checkpoint(stream: $0.stream, version: $0.version, headHash: $0.headHash,
-                                          summarySHA256: $0.summarySHA256, prunedAt: $0.prunedAtMicroseconds, summary: $0.summary) }
+                                          summarySHA256: $0.summarySHA256, prunedAt: $0.prunedAtMicroseconds, summary: nil) }
     }
 
     /// The record in an `ares-retention` event's payload.

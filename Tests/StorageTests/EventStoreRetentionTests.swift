@@ -45,6 +45,24 @@ import Testing
         #expect(inspection.heads.map(\.stream).sorted() == ["a", "ares-retention", "c"])
     }
 
+    /// The summary is kept once, in the checkpoint row; the record names it by its SHA-256. A
+    /// record written before (with a base64 copy of the summary) still decodes to the same checkpoint.
+    @Test func theRetentionRecordNamesTheSummaryByItsHashOnly() async throws {
+        let scratch = try Scratch()
+        let (store, _) = try await prunedStore(scratch)
+        let payload = try #require(try await store.read(stream: RetentionRecord.stream).first).payload
+        let record = try RetentionRecord.decode(payload)
+        let checkpoint = try #require(record.pruned.first)
+        #expect(checkpoint.summary == nil)
+        #expect(!String(decoding: payload, as: UTF8.self).contains("summary\""))
+        #expect(checkpoint.summarySHA256 == PrunedStream(stream: "b", version: 3, headHash: "", summary: Data(#"{"question":"q"}"#.utf8),
+                                                         prunedAtMicroseconds: 0).summarySHA256)
+        let old = #"{"pruned":[{"headHash":"h","prunedAt":7,"stream":"b","summary":"e30=","summarySHA256":"s","version":3}]}"#
+        let decoded = try RetentionRecord.decode(Data(old.utf8))
+        #expect(decoded.pruned.first?.summary == Data("{}".utf8))
+        #expect(decoded.pruned.first?.summarySHA256 == "s")
+    }
+
     @Test func aStreamThatChangedSinceItWasChosenIsKept() async throws {
         let scratch = try Scratch()
         let store = try SQLiteEventStore(path: scratch.path)

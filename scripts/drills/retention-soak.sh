@@ -14,8 +14,11 @@
 # leaves on purpose (its summary and chain checkpoint, and its episode in episodic memory, which
 # retention does not forget) instead of the ~7-10 kB a kept task stores. Then `ares verify`
 # must find every chain intact. Exits 1 otherwise.
+# At the end it prints where tasks.sqlite's bytes are, per table and index (SQLite's dbstat:
+# pages, and the bytes of those pages left unused), so that growth can be attributed.
 # Usage: bash scripts/drills/retention-soak.sh [DURATION_S] [--retention 60s] [--clients 2]
-#        [--sample 30] [--max-bytes-per-task 2048]
+#        [--sample 30] [--max-bytes-per-task 2048] [--keep-data DIR]
+#        (--keep-data: copy the data directory to DIR at the end, for inspection)
 #        (default 600 s; uses .build/debug/ares unless $ARES_BINARY, copied so that builds during
 #        the soak do not change it)
 set -euo pipefail
@@ -25,20 +28,26 @@ RETENTION=60s
 CLIENTS=2
 SAMPLE=30
 MAX_PER_TASK=2048
+KEEP_DATA=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --retention) RETENTION="$2"; shift 2 ;;
     --clients) CLIENTS="$2"; shift 2 ;;
     --sample) SAMPLE="$2"; shift 2 ;;
     --max-bytes-per-task) MAX_PER_TASK="$2"; shift 2 ;;
+    --keep-data) KEEP_DATA="$2"; shift 2 ;;
     [0-9]*) DURATION="$1"; shift ;;
-    *) echo "usage: $0 [DURATION_S] [--retention 60s] [--clients N] [--sample S] [--max-bytes-per-task B]" >&2; exit 2 ;;
+    *) echo "usage: $0 [DURATION_S] [--retention 60s] [--clients N] [--sample S] [--max-bytes-per-task B] [--keep-data DIR]" >&2; exit 2 ;;
   esac
 done
 . scripts/drills/lib.sh
 WORK="$(mktemp -d /tmp/ares-drill-retention-soak.XXXXXX)"
 SERVER=""
-cleanup() { [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null || true; rm -rf "$WORK"; }
+cleanup() {
+  if [ -n "$SERVER" ]; then kill "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true; fi
+  if [ -n "$KEEP_DATA" ]; then rm -rf "$KEEP_DATA"; cp -r "$WORK/data" "$KEEP_DATA"; echo "data directory kept in $KEEP_DATA"; fi
+  rm -rf "$WORK"
+}
 trap cleanup EXIT
 cp "$(ares_binary)" "$WORK/ares"
 ARES="$WORK/ares"
@@ -147,6 +156,21 @@ print(f"load: {last[1]} tasks finished in {last[0]:.0f} s ({last[1] / last[0]:.1
 print(f"after the warm-up ({warm} s), over {tasks} tasks: the data directory grows {per_task:,.0f} bytes per task (least squares; "
       f"limit {max_per_task:,.0f}); kept task streams' bytes, largest in the first / last third: {kept_early:,} / {kept_late:,}; "
       f"{summaries} summaries added; episodic memory +{memory:,} bytes ({memory / tasks if tasks else 0:,.0f} per task, not pruned by retention)")
+def breakdown():
+    # Where tasks.sqlite's bytes are: pages per table and index, and how much of them is unused.
+    try:
+        db = sqlite3.connect(f"file:{os.path.join(data, 'tasks.sqlite')}?mode=ro", uri=True, timeout=10)
+        rows = db.execute("SELECT name, count(*), sum(pgsize), sum(unused) FROM dbstat GROUP BY name ORDER BY sum(pgsize) DESC").fetchall()
+        free, page = db.execute("PRAGMA freelist_count").fetchone()[0], db.execute("PRAGMA page_size").fetchone()[0]
+        db.close()
+    except sqlite3.Error as error:
+        print(f"(no breakdown: {error})")
+        return
+    print(f"tasks.sqlite by table and index (pages of {page} bytes; {free} free pages):")
+    print(f"  {'name':<40} {'pages':>7} {'bytes':>12} {'unused':>12}")
+    for name, pages, size, unused in rows:
+        print(f"  {name:<40} {pages:7d} {size:12,d} {unused:12,d}")
+breakdown()
 if last[2] > 0:
     print(f"FAIL: {last[2]} tasks did not complete")
     sys.exit(1)
