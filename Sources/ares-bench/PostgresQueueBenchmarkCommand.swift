@@ -136,32 +136,48 @@ struct PostgresQueueBenchmarkCommand: AsyncParsableCommand {
         let submitted = NewEvent(type: "TaskSubmitted", payload: Data(#"{"question":"no-op"}"#.utf8))
         let done = NewEvent(type: "TaskCompleted", payload: Data("{}".utf8))
         let clock = ContinuousClock()
+        let signal = SubmissionSignal()
+        let producing = Counter()
         let elapsed = try await clock.measure {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for producer in 0..<producers {
                     group.addTask {
-                        for job in 0..<perProducer {
-                            let id = "\(prefix)-\(producer)-\(job)"
-                            switch submission {
-                            case let .queueOnly(queue):
-                                try await queue.enqueue(id, owner: nil)
-                            case let .twoCommits(store, queue):
-                                _ = try await store.append([submitted], to: id, expectedVersion: 0)
-                                try await queue.enqueue(id, owner: nil)
-                            case let .oneCommit(store, _):
-                                _ = try await store.appendQueueing([submitted], toNewStream: id, owner: nil)
+                        do {
+                            for job in 0..<perProducer {
+                                let id = "\(prefix)-\(producer)-\(job)"
+                                switch submission {
+                                case let .queueOnly(queue):
+                                    try await queue.enqueue(id, owner: nil)
+                                case let .twoCommits(store, queue):
+                                    _ = try await store.append([submitted], to: id, expectedVersion: 0)
+                                    try await queue.enqueue(id, owner: nil)
+                                case let .oneCommit(store, _):
+                                    _ = try await store.appendQueueing([submitted], toNewStream: id, owner: nil)
+                                }
+                                signal.notify()
                             }
+                        } catch {
+                            // Waiting workers must not wait for submissions that will not come.
+                            signal.finish()
+                            throw error
                         }
+                        if await producing.incrementAndGet() == producers { signal.finish() }
                     }
                 }
                 for _ in 0..<workers {
                     group.addTask {
                         while await completed.value < total {
                             guard let claim = try await queue.claim(excludingOwners: []) else {
-                                // Nothing waiting yet: the producers are behind. Look again a
-                                // little later, as an idle runner does (not in a tight loop of
-                                // empty claims, which would take the cores the producers need).
-                                try await Task.sleep(for: .milliseconds(10))
+                                // Nothing waiting yet: the producers are behind. Wait for the
+                                // next submission, as an idle runner waits for its signal; once
+                                // every job is submitted, look again a little later (not in a
+                                // tight loop of empty claims, which would take the cores the
+                                // rest needs).
+                                if signal.isFinished {
+                                    try await Task.sleep(for: .milliseconds(10))
+                                } else {
+                                    await signal.wait()
+                                }
                                 continue
                             }
                             if let store { _ = try await store.append([done], to: claim.taskID, expectedVersion: 1) }
@@ -180,5 +196,9 @@ struct PostgresQueueBenchmarkCommand: AsyncParsableCommand {
     actor Counter {
         private(set) var value = 0
         func increment() { value += 1 }
+        func incrementAndGet() -> Int {
+            value += 1
+            return value
+        }
     }
 }
