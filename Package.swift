@@ -205,6 +205,7 @@ let package = Package(
             dependencies: [
                 "AresComposition", "Knowledge", "ResearchCore", "Agents", "Storage", "TaskService", "Security", "Server", "Audit", "Validation", "PostgresStorage",
                 "LocalModels",  // `ares models fetch|list`
+                "Resilience",  // ChildProcessExit: waiting for pg_ctl (ManagedPostgres)
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Instrumentation", package: "swift-distributed-tracing"),
@@ -242,7 +243,7 @@ let package = Package(
                     swiftSettings: strictSwift6),
         .testTarget(name: "AgentsTests", dependencies: ["Agents", "Knowledge", "ResearchCore", "Resilience"], exclude: ["Fixtures"], swiftSettings: strictSwift6),
         .testTarget(name: "ResearchCoreTests", dependencies: ["ResearchCore"], swiftSettings: strictSwift6),
-        .target(name: "AresTestSupport", dependencies: ["ResearchCore"], path: "Tests/AresTestSupport", swiftSettings: strictSwift6),
+        .target(name: "AresTestSupport", dependencies: ["ResearchCore", "Resilience"], path: "Tests/AresTestSupport", swiftSettings: strictSwift6),
         .testTarget(name: "AresCompositionTests", dependencies: ["AresComposition", "Storage"], swiftSettings: strictSwift6),
         .testTarget(name: "AresCLITests", dependencies: ["ares", "AresTestSupport", "Knowledge", "Storage",
                                                          // a loopback stand-in for the Hugging Face hub (ModelsCommandTests)

@@ -1,4 +1,5 @@
 import Foundation
+import Resilience
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -187,10 +188,12 @@ final class ManagedPostgres: @unchecked Sendable {
             try stdin.fileHandleForWriting.write(contentsOf: Data(input.utf8))
             try stdin.fileHandleForWriting.close()
         }
-        process.waitUntilExit()
+        // Not `waitUntilExit()`: the descriptors closed above include Foundation's exit signal,
+        // and it then may never notice the end (ChildProcessExit says why).
+        let exit = ChildProcessExit.wait(for: process)
         let text = (try? String(contentsOf: outputFile, encoding: .utf8)) ?? ""
-        guard process.terminationStatus == 0 else {
-            throw Failure(description: "\(what) failed with status \(process.terminationStatus): \(text.suffix(1500))")
+        guard exit.succeeded else {
+            throw Failure(description: "\(what) failed with \(exit): \(text.suffix(1500))")
         }
         return text
     }

@@ -1,4 +1,5 @@
 import Foundation
+import Resilience
 import Synchronization
 
 /// A throwaway PostgreSQL 15 cluster for tests (issue 16): its own data folder, free port and
@@ -130,9 +131,11 @@ public final class TestPostgresCluster: Sendable {
         }
         let outData = out.fileHandleForReading.readDataToEndOfFile()
         let errData = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw ClusterError(message: "postgres-test-cluster.sh \(arguments.first ?? "") failed (status \(process.terminationStatus)): "
+        // Not `waitUntilExit()`: the script closes Foundation's exit signal at its start, and
+        // Foundation then may never notice its end (ChildProcessExit says why).
+        let exit = ChildProcessExit.wait(for: process)
+        guard exit.succeeded else {
+            throw ClusterError(message: "postgres-test-cluster.sh \(arguments.first ?? "") failed (\(exit)): "
                 + String(decoding: errData, as: UTF8.self))
         }
         return String(decoding: outData, as: UTF8.self)
