@@ -132,8 +132,9 @@ import ResearchCore
             .run(from: try submitted("what does VACUUM reclaim"), record: MemoryLog().recorder)
         #expect(timed.phase == .completed)
         #expect(timed.round == 1)
-        // Plenty of time: the step budget stops it, and the failure says why.
-        let bounded = try await workflow(evaluator: NeverSatisfied(), budget: ResearchBudget(researchTime: .seconds(60), maximumEvents: 40))
+        // Plenty of time (an hour: a starved main run once took over 60 s for these rounds, and
+        // then research time ended it first): the step budget stops it, and the failure says why.
+        let bounded = try await workflow(evaluator: NeverSatisfied(), budget: ResearchBudget(researchTime: .seconds(3600), maximumEvents: 40))
             .run(from: try submitted("what does VACUUM reclaim"), record: MemoryLog().recorder)
         #expect(bounded.phase == .failed)
         #expect(bounded.endReason?.contains("budget of 40 steps") == true)

@@ -91,8 +91,9 @@ import Testing
         let endpoint = try FakeEndpoint()
         func configuration(_ prefix: String) -> OpenAIEmbeddingConfiguration {
             var configuration = endpoint.configuration(retry: RetryPolicy(maxAttempts: 1))
-            // Time enough to stream 17 MiB on a busy machine: the size limit must be what stops it.
-            configuration.requestTimeout = .seconds(120)
+            // Time enough to stream 17 MiB on a starved machine (120 s once was not, in a main run beside
+            // a build): the size limit must be what stops it.
+            configuration.requestTimeout = .seconds(600)
             configuration.baseURL = URL(string: endpoint.baseURL.absoluteString.replacingOccurrences(of: "/v1", with: "/\(prefix)/v1"))!
             return configuration
         }
@@ -110,8 +111,9 @@ import Testing
         let endpoint = try FakeEndpoint()
         for prefix in ["huge-declared", "huge-streamed"] {
             var configuration = endpoint.configuration(retry: RetryPolicy(maxAttempts: 1))
-            // Time enough to stream 17 MiB on a busy machine: the size limit must be what stops it.
-            configuration.requestTimeout = .seconds(120)
+            // Time enough to stream 17 MiB on a starved machine (120 s once was not, in a main run beside
+            // a build): the size limit must be what stops it.
+            configuration.requestTimeout = .seconds(600)
             configuration.baseURL = URL(string: endpoint.baseURL.absoluteString.replacingOccurrences(of: "/v1", with: "/\(prefix)/v1"))!
             await #expect {
                 _ = try await OpenAIEmbeddingClient.connect(configuration)

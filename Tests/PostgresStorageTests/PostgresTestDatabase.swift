@@ -19,6 +19,10 @@ struct PostgresTestDatabase {
     func settings(startupTimeout: Duration = .seconds(10)) throws -> DatabaseSettings {
         var settings = try DatabaseSettings(url: url, environment: [DatabaseSettings.passwordFileVariable: cluster.passwordFile.path])
         settings.startupTimeout = startupTimeout
+        // A minute, not the default 10 s: in the main run on two cores a test can wait that long
+        // for a thread between two of its steps (an append waiting for a lock the test holds, say),
+        // and these tests are about order and content, not deadlines. The deadline tests set their own.
+        settings.requestTimeout = .seconds(60)
         return settings
     }
 
