@@ -268,23 +268,21 @@ final class ManagedDeployment: @unchecked Sendable {
     func stopStandby() {
         guard let process = standby else { return }
         standby = nil
-        guard process.isRunning else { return }
-        kill(process.processIdentifier, SIGTERM)
-        let deadline = Date().addingTimeInterval(30)
-        while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
+        Self.stop(process)
     }
 
     func terminate(replica index: Int) {
         guard processes.indices.contains(index) else { return }
-        let process = processes[index]
+        Self.stop(processes[index])
+    }
+
+    /// SIGTERM, then SIGKILL when the process has not exited within 30 s (a drain that hangs
+    /// must not hold the run).
+    private static func stop(_ process: Process) {
         guard process.isRunning else { return }
         kill(process.processIdentifier, SIGTERM)
         let deadline = Date().addingTimeInterval(30)
-        while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
         if process.isRunning {
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
