@@ -26,6 +26,8 @@ PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
 # Descriptors inherited from the caller are closed first: the server and the watchdog outlive
 # this script, and a caller that learns of its child's exit from a descriptor closing (Swift's
 # Foundation.Process does) would otherwise wait for the cluster to stop instead of this script.
+# Closing it early can also keep Foundation from noticing this script's end at all, so the Swift
+# callers wait with ChildProcessExit (Sources/Resilience), which asks the kernel.
 for fd in $(ls /proc/$$/fd); do
   case "$fd" in 0|1|2|255) ;; *) eval "exec $fd>&-" 2>/dev/null || true ;; esac
 done
