@@ -85,7 +85,12 @@ import Testing
         let summary = try await ingest.value
         #expect(summary.added == 61)
         #expect(try await knowledge.search("checkpoint tuning", limit: 5, mode: .keyword).count == 5)
-        #expect(try await knowledge.search("checkpoint spreading", limit: 1, mode: .hybrid).first?.passage.source == "zz-last.txt")
+        // The last document is in both indexes now: first by its own word, and among the hybrid
+        // results (where its rank among 61 near-identical "checkpoint" passages is the fusion's call:
+        // once, in a CI run, another one came first).
+        #expect(try await knowledge.search("checkpoint spreading", limit: 1, mode: .keyword).first?.passage.source == "zz-last.txt")
+        #expect(try await knowledge.search("checkpoint spreading", limit: 5, mode: .hybrid).contains { $0.passage.source == "zz-last.txt" })
+        #expect(try await knowledge.search("checkpoint spreading", limit: 5, mode: .vector).contains { $0.passage.source == "zz-last.txt" })
         #expect(try await knowledge.documentFrequencies(of: ["checkpoint"]).passages == 61)
     }
 
