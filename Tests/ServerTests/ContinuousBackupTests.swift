@@ -255,16 +255,18 @@ import Testing
         }
         // Bounded RPO: with shipping failing past its limit a write would be acknowledged that
         // the backup may never get, so it is refused, retryably, and nothing of it is written.
-        // (The first write after a quiet spell has nothing older to wait for: it may pass, and
-        // the next one is refused.)
+        // (A write is refused once an unshipped commit is older than the limit, 1 s: writes that
+        // follow the first one within the second may still pass; one every 200 ms for up to 10 s
+        // must meet a refusal.)
         var refusal: [String: Any] = [:]
-        for attempt in 0..<3 {
+        for attempt in 0..<50 {
             // Not blocking: a task admitted here would wait for shipping at its next step.
             var params = question("Where does ares keep its data? (\(attempt))")
             params["configuration"] = ["returnImmediately": true]
             let reply = try await server.rpc("SendMessage", params: params, key: key)
             refusal = try reply.json()
             if reply.status == 503 { break }
+            try await Task.sleep(for: .milliseconds(200))
         }
         #expect(value(refusal, "error", "code") as? Int == -32050, "\(refusal)")
         #expect((value(refusal, "error", "message") as? String)?.contains("backup shipping behind") == true, "\(refusal)")
