@@ -112,7 +112,3 @@ extension AskCommand {
         if failed > 0 { throw ExitCode.failure }
     }
 }
-
-extension Duration {
-    var milliseconds: Double { Double(components.seconds) * 1000 + Double(components.attoseconds) / 1e15 }
-}

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import Validation
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -146,7 +147,43 @@ final class ManagedDeployment: @unchecked Sendable {
         }
     }
 
+    /// Polls each of `replicas`' /health/ready until all answer 200 (true) or `seconds` pass (false).
+    func waitReady(replicas: [Int], http: LoadHTTPClient, within seconds: Double) async -> Bool {
+        let clock = ContinuousClock()
+        let deadline = clock.now + .milliseconds(Int64(seconds * 1000))
+        var waiting = Set(replicas.filter { baseURLs.indices.contains($0) })
+        while !waiting.isEmpty, clock.now < deadline {
+            for index in waiting.sorted() {
+                let answer = await http.get(baseURLs[index].absoluteString + "/health/ready")
+                if answer.failure == nil, answer.status == 200 { waiting.remove(index) }
+            }
+            if !waiting.isEmpty { try? await clock.sleep(for: .milliseconds(100)) }
+        }
+        return waiting.isEmpty
+    }
+
+    /// Whether every replica answers 200 on `path` now.
+    func everyReplicaAnswers200(_ path: String, http: LoadHTTPClient) async -> Bool {
+        for url in baseURLs {
+            let answer = await http.get(url.absoluteString + path)
+            guard answer.failure == nil, answer.status == 200 else { return false }
+        }
+        return true
+    }
+
+    /// Every hash chain checked, in its own words: `ares db verify` over the shared database of a
+    /// replicated deployment, else `ares verify` over `directory` (the embedded one's data directory
+    /// unless another is named, as a restored copy is).
+    func verifyChains(_ directory: URL? = nil) -> DeploymentChecks.ChainVerification {
+        let command = database == nil ? ["verify", "--data-dir", (directory ?? dataDirectory).path] : ["db", "verify"]
+        let (status, output) = runAresForStatus(command)
+        let line = output.split(separator: "\n").first { !$0.isEmpty }.map(String.init) ?? "no output"
+        return .init(intact: status == 0, detail: status == 0 ? line : "exit \(status): \(line)", command: database == nil ? "ares verify" : "ares db verify")
+    }
+
     var isRunning: Bool { processes[0].isRunning }
+    /// The replicas' indices (the embedded deployment: just 0).
+    var replicaIndices: [Int] { Array(processes.indices) }
     var processIdentifier: Int32 { processes[0].processIdentifier }
 
     /// The log of replica `index`: the run's log for the first, a sibling file for the others.
@@ -171,6 +208,22 @@ final class ManagedDeployment: @unchecked Sendable {
         stopStandby()
         dataDirectories[0] = dataDirectory
         try start(replica: 0, port: ports[0], extraArguments: extraArguments)
+    }
+
+    /// Every replica stopped (SIGTERM) and started again on its port with `extraArguments`, under
+    /// the same replica ids (a drained replica hands its work back). Does not wait for readiness.
+    func restartEveryReplica(extraArguments: [String]) throws {
+        stopStandby()
+        for index in processes.indices { terminate(replica: index) }
+        dataDirectories[0] = dataDirectory
+        for index in processes.indices { try start(replica: index, port: ports[index], extraArguments: extraArguments) }
+    }
+
+    /// Replicas found not running started again (new ids); returns their indices.
+    func restartExitedReplicas() -> [Int] {
+        let exited = processes.indices.filter { !processes[$0].isRunning }
+        for index in exited { try? restart(replica: index) }
+        return exited
     }
 
     /// Starts replica `index` again on its port (after a kill), as a new replica id.

@@ -34,14 +34,7 @@ struct ManagedFailover: Sendable {
         let replicas = deployment.replicaCount
         let limit = context.thresholds.failoverSeconds ?? 30
         var generator = SplitMix64(seed: seed &+ 2)
-        let victimCount = FailoverMeasurement.victimCount(replicas: replicas)
-        var pool = Array(0..<replicas)
-        var victims: [Int] = []
-        for _ in 0..<victimCount where !pool.isEmpty {
-            let pick = min(pool.count - 1, Int(generator.nextUnit() * Double(pool.count)))
-            victims.append(pool.remove(at: pick))
-        }
-        victims.sort()
+        let victims = generator.choose(FailoverMeasurement.victimCount(replicas: replicas), of: replicas)
         let killAt = seconds * (0.3 + 0.2 * generator.nextUnit())
         let description = "\(replicas) replicas of ares serve --database on one PostgreSQL, the load spread over them; \(Format.rate(rate)) for \(Format.seconds(seconds)); \(victims.count) replica\(victims.count == 1 ? "" : "s") (random, seed \(seed)) SIGKILLed about \(Format.seconds(killAt)) in, at the first moment after that when it held work; takeover read from the work queue's leases; the killed replicas started again afterwards; then `ares db verify`"
         var environment: [String: String] = [:]
@@ -83,7 +76,7 @@ struct ManagedFailover: Sendable {
         }
         for index in victims { deployment.kill9(replica: index) }
         let killedAt = clock.now
-        let killedAtSeconds = Self.seconds(killedAt - loadStart)
+        let killedAtSeconds = (killedAt - loadStart).seconds
         // A dead replica renews and releases nothing: what it held at the kill is what its rows still name.
         let heldTasks = try await held(by: victimIDs, postgres: postgres, logger: logger)
         context.progress("\(context.phase.name)/\(Self.name): killed \(victimIDs.joined(separator: ", ")) at \(Format.seconds(killedAtSeconds)), holding \(heldTasks.count) task\(heldTasks.count == 1 ? "" : "s")")
@@ -93,7 +86,7 @@ struct ManagedFailover: Sendable {
         let observeUntil = killedAt + .milliseconds(Int64(min(600, max(10, limit * 2)) * 1000))
         while takenOverAt.count < heldTasks.count, clock.now < observeUntil {
             let rows = try await leases(of: heldTasks, postgres: postgres, logger: logger)
-            let now = Self.seconds(clock.now - killedAt)
+            let now = (clock.now - killedAt).seconds
             for task in heldTasks where takenOverAt[task] == nil {
                 if let holder = rows[task] {
                     if let holder, !victimIDs.contains(holder) { takenOverAt[task] = now }
@@ -112,12 +105,12 @@ struct ManagedFailover: Sendable {
             }
         }
         let measurement = await load
-        _ = await waitReady(victims, http: context.http, within: 60)
+        _ = await deployment.waitReady(replicas: victims, http: context.http, within: 60)
         let traffic = FailoverMeasurement.failedTraffic(windows: measurement.windows, killedAtSeconds: killedAtSeconds)
         let during = context.ledger.all().filter { !known.contains($0.id) }
         let tasks = await context.checkTasks(during, deadline: taskDeadline)
         let duplicates = try await duplicateSteps(of: heldTasks, postgres: postgres, logger: logger)
-        let chains = verifyChains()
+        let chains = deployment.verifyChains()
         let measured = FailoverMeasurement(
             replicas: deployment.replicaCount, killed: victimIDs, killedAtSeconds: killedAtSeconds, heldTasks: heldTasks.count,
             takeoverSeconds: takeover, notTakenOver: heldTasks.count - takenOverAt.count, failedTrafficSeconds: traffic.seconds,
@@ -171,29 +164,4 @@ struct ManagedFailover: Sendable {
         return duplicates
     }
 
-    /// `ares db verify` over the shared database.
-    private func verifyChains() -> DeploymentChecks.ChainVerification {
-        let (status, output) = deployment.runAresForStatus(["db", "verify"])
-        let line = output.split(separator: "\n").first { !$0.isEmpty }.map(String.init) ?? "no output"
-        return .init(intact: status == 0, detail: status == 0 ? line : "exit \(status): \(line)")
-    }
-
-    /// Polls each replica's /health/ready until all answer 200 or `seconds` pass.
-    private func waitReady(_ replicas: [Int], http: LoadHTTPClient, within seconds: Double) async -> Bool {
-        let clock = ContinuousClock()
-        let deadline = clock.now + .milliseconds(Int64(seconds * 1000))
-        var waiting = Set(replicas)
-        while !waiting.isEmpty, clock.now < deadline {
-            for index in waiting {
-                let answer = await http.get(deployment.baseURLs[index].absoluteString + "/health/ready")
-                if answer.failure == nil, answer.status == 200 { waiting.remove(index) }
-            }
-            if !waiting.isEmpty { try? await clock.sleep(for: .milliseconds(100)) }
-        }
-        return waiting.isEmpty
-    }
-
-    static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-    }
 }

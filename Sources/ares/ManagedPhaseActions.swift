@@ -2,23 +2,26 @@ import AsyncHTTPClient
 import Foundation
 import Validation
 
-/// The phases of a plan that act on the deployment, for the embedded deployment `ares validate
-/// --manage` runs (one process, SQLite):
+/// The phases of a plan that act on the deployment `ares validate --manage` runs: the embedded
+/// one (one process, SQLite) or the replicated one (`--replicas N --database …`).
 ///
 /// - **chaos**, in four parts, each under the plan's request mix at the phase's rate:
-///   `model-latency` and `model-outage` (the server restarted with `--model-url` pointing at a
-///   fault-injecting proxy in front of a synthetic OpenAI-compatible endpoint: +100 ms, then
-///   503 for everything), `kill-restart` (SIGKILL at random moments, restarted on the same
-///   port each time; then `ares verify`), and `disk-80` (the data directory moved onto a
-///   filesystem made for the run and filled to 80 %).
-/// - **restore**: the server restarted with `--backup-to`, SIGKILLed at a random moment under
-///   load, `ares restore --until` the kill into a new directory, served again: RTO and RPO.
-///
+///   `model-latency` and `model-outage` (the server, or every replica, restarted with
+///   `--model-url` pointing at a fault-injecting proxy in front of a synthetic OpenAI-compatible
+///   endpoint: +100 ms, then 503 for everything), `kill-restart` (SIGKILL at random moments of
+///   the server, or of a fifth of the replicas chosen at random each time, restarted on the same
+///   port; then `ares verify`, or `ares db verify`), and `disk-80` (the data directory, or the
+///   PostgreSQL cluster's files, moved onto a filesystem made for the run and filled to 80 %).
+/// - **restore**: embedded, the server restarted with `--backup-to`, SIGKILLed at a random
+///   moment under load, `ares restore --until` the kill into a new directory, served again;
+///   replicated, WAL archiving and a base backup, PostgreSQL and every replica SIGKILLed,
+///   recovery into a new cluster (`ManagedClusterPhases`). RTO and RPO either way.
 /// - **failover**: on the embedded deployment, `ares serve --standby` on the same data directory
 ///   takes over from the SIGKILLed server (`ManagedStandbyFailover`); with `--replicas N
-///   --database …`, replicas SIGKILLed under load (`ManagedFailover`). The replicated deployment
-///   runs no chaos or restore parts (they act on the embedded one's single process and data
-///   directory): those phases stay "not run" there, each with its reason.
+///   --database …`, replicas SIGKILLed under load (`ManagedFailover`).
+///
+/// The parts that act on PostgreSQL's files (disk-80, restore) need a cluster the run started
+/// (`--database managed`); with the caller's database they report "not run" and why.
 struct ManagedPhaseActions: Sendable {
     let deployment: ManagedDeployment
     /// Seeds the random moments of the kills, so a run can be repeated exactly; the report states it.
@@ -35,12 +38,14 @@ struct ManagedPhaseActions: Sendable {
 
     var actions: [PhaseKind: ValidationRun.PhaseAction] {
         if let database = deployment.database {
-            guard deployment.replicaCount >= 2 else { return [:] }
+            var actions: [PhaseKind: ValidationRun.PhaseAction] = [.chaos: { context in await chaos(context) }, .restore: { context in await restore(context) }]
+            guard deployment.replicaCount >= 2 else { return actions }
             let failover = ManagedFailover(deployment: deployment, database: database, seed: seed, taskDeadline: taskDeadline)
-            return [.failover: { context in
+            actions[.failover] = { context in
                 await failover.run(context, rate: context.phase.rate ?? Self.defaultRate,
                                    seconds: context.scaled(context.phase.durationSeconds ?? Self.defaultSeconds))
-            }]
+            }
+            return actions
         }
         let standbyFailover = ManagedStandbyFailover(deployment: deployment, seed: seed, taskDeadline: taskDeadline)
         return [.chaos: { context in await chaos(context) }, .restore: { context in await restore(context) },
@@ -57,13 +62,19 @@ struct ManagedPhaseActions: Sendable {
         let seconds = context.scaled(context.phase.durationSeconds ?? Self.defaultSeconds)
         var parts = await modelFaults(context, rate: rate, seconds: seconds)
         parts.append(await killsAndRestarts(context, rate: rate, seconds: seconds))
-        parts.append(await nearlyFullDisk(context, rate: rate, seconds: seconds))
+        if deployment.database == nil {
+            parts.append(await nearlyFullDisk(context, rate: rate, seconds: seconds))
+        } else {
+            parts.append(await ManagedClusterPhases(deployment: deployment, seed: seed, taskDeadline: taskDeadline)
+                .nearlyFullDisk(context, rate: rate, seconds: seconds))
+        }
         return parts
     }
 
     /// The server pointed at the proxy; the load runs once with added latency, once with an outage.
     private func modelFaults(_ context: PhaseActionContext, rate: Double, seconds: Double) async -> [DeploymentActionResult] {
-        let latencyDescription = "the managed ares restarted with --model-url through a fault-injecting proxy to a synthetic OpenAI-compatible endpoint (language-model agents on, each step falling back to the built-in agent when the model fails); +100 ms on every model request; \(Format.rate(rate)) for \(Format.seconds(seconds))"
+        let restarted = deployment.database == nil ? "the managed ares restarted" : "every replica restarted"
+        let latencyDescription = "\(restarted) with --model-url through a fault-injecting proxy to a synthetic OpenAI-compatible endpoint (language-model agents on, each step falling back to the built-in agent when the model fails); +100 ms on every model request; \(Format.rate(rate)) for \(Format.seconds(seconds))"
         let outageDescription = "the same, with the model endpoint down: every model request answered 503 by the proxy; \(Format.rate(rate)) for \(Format.seconds(seconds))"
         let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup)
         let parts = await modelFaults(context, rate: rate, seconds: seconds, client: client,
@@ -89,7 +100,7 @@ struct ManagedPhaseActions: Sendable {
                         proxy.fault = fault
                         context.progress("\(context.phase.name)/\(name): \(fault) on the model endpoint, \(Format.rate(rate)) for \(Format.seconds(seconds)) ...")
                         let measurement = await context.load(rate: rate, seconds: seconds)
-                        let alive = await context.answers200("/health/live")
+                        let alive = await everyServerLive(context)
                         let after = proxy.counts
                         parts.append(DeploymentActionResult(
                             name: name, description: description, measurement: measurement,
@@ -112,17 +123,24 @@ struct ManagedPhaseActions: Sendable {
         }
     }
 
-    /// SIGKILLs at random moments while the load runs; each time restarted on the same port.
+    /// SIGKILLs at random moments while the load runs (of the server; of a fifth of the replicas,
+    /// at least one, chosen at random each time); each time restarted on the same port.
     private func killsAndRestarts(_ context: PhaseActionContext, rate: Double, seconds: Double) async -> DeploymentActionResult {
         let count = min(10, max(1, Int(seconds / 6)))
         let recoveryLimit = context.thresholds.recoverySeconds ?? 300
-        let description = "SIGKILL of the managed ares at \(count) random moment\(count == 1 ? "" : "s") (seed \(seed)) while \(Format.rate(rate)) ran for \(Format.seconds(seconds)), restarted on the same port after each; then `ares verify` over the data directory"
+        let replicated = deployment.database != nil
+        let replicas = deployment.replicaCount
+        let perKill = replicated ? max(1, FailoverMeasurement.victimCount(replicas: replicas)) : 1
+        let killed = replicated ? "\(perKill) of the \(replicas) replica\(replicas == 1 ? "" : "s") (chosen at random each time)" : "the managed ares"
+        let restarted = replicated ? "each restarted on its port as a new replica id" : "restarted on the same port after each"
+        let description = "SIGKILL of \(killed) at \(count) random moment\(count == 1 ? "" : "s") (seed \(seed)) while \(Format.rate(rate)) ran for \(Format.seconds(seconds)), \(restarted); then `\(replicated ? "ares db verify" : "ares verify")`"
         let known = Set(context.ledger.all().map(\.id))
         context.progress("\(context.phase.name)/kill-restart: \(count) kills in \(Format.seconds(seconds)) at \(Format.rate(rate)) ...")
         let deployment = self.deployment
         async let load = context.load(rate: rate, seconds: seconds)
         var generator = SplitMix64(seed: seed)
         var kills: [DeploymentChecks.Kill] = []
+        var victimsOfEachKill: [String] = []
         let clock = ContinuousClock()
         let start = clock.now
         let slot = seconds / Double(count)
@@ -130,29 +148,44 @@ struct ManagedPhaseActions: Sendable {
             // One kill somewhere in each slot (not at its very edges), so kills spread over the
             // part and a restart has time to finish before the next.
             let at = slot * (Double(index) + 0.2 + 0.6 * generator.nextUnit())
+            let victims = replicated ? generator.choose(perKill, of: replicas) : [0]
             try? await clock.sleep(until: start + .milliseconds(Int64(at * 1000)))
             let killedAt = clock.now
-            deployment.kill9()
+            if replicated {
+                victimsOfEachKill.append(victims.map { deployment.replicaID($0) }.joined(separator: " + "))
+                for victim in victims { deployment.kill9(replica: victim) }
+            } else {
+                deployment.kill9()
+            }
             var back: Double?
             do {
-                try deployment.start(extraArguments: [])
-                if await waitReady(context, within: min(600, recoveryLimit * 1.2)) { back = Self.seconds(clock.now - killedAt) }
+                let ready: Bool
+                if replicated {
+                    for victim in victims { try deployment.restart(replica: victim) }
+                    ready = await deployment.waitReady(replicas: victims, http: context.http, within: min(600, recoveryLimit * 1.2))
+                } else {
+                    try deployment.start(extraArguments: [])
+                    ready = await waitReady(context, within: min(600, recoveryLimit * 1.2))
+                }
+                if ready { back = (clock.now - killedAt).seconds }
             } catch {
                 context.progress("\(context.phase.name)/kill-restart: the restart failed: \(error)")
             }
-            kills.append(.init(atSeconds: Self.seconds(killedAt - start), backAfterSeconds: back))
+            kills.append(.init(atSeconds: (killedAt - start).seconds, backAfterSeconds: back))
             if back == nil { break }
         }
         let measurement = await load
         let during = context.ledger.all().filter { !known.contains($0.id) }
         let tasks = await context.checkTasks(during, deadline: taskDeadline)
-        let chains = verifyChains(deployment.dataDirectory)
+        let chains = deployment.verifyChains()
+        var facts = ["successful of due requests during the kills (not gated: a killed server refuses)": "\(Format.percent(1 - measurement.errorRate)) (\(Format.outcomes(measurement.outcomes)))",
+                     "random seed": "\(seed)",
+                     "kill to ready, each": kills.map { $0.backAfterSeconds.map(Format.seconds) ?? "never" }.joined(separator: ", ")]
+        if replicated { facts["replicas killed, each time"] = victimsOfEachKill.joined(separator: ", ") }
         return DeploymentActionResult(
             name: "kill-restart", description: description, measurement: measurement,
             checks: DeploymentChecks.killsAndRestarts(kills, recoveryLimit: recoveryLimit, tasks: tasks, chains: chains),
-            facts: ["successful of due requests during the kills (not gated: a killed server refuses)": "\(Format.percent(1 - measurement.errorRate)) (\(Format.outcomes(measurement.outcomes)))",
-                    "random seed": "\(seed)",
-                    "kill to ready, each": kills.map { $0.backAfterSeconds.map(Format.seconds) ?? "never" }.joined(separator: ", ")])
+            facts: facts)
     }
 
     /// The data directory on a filesystem made for the run and filled to 80 %, under load.
@@ -214,6 +247,9 @@ struct ManagedPhaseActions: Sendable {
     func restore(_ context: PhaseActionContext) async -> [DeploymentActionResult] {
         let rate = context.phase.rate ?? Self.defaultRate
         let seconds = context.scaled(context.phase.durationSeconds ?? Self.defaultSeconds)
+        if deployment.database != nil {
+            return await ManagedClusterPhases(deployment: deployment, seed: seed, taskDeadline: taskDeadline).restore(context, rate: rate, seconds: seconds)
+        }
         let backup = deployment.workDirectory.appendingPathComponent("backup-\(UUID().uuidString.prefix(8))")
         let restored = deployment.workDirectory.appendingPathComponent("restored-\(UUID().uuidString.prefix(8))")
         var generator = SplitMix64(seed: seed &+ 1)
@@ -256,7 +292,7 @@ struct ManagedPhaseActions: Sendable {
             let tasks = await context.checkTasks(beforeKill, deadline: taskDeadline)
             let recovery = DeploymentChecks.recovery(killedAt: killedAt, readyAt: readyAt, beforeKill: beforeKill, missing: tasks.missingIDs)
             let rpo = context.thresholds.rpoSeconds ?? 300
-            let chains = verifyChains(restored)
+            let chains = deployment.verifyChains(restored)
             return [DeploymentActionResult(
                 name: "backup-restore", description: description, measurement: measurement,
                 checks: DeploymentChecks.restore(recovery, tasks: tasks, thresholds: context.thresholds, chains: chains),
@@ -276,13 +312,26 @@ struct ManagedPhaseActions: Sendable {
 
     // MARK: helpers
 
-    /// SIGTERM, start again with `extraArguments`, wait for readiness (60 s).
+    /// SIGTERM, start again with `extraArguments`, wait for readiness (60 s); every replica of a
+    /// replicated deployment.
     private func restart(_ context: PhaseActionContext, extraArguments: [String]) async throws {
+        if deployment.database != nil {
+            try deployment.restartEveryReplica(extraArguments: extraArguments)
+            guard await deployment.waitReady(replicas: deployment.replicaIndices, http: context.http, within: 60) else {
+                throw ManagedDeployment.Failure(description: "the restarted replicas were not all ready within 60 s; see deployment.log and its replica logs")
+            }
+            return
+        }
         deployment.terminate()
         try deployment.start(extraArguments: extraArguments)
         guard await waitReady(context, within: 60) else {
             throw ManagedDeployment.Failure(description: "the restarted ares serve was not ready within 60 s; see deployment.log")
         }
+    }
+
+    /// /health/live answers 200 on the server, or on every replica.
+    private func everyServerLive(_ context: PhaseActionContext) async -> Bool {
+        deployment.database == nil ? await context.answers200("/health/live") : await deployment.everyReplicaAnswers200("/health/live", http: context.http)
     }
 
     /// Polls /health/ready until 200 (true), the process exits or `seconds` pass (false).
@@ -309,16 +358,6 @@ struct ManagedPhaseActions: Sendable {
         return false
     }
 
-    /// `ares verify` over a data directory: every chain intact or not, in its own words.
-    private func verifyChains(_ directory: URL) -> DeploymentChecks.ChainVerification {
-        let (status, output) = deployment.runAresForStatus(["verify", "--data-dir", directory.path])
-        let line = output.split(separator: "\n").first { !$0.isEmpty }.map(String.init) ?? "no output"
-        return .init(intact: status == 0, detail: status == 0 ? line : "exit \(status): \(line)")
-    }
-
-    static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-    }
 
     /// Bytes of the files under a directory (what the scratch filesystem must hold).
     static func bytes(under directory: URL) -> Int64 {

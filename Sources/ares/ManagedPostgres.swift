@@ -17,7 +17,17 @@ final class ManagedPostgres: @unchecked Sendable {
     let directory: URL
     let port: Int
     let passwordFile: URL
-    private let dataDirectory: URL
+    /// `directory`/cluster: the postgres user's own (mode 700); the data directory, the log, the
+    /// socket, and what the restore phase makes (archive, base backup, recovered copy) live in it.
+    let clusterDirectory: URL
+    let socketDirectory: URL
+    let logFile: URL
+    /// The cluster's files now: the restore phase recovers into a new directory, the disk phase
+    /// moves them onto a filesystem made for the run and back (ManagedPostgres+Recovery.swift
+    /// sets it; nothing else should).
+    var dataDirectory: URL {
+        didSet { recordDataDirectory() }
+    }
     private var stopped = false
 
     struct Failure: Error, CustomStringConvertible {
@@ -43,11 +53,22 @@ final class ManagedPostgres: @unchecked Sendable {
     /// The URL the replicas connect with (no password in it).
     var url: String { "postgres://ares@127.0.0.1:\(port)/ares?sslmode=disable" }
 
-    private init(directory: URL, port: Int, passwordFile: URL, dataDirectory: URL) {
+    private init(directory: URL, port: Int, passwordFile: URL, clusterDirectory: URL) {
         self.directory = directory
         self.port = port
         self.passwordFile = passwordFile
-        self.dataDirectory = dataDirectory
+        self.clusterDirectory = clusterDirectory
+        socketDirectory = clusterDirectory.appendingPathComponent("socket")
+        logFile = clusterDirectory.appendingPathComponent("server.log")
+        dataDirectory = clusterDirectory.appendingPathComponent("data")
+        recordDataDirectory()
+    }
+
+    /// Where the watchdog reads which data directory to stop (it moves; see `startWatchdog`).
+    private var dataDirectoryRecord: URL { directory.appendingPathComponent("data-directory") }
+
+    private func recordDataDirectory() {
+        try? Data(dataDirectory.path.utf8).write(to: dataDirectoryRecord, options: .atomic)
     }
 
     deinit { stop() }
@@ -83,6 +104,11 @@ final class ManagedPostgres: @unchecked Sendable {
                 synchronous_commit = on
                 max_connections = 300
                 shared_buffers = 64MB
+                # WAL archiving is on from the start (turning it on needs a restart) and discards
+                # every file until the restore phase names an archive (archive_command reloads).
+                wal_level = replica
+                archive_mode = on
+                archive_command = '/bin/true'
 
                 """
             let configuration = try FileHandle(forWritingTo: data.appendingPathComponent("postgresql.conf"))
@@ -98,7 +124,7 @@ final class ManagedPostgres: @unchecked Sendable {
         guard port != 0 else {
             throw Failure(description: "the PostgreSQL cluster did not start; its log is \(log.path): \((try? String(contentsOf: log, encoding: .utf8))?.suffix(1000) ?? "")")
         }
-        let postgres = ManagedPostgres(directory: directory, port: port, passwordFile: directory.appendingPathComponent("password"), dataDirectory: data)
+        let postgres = ManagedPostgres(directory: directory, port: port, passwordFile: directory.appendingPathComponent("password"), clusterDirectory: cluster)
         postgres.startWatchdog()
         // Letters and digits only: nothing to quote in SQL.
         var generator = SystemRandomNumberGenerator()
@@ -126,14 +152,16 @@ final class ManagedPostgres: @unchecked Sendable {
         try? FileManager.default.removeItem(at: directory)
     }
 
-    /// A detached shell that stops the cluster once this process has ended, unless it was stopped.
+    /// A detached shell that stops the cluster once this process has ended, unless it was stopped
+    /// (then its directory is gone). The data directory it stops is the one recorded last (the
+    /// phases move it); `--one-file-system`: a filesystem made for the run may be mounted below.
     private func startWatchdog() {
         let pgctl = Self.binDirectory.appendingPathComponent("pg_ctl").path
-        let stopCommand = getuid() == 0 ? "runuser -u postgres -- \"$2\" -D \"$3\" -m immediate -w -t 30 stop" : "\"$2\" -D \"$3\" -m immediate -w -t 30 stop"
+        let stopCommand = getuid() == 0 ? "runuser -u postgres -- \"$2\" -D \"$data\" -m immediate -w -t 30 stop" : "\"$2\" -D \"$data\" -m immediate -w -t 30 stop"
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", "while kill -0 \"$1\" 2>/dev/null && [ -d \"$3\" ]; do sleep 1; done; [ -d \"$3\" ] && \(stopCommand); rm -rf \"$4\"",
-                             "watchdog", "\(getpid())", pgctl, dataDirectory.path, directory.path]
+        process.arguments = ["-c", "while kill -0 \"$1\" 2>/dev/null && [ -d \"$4\" ]; do sleep 1; done; data=\"$(cat \"$3\" 2>/dev/null)\"; [ -n \"$data\" ] && [ -d \"$data\" ] && \(stopCommand); rm -rf --one-file-system \"$4\"",
+                             "watchdog", "\(getpid())", pgctl, dataDirectoryRecord.path, directory.path]
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
@@ -161,7 +189,7 @@ final class ManagedPostgres: @unchecked Sendable {
     /// root) to its end; its output goes to a file, not a pipe, because `pg_ctl start` leaves a
     /// server behind that would hold a pipe open. A non-zero exit throws with the output.
     @discardableResult
-    private static func run(_ program: URL, _ arguments: [String], input: String? = nil, asPostgres: Bool = true, what: String) throws -> String {
+    static func run(_ program: URL, _ arguments: [String], input: String? = nil, asPostgres: Bool = true, what: String) throws -> String {
         let process = Process()
         var command = [program.path] + arguments
         if asPostgres, getuid() == 0 {

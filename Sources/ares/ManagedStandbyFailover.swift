@@ -60,7 +60,7 @@ struct ManagedStandbyFailover: Sendable {
         }
         deployment.kill9(replica: 0)
         let killedAt = clock.now
-        let killedAtSeconds = Self.seconds(killedAt - loadStart)
+        let killedAtSeconds = (killedAt - loadStart).seconds
         // A dead process records nothing more: what is unfinished now is what it held.
         let held = (try? probe.unfinishedTasks(endings: endings)) ?? [:]
         let heldTasks = held.keys.sorted()
@@ -72,9 +72,9 @@ struct ManagedStandbyFailover: Sendable {
         var runningAgainAt: [String: Double] = [:]
         let observeUntil = killedAt + .milliseconds(Int64(min(600, max(10, limit * 2)) * 1000))
         while readyAt == nil || runningAgainAt.count < heldTasks.count, clock.now < observeUntil {
-            if readyAt == nil, await context.answers200("/health/ready") { readyAt = Self.seconds(clock.now - killedAt) }
+            if readyAt == nil, await context.answers200("/health/ready") { readyAt = (clock.now - killedAt).seconds }
             if let heads = try? probe.heads(of: heldTasks) {
-                let now = Self.seconds(clock.now - killedAt)
+                let now = (clock.now - killedAt).seconds
                 for task in heldTasks where runningAgainAt[task] == nil {
                     if let head = heads[task], let before = held[task], head.version > before.version { runningAgainAt[task] = now }
                 }
@@ -104,7 +104,7 @@ struct ManagedStandbyFailover: Sendable {
         } catch {
             duplicates = ["could not read the event store: \(error)"]
         }
-        let chains = verifyChains()
+        let chains = deployment.verifyChains()
         let measured = FailoverMeasurement(
             replicas: 1, killed: [victim], killedAtSeconds: killedAtSeconds, heldTasks: heldTasks.count,
             takeoverSeconds: takeover, notTakenOver: heldTasks.count - runningAgainAt.count, failedTrafficSeconds: traffic.seconds,
@@ -145,14 +145,4 @@ struct ManagedStandbyFailover: Sendable {
         throw ManagedDeployment.Failure(description: "ares serve --standby did not say it waits within 60 s; see \(deployment.standbyLogFile.path)")
     }
 
-    /// `ares verify` over the data directory the standby now serves.
-    private func verifyChains() -> DeploymentChecks.ChainVerification {
-        let (status, output) = deployment.runAresForStatus(["verify", "--data-dir", deployment.dataDirectory.path])
-        let line = output.split(separator: "\n").first { !$0.isEmpty }.map(String.init) ?? "no output"
-        return .init(intact: status == 0, detail: status == 0 ? line : "exit \(status): \(line)")
-    }
-
-    static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-    }
 }

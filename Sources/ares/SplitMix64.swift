@@ -15,4 +15,16 @@ struct SplitMix64: RandomNumberGenerator {
 
     /// A number in [0, 1).
     mutating func nextUnit() -> Double { Double(next() >> 11) / Double(UInt64(1) << 53) }
+
+    /// `count` distinct numbers of `0..<population`, each drawn at random (fewer when the
+    /// population is smaller), in ascending order: which replicas a kill takes.
+    mutating func choose(_ count: Int, of population: Int) -> [Int] {
+        var pool = Array(0..<max(0, population))
+        var chosen: [Int] = []
+        for _ in 0..<max(0, count) where !pool.isEmpty {
+            let pick = min(pool.count - 1, Int(nextUnit() * Double(pool.count)))
+            chosen.append(pool.remove(at: pick))
+        }
+        return chosen.sorted()
+    }
 }

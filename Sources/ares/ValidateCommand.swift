@@ -51,7 +51,7 @@ struct ValidateCommand: AsyncParsableCommand {
     @Option(help: "With --manage: the seed of the random moments the chaos and restore phases kill the deployment at (default: a random one, stated in the report).")
     var chaosSeed: UInt64?
 
-    @Option(help: "With --manage: how many `ares serve --database` replicas to run (1 to 16; above 1 needs --database). The load is spread round-robin over them; the failover phase kills some.")
+    @Option(help: "With --manage: how many `ares serve --database` replicas to run (1 to 16; above 1 needs --database). The load is spread round-robin over them; the failover and chaos phases kill some, and with --database managed the chaos and restore phases act on the cluster too.")
     var replicas = 1
 
     @Option(help: ArgumentHelp("With --manage: the PostgreSQL database the replicas share: 'managed' (a throwaway PostgreSQL 15 cluster the run starts on loopback) or postgres://USER@HOST:PORT/DB (its password from $ARES_DATABASE_PASSWORD_FILE; the run adds tables and tasks to it).", valueName: "managed|url"))
@@ -192,15 +192,11 @@ struct ValidateCommand: AsyncParsableCommand {
         let unsupported: @Sendable (PhaseKind) -> String
         if let shared {
             let location = shared.cluster.map { "a PostgreSQL 15 cluster the run started on 127.0.0.1:\($0.port)" } ?? "the PostgreSQL database given with --database"
-            managed = "\(replicaCount) ares serve --database replica\(replicaCount == 1 ? "" : "s") started by ares validate --manage on \(location), 127.0.0.1, each with its own copy of the data directory (the knowledge base) and replica id; the load spread round-robin over them by the generator; \(loadClients) researcher keys for the load, an admin key for the probes (on the first replica); the failover phase SIGKILLs replicas at random (seed \(seed))"
+            managed = "\(replicaCount) ares serve --database replica\(replicaCount == 1 ? "" : "s") started by ares validate --manage on \(location), 127.0.0.1, each with its own copy of the data directory (the knowledge base) and replica id; the load spread round-robin over them by the generator; \(loadClients) researcher keys for the load, an admin key for the probes (on the first replica); the chaos phase restarts every replica with a model endpoint behind a fault proxy, SIGKILLs replicas at random and moves PostgreSQL's files onto a filled filesystem, the restore phase SIGKILLs PostgreSQL and every replica and recovers the WAL archive into a new cluster (both need --database managed), the failover phase SIGKILLs replicas at random (seed \(seed))"
             let replicas = replicaCount
             unsupported = { kind in
-                switch kind {
-                case .failover: "not run: failover needs at least 2 replicas (--replicas 2 or more); this run has \(replicas)"
-                case .chaos: "not run: the chaos parts act on the embedded deployment (one process, its data directory); run them without --replicas/--database"
-                case .restore: "not run: backup/restore acts on the embedded deployment's continuous backup (PostgreSQL's own backup is `ares db`'s and pgBackRest's); run it without --replicas/--database"
-                default: ValidationRun.defaultUnsupportedReason(kind)
-                }
+                guard kind == .failover else { return ValidationRun.defaultUnsupportedReason(kind) }
+                return "not run: failover needs at least 2 replicas (--replicas 2 or more); this run has \(replicas)"
             }
         } else {
             managed = "ares serve started by ares validate --manage: embedded defaults (SQLite, built-in agents), 127.0.0.1, \(loadClients) researcher keys for the load, an admin key for the probes; chaos and restore phases restart it with a model endpoint behind a fault proxy, on a filled filesystem and with --backup-to, and SIGKILL it; the failover phase SIGKILLs it with an `ares serve --standby` on the same data directory waiting to take over (seed \(seed))"

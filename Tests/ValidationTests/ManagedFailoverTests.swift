@@ -5,24 +5,32 @@ import Testing
 
 /// `ares validate --manage --replicas 2 --database managed` end to end at a tiny scale: the run
 /// starts its own PostgreSQL 15 cluster and two `ares serve --database` replicas, spreads the
-/// load over both, SIGKILLs one while it holds tasks, and reports the failover measurements and
-/// a verdict computed from them. Needs PostgreSQL 15 (CI installs postgresql-15); without it the
-/// phase reports "not run" and this test fails saying so.
+/// load over both, and runs every phase that acts on the deployment: failover (one replica
+/// SIGKILLed while it holds tasks), chaos (model faults on every replica, replicas SIGKILLed at
+/// random, PostgreSQL's files on a filesystem 80 % full) and backup/restore (WAL archive and base
+/// backup, PostgreSQL and every replica SIGKILLed, recovery into a new cluster). One run serves
+/// the three checks (a cluster and two replicas cost ~20 s to start). Needs PostgreSQL 15 and
+/// root for the filesystem (CI has both); without them a part reports "not run" and this test
+/// fails saying so.
 @Suite(.serialized) struct ManagedFailoverTests {
-    @Test func failoverPhaseKillsAReplicaAndReportsTakeoverFailedTrafficAndConsistency() async throws {
+    @Test func failoverChaosAndRestorePhasesRunOnReplicasOnPostgreSQL() async throws {
         let workingDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("validate-failover-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: workingDirectory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: workingDirectory) }
         let plan = workingDirectory.appendingPathComponent("plan.json")
-        // Submissions heavy, so the replica killed holds tasks when it dies.
+        // Submissions heavy in the failover phase, so the replica killed holds tasks when it dies.
         try Data("""
-            {"name": "failover-tiny", "phases": [
+            {"name": "replicated-tiny", "phases": [
+              {"name": "load-20", "kind": "load", "rate": 20, "durationSeconds": 2},
               {"name": "failover", "kind": "failover", "rate": 20, "durationSeconds": 12,
-               "mix": {"SendMessage": 30, "GetTask": 40, "AgentCard": 20, "ListTasks": 10}}]}
+               "mix": {"SendMessage": 30, "GetTask": 40, "AgentCard": 20, "ListTasks": 10}},
+              {"name": "chaos", "kind": "chaos", "rate": 20, "durationSeconds": 4},
+              {"name": "backup-restore", "kind": "restore", "rate": 20, "durationSeconds": 6}]}
             """.utf8).write(to: plan)
         let out = workingDirectory.appendingPathComponent("package")
-        // No probes and no load phase: the Security, Integration and Performance gates have no
-        // evidence, so the decision is NO-GO (exit 2) by construction; this test is about the phase.
+        // No probes and one short load level (which makes the run check every acknowledged task
+        // at the end): the Security, Integration and Performance gates have no or too little
+        // evidence, so the decision is NO-GO (exit 2) by construction; this test is about the phases.
         let outcome = try AresProcess.run(["validate", "--manage", "--replicas", "2", "--database", "managed", "--plan", plan.path,
                                            "--out", out.path, "--skip-probes", "--chaos-seed", "7", "--task-loss-deadline", "60"],
                                           in: workingDirectory)
@@ -75,6 +83,56 @@ import Testing
         #expect(report.notes.contains { $0.contains("spread round-robin over 2 replicas") }, "\(report.notes)")
         let markdown = try String(contentsOf: out.appendingPathComponent("report.md"), encoding: .utf8)
         #expect(markdown.contains("failover/replica-kill"), "\(markdown.prefix(2000))")
+
+        try checkChaos(report, stderr: outcome.stderr)
+        try checkRestore(report)
+        // Nothing is left mounted or running.
+        let mounts = (try? String(contentsOfFile: "/proc/mounts", encoding: .utf8)) ?? ""
+        #expect(!mounts.contains("ares-validate-"), "a scratch filesystem is still mounted")
+    }
+
+    /// Every chaos part ran on the replicas and held.
+    private func checkChaos(_ report: ValidationReport, stderr: String) throws {
+        let chaos = try #require(report.phases.first { $0.kind == .chaos })
+        let parts = chaos.actions ?? []
+        #expect(parts.map(\.name) == ["model-latency", "model-outage", "kill-restart", "disk-80"], "\(stderr.suffix(3000))")
+        for part in parts {
+            #expect(part.status == .ran, "\(part.name): \(part.reason ?? "")")
+            #expect(part.passed, "\(part.name): \(part.checks.filter { !$0.passed })")
+        }
+        // Every replica called the model through the proxy, which failed the calls during the outage.
+        let outage = try #require(parts.first { $0.name == "model-outage" })
+        #expect(Int(outage.facts["model requests failed by the fault"] ?? "") ?? 0 > 0, "\(outage.facts)")
+        #expect(parts.first?.description.hasPrefix("every replica restarted with --model-url") == true, "\(parts.first?.description ?? "")")
+        let kills = try #require(parts.first { $0.name == "kill-restart" })
+        #expect(kills.facts["replicas killed, each time"]?.hasPrefix("validate-replica-") == true, "\(kills.facts)")
+        #expect(kills.checks.contains { $0.name == "hash chains after the kills (ares db verify)" && $0.passed }, "\(kills.checks)")
+        let disk = try #require(parts.first { $0.name == "disk-80" })
+        #expect(disk.description.hasPrefix("the PostgreSQL cluster's files moved onto a"), "\(disk.description)")
+        let used = try #require(disk.checks.first { $0.name == "data filesystem used while the load ran" })
+        #expect(used.passed, "\(used)")
+    }
+
+    /// The cluster was lost and recovered from its WAL archive within the objectives, and the
+    /// run-wide loss check leaves out exactly the tasks the restore reports as not restored.
+    private func checkRestore(_ report: ValidationReport) throws {
+        let restore = try #require(report.phases.first { $0.kind == .restore }?.actions?.first)
+        #expect(restore.name == "backup-restore")
+        #expect(restore.status == .ran, "\(restore.reason ?? "")")
+        #expect(restore.passed, "\(restore.checks.filter { !$0.passed }) \(restore.facts)")
+        #expect(restore.description.contains("pg_basebackup"), "\(restore.description)")
+        let rto = try #require(restore.checks.first { $0.name.hasPrefix("RTO") })
+        #expect(rto.measured.hasSuffix(" s"), "\(rto)")
+        #expect(restore.checks.contains { $0.name == "hash chains of the restored data (ares db verify)" && $0.passed }, "\(restore.checks)")
+        // The base backup holds the tasks acknowledged before it; those after it come from the archive.
+        let acknowledged = try #require(Int(restore.facts["tasks acknowledged before the kill"] ?? ""), "\(restore.facts)")
+        let lost = try #require(Int(restore.facts["lost tasks"] ?? ""), "\(restore.facts)")
+        #expect(acknowledged > 0 && lost < acknowledged, "\(restore.facts)")
+        let allowed = try #require(restore.tasksNotRestored, "the restore part lists the tasks it did not restore")
+        #expect(allowed.taskIDs.count == lost, "every task not restored is within the RPO: \(restore.facts)")
+        let loss = try #require(report.taskLoss)
+        #expect(loss.acknowledged > 0 && loss.lost == 0, "lost: \(loss.lostExamples)")
+        #expect(loss.notRestoredWithinRPO == allowed.taskIDs, "run-wide \(loss.notRestoredWithinRPO), restore \(allowed.taskIDs)")
     }
 
     @Test func replicasNeedADatabaseAndOnlyWithManage() throws {

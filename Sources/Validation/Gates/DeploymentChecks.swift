@@ -19,16 +19,19 @@ public enum DeploymentChecks {
         }
     }
 
-    /// What `ares verify` said of a data directory's hash chains.
+    /// What `ares verify` said of a data directory's hash chains (`ares db verify` of a shared database's).
     public struct ChainVerification: Sendable, Codable, Equatable {
         /// Whether every chain is intact (exit status 0).
         public var intact: Bool
         /// Its first line of output or error, for the report.
         public var detail: String
+        /// The command that checked them, named in the check.
+        public var command: String
 
-        public init(intact: Bool, detail: String) {
+        public init(intact: Bool, detail: String, command: String = "ares verify") {
             self.intact = intact
             self.detail = detail
+            self.command = command
         }
     }
 
@@ -57,7 +60,7 @@ public enum DeploymentChecks {
                   measured: allBack ? Format.seconds(back.max() ?? 0) : "\(kills.count - back.count) of \(kills.count) restarts never became ready",
                   threshold: "≤ \(Format.seconds(recoveryLimit))", passed: allBack && (back.max() ?? 0) <= recoveryLimit),
             lost(tasks, "acknowledged during the kills, lost"),
-            .init(name: "hash chains after the kills (ares verify)", measured: chains.detail, threshold: "all intact", passed: chains.intact),
+            .init(name: "hash chains after the kills (\(chains.command))", measured: chains.detail, threshold: "all intact", passed: chains.intact),
         ]
     }
 
@@ -128,7 +131,7 @@ public enum DeploymentChecks {
                   threshold: "≤ \(Format.seconds(rpo))", passed: recovery.checkedTasks > 0 && recovery.rpoSeconds <= rpo),
             .init(name: "tasks acknowledged before the kill, unreadable after the restore", measured: "\(tasks.unreadable)", threshold: "= 0",
                   passed: tasks.unreadable == 0),
-            .init(name: "hash chains of the restored data (ares verify)", measured: chains.detail, threshold: "all intact", passed: chains.intact),
+            .init(name: "hash chains of the restored data (\(chains.command))", measured: chains.detail, threshold: "all intact", passed: chains.intact),
         ]
     }
 
