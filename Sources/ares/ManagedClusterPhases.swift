@@ -148,11 +148,7 @@ struct ManagedClusterPhases: Sendable {
                 facts: ["base backup": "\(backupBytes >> 20) MiB in \(Format.seconds(backupSeconds))",
                         "WAL files archived by the kill": "\(archived)",
                         "recovery took (copy, replay, promotion)": Format.seconds(recoverySeconds),
-                        "tasks acknowledged before the kill": "\(beforeKill.count)", "lost tasks": "\(recovery.lostTasks)",
-                        "tasks not restored (acknowledged this long before the kill)": recovery.notRestored.isEmpty ? "none"
-                            : recovery.notRestored.prefix(20).map { "\($0.id) (\(Format.seconds($0.secondsBeforeKill)))" }.joined(separator: ", ")
-                            + (recovery.notRestored.count > 20 ? ", … (\(recovery.notRestored.count) in all)" : ""),
-                        "random seed": "\(seed)"],
+                        "random seed": "\(seed)"].merging(recovery.facts) { own, _ in own },
                 tasksNotRestored: recovery.notRestored(within: rpo))]
         } catch {
             // The deployment back for the phases after this one: the cluster running from whichever

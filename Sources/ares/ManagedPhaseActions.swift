@@ -298,11 +298,7 @@ struct ManagedPhaseActions: Sendable {
                 checks: DeploymentChecks.restore(recovery, tasks: tasks, thresholds: context.thresholds, chains: chains),
                 facts: ["restore --until": until, "ares restore took": Format.seconds(restoreSeconds),
                         "restore output": restoring.output.split(separator: "\n").last.map(String.init) ?? "",
-                        "tasks acknowledged before the kill": "\(beforeKill.count)", "lost tasks": "\(recovery.lostTasks)",
-                        "tasks not restored (acknowledged this long before the kill)": recovery.notRestored.isEmpty ? "none"
-                            : recovery.notRestored.prefix(20).map { "\($0.id) (\(Format.seconds($0.secondsBeforeKill)))" }.joined(separator: ", ")
-                            + (recovery.notRestored.count > 20 ? ", … (\(recovery.notRestored.count) in all)" : ""),
-                        "random seed": "\(seed)"],
+                        "random seed": "\(seed)"].merging(recovery.facts) { own, _ in own },
                 tasksNotRestored: recovery.notRestored(within: rpo))]
         } catch {
             _ = try? await restart(context, extraArguments: [])

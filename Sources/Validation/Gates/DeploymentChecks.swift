@@ -102,6 +102,15 @@ public enum DeploymentChecks {
             }
         }
 
+        /// What came back, for a restore part's facts: the tasks checked, lost, and the first 20
+        /// not restored with how long before the kill each was acknowledged.
+        public var facts: [String: String] {
+            ["tasks acknowledged before the kill": "\(checkedTasks)", "lost tasks": "\(lostTasks)",
+             "tasks not restored (acknowledged this long before the kill)": notRestored.isEmpty ? "none"
+                : notRestored.prefix(20).map { "\($0.id) (\(Format.seconds($0.secondsBeforeKill)))" }.joined(separator: ", ")
+                + (notRestored.count > 20 ? ", … (\(notRestored.count) in all)" : "")]
+        }
+
         /// The lost tasks acknowledged within `rpoSeconds` of the kill: those the objective
         /// allows, which the run-wide check leaves out. Older ones are not allowed anywhere.
         public func notRestored(within rpoSeconds: Double) -> TasksNotRestored {
