@@ -256,6 +256,13 @@ final class ManagedDeployment: @unchecked Sendable {
         kill9(replica: 0)
     }
 
+    /// SIGSTOP (true) or SIGCONT (false) to replica `index`: a stopped process records nothing,
+    /// so what it holds can be read and then killed with exactly that (the failover phases).
+    func setPaused(_ paused: Bool, replica index: Int) {
+        guard processes.indices.contains(index), processes[index].isRunning else { return }
+        kill(processes[index].processIdentifier, paused ? SIGSTOP : SIGCONT)
+    }
+
     /// SIGKILL replica `index`.
     func kill9(replica index: Int) {
         guard processes.indices.contains(index), processes[index].isRunning else { return }
@@ -334,6 +341,8 @@ final class ManagedDeployment: @unchecked Sendable {
     private static func stop(_ process: Process) {
         guard process.isRunning else { return }
         kill(process.processIdentifier, SIGTERM)
+        // A paused process (see `setPaused`) handles the SIGTERM once continued.
+        kill(process.processIdentifier, SIGCONT)
         let deadline = Date().addingTimeInterval(30)
         while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
         if process.isRunning {

@@ -52,6 +52,7 @@ struct ManagedFailover: Sendable {
                                   victims: victims, limit: limit, description: description)
             }
         } catch {
+            for index in victims { deployment.setPaused(false, replica: index) }
             for index in victims where !deployment.isRunning(replica: index) { try? deployment.restart(replica: index) }
             return [.notRun(Self.name, description, reason: "not run: \(error)")]
         }
@@ -69,9 +70,13 @@ struct ManagedFailover: Sendable {
         try? await clock.sleep(until: loadStart + .milliseconds(Int64(killAt * 1000)))
         // The first moment after the chosen one at which a victim holds work (a kill of an idle
         // replica tests nothing), waiting at most until 80 % of the load.
+        // The victims are paused (SIGSTOP) while their leases are read and killed still paused
+        // when they hold work, so the work seen is the work held at the kill.
         let latest = loadStart + .milliseconds(Int64(seconds * 800))
         while clock.now < latest {
+            for index in victims { deployment.setPaused(true, replica: index) }
             if try await !held(by: victimIDs, postgres: postgres, logger: logger).isEmpty { break }
+            for index in victims { deployment.setPaused(false, replica: index) }
             try? await clock.sleep(for: .milliseconds(20))
         }
         for index in victims { deployment.kill9(replica: index) }

@@ -53,9 +53,15 @@ struct ManagedStandbyFailover: Sendable {
         try? await clock.sleep(until: loadStart + .milliseconds(Int64(killAt * 1000)))
         // The first moment after the chosen one at which the server holds unfinished tasks (a
         // kill of an idle server tests no takeover), waiting at most until 80 % of the load.
+        // The server is paused (SIGSTOP) while its store is read, and killed still paused when
+        // it holds work: otherwise the tasks seen may end before the kill lands (a release build
+        // finishes a built-in task in milliseconds, and reading a large store takes longer;
+        // the scale-0.05 run of 2026-12-01 killed a server that held nothing that way).
         let latest = loadStart + .milliseconds(Int64(seconds * 800))
         while clock.now < latest {
+            deployment.setPaused(true, replica: 0)
             if let unfinished = try? probe.unfinishedTasks(endings: endings), !unfinished.isEmpty { break }
+            deployment.setPaused(false, replica: 0)
             try? await clock.sleep(for: .milliseconds(20))
         }
         deployment.kill9(replica: 0)
