@@ -62,13 +62,15 @@ import Glibc
         }
     }
 
-    @Test func aSilentServerTurnsQueriesIntoRetryableErrorsWithinTheDeadline() async throws {
+    // The time limit is the backstop for "nothing waits forever". The messages below say each
+    // answer came from the deadline; no wall-clock bound is asserted, because in CI this suite
+    // shares two cores with tests that block the cooperative threads, and a 60 s bound failed
+    // there (60.4 s) while every other test of the run also finished only after about 60 s.
+    @Test(.timeLimit(.minutes(3))) func aSilentServerTurnsQueriesIntoRetryableErrorsWithinTheDeadline() async throws {
         let silent = try SilentListener()
         var settings = try DatabaseSettings(url: "postgres://ares@127.0.0.1:\(silent.port)/ares?sslmode=disable", environment: [:])
         settings.requestTimeout = .milliseconds(500)
         try await withRunningDatabase(settings) { database in
-            let clock = ContinuousClock()
-            let started = clock.now
             do {
                 try await database.pool.query("SELECT 1")
                 Issue.record("a query to a silent server succeeded")
@@ -85,9 +87,6 @@ import Glibc
             // The health check says so too, within its deadline, instead of hanging.
             let problem = await PostgresDatabasePinger(database: database).ping(id: 1)
             #expect(problem?.contains("did not answer") == true, "\(problem ?? "nil")")
-            // Loose bound (a loaded machine; the suite runs apart from the main run, whose
-            // tests hold the cooperative threads for seconds): the point is that nothing waits forever.
-            #expect(clock.now - started < .seconds(60))
         }
     }
 
