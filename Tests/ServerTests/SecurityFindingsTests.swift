@@ -361,6 +361,9 @@ final class PythonFixture: @unchecked Sendable {
 
     func output() -> String { (try? String(contentsOf: outputFile, encoding: .utf8)) ?? "" }
 
+    /// Sends `signal` to the fixture (what a signal means is the script's to say).
+    func send(_ signal: Int32) { kill(process.processIdentifier, signal) }
+
     func firstLine(timeout: TimeInterval = 20) throws -> String {
         let text = try waitForOutput(containing: "\n", timeout: timeout)
         return String(text.split(separator: "\n").first ?? "")

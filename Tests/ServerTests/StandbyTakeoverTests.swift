@@ -18,9 +18,16 @@ import FoundationNetworking
         let data = try Self.embeddedDataDirectory()
         defer { try? FileManager.default.removeItem(at: data) }
         let key = try ServerProcess.createKey(role: "researcher", in: data)
-        let primary = try ServerProcess(dataDirectory: data, arguments: ["--max-running-tasks", "2", "--max-queued-tasks", "500"])
+        // Every model call waits until the test releases it, so no task can end before the kill
+        // (a CI run submitted so slowly that the server had finished all 30 before it).
+        let model = try PythonFixture(script: "slow_model_endpoint.py", arguments: ["0", "held"])
+        defer { model.stop() }
+        let modelPort = try model.firstLine()
+        let modelArguments = ["--model-url", "http://127.0.0.1:\(modelPort)/v1", "--model", "held"]
+        let primary = try ServerProcess(dataDirectory: data, arguments: ["--max-running-tasks", "2", "--max-queued-tasks", "500"] + modelArguments)
         let port = primary.port
-        let standbys = try [StandbyProcess(data: data, port: port), StandbyProcess(data: data, port: port)]
+        let standbys = try [StandbyProcess(data: data, port: port, arguments: modelArguments),
+                            StandbyProcess(data: data, port: port, arguments: modelArguments)]
         defer { standbys.forEach { $0.kill9() } }
         for standby in standbys {
             try await standby.waitForLog("standby: waiting for the data directory held by pid \(primary.process.processIdentifier)")
@@ -39,7 +46,8 @@ import FoundationNetworking
         // Evidence: the dead process left unfinished tasks for the standby to resume.
         let unfinished = try TaskStreamProbe(path: data.appendingPathComponent("tasks.sqlite").path)
             .unfinishedTasks(endings: ["TaskCompleted", "TaskFailed", "TaskCanceled"])
-        #expect(!unfinished.isEmpty, "every task had ended before the kill: nothing to take over")
+        #expect(unfinished.count == acknowledged.count, "tasks ended before the kill, or were not recorded: \(unfinished.count) of \(acknowledged.count) unfinished")
+        model.send(SIGUSR1)
 
         // Exactly one standby serves on the port; the other waits for it in turn.
         let clock = ContinuousClock()
