@@ -78,8 +78,7 @@ struct ManagedClusterPhases: Sendable {
             let free = filesystem.freeBytes
             // Back onto the ordinary filesystem, so later phases run there.
             try cluster.relocate(to: original)
-            _ = deployment.restartExitedReplicas()
-            _ = await deployment.waitReady(replicas: deployment.replicaIndices, http: context.http, within: 120)
+            await bringBack(context)
             return DeploymentActionResult(
                 name: name, description: description, measurement: measurement,
                 checks: DeploymentChecks.nearlyFullDisk(measurement, thresholds: context.thresholds, usedRatio: min(reached, used), targetRatio: target,
@@ -91,8 +90,7 @@ struct ManagedClusterPhases: Sendable {
         } catch {
             if cluster.dataDirectory != original { try? cluster.relocate(to: original) }
             try? cluster.startIfStopped()
-            _ = deployment.restartExitedReplicas()
-            _ = await deployment.waitReady(replicas: deployment.replicaIndices, http: context.http, within: 120)
+            await bringBack(context)
             return .notRun(name, description, reason: "not run: \(error)")
         }
     }
@@ -154,9 +152,15 @@ struct ManagedClusterPhases: Sendable {
             // The deployment back for the phases after this one: the cluster running from whichever
             // files it has now (a crash-stopped one replays its WAL first), every replica running.
             try? cluster.startIfStopped()
-            _ = deployment.restartExitedReplicas()
-            _ = await deployment.waitReady(replicas: deployment.replicaIndices, http: context.http, within: 120)
+            await bringBack(context)
             return [.notRun(name, description, reason: "not run: \(error)")]
         }
+    }
+
+    /// Every replica running and, as far as 120 s allow, ready: what the phases after a part
+    /// need, whether the part ended normally or not (a part that fails says so itself).
+    private func bringBack(_ context: PhaseActionContext) async {
+        _ = deployment.restartExitedReplicas()
+        _ = await deployment.waitReady(replicas: deployment.replicaIndices, http: context.http, within: 120)
     }
 }
