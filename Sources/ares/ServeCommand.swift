@@ -52,6 +52,15 @@ struct ServeCommand: AsyncParsableCommand {
                     --backup-to ships the data directory, but with --database the tasks, keys and knowledge base live in                     PostgreSQL: back them up with WAL archiving or `ares backup DEST --database URL` (docs/operations.md),                     and drop --backup-to (or ARES_BACKUP_TO)
                     """)
             }
+            if configuration.database != nil, configuration.retention != nil {
+                // PostgreSQL's event store cannot prune yet: the server would start and warn at
+                // every round while keeping everything, which a user who asked for retention
+                // would not notice until the disk filled.
+                throw ValidationError("""
+                    --retention prunes ended tasks from the embedded event store; with --database it is not supported yet \
+                    (the tasks are kept): drop --retention (or ARES_RETENTION, or retention in the configuration file)
+                    """)
+            }
             let settings = configuration.server
             LoggingSystem.bootstrap({ label, provider in JSONLogHandler(label: label, level: settings.logLevel, metadataProvider: provider) },
                                     metadataProvider: OTLPTracing.logMetadataProvider)
