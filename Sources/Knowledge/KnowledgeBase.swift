@@ -320,6 +320,11 @@ public actor KnowledgeBase {
     private nonisolated func vectorHits(_ query: String, limit: Int, in indexes: SearchIndexes) async throws -> [VectorSearchResult] {
         guard indexes.vectors.count > 0 else { return [] }
         let queryVector = try await embedQuery(query)
+        // A small knowledge base is scanned exactly: as fast as the graph at that size, and it
+        // cannot miss a passage the graph left unreachable.
+        if indexes.vectors.count <= SearchIndexes.exactVectorSearchLimit {
+            return indexes.vectors.exactSearch(queryVector, k: limit)
+        }
         return indexes.vectors.search(queryVector, k: limit, efSearch: max(SearchIndexes.vectorParameters.efSearch, limit))
     }
 

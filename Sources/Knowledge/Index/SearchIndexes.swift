@@ -3,6 +3,9 @@ import Foundation
 /// The in-memory indexes of a knowledge base and the store generation they reflect.
 struct SearchIndexes {
     static let vectorParameters = HNSWParameters(m: 16, efConstruction: 100, efSearch: 96)
+    /// Up to this many vectors a search compares the query with every one (`exactSearch`):
+    /// about as fast as the graph at this size, and exact.
+    static let exactVectorSearchLimit = 2_048
 
     var keyword: BM25Index
     var vectors: HNSWIndex

@@ -204,8 +204,13 @@ public final class HNSWIndex: @unchecked Sendable {
     ///
     /// Cost: a few hundred microseconds per query on 100k 384-dimensional vectors at efSearch
     /// 128; the only allocation is the result array.
+    ///
+    /// When k covers every live vector the answer comes from `exactSearch` instead: the graph
+    /// can leave a node unreachable (insertion order and link pruning decide that, most often
+    /// among near-identical vectors), and a caller asking for all of them must get all of them.
     public func search(_ query: [Float], k: Int, efSearch: Int? = nil) -> [VectorSearchResult] {
         guard k > 0, query.count == dimension, dimension > 0, !nodeByID.isEmpty else { return [] }
+        if k >= nodeByID.count { return exactSearch(query, k: k) }
         let top = graphTop.withLock { $0 }
         guard top.entryPoint != HNSWIndex.noNode else { return [] }
         let ef = min(max(efSearch ?? parameters.efSearch, k, 1), HNSWParameters.maximumEf)
@@ -228,6 +233,45 @@ public final class HNSWIndex: @unchecked Sendable {
         var nearest = scratch.nearest
         defer { scratch.nearest = nearest }
         while nearest.count > k { _ = nearest.pop() }
+        var results = [VectorSearchResult](repeating: VectorSearchResult(id: 0, distance: 0), count: nearest.count)
+        var slot = nearest.count - 1
+        while nearest.count > 0 {
+            let key = nearest.pop()
+            results[slot] = VectorSearchResult(id: externalIDs[Int(HNSWSearchKey.node(key))], distance: HNSWSearchKey.distance(key))
+            slot -= 1
+        }
+        return results
+    }
+
+    /// The `k` nearest live vectors to `query` by comparing it with every one of them: the same
+    /// answer shape and ordering as `search`, with no approximation (ties go to the earlier node).
+    ///
+    /// Costs one dot product per stored vector, about 100 µs for 2,000 384-dimensional vectors,
+    /// so it is the better choice for a small index, where it is as fast as the graph and never
+    /// misses. Same argument checks as `search`; safe to call from many threads at once.
+    public func exactSearch(_ query: [Float], k: Int) -> [VectorSearchResult] {
+        guard k > 0, query.count == dimension, dimension > 0, !nodeByID.isEmpty else { return [] }
+        let scratch = borrowScratch()
+        defer { returnScratch(scratch) }
+        let normalized = query.withUnsafeBufferPointer { source in
+            source.baseAddress.map { VectorMath.normalize($0, into: scratch.query, count: dimension) } ?? false
+        }
+        guard normalized, !VectorMath.isZero(scratch.query, count: dimension) else { return [] }
+
+        // A max-heap of the k best so far: its top is the worst kept, replaced by anything nearer.
+        var nearest = scratch.nearest
+        defer { scratch.nearest = nearest }
+        nearest.removeAll()
+        for node in 0..<nodeCount where tombstones[node] == 0 {
+            let distance = VectorMath.cosineDistance(scratch.query, vectors + node &* dimension, count: dimension)
+            let key = HNSWSearchKey.make(distance: distance, node: UInt32(truncatingIfNeeded: node))
+            if nearest.count < k {
+                nearest.push(key)
+            } else if key < nearest.top {
+                _ = nearest.pop()
+                nearest.push(key)
+            }
+        }
         var results = [VectorSearchResult](repeating: VectorSearchResult(id: 0, distance: 0), count: nearest.count)
         var slot = nearest.count - 1
         while nearest.count > 0 {
