@@ -47,6 +47,8 @@ public final class PostgresTaskQueue: TaskWorkQueue {
     private let logger: Logger
     /// The lease in milliseconds, as the statements take it.
     private let leaseMilliseconds: Int64
+    /// Deletes the rows of ended tasks, many per statement.
+    private let endedReleases: PostgresReleaseBatcher
 
     /// `leaseDuration`: how long a claim lasts without renewal (the runner renews three times
     /// per lease), so roughly how long a dead replica's tasks wait before another takes them.
@@ -67,6 +69,19 @@ public final class PostgresTaskQueue: TaskWorkQueue {
         leaseMilliseconds = milliseconds
         self.leaseDuration = .milliseconds(milliseconds)
         self.pollInterval = .milliseconds(max(10, Self.milliseconds(pollInterval)))
+        endedReleases = PostgresReleaseBatcher { [client, settings, replicaID, logger] claims in
+            do {
+                _ = try await client.execute(ReleaseEndedStatement(taskIDs: claims.map(\.taskID), attempts: claims.map(\.attempt),
+                                                                   replicaID: replicaID), logger: logger)
+            } catch {
+                // The leases then expire by themselves and another claim finds each task ended
+                // (its claimant sees that and deletes the row).
+                logger.warning("could not release ended tasks' claims; their leases will expire", metadata: [
+                    "tasks": .string(claims.map(\.taskID).joined(separator: ",")),
+                    "error": .string("\(PostgresStorageError.describing(error, settings: settings))"),
+                ])
+            }
+        }
     }
 
     private static func milliseconds(_ duration: Duration) -> Int64 {
@@ -85,19 +100,27 @@ public final class PostgresTaskQueue: TaskWorkQueue {
             """).count == 1
     }
 
-    /// A prepared statement (`ClaimStatement`), as `release` is: both run once per task, and
-    /// parsing and planning them anew each time cost PostgreSQL more than running them.
     public func claim(excludingOwners excludedOwners: Set<String>) async throws -> TaskClaim? {
-        let statement = ClaimStatement(replicaID: replicaID, leaseMilliseconds: leaseMilliseconds, excludedOwners: Array(excludedOwners))
+        try await claim(excludingOwners: excludedOwners, limit: 1).first
+    }
+
+    /// A prepared statement (`ClaimStatement`), as `release` is: both run once per task or
+    /// batch, and parsing and planning them anew each time cost PostgreSQL more than running them.
+    public func claim(excludingOwners excludedOwners: Set<String>, limit: Int) async throws -> [TaskClaim] {
+        let statement = ClaimStatement(replicaID: replicaID, leaseMilliseconds: leaseMilliseconds,
+                                       excludedOwners: Array(excludedOwners), limit: Int64(min(max(limit, 1), 1_000)))
         return try await described {
-            try await client.execute(statement, logger: logger).first.map { TaskClaim(taskID: $0.0, owner: $0.1, attempt: $0.2) }
+            // UPDATE … RETURNING has no order of its own: oldest first, as the rows were chosen.
+            try await client.execute(statement, logger: logger)
+                .sorted { $0.3 < $1.3 }
+                .map { TaskClaim(taskID: $0.0, owner: $0.1, attempt: $0.2) }
         }
     }
 
-    /// The oldest row that waits or whose lease expired, skipping rows being claimed and the
-    /// owners at their quota ($3), leased to $1 for $2 milliseconds.
+    /// The oldest $4 rows that wait or whose lease expired, skipping rows being claimed and
+    /// the owners at their quota ($3), leased to $1 for $2 milliseconds.
     struct ClaimStatement: PostgresPreparedStatement {
-        typealias Row = (String, String?, Int64)
+        typealias Row = (String, String?, Int64, Int64)
         static let sql = """
             UPDATE ares_task_queue AS q
             SET lease_holder = $1, lease_expires_at = now() + $2 * interval '1 millisecond', attempts = q.attempts + 1
@@ -106,43 +129,47 @@ public final class PostgresTaskQueue: TaskWorkQueue {
                 WHERE (lease_expires_at IS NULL OR lease_expires_at <= now())
                   AND (owner IS NULL OR NOT (owner = ANY($3::text[])))
                 ORDER BY position
-                LIMIT 1
+                LIMIT $4
                 FOR UPDATE SKIP LOCKED
             ) AS c, \(PostgresTaskQueue.asynchronousCommit)
             WHERE q.task_id = c.task_id
-            RETURNING q.task_id, q.owner, q.attempts
+            RETURNING q.task_id, q.owner, q.attempts, q.position
             """
         var replicaID: String
         var leaseMilliseconds: Int64
         var excludedOwners: [String]
+        var limit: Int64
 
         func makeBindings() throws -> PostgresBindings {
-            var bindings = PostgresBindings(capacity: 3)
+            var bindings = PostgresBindings(capacity: 4)
             bindings.append(replicaID)
             bindings.append(leaseMilliseconds)
             bindings.append(excludedOwners)
+            bindings.append(limit)
             return bindings
         }
 
         func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
     }
 
-    /// Deletes the row of an ended task: only this replica's claim of that attempt.
+    /// Deletes the rows of ended tasks ($1, $2: ids and attempts): only this replica's ($3)
+    /// claims of those attempts.
     struct ReleaseEndedStatement: PostgresPreparedStatement {
         typealias Row = String
         static let sql = """
-            DELETE FROM ares_task_queue USING \(PostgresTaskQueue.asynchronousCommit)
-            WHERE task_id = $1 AND attempts = $2 AND lease_holder = $3
-            RETURNING task_id
+            DELETE FROM ares_task_queue AS q
+            USING unnest($1::text[], $2::bigint[]) AS r(task_id, attempt), \(PostgresTaskQueue.asynchronousCommit)
+            WHERE q.task_id = r.task_id AND q.attempts = r.attempt AND q.lease_holder = $3
+            RETURNING q.task_id
             """
-        var taskID: String
-        var attempt: Int64
+        var taskIDs: [String]
+        var attempts: [Int64]
         var replicaID: String
 
         func makeBindings() throws -> PostgresBindings {
             var bindings = PostgresBindings(capacity: 3)
-            bindings.append(taskID)
-            bindings.append(attempt)
+            bindings.append(taskIDs)
+            bindings.append(attempts)
             bindings.append(replicaID)
             return bindings
         }
@@ -163,15 +190,12 @@ public final class PostgresTaskQueue: TaskWorkQueue {
     }
 
     /// Only this replica's claim of that attempt is touched: a claim that was lost stays with
-    /// whoever took it over.
+    /// whoever took it over. Ended claims are deleted in batches (`PostgresReleaseBatcher`).
     public func release(_ claim: TaskClaim, _ end: TaskClaimEnd) async {
         do {
             switch end {
             case .ended:
-                _ = try await described {
-                    try await client.execute(ReleaseEndedStatement(taskID: claim.taskID, attempt: claim.attempt, replicaID: replicaID),
-                                             logger: logger)
-                }
+                await endedReleases.release(claim)
             case .givenUp:
                 _ = try await taskIDs("""
                     UPDATE ares_task_queue SET lease_holder = NULL, lease_expires_at = NULL

@@ -26,8 +26,11 @@ struct PostgresQueueBenchmarkCommand: AsyncParsableCommand {
     @Option(help: "Concurrent producers (enqueueing).")
     var producers = 8
 
-    @Option(help: "Concurrent workers (claiming and completing).")
+    @Option(help: "Jobs running at once, over all claimers.")
     var workers = 16
+
+    @Option(help: "Claimers, each like one replica's task runner: it fills its share of the workers a batch at a time (at most \(TaskRunner.maximumClaimBatch) per claim).")
+    var claimers = 2
 
     @Option(help: "Rounds per shape and queue (alternating); the median is reported.")
     var rounds = 3
@@ -61,15 +64,15 @@ struct PostgresQueueBenchmarkCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        guard jobs >= producers, producers > 0, workers > 0, rounds > 0 else {
-            throw ValidationError("--jobs (at least one per producer), --producers, --workers and --rounds must be positive")
+        guard jobs >= producers, producers > 0, claimers > 0, workers >= claimers, rounds > 0 else {
+            throw ValidationError("--jobs (at least one per producer), --producers, --claimers, --workers (at least one per claimer) and --rounds must be positive")
         }
         let settings = try postgres.settings()
         let (sqlite, folder) = try PostgresBenchmarkSetup.scratchSQLiteStore(in: directory)
         let logger = PostgresBenchmarkSetup.logger(label: "ares-bench.queue")
         let perProducer = jobs / producers
         let total = perProducer * producers
-        print("no-op jobs: \(total) per round, \(producers) producers and \(workers) workers at once, \(rounds) rounds")
+        print("no-op jobs: \(total) per round, \(producers) producers and \(workers) workers (\(claimers) claimers) at once, \(rounds) rounds")
         print("PostgreSQL: \(settings) (pool of \(postgres.connections) connections); SQLite: \(folder.path)")
 
         try await PostgresDatabase.withDatabase(settings: settings, logger: logger) { database in
@@ -89,7 +92,8 @@ struct PostgresQueueBenchmarkCommand: AsyncParsableCommand {
                     case .taskEmbedded: .twoCommits(sqlite, InProcessTaskQueue())
                     }
                     let seconds = try await Self.round(submission, prefix: "task-r\(round)-\(UUID().uuidString.prefix(8))",
-                                                       producers: producers, perProducer: perProducer, workers: workers)
+                                                       producers: producers, perProducer: perProducer, claimers: claimers,
+                                                       workersPerClaimer: workers / claimers)
                     let rate = Double(total) / seconds
                     rates[shape, default: []].append(rate)
                     print("round \(round + 1) \(shape.title): \(total) jobs in \(Statistics.format(seconds, 2)) s = \(Statistics.whole(rate)) jobs/s")
@@ -126,9 +130,10 @@ struct PostgresQueueBenchmarkCommand: AsyncParsableCommand {
     }
 
     /// One round: producers submit (a no-op task's submitted event is appended too) while
-    /// workers claim and complete (appending the completed event, then releasing).
+    /// claimers claim, as `TaskRunner` does, and their workers complete (appending the completed
+    /// event, then releasing).
     static func round(_ submission: Submission, prefix: String,
-                      producers: Int, perProducer: Int, workers: Int) async throws -> Double {
+                      producers: Int, perProducer: Int, claimers: Int, workersPerClaimer: Int) async throws -> Double {
         let queue = submission.queue
         let store = submission.store
         let total = producers * perProducer
@@ -164,32 +169,54 @@ struct PostgresQueueBenchmarkCommand: AsyncParsableCommand {
                         if await producing.incrementAndGet() == producers { signal.finish() }
                     }
                 }
-                for _ in 0..<workers {
+                for _ in 0..<claimers {
                     group.addTask {
-                        while await completed.value < total {
-                            guard let claim = try await queue.claim(excludingOwners: []) else {
-                                // Nothing waiting yet: the producers are behind. Wait for the
-                                // next submission, as an idle runner waits for its signal; once
-                                // every job is submitted, look again a little later (not in a
-                                // tight loop of empty claims, which would take the cores the
-                                // rest needs).
-                                if signal.isFinished {
-                                    try await Task.sleep(for: .milliseconds(10))
-                                } else {
-                                    await signal.wait()
-                                }
-                                continue
-                            }
-                            if let store { _ = try await store.append([done], to: claim.taskID, expectedVersion: 1) }
-                            await queue.release(claim, .ended)
-                            await completed.increment()
-                        }
+                        try await claimAndComplete(queue: queue, store: store, done: done, slots: workersPerClaimer,
+                                                   total: total, completed: completed, signal: signal)
                     }
                 }
                 try await group.waitForAll()
             }
         }
         return Statistics.seconds(elapsed)
+    }
+
+    /// One claimer: while jobs remain, it claims as many as it has free workers (a batch of at
+    /// most `TaskRunner.maximumClaimBatch`, one statement) and completes each in a child task,
+    /// the shape of `TaskRunner.startWaiting`.
+    static func claimAndComplete(queue: any TaskWorkQueue, store: (any EventStore)?, done: NewEvent, slots: Int, total: Int,
+                                 completed: Counter, signal: SubmissionSignal) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { jobs in
+            var running = 0
+            while await completed.value < total {
+                let free = slots - running
+                let claims = free > 0 ? try await queue.claim(excludingOwners: [], limit: min(free, TaskRunner.maximumClaimBatch)) : []
+                for claim in claims {
+                    running += 1
+                    jobs.addTask {
+                        if let store { _ = try await store.append([done], to: claim.taskID, expectedVersion: 1) }
+                        await queue.release(claim, .ended)
+                        await completed.increment()
+                    }
+                }
+                if !claims.isEmpty { continue }
+                if running > 0 {
+                    // All workers busy, or nothing waiting: the next job's end frees a worker.
+                    try await jobs.next()
+                    running -= 1
+                } else if signal.isFinished {
+                    // Nothing waiting yet and every job submitted: look again a little later
+                    // (not in a tight loop of empty claims, which would take the cores the
+                    // rest needs).
+                    try await Task.sleep(for: .milliseconds(10))
+                } else {
+                    // The producers are behind: wait for the next submission, as an idle
+                    // runner waits for its signal.
+                    await signal.wait()
+                }
+            }
+            try await jobs.waitForAll()
+        }
     }
 
     /// Jobs completed so far, over every worker.

@@ -62,6 +62,41 @@ import Testing
         }
     }
 
+    /// A runner with free workers claims several tasks in one statement, and tasks that end
+    /// together are released together: each caller returns once its own row is gone.
+    @Test func claimsABatchOldestFirstAndReleasesConcurrentEndsTogether() async throws {
+        let database = try await PostgresTestDatabase.make("queue-batch")
+        try await database.withStore { _, postgres in
+            let a = PostgresTaskQueue(database: postgres, replicaID: "replica-a", leaseDuration: .seconds(60), logger: .quiet)
+            let b = PostgresTaskQueue(database: postgres, replicaID: "replica-b", leaseDuration: .seconds(60), logger: .quiet)
+            for index in 0..<40 { try await a.enqueue("task-\(index)", owner: index % 4 == 0 ? "alice" : nil) }
+
+            let first = try await a.claim(excludingOwners: ["alice"], limit: 8)
+            #expect(first.map(\.taskID) == [1, 2, 3, 5, 6, 7, 9, 10].map { "task-\($0)" }, "oldest first, past the excluded owner")
+            #expect(first.allSatisfy { $0.attempt == 1 })
+            let second = try await b.claim(excludingOwners: [], limit: 4)
+            #expect(second.map(\.taskID) == ["task-0", "task-4", "task-8", "task-11"], "the rows a holds are skipped")
+            #expect(try await a.claim(excludingOwners: [], limit: 0).map(\.taskID) == ["task-12"], "a limit below one claims one")
+            let rest = try await b.claim(excludingOwners: [], limit: 100)
+            #expect(rest.count == 27)
+            #expect(try await a.claim(excludingOwners: [], limit: 8).isEmpty)
+
+            // b's 31 claims end at once (a's stale attempt of one of them included): one caller
+            // writes, the rest queue behind it, and every row b held is gone when they return.
+            let stale = TaskClaim(taskID: "task-0", owner: "alice", attempt: 7)
+            await withTaskGroup(of: Void.self) { group in
+                for claim in second + rest { group.addTask { await b.release(claim, .ended) } }
+                group.addTask { await b.release(stale, .ended) }
+                group.addTask { await a.release(second[1], .ended) }
+            }
+            #expect(try database.superuserSQL("SELECT count(*) FROM ares_task_queue WHERE lease_holder = 'replica-b'") == "0")
+            #expect(try database.superuserSQL("SELECT count(*) FROM ares_task_queue") == "9", "a's 9 claims stay until a releases them")
+            for claim in first { await a.release(claim, .ended) }
+            await a.release(TaskClaim(taskID: "task-12", owner: nil, attempt: 1), .ended)
+            #expect(try database.superuserSQL("SELECT count(*) FROM ares_task_queue") == "0")
+        }
+    }
+
     @Test func anExpiredLeaseIsTakenOverAndTheOldHolderLearnsItLostIt() async throws {
         let database = try await PostgresTestDatabase.make("queue")
         try await database.withStore { _, postgres in

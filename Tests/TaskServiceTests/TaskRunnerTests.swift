@@ -198,6 +198,33 @@ import Testing
         await running
     }
 
+    /// Free workers are filled a batch per claim; a batch never takes more of one principal's
+    /// tasks than their running quota leaves room for.
+    @Test func aClaimBatchStaysWithinAPrincipalsRunningQuota() async throws {
+        let gate = Gate()
+        let engine = try Self.engine(gate, running: 8)
+        defer { try? FileManager.default.removeItem(atPath: engine.path) }
+        let runner = engine.runner
+        // Queued before the runner starts, so that its first claim sees all nine waiting.
+        let quota = TaskQuota(maximumQueued: 10, maximumRunning: 2)
+        for index in 0..<6 {
+            _ = try await runner.submit(question: "Alice asks \(index)?", principal: "alice", quota: quota, contextID: nil)
+        }
+        for index in 0..<3 {
+            _ = try await runner.submit(question: "Bob asks \(index)?", principal: "bob", quota: .unlimited, contextID: nil)
+        }
+        #expect(runner.queuedCount == 9)
+        async let running: Void = runner.run()
+        #expect(try await waitUntil { gate.entered.withLock { $0 } == 5 }, "alice's 2 and bob's 3 start")
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(runner.runningCount == 5, "no claim batch took a third task of alice's")
+        #expect(runner.queuedCount == 4)
+        gate.release()
+        #expect(try await waitUntil { try await engine.service.unfinishedTasks().isEmpty })
+        runner.stop()
+        await running
+    }
+
     @Test func aPrincipalsQuotaRefusesItsOwnTasksOnly() async throws {
         let gate = Gate()
         let engine = try Self.engine(gate, running: 1)

@@ -127,6 +127,20 @@ public final class TaskRunner: Service, Sendable {
             return owners
         }
 
+        /// How many tasks the next claim may take: the free workers, at most
+        /// `maximumClaimBatch`, and no more than any principal with a running quota here could
+        /// still start (the whole batch could be theirs). Principals at their quota are
+        /// excluded from the claim instead.
+        func claimBatchSize(maximumRunning: Int) -> Int {
+            var size = min(maximumRunning - running.count, TaskRunner.maximumClaimBatch)
+            for (owner, quota) in quotas {
+                guard let limit = quota.maximumRunning else { continue }
+                let room = limit - runningBy[owner, default: 0]
+                if room > 0 { size = min(size, room) }
+            }
+            return max(size, 1)
+        }
+
         /// A task queued here stopped waiting: claimed (here or elsewhere) or withdrawn.
         mutating func leftWaiting(_ id: String) {
             guard let task = waiting.removeValue(forKey: id), let owner = task.owner else { return }
@@ -224,16 +238,18 @@ public final class TaskRunner: Service, Sendable {
         if first { signal.yield(.stop) }
     }
 
-    /// Starts waiting tasks while workers are free, each as a child task of `run()`.
+    /// Starts waiting tasks while workers are free, each as a child task of `run()`. Free
+    /// workers are filled a batch at a time (`claimBatchSize`): one claim, one round trip to a
+    /// shared queue, for several tasks.
     private func startWaiting(in group: inout DiscardingTaskGroup) async {
-        while let excluded = state.withLock({ state -> Set<String>? in
+        while let (excluded, batchSize) = state.withLock({ state -> (Set<String>, Int)? in
             guard !state.stopping, state.running.count < limits.maximumRunning else { return nil }
-            return state.ownersAtRunningQuota()
+            return (state.ownersAtRunningQuota(), state.claimBatchSize(maximumRunning: limits.maximumRunning))
         }) {
-            let claim: TaskClaim?
+            let claims: [TaskClaim]
             let claimedAt = ContinuousClock.now
             do {
-                claim = try await queue.claim(excludingOwners: excluded)
+                claims = try await queue.claim(excludingOwners: excluded, limit: batchSize)
                 let recovered = state.withLock { state in
                     defer { state.claimFailing = false }
                     return state.claimFailing
@@ -248,24 +264,29 @@ public final class TaskRunner: Service, Sendable {
                 if first { logger.warning("could not claim a task; retrying", metadata: ["error": "\(error)"]) }
                 return
             }
-            guard let claim else { return }
-            let running = RunningTask(claim: claim)
-            let started = state.withLock { state -> Bool in
-                guard !state.stopping, state.running[claim.taskID] == nil else { return false }
-                if let owner = claim.owner { state.runningBy[owner, default: 0] += 1 }
-                state.leftWaiting(claim.taskID)
-                state.running[claim.taskID] = running
-                if let lease = queue.leaseDuration { state.leaseValidUntil[claim.taskID] = claimedAt + lease }
-                return true
+            guard !claims.isEmpty else { return }
+            var handedBack = false
+            for claim in claims {
+                let running = RunningTask(claim: claim)
+                let started = state.withLock { state -> Bool in
+                    guard !state.stopping, state.running[claim.taskID] == nil else { return false }
+                    if let owner = claim.owner { state.runningBy[owner, default: 0] += 1 }
+                    state.leftWaiting(claim.taskID)
+                    state.running[claim.taskID] = running
+                    if let lease = queue.leaseDuration { state.leaseValidUntil[claim.taskID] = claimedAt + lease }
+                    return true
+                }
+                guard started else {
+                    // Stopping, or the task still runs here (its lease was lost and it has not
+                    // stopped yet): hand it back, and claim no more until the next signal, so that
+                    // the same task is not claimed and handed back in a loop.
+                    await queue.release(claim, .givenUp)
+                    handedBack = true
+                    continue
+                }
+                group.addTask { await self.execute(claim, running) }
             }
-            guard started else {
-                // Stopping, or the task still runs here (its lease was lost and it has not
-                // stopped yet): hand it back, and claim no more until the next signal, so that
-                // the same task is not claimed and handed back in a loop.
-                await queue.release(claim, .givenUp)
-                return
-            }
-            group.addTask { await self.execute(claim, running) }
+            if handedBack { return }
         }
     }
 
@@ -357,6 +378,10 @@ public final class TaskRunner: Service, Sendable {
             for id in ids where !stillWaiting.contains(id) { state.leftWaiting(id) }
         }
     }
+
+    /// The most tasks one claim takes: enough that a busy runner pays one round trip for many
+    /// tasks, few enough that one replica does not take a burst the others could share.
+    public static let maximumClaimBatch = 8
 
     /// How long a task whose step the storage refused waits before trying again: doubling from
     /// the first to the longest, so that a freed disk is noticed within seconds without

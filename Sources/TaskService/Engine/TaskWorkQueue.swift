@@ -45,6 +45,10 @@ public protocol TaskWorkQueue: Sendable {
     /// Takes the first waiting task whose owner is not in `excludedOwners` (principals at
     /// their running quota); nil when none is waiting or none may start now.
     func claim(excludingOwners excludedOwners: Set<String>) async throws -> TaskClaim?
+    /// Takes up to `limit` waiting tasks at once, oldest first, as `claim(excludingOwners:)`
+    /// takes one; [] when none may start now. A shared queue does it in one statement, so a
+    /// runner with several free workers pays one round trip, not one per task.
+    func claim(excludingOwners excludedOwners: Set<String>, limit: Int) async throws -> [TaskClaim]
     /// Extends the leases of running claims; returns the claims that were lost (taken over
     /// by another runner after they expired): their tasks must stop here without recording more.
     func renew(_ claims: [TaskClaim]) async throws -> [TaskClaim]
@@ -66,6 +70,13 @@ public protocol TaskWorkQueue: Sendable {
 
 extension TaskWorkQueue {
     public var queueDomain: ObjectIdentifier? { nil }
+
+    /// One claim after another: right for a queue whose claims cost no round trip.
+    public func claim(excludingOwners excludedOwners: Set<String>, limit: Int) async throws -> [TaskClaim] {
+        var claims: [TaskClaim] = []
+        while claims.count < limit, let claim = try await claim(excludingOwners: excludedOwners) { claims.append(claim) }
+        return claims
+    }
 }
 
 /// Today's queue: one process, a FIFO in memory. Claims need no lease (the process that holds
