@@ -46,15 +46,21 @@ actor PostgresGroupCommitter {
     private let client: PostgresDatabasePool
     private let settings: DatabaseSettings
     private let logger: Logger
-    private var queue: [(request: Request, continuation: CheckedContinuation<[StoredEvent], any Error>)] = []
-    /// Batches being written now, each in its own transaction on its own connection.
-    private var inFlight = 0
-    /// Why two: one batch's round trips (locking heads, inserting) overlap the other's commit,
-    /// whose WAL flush is the long part; appends that arrive meanwhile wait for the next batch.
-    /// Two batches of one process are as safe as two replicas' batches: heads are locked in
-    /// stream order and the append lock is taken after them, so they cannot deadlock, and an
-    /// append to a stream whose head the other batch holds waits for its commit.
-    static let maximumBatchesInFlight = 2
+    /// What a waiting appender is woken for: its append's outcome, or to write the next batch.
+    private enum Turn: Sendable {
+        case finished(Result<[StoredEvent], any Error>)
+        case write
+    }
+
+    /// Appends waiting for the next batch; the appender that writes it has no continuation.
+    private var queue: [(request: Request, continuation: CheckedContinuation<Turn, Never>?)] = []
+    /// Whether a batch is being written now. One at a time: every append commit in the database
+    /// holds the append lock (and PostgreSQL's notification lock) through its WAL flush, so
+    /// commits are written one at a time across all replicas anyway. Two batches in flight
+    /// (as before) only waited on the lock, holding a connection, while the appends behind them
+    /// formed small batches; with one, they gather into the next batch instead. Measured on two
+    /// replicas (BENCHMARKS.md, issue 16): SendMessage +20–28 %, no-op tasks +19 %.
+    private var writing = false
 
     /// The head (version, last hash) of each stream this process wrote last: what lets a
     /// task's next append be one statement (`PostgresOneStatementAppend`). Only a guess: the
@@ -70,44 +76,56 @@ actor PostgresGroupCommitter {
         self.logger = logger
     }
 
+    /// No task of its own: the appender that finds no batch being written writes one (its own
+    /// append and whatever waits), then hands the next batch to the first appender that queued
+    /// meanwhile, so a caller waits for at most the batch before its own and its own.
     func append(_ request: Request) async throws -> [StoredEvent] {
-        try await withCheckedThrowingContinuation { continuation in
-            queue.append((request, continuation))
-            startBatches()
-        }
-    }
-
-    /// Starts a batch of the waiting appends while fewer than `maximumBatchesInFlight` are
-    /// being written. A batch outlives no caller: every appender in it awaits its own
-    /// continuation, which the batch resumes when it ends.
-    private func startBatches() {
-        while inFlight < Self.maximumBatchesInFlight, !queue.isEmpty {
-            var count = 0, events = 0, bytes = 0
-            for entry in queue {
-                let size = entry.request.events.reduce(0) { $0 + $1.payload.count }
-                if count > 0, events + entry.request.events.count > Self.maximumBatchEvents || bytes + size > Self.maximumBatchBytes { break }
-                count += 1
-                events += entry.request.events.count
-                bytes += size
+        if writing {
+            let turn = await withCheckedContinuation { continuation in
+                queue.append((request, continuation))
             }
-            let batch = Array(queue.prefix(count))
-            queue.removeFirst(count)
-            inFlight += 1
-            Task { await self.write(batch) }
+            if case let .finished(outcome) = turn { return try outcome.get() }
+        } else {
+            writing = true
+            queue.append((request, nil))
         }
+        return try await writeNextBatch().get()
     }
 
-    /// Writes one batch. The actor is suspended while PostgreSQL writes, so new appends queue
-    /// (or start the other batch).
-    private func write(_ batch: [(request: Request, continuation: CheckedContinuation<[StoredEvent], any Error>)]) async {
+    /// Writes the waiting appends (the caller's is the first), wakes their callers, hands the
+    /// next batch on, and returns the caller's own outcome. The actor is suspended while
+    /// PostgreSQL writes, so new appends queue for the next batch.
+    private func writeNextBatch() async -> Result<[StoredEvent], any Error> {
+        var count = 0, events = 0, bytes = 0
+        for entry in queue {
+            let size = entry.request.events.reduce(0) { $0 + $1.payload.count }
+            if count > 0, events + entry.request.events.count > Self.maximumBatchEvents || bytes + size > Self.maximumBatchBytes { break }
+            count += 1
+            events += entry.request.events.count
+            bytes += size
+        }
+        let batch = Array(queue.prefix(count))
+        queue.removeFirst(count)
         let requests = batch.map(\.request)
         var heads: [String: (version: Int64, hash: String)] = [:]
         for request in requests { if let head = knownHeads[request.stream] { heads[request.stream] = head } }
         let outcomes = await commitInOneStatement(requests, knownHeads: heads)
         remember(requests, outcomes)
-        for (entry, outcome) in zip(batch, outcomes) { entry.continuation.resume(with: outcome) }
-        inFlight -= 1
-        startBatches()
+        var own: Result<[StoredEvent], any Error> = .failure(PostgresStorageError(.server, "an append was neither written nor refused"))
+        for (entry, outcome) in zip(batch, outcomes) {
+            if let continuation = entry.continuation {
+                continuation.resume(returning: .finished(outcome))
+            } else {
+                own = outcome
+            }
+        }
+        if let next = queue.first?.continuation {
+            queue[0].continuation = nil
+            next.resume(returning: .write)
+        } else {
+            writing = false
+        }
+        return own
     }
 
     /// The batch as one statement where every head is known (`PostgresOneStatementAppend`);
@@ -158,7 +176,7 @@ actor PostgresGroupCommitter {
             switch outcome {
             case let .success(events):
                 guard let last = events.last else { continue }
-                // Two batches in flight may finish out of order: keep the newer head.
+                // Never move a head back (a request in the batch may precede a later one).
                 if let known = knownHeads[request.stream], known.version >= last.version { continue }
                 if knownHeads.count >= Self.maximumKnownHeads { knownHeads.removeAll(keepingCapacity: true) }
                 knownHeads[request.stream] = (last.version, last.hash)
