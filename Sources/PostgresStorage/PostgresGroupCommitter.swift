@@ -65,9 +65,9 @@ actor PostgresGroupCommitter {
     /// The head (version, last hash) of each stream this process wrote last: what lets a
     /// task's next append be one statement (`PostgresOneStatementAppend`). Only a guess: the
     /// statement checks it against the head row, and a stream another replica appended to
-    /// meanwhile goes to the locked transaction. Bounded (emptied when full): a stream
-    /// forgotten costs one locked transaction, never a wrong append.
-    private var knownHeads: [String: (version: Int64, hash: String)] = [:]
+    /// meanwhile goes to the locked transaction. Bounded: a stream forgotten costs one locked
+    /// transaction, never a wrong append.
+    private var knownHeads = StreamHeadCache(capacity: PostgresGroupCommitter.maximumKnownHeads)
     static let maximumKnownHeads = 16_384
 
     init(client: PostgresDatabasePool, settings: DatabaseSettings, logger: Logger) {
@@ -178,10 +178,9 @@ actor PostgresGroupCommitter {
                 guard let last = events.last else { continue }
                 // Never move a head back (a request in the batch may precede a later one).
                 if let known = knownHeads[request.stream], known.version >= last.version { continue }
-                if knownHeads.count >= Self.maximumKnownHeads { knownHeads.removeAll(keepingCapacity: true) }
-                knownHeads[request.stream] = (last.version, last.hash)
+                knownHeads.remember(request.stream, (last.version, last.hash))
             case .failure:
-                knownHeads[request.stream] = nil
+                knownHeads.forget(request.stream)
             }
         }
     }

@@ -3,7 +3,7 @@
 # (issue 16's targets: SendMessage returnImmediately through two replicas ≥ 50 % of the
 # embedded server's req/s with p99 ≤ 50 ms; GetTask through both ≥ 80 %).
 #
-#   bash bench/postgres/replicas.sh [DURATION_SECONDS] [CONNECTIONS]     (defaults 10 and 64)
+#   bash bench/postgres/replicas.sh [DURATION_SECONDS] [CONNECTIONS]     (defaults 10 and 64; ARES=PATH: another build)
 #
 # Load: two wrk processes at once, each -t1 -c(CONNECTIONS/2). Embedded: both on the one
 # server; PostgreSQL: one on each replica (what a load balancer in front would do). req/s is
@@ -18,7 +18,7 @@ cd "$(dirname "$0")/../.."
 DURATION=${1:-10}
 CONNECTIONS=${2:-64}
 HALF=$(( CONNECTIONS / 2 ))
-ARES=.build/release/ares
+ARES=${ARES:-.build/release/ares}
 WORK=$(mktemp -d /tmp/ares-replica-bench.XXXXXX)
 # Its own folder under /tmp: the postgres user must reach it (WORK is private to this user).
 CLUSTER=$(mktemp -d /tmp/ares-replica-pg.XXXXXX)
