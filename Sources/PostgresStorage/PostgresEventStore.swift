@@ -55,13 +55,19 @@ public final class PostgresEventStore: TaskQueueingEventStore {
     }
 
     /// The task's queue row is inserted only if its events are (a version conflict, a failed
-    /// batch: neither), with `ON CONFLICT DO NOTHING` like `PostgresTaskQueue.enqueue`.
-    public func appendQueueing(_ events: [NewEvent], toNewStream stream: String, owner: String?) async throws -> [StoredEvent] {
+    /// batch: neither), with `ON CONFLICT DO NOTHING` like `PostgresTaskQueue.enqueue`; with a
+    /// lease, claimed as `PostgresTaskQueue.claim` leaves a row (holder, expiry by the
+    /// database's clock, attempt 1).
+    public func appendQueueing(_ events: [NewEvent], toNewStream stream: String, owner: String?,
+                               leasedTo lease: TaskQueueLease?) async throws -> [StoredEvent] {
         try SQLiteEventStore.validate(events, stream: stream)
-        guard !stream.contains("\0"), !events.contains(where: { $0.type.contains("\0") }), owner?.contains("\0") != true else {
-            throw EventStoreError.invalid("a stream id, event type or task owner must not contain a NUL character")
+        guard !stream.contains("\0"), !events.contains(where: { $0.type.contains("\0") }), owner?.contains("\0") != true,
+              lease?.holder.contains("\0") != true else {
+            throw EventStoreError.invalid("a stream id, event type, task owner or lease holder must not contain a NUL character")
         }
-        return try await committer.append(.init(stream: stream, events: events, expectedVersion: 0, queued: .init(owner: owner)))
+        let clamped = lease.map { TaskQueueLease(holder: $0.holder, milliseconds: min(max($0.milliseconds, 1), 86_400_000)) }
+        return try await committer.append(.init(stream: stream, events: events, expectedVersion: 0,
+                                                queued: .init(owner: owner, lease: clamped)))
     }
 
     public func read(stream: String) async throws -> [StoredEvent] {

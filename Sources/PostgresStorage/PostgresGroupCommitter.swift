@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import PostgresNIO
 import Storage
+import TaskService
 
 /// Collects concurrent appends and writes each collection in one transaction, as
 /// `SQLiteEventStore`'s group committer does: one commit (one WAL flush) for many appends.
@@ -35,6 +36,8 @@ actor PostgresGroupCommitter {
     /// A work-queue row that commits with its task's first events (`PostgresEventStore.appendQueueing`).
     struct QueuedTask: Sendable {
         var owner: String?
+        /// Written claimed by this lease, or waiting (nil).
+        var lease: TaskQueueLease?
     }
 
     /// A batch stops growing at this many events or payload bytes (the first request always fits).
@@ -46,21 +49,18 @@ actor PostgresGroupCommitter {
     private let client: PostgresDatabasePool
     private let settings: DatabaseSettings
     private let logger: Logger
-    /// What a waiting appender is woken for: its append's outcome, or to write the next batch.
-    private enum Turn: Sendable {
-        case finished(Result<[StoredEvent], any Error>)
-        case write
-    }
-
-    /// Appends waiting for the next batch; the appender that writes it has no continuation.
-    private var queue: [(request: Request, continuation: CheckedContinuation<Turn, Never>?)] = []
-    /// Whether a batch is being written now. One at a time: every append commit in the database
-    /// holds the append lock (and PostgreSQL's notification lock) through its WAL flush, so
-    /// commits are written one at a time across all replicas anyway. Two batches in flight
-    /// (as before) only waited on the lock, holding a connection, while the appends behind them
-    /// formed small batches; with one, they gather into the next batch instead. Measured on two
-    /// replicas (BENCHMARKS.md, issue 16): SendMessage +20–28 %, no-op tasks +19 %.
-    private var writing = false
+    private var queue: [(request: Request, continuation: CheckedContinuation<[StoredEvent], any Error>)] = []
+    /// Batches being written now, each in its own transaction on its own connection.
+    private var inFlight = 0
+    /// Why one: every append commit in the database holds the append lock (and PostgreSQL's
+    /// notification lock) through its WAL flush, so commits are written one at a time across
+    /// all replicas whatever this number is. A second batch in flight (as before) only waited
+    /// on the lock, holding a connection, while the appends behind it formed small batches;
+    /// with one, they gather into the next batch instead. Measured on two replicas
+    /// (BENCHMARKS.md, issue 16): SendMessage +8–18 %, no-op tasks +19 %. More stays safe: two
+    /// batches of one process are as safe as two replicas' batches (heads are locked in stream
+    /// order and the append lock after them, so they cannot deadlock).
+    static let maximumBatchesInFlight = 1
 
     /// The head (version, last hash) of each stream this process wrote last: what lets a
     /// task's next append be one statement (`PostgresOneStatementAppend`). Only a guess: the
@@ -76,56 +76,46 @@ actor PostgresGroupCommitter {
         self.logger = logger
     }
 
-    /// No task of its own: the appender that finds no batch being written writes one (its own
-    /// append and whatever waits), then hands the next batch to the first appender that queued
-    /// meanwhile, so a caller waits for at most the batch before its own and its own.
     func append(_ request: Request) async throws -> [StoredEvent] {
-        if writing {
-            let turn = await withCheckedContinuation { continuation in
-                queue.append((request, continuation))
-            }
-            if case let .finished(outcome) = turn { return try outcome.get() }
-        } else {
-            writing = true
-            queue.append((request, nil))
+        try await withCheckedThrowingContinuation { continuation in
+            queue.append((request, continuation))
+            startBatches()
         }
-        return try await writeNextBatch().get()
     }
 
-    /// Writes the waiting appends (the caller's is the first), wakes their callers, hands the
-    /// next batch on, and returns the caller's own outcome. The actor is suspended while
-    /// PostgreSQL writes, so new appends queue for the next batch.
-    private func writeNextBatch() async -> Result<[StoredEvent], any Error> {
-        var count = 0, events = 0, bytes = 0
-        for entry in queue {
-            let size = entry.request.events.reduce(0) { $0 + $1.payload.count }
-            if count > 0, events + entry.request.events.count > Self.maximumBatchEvents || bytes + size > Self.maximumBatchBytes { break }
-            count += 1
-            events += entry.request.events.count
-            bytes += size
+    /// Starts a batch of the waiting appends while fewer than `maximumBatchesInFlight` are
+    /// being written. A batch outlives no caller: every appender in it awaits its own
+    /// continuation, which the batch resumes when it ends. Its own task, not one of the
+    /// appenders' (a leader among them): a caller canceled (a request timing out) must not
+    /// cancel the statement that carries everyone else's append.
+    private func startBatches() {
+        while inFlight < Self.maximumBatchesInFlight, !queue.isEmpty {
+            var count = 0, events = 0, bytes = 0
+            for entry in queue {
+                let size = entry.request.events.reduce(0) { $0 + $1.payload.count }
+                if count > 0, events + entry.request.events.count > Self.maximumBatchEvents || bytes + size > Self.maximumBatchBytes { break }
+                count += 1
+                events += entry.request.events.count
+                bytes += size
+            }
+            let batch = Array(queue.prefix(count))
+            queue.removeFirst(count)
+            inFlight += 1
+            Task { await self.write(batch) }
         }
-        let batch = Array(queue.prefix(count))
-        queue.removeFirst(count)
+    }
+
+    /// Writes one batch. The actor is suspended while PostgreSQL writes, so new appends queue
+    /// for the next batch.
+    private func write(_ batch: [(request: Request, continuation: CheckedContinuation<[StoredEvent], any Error>)]) async {
         let requests = batch.map(\.request)
         var heads: [String: (version: Int64, hash: String)] = [:]
         for request in requests { if let head = knownHeads[request.stream] { heads[request.stream] = head } }
         let outcomes = await commitInOneStatement(requests, knownHeads: heads)
         remember(requests, outcomes)
-        var own: Result<[StoredEvent], any Error> = .failure(PostgresStorageError(.server, "an append was neither written nor refused"))
-        for (entry, outcome) in zip(batch, outcomes) {
-            if let continuation = entry.continuation {
-                continuation.resume(returning: .finished(outcome))
-            } else {
-                own = outcome
-            }
-        }
-        if let next = queue.first?.continuation {
-            queue[0].continuation = nil
-            next.resume(returning: .write)
-        } else {
-            writing = false
-        }
-        return own
+        for (entry, outcome) in zip(batch, outcomes) { entry.continuation.resume(with: outcome) }
+        inFlight -= 1
+        startBatches()
     }
 
     /// The batch as one statement where every head is known (`PostgresOneStatementAppend`);
@@ -176,7 +166,7 @@ actor PostgresGroupCommitter {
             switch outcome {
             case let .success(events):
                 guard let last = events.last else { continue }
-                // Never move a head back (a request in the batch may precede a later one).
+                // Batches in flight together may finish out of order: keep the newer head.
                 if let known = knownHeads[request.stream], known.version >= last.version { continue }
                 knownHeads.remember(request.stream, (last.version, last.hash))
             case .failure:
@@ -240,7 +230,7 @@ actor PostgresGroupCommitter {
         let now = Int64(Date().timeIntervalSince1970 * 1_000_000)
         var outcomes: [Result<[StoredEvent], any Error>] = []
         var accepted: [StoredEvent] = []
-        var queuedTasks: [(taskID: String, owner: String?)] = []
+        var queuedTasks: [(taskID: String, task: QueuedTask)] = []
         for request in requests {
             guard let head = heads[request.stream] else {
                 outcomes.append(.failure(PostgresStorageError(.server, "stream '\(request.stream)' could neither be created nor found")))
@@ -271,7 +261,7 @@ actor PostgresGroupCommitter {
             }
             heads[request.stream] = (version, previous, stored.last?.type ?? "")
             accepted += stored
-            if let queued = request.queued { queuedTasks.append((request.stream, queued.owner)) }
+            if let queued = request.queued { queuedTasks.append((request.stream, queued)) }
             outcomes.append(.success(stored))
         }
         guard !accepted.isEmpty else { return outcomes }
@@ -335,7 +325,7 @@ actor PostgresGroupCommitter {
     /// with them (`queuedTasks`: their work-queue rows, `PostgresTaskQueue`) and sends the
     /// commit's one notification, in one statement; returns each event's global position.
     private static func insert(_ events: [StoredEvent], heads: [String: (version: Int64, hash: String, type: String)],
-                               queuedTasks: [(taskID: String, owner: String?)], now: Int64,
+                               queuedTasks: [(taskID: String, task: QueuedTask)], now: Int64,
                                on connection: PostgresConnection, logger: Logger) async throws -> [StreamVersion: Int64] {
         let advanced = Array(Set(events.map(\.stream))).sorted()
         let newVersions = advanced.map { heads[$0]?.version ?? 0 }
@@ -368,10 +358,15 @@ actor PostgresGroupCommitter {
                 WHERE s.stream = u.stream
             ), queued AS (
                 -- An owner array cannot hold NULL from here: a flag says which rows have none.
-                INSERT INTO ares_task_queue (task_id, owner)
-                SELECT q.task_id, CASE WHEN q.has_owner THEN q.owner END
-                FROM unnest(\(queuedTasks.map(\.taskID))::text[], \(queuedTasks.map { $0.owner ?? "" })::text[],
-                            \(queuedTasks.map { $0.owner != nil })::bool[]) AS q(task_id, owner, has_owner)
+                -- A row with a lease holder is written claimed, as a claim leaves it.
+                INSERT INTO ares_task_queue (task_id, owner, lease_holder, lease_expires_at, attempts)
+                SELECT q.task_id, CASE WHEN q.has_owner THEN q.owner END, NULLIF(q.holder, ''),
+                       CASE WHEN q.holder <> '' THEN now() + q.lease_ms * interval '1 millisecond' END,
+                       CASE WHEN q.holder <> '' THEN 1 ELSE 0 END
+                FROM unnest(\(queuedTasks.map(\.taskID))::text[], \(queuedTasks.map { $0.task.owner ?? "" })::text[],
+                            \(queuedTasks.map { $0.task.owner != nil })::bool[], \(queuedTasks.map { $0.task.lease?.holder ?? "" })::text[],
+                            \(queuedTasks.map { $0.task.lease?.milliseconds ?? 0 })::bigint[])
+                    AS q(task_id, owner, has_owner, holder, lease_ms)
                 ON CONFLICT (task_id) DO NOTHING
             ), notified AS (
                 SELECT pg_notify('ares_events', json_build_object('position', (SELECT max(position) FROM inserted),

@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import PostgresNIO
 import Storage
+import TaskService
 
 /// A batch of appends written as one autocommit statement, one round trip, for the streams
 /// whose head is known before the batch is sent (issue 16: a submission and a task's next step
@@ -47,7 +48,7 @@ struct PostgresOneStatementAppend {
     /// Indices of requests whose stream's head is not known: the locked transaction writes them.
     var unplanned: [Int] = []
     var events: [StoredEvent] = []
-    var queuedTasks: [(taskID: String, owner: String?)] = []
+    var queuedTasks: [(taskID: String, task: PostgresGroupCommitter.QueuedTask)] = []
     let now: Int64
 
     /// Plans `requests` on the heads this process knows (`knownHeads`: stream → version, hash).
@@ -78,7 +79,7 @@ struct PostgresOneStatementAppend {
             var lastType = ""
             var outcomes: [Result<[StoredEvent], any Error>] = []
             var streamEvents: [StoredEvent] = []
-            var streamQueued: [(taskID: String, owner: String?)] = []
+            var streamQueued: [(taskID: String, task: PostgresGroupCommitter.QueuedTask)] = []
             var overflowed = false
             for index in indices {
                 let request = requests[index]
@@ -100,7 +101,7 @@ struct PostgresOneStatementAppend {
                 }
                 if overflowed { break }
                 streamEvents += stored
-                if let queued = request.queued { streamQueued.append((stream, queued.owner)) }
+                if let queued = request.queued { streamQueued.append((stream, queued)) }
                 outcomes.append(.success(stored))
             }
             // No events (or a stream at its last version): nothing would verify the head, so
@@ -133,8 +134,9 @@ struct PostgresOneStatementAppend {
             eventStreams: events.map(\.stream), eventVersions: events.map(\.version), eventTypes: events.map(\.type),
             eventPayloads: events.map { ByteBuffer(bytes: $0.payload) }, eventHashes: events.map(\.hash),
             eventPreviousHashes: events.map(\.previousHash), queuedIDs: queuedTasks.map(\.taskID),
-            queuedOwners: queuedTasks.map { $0.owner ?? "" }, queuedHasOwner: queuedTasks.map { $0.owner != nil },
-            namesStreams: namesStreams)
+            queuedOwners: queuedTasks.map { $0.task.owner ?? "" }, queuedHasOwner: queuedTasks.map { $0.task.owner != nil },
+            namesStreams: namesStreams, queuedHolders: queuedTasks.map { $0.task.lease?.holder ?? "" },
+            queuedLeaseMilliseconds: queuedTasks.map { $0.task.lease?.milliseconds ?? 0 })
         let rows = try await client.execute(statement, logger: logger)
         var positions: [String: [Int64: Int64]] = [:]
         for (stream, version, position) in rows {
@@ -187,9 +189,13 @@ struct PostgresOneStatementAppend {
                 RETURNING stream, version, position
             ), queued AS (
                 -- An owner array cannot hold NULL from here: a flag says which rows have none.
-                INSERT INTO ares_task_queue (task_id, owner)
-                SELECT q.task_id, CASE WHEN q.has_owner THEN q.owner END
-                FROM unnest($19::text[], $20::text[], $21::bool[]) AS q(task_id, owner, has_owner)
+                -- A row with a lease holder is written claimed, as a claim leaves it.
+                INSERT INTO ares_task_queue (task_id, owner, lease_holder, lease_expires_at, attempts)
+                SELECT q.task_id, CASE WHEN q.has_owner THEN q.owner END, NULLIF(q.holder, ''),
+                       CASE WHEN q.holder <> '' THEN now() + q.lease_ms * interval '1 millisecond' END,
+                       CASE WHEN q.holder <> '' THEN 1 ELSE 0 END
+                FROM unnest($19::text[], $20::text[], $21::bool[], $23::text[], $24::bigint[])
+                    AS q(task_id, owner, has_owner, holder, lease_ms)
                 WHERE q.task_id IN (SELECT stream FROM written)
                 ON CONFLICT (task_id) DO NOTHING
             ), notified AS (
@@ -222,10 +228,12 @@ struct PostgresOneStatementAppend {
         var queuedOwners: [String]
         var queuedHasOwner: [Bool]
         var namesStreams: Bool
+        var queuedHolders: [String]
+        var queuedLeaseMilliseconds: [Int64]
 
-        /// In the order of the placeholders $1 … $22 above.
+        /// In the order of the placeholders $1 … $24 above.
         func makeBindings() throws -> PostgresBindings {
-            var bindings = PostgresBindings(capacity: 22)
+            var bindings = PostgresBindings(capacity: 24)
             bindings.append(knownStreams)
             bindings.append(newStreams)
             bindings.append(newVersions)
@@ -248,6 +256,8 @@ struct PostgresOneStatementAppend {
             bindings.append(queuedOwners)
             bindings.append(queuedHasOwner)
             bindings.append(namesStreams)
+            bindings.append(queuedHolders)
+            bindings.append(queuedLeaseMilliseconds)
             return bindings
         }
 

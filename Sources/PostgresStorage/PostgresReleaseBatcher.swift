@@ -6,10 +6,10 @@ import TaskService
 /// acknowledgements. Each task's release was one statement of its own, a quarter of what a
 /// short task cost PostgreSQL.
 ///
-/// No task of its own: the first caller to find no batch being written writes one (its own
-/// release and whatever queued meanwhile), then hands the turn to the first caller that
-/// queued while it wrote, so no caller waits for more than the batch before its own and its
-/// own. Every caller returns once the statement that carried its release has ended.
+/// The first caller to find no batch being written writes one (its own release and whatever
+/// queued meanwhile), then hands the turn to the first caller that queued while it wrote, so
+/// no caller waits for more than the batch before its own and its own. Every caller returns
+/// once the statement that carried its release has ended.
 actor PostgresReleaseBatcher {
     /// What a waiting caller is woken for: its release was written, or it writes the next batch.
     private enum Turn {
@@ -50,7 +50,11 @@ actor PostgresReleaseBatcher {
         let count = min(waiting.count, Self.maximumBatch)
         let batch = Array(waiting.prefix(count))
         waiting.removeFirst(count)
-        await write(batch.map(\.claim))
+        // In a task of its own, awaited: the writing caller canceled (a runner tearing a task
+        // down) must not cancel the statement that carries the others' releases.
+        let write = self.write
+        let claims = batch.map(\.claim)
+        await Task { await write(claims) }.value
         for entry in batch { entry.continuation?.resume(returning: .released) }
         guard let next = waiting.first?.continuation else {
             writing = false

@@ -100,6 +100,11 @@ public final class PostgresTaskQueue: TaskWorkQueue {
             """).count == 1
     }
 
+    /// This replica's claim, for submissions it writes already claimed (none without a replica id).
+    public var submissionLease: TaskQueueLease? {
+        replicaID.isEmpty ? nil : TaskQueueLease(holder: replicaID, milliseconds: leaseMilliseconds)
+    }
+
     public func claim(excludingOwners excludedOwners: Set<String>) async throws -> TaskClaim? {
         try await claim(excludingOwners: excludedOwners, limit: 1).first
     }

@@ -107,9 +107,10 @@ public final class ResearchTaskService: Sendable {
     /// store, from `queueingStore(for:)`): both happen or neither. The caller chose the id and
     /// validated the question (`submission`), so it can make the task live and count it as
     /// waiting before a worker can claim it. Returns when the event was recorded.
+    /// With `leasedTo`, the task is queued already claimed by that lease's holder.
     public func submitQueuedTask(id: String, _ submission: TaskEvent, owner: String, contextID: String?,
-                                 queueing: any TaskQueueingEventStore) async throws -> Date {
-        let stored = try await queueing.appendQueueing([try Self.encode(submission)], toNewStream: id, owner: owner)
+                                 queueing: any TaskQueueingEventStore, leasedTo lease: TaskQueueLease? = nil) async throws -> Date {
+        let stored = try await queueing.appendQueueing([try Self.encode(submission)], toNewStream: id, owner: owner, leasedTo: lease)
         if let first = stored.first { listing.recordSubmitted(first, owner: owner, contextID: contextID) }
         return stored.last?.recordedAt ?? Date()
     }

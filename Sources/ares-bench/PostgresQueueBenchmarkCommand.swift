@@ -143,23 +143,41 @@ struct PostgresQueueBenchmarkCommand: AsyncParsableCommand {
         let clock = ContinuousClock()
         let signal = SubmissionSignal()
         let producing = Counter()
+        // One set of workers per claimer (a runner); producer p submits to runner p % claimers,
+        // as each request reaches one replica.
+        let runners = (0..<claimers).map { _ in WorkerSlots(workersPerClaimer) }
+        let lease = queue.submissionLease
         let elapsed = try await clock.measure {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for producer in 0..<producers {
+                    let slots = runners[producer % claimers]
                     group.addTask {
                         do {
-                            for job in 0..<perProducer {
-                                let id = "\(prefix)-\(producer)-\(job)"
-                                switch submission {
-                                case let .queueOnly(queue):
-                                    try await queue.enqueue(id, owner: nil)
-                                case let .twoCommits(store, queue):
-                                    _ = try await store.append([submitted], to: id, expectedVersion: 0)
-                                    try await queue.enqueue(id, owner: nil)
-                                case let .oneCommit(store, _):
-                                    _ = try await store.appendQueueing([submitted], toNewStream: id, owner: nil)
+                            try await withThrowingDiscardingTaskGroup { jobs in
+                                for job in 0..<perProducer {
+                                    let id = "\(prefix)-\(producer)-\(job)"
+                                    switch submission {
+                                    case let .queueOnly(queue):
+                                        try await queue.enqueue(id, owner: nil)
+                                    case let .twoCommits(store, queue):
+                                        _ = try await store.append([submitted], to: id, expectedVersion: 0)
+                                        try await queue.enqueue(id, owner: nil)
+                                    case let .oneCommit(store, queue):
+                                        // A free worker: written already claimed and run at once,
+                                        // as `TaskRunner` submits (no claim statement).
+                                        if let lease, slots.take(upTo: 1) == 1 {
+                                            _ = try await store.appendQueueing([submitted], toNewStream: id, owner: nil, leasedTo: lease)
+                                            let claim = TaskClaim(taskID: id, owner: nil, attempt: 1)
+                                            jobs.addTask {
+                                                try await complete(claim, queue: queue, store: store, done: done, completed: completed)
+                                                slots.give(1)
+                                            }
+                                            continue
+                                        }
+                                        _ = try await store.appendQueueing([submitted], toNewStream: id, owner: nil)
+                                    }
+                                    signal.notify()
                                 }
-                                signal.notify()
                             }
                         } catch {
                             // Waiting workers must not wait for submissions that will not come.
@@ -169,9 +187,9 @@ struct PostgresQueueBenchmarkCommand: AsyncParsableCommand {
                         if await producing.incrementAndGet() == producers { signal.finish() }
                     }
                 }
-                for _ in 0..<claimers {
+                for slots in runners {
                     group.addTask {
-                        try await claimAndComplete(queue: queue, store: store, done: done, slots: workersPerClaimer,
+                        try await claimAndComplete(queue: queue, store: store, done: done, slots: slots,
                                                    total: total, completed: completed, signal: signal)
                     }
                 }
@@ -181,33 +199,39 @@ struct PostgresQueueBenchmarkCommand: AsyncParsableCommand {
         return Statistics.seconds(elapsed)
     }
 
-    /// One claimer: while jobs remain, it claims as many as it has free workers (a batch of at
-    /// most `TaskRunner.maximumClaimBatch`, one statement) and completes each in a child task,
-    /// the shape of `TaskRunner.startWaiting`.
-    static func claimAndComplete(queue: any TaskWorkQueue, store: (any EventStore)?, done: NewEvent, slots: Int, total: Int,
+    /// A claimed job's end: its completed event appended durably, its claim released.
+    static func complete(_ claim: TaskClaim, queue: any TaskWorkQueue, store: (any EventStore)?, done: NewEvent,
+                         completed: Counter) async throws {
+        if let store { _ = try await store.append([done], to: claim.taskID, expectedVersion: 1) }
+        await queue.release(claim, .ended)
+        await completed.increment()
+    }
+
+    /// One claimer: while jobs remain, it claims as many as its runner has free workers (a
+    /// batch of at most `TaskRunner.maximumClaimBatch`, one statement) and completes each in a
+    /// child task, the shape of `TaskRunner.startWaiting`.
+    static func claimAndComplete(queue: any TaskWorkQueue, store: (any EventStore)?, done: NewEvent, slots: WorkerSlots, total: Int,
                                  completed: Counter, signal: SubmissionSignal) async throws {
-        try await withThrowingTaskGroup(of: Void.self) { jobs in
-            var running = 0
+        try await withThrowingDiscardingTaskGroup { jobs in
             while await completed.value < total {
-                let free = slots - running
-                let claims = free > 0 ? try await queue.claim(excludingOwners: [], limit: min(free, TaskRunner.maximumClaimBatch)) : []
+                let free = slots.take(upTo: TaskRunner.maximumClaimBatch)
+                guard free > 0 else {
+                    await slots.waitForFree()
+                    continue
+                }
+                let claims = try await queue.claim(excludingOwners: [], limit: free)
+                slots.give(free - claims.count)
                 for claim in claims {
-                    running += 1
                     jobs.addTask {
-                        if let store { _ = try await store.append([done], to: claim.taskID, expectedVersion: 1) }
-                        await queue.release(claim, .ended)
-                        await completed.increment()
+                        try await complete(claim, queue: queue, store: store, done: done, completed: completed)
+                        slots.give(1)
                     }
                 }
-                if !claims.isEmpty { continue }
-                if running > 0 {
-                    // All workers busy, or nothing waiting: the next job's end frees a worker.
-                    try await jobs.next()
-                    running -= 1
-                } else if signal.isFinished {
-                    // Nothing waiting yet and every job submitted: look again a little later
-                    // (not in a tight loop of empty claims, which would take the cores the
-                    // rest needs).
+                guard claims.isEmpty else { continue }
+                if signal.isFinished {
+                    // Nothing waiting and every job submitted: the rest are running; look again a
+                    // little later (not in a tight loop of empty claims, which would take the
+                    // cores the rest needs).
                     try await Task.sleep(for: .milliseconds(10))
                 } else {
                     // The producers are behind: wait for the next submission, as an idle
@@ -215,7 +239,6 @@ struct PostgresQueueBenchmarkCommand: AsyncParsableCommand {
                     await signal.wait()
                 }
             }
-            try await jobs.waitForAll()
         }
     }
 

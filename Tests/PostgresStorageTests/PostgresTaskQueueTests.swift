@@ -97,6 +97,45 @@ import Testing
         }
     }
 
+    /// A replica with a free worker writes its submission already claimed: no one else can
+    /// claim it while the lease holds, the holder renews and releases it like any claim, and
+    /// once the lease expires (the holder died) another replica takes it as attempt 2.
+    @Test func aSubmissionWrittenClaimedIsHeldLikeAClaim() async throws {
+        let database = try await PostgresTestDatabase.make("queue-leased")
+        try await database.withStore { store, postgres in
+            let a = PostgresTaskQueue(database: postgres, replicaID: "replica-a", leaseDuration: .seconds(60), logger: .quiet)
+            let b = PostgresTaskQueue(database: postgres, replicaID: "replica-b", leaseDuration: .seconds(60), logger: .quiet)
+            // A replica whose leases expire at once: as if it died right after submitting.
+            let c = PostgresTaskQueue(database: postgres, replicaID: "replica-c", leaseDuration: .milliseconds(1), logger: .quiet)
+            let lease = try #require(a.submissionLease)
+            #expect(lease == TaskQueueLease(holder: "replica-a", milliseconds: 60_000))
+            _ = try await store.appendQueueing([Self.submitted], toNewStream: "task-held", owner: "alice", leasedTo: lease)
+            _ = try await store.appendQueueing([Self.submitted], toNewStream: "task-free", owner: "alice", leasedTo: nil)
+            #expect(try database.superuserSQL("""
+                SELECT lease_holder || ' ' || attempts || ' ' || (lease_expires_at > now() + interval '50 seconds')
+                FROM ares_task_queue WHERE task_id = 'task-held'
+                """) == "replica-a 1 true")
+            #expect(try await b.claim(excludingOwners: [], limit: 8).map(\.taskID) == ["task-free"], "the held row is not claimable")
+            let held = TaskClaim(taskID: "task-held", owner: "alice", attempt: 1)
+            #expect(try await a.renew([held]).isEmpty, "its holder renews it as a claim of attempt 1")
+            #expect(try await b.renew([held]) == [held])
+
+            // c's submission, held for a millisecond and never renewed, is taken over by a.
+            let shortLease = try #require(c.submissionLease)
+            _ = try await store.appendQueueing([Self.submitted], toNewStream: "task-of-c", owner: nil, leasedTo: shortLease)
+            try await Task.sleep(for: .milliseconds(50))
+            #expect(try await a.claim(excludingOwners: [], limit: 8) == [TaskClaim(taskID: "task-of-c", owner: nil, attempt: 2)],
+                    "c's submission, its lease expired; nothing else is claimable")
+
+            await a.release(held, .ended)
+            #expect(try database.superuserSQL("SELECT count(*) FROM ares_task_queue WHERE task_id = 'task-held'") == "0")
+            await #expect(throws: EventStoreError.self) {
+                try await store.appendQueueing([Self.submitted], toNewStream: "task-x", owner: nil,
+                                               leasedTo: TaskQueueLease(holder: "a\0b", milliseconds: 1_000))
+            }
+        }
+    }
+
     @Test func anExpiredLeaseIsTakenOverAndTheOldHolderLearnsItLostIt() async throws {
         let database = try await PostgresTestDatabase.make("queue")
         try await database.withStore { _, postgres in

@@ -28,8 +28,14 @@ import Testing
         /// Calls of `enqueue`: a submission recorded and queued in one commit makes none.
         let enqueues = Mutex(0)
         private let crashed = Mutex(false)
+        /// Whether the runner may write its submissions already claimed (`submissionLease`);
+        /// off in the tests that count every claim.
+        let claimsAtSubmission: Bool
 
-        init(_ base: PostgresTaskQueue) { self.base = base }
+        init(_ base: PostgresTaskQueue, claimsAtSubmission: Bool = false) {
+            self.base = base
+            self.claimsAtSubmission = claimsAtSubmission
+        }
 
         func crash() { crashed.withLock { $0 = true } }
         private func alive() throws { if crashed.withLock({ $0 }) { throw Crashed() } }
@@ -38,6 +44,7 @@ import Testing
         var leaseDuration: Duration? { base.leaseDuration }
         var pollInterval: Duration? { base.pollInterval }
         var queueDomain: ObjectIdentifier? { base.queueDomain }
+        var submissionLease: TaskQueueLease? { claimsAtSubmission ? base.submissionLease : nil }
         func enqueue(_ taskID: String, owner: String?) async throws -> Bool {
             try alive()
             enqueues.withLock { $0 += 1 }
@@ -72,9 +79,9 @@ import Testing
         let runner: TaskRunner
 
         init(_ postgres: PostgresDatabase, id: String, retriever: any PassageRetriever, lease: Duration,
-             running: Int = 3, grace: Duration = .seconds(10), poll: Duration = .milliseconds(50)) {
+             running: Int = 3, grace: Duration = .seconds(10), poll: Duration = .milliseconds(50), claimsAtSubmission: Bool = false) {
             queue = RecordingQueue(PostgresTaskQueue(database: postgres, replicaID: id, leaseDuration: lease,
-                                                     pollInterval: poll, logger: .quiet))
+                                                     pollInterval: poll, logger: .quiet), claimsAtSubmission: claimsAtSubmission)
             service = Self.service(postgres, retriever: retriever)
             runner = TaskRunner(directory: TaskDirectory(service: service),
                                 limits: .init(maximumRunning: running, maximumQueued: 100, shutdownGrace: grace),
@@ -167,6 +174,35 @@ import Testing
             one.runner.stop()
             two.runner.stop()
             _ = await (runOne, runTwo)
+        }
+    }
+
+    /// A replica with a free worker writes its submission already claimed and runs it without
+    /// a claim statement; with every worker busy, a submission waits unclaimed for a claim.
+    @Test func aReplicaWithAFreeWorkerRunsItsSubmissionWithoutClaimingIt() async throws {
+        try await withTwoPools { database, first, _ in
+            let gate = Gate()
+            let replica = Replica(first, id: "replica-1", retriever: gate, lease: .seconds(5), running: 2, claimsAtSubmission: true)
+            async let run: Void = replica.runner.run()
+            #expect(try await waitUntil { replica.runner.isRunning }, "claims at submission wait for a running runner")
+            var ids: [String] = []
+            for _ in 0..<2 { ids.append(try await replica.runner.submit(question: Self.question, principal: "p", contextID: nil).id) }
+            #expect(try await waitUntil { replica.runner.runningCount == 2 })
+            #expect(replica.queue.claims.withLock { $0 }.isEmpty, "no claim statement for them")
+            #expect(try await database.superuserSQL("SELECT string_agg(lease_holder || ':' || attempts, ',') FROM ares_task_queue")
+                    == "replica-1:1,replica-1:1")
+            for _ in 0..<2 { ids.append(try await replica.runner.submit(question: Self.question, principal: "p", contextID: nil).id) }
+            #expect(try await database.superuserSQL("SELECT count(*) FROM ares_task_queue WHERE lease_holder IS NULL") == "2",
+                    "no free worker: queued unclaimed")
+            #expect(replica.runner.runningCount == 2 && replica.runner.queuedCount == 2)
+            gate.release()
+            #expect(try await waitUntil { try await replica.service.unfinishedTasks().isEmpty })
+            #expect(Set(replica.queue.claims.withLock { $0 }.map(\.taskID)) == Set(ids.suffix(2)), "claimed: only the two that waited")
+            #expect(try await waitUntil { try await database.superuserSQL("SELECT count(*) FROM ares_task_queue") == "0" })
+            #expect(try await waitUntil { replica.runner.queuedCount == 0 })
+            try await expectEachStepOnce(Array(ids.dropFirst()), reference: ids[0], in: replica.service)
+            replica.runner.stop()
+            await run
         }
     }
 

@@ -173,8 +173,9 @@ final class ReplicaSet: @unchecked Sendable {
         var at: Double
     }
 
-    /// A trigger that logs claims (attempts grew), releases (holder cleared, attempt kept) and
-    /// ends (the row deleted) with `clock_timestamp()`; renewals are not logged. It runs in the
+    /// A trigger that logs claims (attempts grew, or a row inserted already claimed: a
+    /// submission that its replica runs), releases (holder cleared, attempt kept) and ends (the
+    /// row deleted) with `clock_timestamp()`; renewals are not logged. It runs in the
     /// changing transaction, so a change that did not commit left no line either.
     private func installClaimLog() async throws {
         try await sql("""
@@ -185,6 +186,14 @@ final class ReplicaSet: @unchecked Sendable {
             ALTER TABLE failover_claim_log OWNER TO ares;
             CREATE FUNCTION failover_log_claim() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN
+                IF TG_OP = 'INSERT' THEN
+                    -- A submission written already claimed by the replica that runs it.
+                    IF NEW.lease_holder IS NOT NULL THEN
+                        INSERT INTO failover_claim_log (task_id, kind, new_holder, old_attempt, new_attempt)
+                        VALUES (NEW.task_id, 'claim', NEW.lease_holder, 0, NEW.attempts);
+                    END IF;
+                    RETURN NEW;
+                END IF;
                 IF TG_OP = 'DELETE' THEN
                     INSERT INTO failover_claim_log (task_id, kind, old_holder, old_attempt, old_expiry)
                     VALUES (OLD.task_id, 'end', OLD.lease_holder, OLD.attempts, OLD.lease_expires_at);
@@ -197,7 +206,7 @@ final class ReplicaSet: @unchecked Sendable {
                 END IF;
                 RETURN NEW;
             END $$;
-            CREATE TRIGGER failover_claim_log AFTER UPDATE OR DELETE ON ares_task_queue
+            CREATE TRIGGER failover_claim_log AFTER INSERT OR UPDATE OR DELETE ON ares_task_queue
                 FOR EACH ROW EXECUTE FUNCTION failover_log_claim();
             """)
     }

@@ -66,12 +66,13 @@ public struct AvailabilityGatedEventStore: TaskQueueingEventStore {
     /// The base store's, when it can queue tasks with their first event (PostgreSQL).
     public var queueDomain: ObjectIdentifier? { (base as? any TaskQueueingEventStore)?.queueDomain }
 
-    public func appendQueueing(_ events: [NewEvent], toNewStream stream: String, owner: String?) async throws -> [StoredEvent] {
+    public func appendQueueing(_ events: [NewEvent], toNewStream stream: String, owner: String?,
+                               leasedTo lease: TaskQueueLease?) async throws -> [StoredEvent] {
         try admit()
         guard let queueing = base as? any TaskQueueingEventStore else {
             throw EventStoreError.invalid("this event store cannot queue tasks with their first event")
         }
-        return try await queueing.appendQueueing(events, toNewStream: stream, owner: owner)
+        return try await queueing.appendQueueing(events, toNewStream: stream, owner: owner, leasedTo: lease)
     }
 
     public func prune(_ requests: [PruneRequest]) async throws -> PruneOutcome {

@@ -20,5 +20,17 @@ public protocol TaskQueueingEventStore: EventStore {
     /// Appends `events` as the first events of the new stream `stream` (expected version 0:
     /// a stream that exists fails with `EventStoreError.versionConflict`) and queues the task
     /// `stream`, submitted by `owner`, in the same transaction: both are committed or neither.
-    func appendQueueing(_ events: [NewEvent], toNewStream stream: String, owner: String?) async throws -> [StoredEvent]
+    ///
+    /// With `leasedTo`, the row is written already claimed (by that replica, attempt 1, for
+    /// that long), as `TaskWorkQueue.claim` would leave it: the replica that takes a submission
+    /// and has a free worker runs it without a claim of its own.
+    func appendQueueing(_ events: [NewEvent], toNewStream stream: String, owner: String?,
+                        leasedTo lease: TaskQueueLease?) async throws -> [StoredEvent]
+}
+
+extension TaskQueueingEventStore {
+    /// Queued unclaimed: any runner may claim it.
+    public func appendQueueing(_ events: [NewEvent], toNewStream stream: String, owner: String?) async throws -> [StoredEvent] {
+        try await appendQueueing(events, toNewStream: stream, owner: owner, leasedTo: nil)
+    }
 }

@@ -66,10 +66,15 @@ public protocol TaskWorkQueue: Sendable {
     /// database can queue a task in the commit that records it; nil (the default) for a
     /// queue of its own (in memory), into which the runner enqueues after recording.
     var queueDomain: ObjectIdentifier? { get }
+    /// The lease this runner's submissions may be written with, already claimed
+    /// (`TaskQueueingEventStore.appendQueueing(…leasedTo:)`), when it has a free worker: one
+    /// statement less per task. nil (the default) for a queue without leases.
+    var submissionLease: TaskQueueLease? { get }
 }
 
 extension TaskWorkQueue {
     public var queueDomain: ObjectIdentifier? { nil }
+    public var submissionLease: TaskQueueLease? { nil }
 
     /// One claim after another: right for a queue whose claims cost no round trip.
     public func claim(excludingOwners excludedOwners: Set<String>, limit: Int) async throws -> [TaskClaim] {
