@@ -214,20 +214,30 @@ struct PostgresQueueBenchmarkCommand: AsyncParsableCommand {
                                  completed: Counter, signal: SubmissionSignal) async throws {
         try await withThrowingDiscardingTaskGroup { jobs in
             while await completed.value < total {
-                let free = slots.take(upTo: TaskRunner.maximumClaimBatch)
+                let free = min(slots.free, TaskRunner.maximumClaimBatch)
                 guard free > 0 else {
                     await slots.waitForFree()
                     continue
                 }
+                // The workers are not held while the claim is in flight (submissions may take
+                // them meanwhile): a claim that finds none free is handed back, as the runner does.
                 let claims = try await queue.claim(excludingOwners: [], limit: free)
-                slots.give(free - claims.count)
                 for claim in claims {
+                    guard slots.take(upTo: 1) == 1 else {
+                        await queue.release(claim, .givenUp)
+                        continue
+                    }
                     jobs.addTask {
                         try await complete(claim, queue: queue, store: store, done: done, completed: completed)
                         slots.give(1)
                     }
                 }
-                guard claims.isEmpty else { continue }
+                if claims.count == free { continue }
+                guard claims.isEmpty else {
+                    // Fewer than asked: nothing more waits now; wait for the next submission.
+                    if !signal.isFinished { await signal.wait() }
+                    continue
+                }
                 if signal.isFinished {
                     // Nothing waiting and every job submitted: the rest are running; look again a
                     // little later (not in a tight loop of empty claims, which would take the

@@ -15,6 +15,9 @@ final class WorkerSlots: Sendable {
         state = Mutex(State(free: count))
     }
 
+    /// Free workers now.
+    var free: Int { state.withLock(\.free) }
+
     /// Takes up to `count` free workers; returns how many it took.
     func take(upTo count: Int) -> Int {
         state.withLock { state in

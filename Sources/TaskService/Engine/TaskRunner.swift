@@ -114,6 +114,11 @@ public final class TaskRunner: Service, Sendable {
         /// Tasks submitted here already claimed, for the run loop to start (with the time the
         /// claim was sent, from which its lease counts).
         var claimedAtSubmission: [(claim: TaskClaim, claimedAt: ContinuousClock.Instant)] = []
+        /// Whether work may wait in the queue for a claim (`announceWork`).
+        var claimNeeded = true
+        /// Whether the last claims left work waiting (the workers were full): a task's end then
+        /// claims again.
+        var backlog = false
         /// Whether `run()` is starting tasks and renewing leases: only then may a submission be
         /// written already claimed (a claim nobody renews would sit until its lease expires).
         var runLoopActive = false
@@ -306,13 +311,27 @@ public final class TaskRunner: Service, Sendable {
         var handedBack = false
         for (claim, claimedAt) in claimedAtSubmission {
             state.withLock { $0.endPromise(to: claim.owner ?? "") }
-            if !(await start(claim, claimedAt: claimedAt, in: &group)) { handedBack = true }
+            if !(await start(claim, claimedAt: claimedAt, promised: true, in: &group)) { handedBack = true }
         }
         if handedBack { return }
-        while let (excluded, batchSize) = state.withLock({ state -> (Set<String>, Int)? in
-            guard !state.stopping, state.occupied < limits.maximumRunning else { return nil }
-            return (state.ownersAtRunningQuota(), state.claimBatchSize(maximumRunning: limits.maximumRunning))
-        }) {
+        // Claim only when work may wait in the queue (announced by `announceWork`): a
+        // submission this runner started itself announces none.
+        guard state.withLock({ state in
+            defer { state.claimNeeded = false }
+            return state.claimNeeded
+        }) else { return }
+        while true {
+            let next = state.withLock { state -> (excluded: Set<String>, batchSize: Int)? in
+                guard !state.stopping else { return nil }
+                guard state.occupied < limits.maximumRunning else {
+                    // Every worker busy while work was announced: more may wait; the next
+                    // worker to free up claims.
+                    state.backlog = true
+                    return nil
+                }
+                return (state.ownersAtRunningQuota(), state.claimBatchSize(maximumRunning: limits.maximumRunning))
+            }
+            guard let (excluded, batchSize) = next else { return }
             let claims: [TaskClaim]
             let claimedAt = ContinuousClock.now
             do {
@@ -331,10 +350,12 @@ public final class TaskRunner: Service, Sendable {
                 if first { logger.warning("could not claim a task; retrying", metadata: ["error": "\(error)"]) }
                 return
             }
-            guard !claims.isEmpty else { return }
+            // Fewer than asked: nothing more waits now (for this runner's claim).
+            let drained = claims.count < batchSize
+            if drained { state.withLock { $0.backlog = false } }
             var handedBack = false
-            for claim in claims where !(await start(claim, claimedAt: claimedAt, in: &group)) { handedBack = true }
-            if handedBack { return }
+            for claim in claims where !(await start(claim, claimedAt: claimedAt, promised: false, in: &group)) { handedBack = true }
+            if handedBack || drained { return }
         }
     }
 
@@ -342,10 +363,20 @@ public final class TaskRunner: Service, Sendable {
     /// (stopping, or the task still runs here: its lease was lost and it has not stopped yet).
     /// The caller then claims no more until the next signal, so that the same task is not
     /// claimed and handed back in a loop.
-    private func start(_ claim: TaskClaim, claimedAt: ContinuousClock.Instant, in group: inout DiscardingTaskGroup) async -> Bool {
+    ///
+    /// A claim from the queue (`promised` false) is also handed back when the workers filled up
+    /// while it was being claimed, or its principal reached their running quota: submissions
+    /// written already claimed (`promiseWorker`) do not wait for a claim in flight.
+    private func start(_ claim: TaskClaim, claimedAt: ContinuousClock.Instant, promised: Bool,
+                       in group: inout DiscardingTaskGroup) async -> Bool {
         let running = RunningTask(claim: claim)
+        let maximumRunning = limits.maximumRunning
         let started = state.withLock { state -> Bool in
             guard !state.stopping, state.running[claim.taskID] == nil else { return false }
+            if !promised {
+                guard state.occupied < maximumRunning else { return false }
+                if let owner = claim.owner, state.ownersAtRunningQuota().contains(owner) { return false }
+            }
             if let owner = claim.owner { state.runningBy[owner, default: 0] += 1 }
             state.leftWaiting(claim.taskID)
             state.running[claim.taskID] = running
@@ -360,11 +391,17 @@ public final class TaskRunner: Service, Sendable {
         return true
     }
 
+    /// Tells the run loop that tasks may wait in the queue: it claims at its next turn.
+    private func announceWork() {
+        state.withLock { $0.claimNeeded = true }
+        signal.yield(.work)
+    }
+
     /// Tasks may be waiting that no local submission announced (queued on another replica, as
     /// the change feed tells): claim now if a worker is free, rather than at the next poll.
     func wake() {
         guard !state.withLock({ $0.stopping }) else { return }
-        signal.yield(.work)
+        announceWork()
     }
 
     /// Wakes the runner now and then, for work no local submission announces (a shared queue).
@@ -376,7 +413,7 @@ public final class TaskRunner: Service, Sendable {
                 return
             }
             guard !state.withLock({ $0.stopping }) else { return }
-            signal.yield(.work)
+            announceWork()
         }
     }
 
@@ -568,7 +605,10 @@ public final class TaskRunner: Service, Sendable {
         }
         running.requestCancel.finish()
         running.ended.complete()
-        signal.yield(.work)
+        // A worker is free: claim if tasks may wait for it (queued here, or the last claim
+        // found more than the workers could take). Tasks queued on other replicas are found
+        // by the poll and the change feed's wake.
+        if state.withLock({ $0.backlog || $0.queued > 0 }) { announceWork() }
     }
 
     /// How a run ends its claim:
@@ -665,9 +705,14 @@ public final class TaskRunner: Service, Sendable {
             }
         }
         if beforeQueued == nil, let queueing = service.queueingStore(for: queue.queueDomain) {
+            var startsHere = false
             let submission = try await submitInOneCommit(id: id, chosen: chosen, question: question, principal: principal,
-                                                         contextID: contextID, queueing: queueing, queued: &queued)
-            if submission.created { signal.yield(.work) }
+                                                         contextID: contextID, queueing: queueing, queued: &queued, startsHere: &startsHere)
+            if startsHere {
+                signal.yield(.work)
+            } else if submission.created {
+                announceWork()
+            }
             return submission
         }
         let submitted: TaskState, recordedAt: Date
@@ -699,7 +744,7 @@ public final class TaskRunner: Service, Sendable {
             throw error
         }
         queued = true
-        signal.yield(.work)
+        announceWork()
         return TaskSubmission(snapshot: directory.cachedSnapshot(of: id) ?? snapshot, created: true)
     }
 
@@ -707,8 +752,10 @@ public final class TaskRunner: Service, Sendable {
     /// it the moment the commit is visible, before this returns, so the task is live and counted
     /// as waiting before the commit, and both are undone if the commit fails. `queued`: whether
     /// the waiting count now holds the task (or a claim of it already did the counting).
+    /// `startsHere`: it was written claimed by this runner, which starts it at its next turn.
     private func submitInOneCommit(id: String, chosen: Bool, question: String, principal: String, contextID: String?,
-                                   queueing: any TaskQueueingEventStore, queued: inout Bool) async throws -> TaskSubmission {
+                                   queueing: any TaskQueueingEventStore, queued: inout Bool,
+                                   startsHere: inout Bool) async throws -> TaskSubmission {
         let (event, submitted) = try ResearchTaskService.submission(question: question, principal: principal, contextID: contextID)
         let live = TaskSnapshot(id: id, state: submitted, version: 1, updatedAt: Date(), isQueued: true)
         if !chosen {
@@ -767,7 +814,8 @@ public final class TaskRunner: Service, Sendable {
         queued = true
         if promised {
             let claim = TaskClaim(taskID: id, owner: principal, attempt: 1)
-            if !state.withLock({ $0.handOver(claim, claimedAt: claimedAt) }) { await queue.release(claim, .givenUp) }
+            startsHere = state.withLock { $0.handOver(claim, claimedAt: claimedAt) }
+            if !startsHere { await queue.release(claim, .givenUp) }
         }
         // The store's time of the event, unless a worker got further already or the task ended.
         directory.refine(TaskSnapshot(id: id, state: submitted, version: 1, updatedAt: recordedAt, isQueued: true))
@@ -804,7 +852,7 @@ public final class TaskRunner: Service, Sendable {
                 if state.withLock({ $0.running[id] == nil }) { directory.retire(id) }
             }
         }
-        signal.yield(.work)
+        announceWork()
     }
 
     /// Cancels a waiting or running task and returns its snapshot after the cancellation (or

@@ -137,7 +137,20 @@ public final class InProcessTaskQueue: TaskWorkQueue {
 
     public func renew(_ claims: [TaskClaim]) -> [TaskClaim] { [] }
 
-    public func release(_ claim: TaskClaim, _ end: TaskClaimEnd) {}
+    /// A claim given up puts the task back at the head of the queue (a runner that claimed
+    /// more than it could start hands the rest back).
+    public func release(_ claim: TaskClaim, _ end: TaskClaimEnd) {
+        guard end == .givenUp else { return }
+        contents.withLock { contents in
+            guard contents.waiting.insert(claim.taskID).inserted else { return }
+            if contents.head > 0 {
+                contents.head -= 1
+                contents.order[contents.head] = claim
+            } else {
+                contents.order.insert(claim, at: 0)
+            }
+        }
+    }
 
     public func withdraw(_ taskID: String) -> TaskClaim? {
         contents.withLock { contents in
