@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import Security
 import Server
+import ServiceLifecycle
 
 /// `ares mcp`: an MCP server on standard input and output (one JSON-RPC message per line),
 /// for assistants that start ares as a local tool. Logs go to standard error. The local user
@@ -11,56 +12,51 @@ import Server
 struct MCPCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mcp",
-        abstract: "Serve MCP over stdio: tools research, search_knowledge and get_task."
+        abstract: "Serve MCP over stdio: tools research, search_knowledge and get_task.",
+        discussion: """
+            With --database (or $ARES_DATABASE_URL), the tasks and the knowledge base are the shared \
+            PostgreSQL database's, as for `ares serve --database`: this process is one more replica. It \
+            waits for the database before reading messages, and its tasks are claimed and taken over \
+            like any replica's.
+            """
     )
 
     @OptionGroup var data: DataDirectoryOptions
     @OptionGroup var embedding: EmbedderOptions
     @OptionGroup var model: ModelOptions
     @OptionGroup var relevance: RelevanceOptions
+    @OptionGroup var database: DatabaseConnectionOptions
+    @OptionGroup var replica: ReplicaOptions
 
     static let localPrincipal = Principal(id: "local-stdio", name: "local user (MCP over stdio)", role: .admin)
-    static let maximumInFlight = 16
 
     func run() async throws {
         try await Console.reportingErrors {
             LoggingSystem.bootstrap { label in JSONLogHandler(label: label, level: .warning) }
             let logger = Logger(label: "ares-mcp")
+            let configuration = try AresConfiguration.load(data, embedding, model, database, replica, relevance)
+            try configuration.refuseEmbeddedOnlySettingsWithDatabase()
             let environment = try await ServerEnvironment.open(
-                try AresConfiguration.load(data, embedding, model, relevance), limits: .init(), developmentMode: false, allowPrivateWebhooks: false,
-                knowledgeAccess: .readOnly, logger: logger, warning: Console.warning)
-            let dispatcher = MCPDispatcher(tools: MCPTools(runner: environment.components.runner, knowledge: environment.components.knowledge),
+                configuration, limits: .init(), developmentMode: false, allowPrivateWebhooks: false,
+                knowledgeAccess: .readOnly, logger: logger, clientsAuthenticate: false, warning: Console.warning)
+            let components = environment.components
+            let dispatcher = MCPDispatcher(tools: MCPTools(runner: components.runner, knowledge: components.knowledge),
                                            version: AresVersion.current)
-            let output = StandardOutputLines()
             // A client that goes away must not kill the process with SIGPIPE mid-answer.
             signal(SIGPIPE, SIG_IGN)
-            let runner = environment.components.runner
-            // The task runner works beside the message loop; at the end of input, once every
-            // message is answered, it is stopped (running tasks reach a recorded step).
-            async let running: Void = runner.run()
-            await withTaskGroup(of: Void.self) { group in
-                var inFlight = 0
-                for await line in StandardInputLines.lines() where !line.isEmpty {
-                    // At most `maximumInFlight` messages are worked on at once; the next line
-                    // is read when one of them is answered.
-                    if inFlight >= Self.maximumInFlight {
-                        await group.next()
-                        inFlight -= 1
-                    }
-                    inFlight += 1
-                    group.addTask {
-                        switch dispatcher.parse(Data(line.utf8)) {
-                        case let .success(incoming):
-                            if let answer = await dispatcher.handle(incoming, principal: Self.localPrincipal) { output.write(answer) }
-                        case let .failure(error):
-                            output.write(JSONRPCResponseWriter.error(id: .null, error: error))
-                        }
-                    }
-                }
-                await group.waitForAll()
-            }
-            runner.stop()
-            await running
+            let messages = MCPStandardIOService(dispatcher: dispatcher, principal: Self.localPrincipal,
+                                                readinessChecks: components.readinessChecks, logger: logger)
+            // Started in this order, stopped in reverse: the database's pool first (everything
+            // else uses it), the background services, the task runner, the message loop last.
+            // The end of input ends the loop, and with it the group.
+            var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+            services += environment.leadingServices.map { .init(service: $0) }
+            services += components.backgroundServices.map { .init(service: $0) }
+            services.append(.init(service: components.runner))
+            services.append(.init(service: messages, successTerminationBehavior: .gracefullyShutdownGroup,
+                                  failureTerminationBehavior: .gracefullyShutdownGroup))
+            let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            try await group.run()
         }
     }
 }

@@ -45,22 +45,7 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         try await Console.reportingErrors {
             let configuration = try AresConfiguration.load(server, data, embedding, model, database, replica, relevance)
-            if configuration.database != nil, configuration.continuousBackup != nil {
-                // It would ship the data directory's SQLite files, none of which holds the tasks,
-                // keys or documents of a server on PostgreSQL: a backup that restores nothing.
-                throw ValidationError("""
-                    --backup-to ships the data directory, but with --database the tasks, keys and knowledge base live in                     PostgreSQL: back them up with WAL archiving or `ares backup DEST --database URL` (docs/operations.md),                     and drop --backup-to (or ARES_BACKUP_TO)
-                    """)
-            }
-            if configuration.database != nil, configuration.retention != nil {
-                // PostgreSQL's event store cannot prune yet: the server would start and warn at
-                // every round while keeping everything, which a user who asked for retention
-                // would not notice until the disk filled.
-                throw ValidationError("""
-                    --retention prunes ended tasks from the embedded event store; with --database it is not supported yet \
-                    (the tasks are kept): drop --retention (or ARES_RETENTION, or retention in the configuration file)
-                    """)
-            }
+            try configuration.refuseEmbeddedOnlySettingsWithDatabase()
             let settings = configuration.server
             LoggingSystem.bootstrap({ label, provider in JSONLogHandler(label: label, level: settings.logLevel, metadataProvider: provider) },
                                     metadataProvider: OTLPTracing.logMetadataProvider)

@@ -1,3 +1,4 @@
+import AresTestSupport
 import Foundation
 import Testing
 
@@ -23,10 +24,13 @@ import Testing
     }
 
     /// Runs a client script; returns its status and everything it printed.
-    static func run(_ arguments: [String], timeout: TimeInterval = 180) throws -> (status: Int32, output: String) {
+    /// `environment`: added to this process's own (the database of a data directory on PostgreSQL).
+    static func run(_ arguments: [String], timeout: TimeInterval = 180,
+                    environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try python())
         process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, added in added }
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
@@ -75,7 +79,12 @@ import Testing
     @Test func theMCPSDKClientResearchesOverStdio() throws {
         let data = try ServerProcess.makeDataDirectory()
         let command = "\(ServerProcess.binary.path) mcp --data-dir \(data.path)"
-        let (status, output) = try Self.run([Self.script("mcp_client.py"), "--stdio", command, "--expect-citations"])
+        // On PostgreSQL (ARES_TEST_BACKEND) `ares mcp` is pointed at the directory's database
+        // through its environment (the SDK passes the stdio child only a few variables unless told).
+        let backend = TestBackend.environment(forDataDirectory: data)
+        let (status, output) = try Self.run([Self.script("mcp_client.py"), "--stdio", command, "--expect-citations"]
+                                                + (backend.isEmpty ? [] : ["--inherit-env"]),
+                                            environment: backend)
         #expect(status == 0, "\(output)")
         #expect(output.contains("PASS: call get_task"))
     }

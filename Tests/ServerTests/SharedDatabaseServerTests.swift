@@ -107,14 +107,20 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: shipping.path), "nothing was shipped")
     }
 
-    /// Retention is the embedded event store's: a server on PostgreSQL with it is refused at
-    /// start, in one line, rather than keeping every task while the operator believes otherwise.
+    /// Retention is the embedded event store's: a server (or `ares mcp`) on PostgreSQL with it is
+    /// refused at start, in one line, rather than keeping every task while the operator believes otherwise.
     @Test func retentionIsRefusedWithADatabase() throws {
         let data = FileManager.default.temporaryDirectory.appendingPathComponent("ares-db-retention-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: data) }
-        for (arguments, environment) in [(["--retention", "30d"], [String: String]()), ([], ["ARES_RETENTION": "30d"])] {
-            let outcome = try ServerProcess.ares(["serve", "--dev", "--port", "0", "--data-dir", data.path,
-                                                  "--database", "postgres://ares@127.0.0.1:1/ares"] + arguments, environment: environment)
+        // `ares mcp` is one more replica on a database: the same refusal (its retention comes
+        // from the environment or the configuration file).
+        let mcp = ["mcp", "--data-dir", data.path, "--database", "postgres://ares@127.0.0.1:1/ares"]
+        for (arguments, environment) in [(["serve", "--dev", "--port", "0", "--data-dir", data.path,
+                                           "--database", "postgres://ares@127.0.0.1:1/ares", "--retention", "30d"], [String: String]()),
+                                          (["serve", "--dev", "--port", "0", "--data-dir", data.path,
+                                            "--database", "postgres://ares@127.0.0.1:1/ares"], ["ARES_RETENTION": "30d"]),
+                                          (mcp, ["ARES_RETENTION": "30d"])] {
+            let outcome = try ServerProcess.ares(arguments, environment: environment)
             #expect(outcome.status != 0)
             let message = outcome.stderr.trimmingCharacters(in: .whitespacesAndNewlines)
             #expect(message.contains("--retention prunes ended tasks") && message.contains("not supported yet"), "\(message)")

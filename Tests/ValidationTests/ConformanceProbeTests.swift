@@ -11,7 +11,7 @@ import Testing
     }
 
     @Test func aresKeepsEveryMustItsCardClaims() async throws {
-        let server = try ProbeAresServer()
+        let server = try await ProbeAresServer.start()
         let report = try await withProbeClient { client in
             await ConformanceProbe(target: ValidationTarget(baseURL: server.baseURL, credential: .apiKey(server.adminKey)), client: client).run()
         }
@@ -33,7 +33,7 @@ import Testing
     }
 
     @Test func aWrongCodeForAnUnknownMethodIsAViolation() async throws {
-        let server = try ProbeAresServer()
+        let server = try await ProbeAresServer.start()
         let report = try await withProbeClient { client in
             let proxy = try await ProbeFaultProxy(upstream: server.baseURL, fault: .wrongCodeForUnknownMethod, client: client)
             return try await withFaultProxy(proxy) {

@@ -40,7 +40,7 @@ import Testing
     }
 
     @Test func locustDrivesTheValidateMixAgainstAresWithoutFailures() async throws {
-        let server = try ProbeAresServer()
+        let server = try await ProbeAresServer.start()
         let directory = server.dataDirectory.appendingPathComponent("locust")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let keyFile = directory.appendingPathComponent("researcher.key")

@@ -49,6 +49,14 @@ final class ProbeAresServer: @unchecked Sendable {
 
     deinit { stop() }
 
+    /// Starts one on a thread of its own: the ingest, the key and the wait for the port block
+    /// for seconds, and on a cooperative thread (two on this machine) they would starve the
+    /// fault proxies and clients of the tests running beside it (a probe once found its target
+    /// silent for 30 s that way).
+    static func start(arguments: [String] = []) async throws -> ProbeAresServer {
+        try await BlockingWork.run { try ProbeAresServer(arguments: arguments) }
+    }
+
     static func createKey(role: String, in directory: URL) throws -> String {
         let outcome = try AresProcess.run(["keys", "create", "--role", role, "--name", "probe-test-\(role)", "--data-dir", directory.path])
         guard outcome.status == 0 else { throw ProbeTestFailure("keys create failed: \(outcome.stderr)") }

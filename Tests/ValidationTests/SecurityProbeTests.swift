@@ -12,7 +12,7 @@ import Testing
     }
 
     @Test func aresRefusesEveryAttackOnEveryBinding() async throws {
-        let server = try ProbeAresServer()
+        let server = try await ProbeAresServer.start()
         let target = ValidationTarget(baseURL: server.baseURL, credential: .apiKey(server.adminKey))
         let (report, probeKeys) = try await withProbeClient { client in
             let report = await SecurityProbe(target: target, client: client).run()
@@ -53,7 +53,7 @@ import Testing
     }
 
     @Test func withoutAnAdminKeyTheChecksThatNeedKeysAreNotRun() async throws {
-        let server = try ProbeAresServer()
+        let server = try await ProbeAresServer.start()
         let researcher = try server.createKey(role: "researcher")
         let report = try await withProbeClient { client in
             await SecurityProbe(target: ValidationTarget(baseURL: server.baseURL, credential: .apiKey(researcher)), client: client).run()
@@ -70,7 +70,7 @@ import Testing
     }
 
     @Test func aDeploymentThatAdmitsRevokedKeysIsABypassOfTheRevocationChecks() async throws {
-        let server = try ProbeAresServer()
+        let server = try await ProbeAresServer.start()
         let report = try await withProbeClient { client in
             let proxy = try await ProbeFaultProxy(upstream: server.baseURL, fault: .admitsRevokedKeys(adminKey: server.adminKey), client: client)
             return try await withFaultProxy(proxy) {
@@ -85,7 +85,7 @@ import Testing
     }
 
     @Test func aDeploymentThatFailsOnMalformedJSONIsAServerError() async throws {
-        let server = try ProbeAresServer()
+        let server = try await ProbeAresServer.start()
         let report = try await withProbeClient { client in
             let proxy = try await ProbeFaultProxy(upstream: server.baseURL, fault: .failsOnMalformedJSON, client: client)
             return try await withFaultProxy(proxy) {

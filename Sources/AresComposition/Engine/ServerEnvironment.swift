@@ -27,10 +27,12 @@ public struct ServerEnvironment {
     public var leadingServices: [any Service] { shared.map { [$0.database] } ?? [] }
 
     /// `ares serve` passes the configured limits; `ares mcp` the defaults, no development mode
-    /// and no private webhooks.
+    /// and no private webhooks. `clientsAuthenticate`: false for `ares mcp`, whose one client is
+    /// the local user, so a shared database without API keys is no reason to stop.
     public static func open(_ configuration: AresConfiguration, limits: TaskRunner.Limits, developmentMode: Bool,
                             allowPrivateWebhooks: Bool, knowledgeAccess: KnowledgeBase.AccessMode, logger: Logger,
-                            stepTracing: TaskStepTracing? = nil, warning: (String) -> Void) async throws -> ServerEnvironment {
+                            stepTracing: TaskStepTracing? = nil, clientsAuthenticate: Bool = true,
+                            warning: (String) -> Void) async throws -> ServerEnvironment {
         // --database: the event store, the keys and the knowledge base are the shared
         // database's (the data directory keeps what is this replica's own: uploads, and the
         // audit trail of what was done through this replica).
@@ -87,7 +89,8 @@ public struct ServerEnvironment {
         if let shared {
             let sharedKeys = shared.keys
             let refresher = PostgresAPIKeyRefresher(store: sharedKeys, authenticator: keys, logger: logger)
-            let requiresKeys = !developmentMode && !configuration.tls.grantsRolesByCertificate && !configuration.identity.acceptsTokens
+            let requiresKeys = clientsAuthenticate && !developmentMode && !configuration.tls.grantsRolesByCertificate
+                && !configuration.identity.acceptsTokens
             let startup = DatabaseStartupService(shared: shared, refresher: refresher, authenticator: keys, requiresKeys: requiresKeys,
                                                  onReady: { [components] in
                 // A queue in memory cannot tell a task another live replica runs from one a dead
