@@ -374,8 +374,15 @@ public final class TaskRunner: Service, Sendable {
         let started = state.withLock { state -> Bool in
             guard !state.stopping, state.running[claim.taskID] == nil else { return false }
             if !promised {
-                guard state.occupied < maximumRunning else { return false }
-                if let owner = claim.owner, state.ownersAtRunningQuota().contains(owner) { return false }
+                // Handed back, it waits in the queue: the next worker to free up claims again.
+                guard state.occupied < maximumRunning else {
+                    state.backlog = true
+                    return false
+                }
+                if let owner = claim.owner, state.ownersAtRunningQuota().contains(owner) {
+                    state.backlog = true
+                    return false
+                }
             }
             if let owner = claim.owner { state.runningBy[owner, default: 0] += 1 }
             state.leftWaiting(claim.taskID)
