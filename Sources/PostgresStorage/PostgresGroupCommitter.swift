@@ -357,16 +357,11 @@ actor PostgresGroupCommitter {
                     AS u(stream, version, hash, type)
                 WHERE s.stream = u.stream
             ), queued AS (
-                -- An owner array cannot hold NULL from here: a flag says which rows have none.
-                -- A row with a lease holder is written claimed, as a claim leaves it.
-                INSERT INTO ares_task_queue (task_id, owner, lease_holder, lease_expires_at, attempts)
-                SELECT q.task_id, CASE WHEN q.has_owner THEN q.owner END, NULLIF(q.holder, ''),
-                       CASE WHEN q.holder <> '' THEN now() + q.lease_ms * interval '1 millisecond' END,
-                       CASE WHEN q.holder <> '' THEN 1 ELSE 0 END
+                \(unescaped: PostgresTaskQueue.insertQueuedRows)
                 FROM unnest(\(queuedTasks.map(\.taskID))::text[], \(queuedTasks.map { $0.task.owner ?? "" })::text[],
                             \(queuedTasks.map { $0.task.owner != nil })::bool[], \(queuedTasks.map { $0.task.lease?.holder ?? "" })::text[],
                             \(queuedTasks.map { $0.task.lease?.milliseconds ?? 0 })::bigint[])
-                    AS q(task_id, owner, has_owner, holder, lease_ms)
+                    \(unescaped: PostgresTaskQueue.queuedRowsAlias)
                 ON CONFLICT (task_id) DO NOTHING
             ), notified AS (
                 SELECT pg_notify('ares_events', json_build_object('position', (SELECT max(position) FROM inserted),

@@ -188,14 +188,8 @@ struct PostgresOneStatementAppend {
                 WHERE e.stream IN (SELECT stream FROM written)
                 RETURNING stream, version, position
             ), queued AS (
-                -- An owner array cannot hold NULL from here: a flag says which rows have none.
-                -- A row with a lease holder is written claimed, as a claim leaves it.
-                INSERT INTO ares_task_queue (task_id, owner, lease_holder, lease_expires_at, attempts)
-                SELECT q.task_id, CASE WHEN q.has_owner THEN q.owner END, NULLIF(q.holder, ''),
-                       CASE WHEN q.holder <> '' THEN now() + q.lease_ms * interval '1 millisecond' END,
-                       CASE WHEN q.holder <> '' THEN 1 ELSE 0 END
-                FROM unnest($19::text[], $20::text[], $21::bool[], $23::text[], $24::bigint[])
-                    AS q(task_id, owner, has_owner, holder, lease_ms)
+                \(PostgresTaskQueue.insertQueuedRows)
+                FROM unnest($19::text[], $20::text[], $21::bool[], $23::text[], $24::bigint[]) \(PostgresTaskQueue.queuedRowsAlias)
                 WHERE q.task_id IN (SELECT stream FROM written)
                 ON CONFLICT (task_id) DO NOTHING
             ), notified AS (

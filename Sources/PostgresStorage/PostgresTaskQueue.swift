@@ -266,6 +266,19 @@ public final class PostgresTaskQueue: TaskWorkQueue {
     /// waits for the disk. Why: each flush costs milliseconds, three per task otherwise.
     private static let asynchronousCommit = "(SELECT set_config('synchronous_commit', 'off', true)) AS asynchronous_commit"
 
+    /// The queue rows a submission writes with its first events (both append paths use it):
+    /// `INSERT … SELECT` over rows named `queuedRowsAlias` (task id, owner, whether it has one,
+    /// lease holder or '', lease milliseconds). An owner array cannot hold NULL from Swift, so
+    /// a flag says which rows have none; a row with a lease holder is written claimed, as a
+    /// claim leaves it (attempt 1, expiry by the database's clock).
+    static let insertQueuedRows = """
+        INSERT INTO ares_task_queue (task_id, owner, lease_holder, lease_expires_at, attempts)
+        SELECT q.task_id, CASE WHEN q.has_owner THEN q.owner END, NULLIF(q.holder, ''),
+               CASE WHEN q.holder <> '' THEN now() + q.lease_ms * interval '1 millisecond' END,
+               CASE WHEN q.holder <> '' THEN 1 ELSE 0 END
+        """
+    static let queuedRowsAlias = "AS q(task_id, owner, has_owner, holder, lease_ms)"
+
     /// PostgreSQL's text cannot hold NUL: say so rather than let the server fail the statement.
     private static func validate(_ taskID: String) throws {
         guard !taskID.isEmpty, !taskID.contains("\0") else {

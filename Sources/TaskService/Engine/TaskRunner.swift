@@ -110,7 +110,6 @@ public final class TaskRunner: Service, Sendable {
         /// Workers promised to submissions written already claimed (`submissionLease`), by
         /// principal, until their task starts or the submission fails: they count as running.
         var startingAtSubmission: [String: Int] = [:]
-        var startingCount = 0
         /// Tasks submitted here already claimed, for the run loop to start (with the time the
         /// claim was sent, from which its lease counts).
         var claimedAtSubmission: [(claim: TaskClaim, claimedAt: ContinuousClock.Instant)] = []
@@ -123,7 +122,7 @@ public final class TaskRunner: Service, Sendable {
         /// written already claimed (a claim nobody renews would sit until its lease expires).
         var runLoopActive = false
         /// Workers busy or promised.
-        var occupied: Int { running.count + startingCount }
+        var occupied: Int { running.count + startingAtSubmission.values.reduce(0, +) }
         /// A claim failed (the database is unreachable): warn once until a claim works again.
         var claimFailing = false
         var stopping = false
@@ -137,13 +136,14 @@ public final class TaskRunner: Service, Sendable {
 
         /// The principals running as many tasks as their quota allows: a claim skips their tasks.
         func ownersAtRunningQuota() -> Set<String> {
-            var owners: Set<String> = []
-            for (owner, quota) in quotas {
-                if let limit = quota.maximumRunning, runningBy[owner, default: 0] + startingAtSubmission[owner, default: 0] >= limit {
-                    owners.insert(owner)
-                }
-            }
-            return owners
+            Set(quotas.keys.filter { (runningRoom(of: $0) ?? 1) <= 0 })
+        }
+
+        /// How many more tasks `owner` may run under their running quota (tasks promised a
+        /// worker count as running); nil without such a quota.
+        func runningRoom(of owner: String) -> Int? {
+            guard let limit = quotas[owner]?.maximumRunning else { return nil }
+            return limit - runningBy[owner, default: 0] - startingAtSubmission[owner, default: 0]
         }
 
         /// How many tasks the next claim may take: the free workers, at most
@@ -152,10 +152,8 @@ public final class TaskRunner: Service, Sendable {
         /// excluded from the claim instead.
         func claimBatchSize(maximumRunning: Int) -> Int {
             var size = min(maximumRunning - occupied, TaskRunner.maximumClaimBatch)
-            for (owner, quota) in quotas {
-                guard let limit = quota.maximumRunning else { continue }
-                let room = limit - runningBy[owner, default: 0] - startingAtSubmission[owner, default: 0]
-                if room > 0 { size = min(size, room) }
+            for owner in quotas.keys {
+                if let room = runningRoom(of: owner), room > 0 { size = min(size, room) }
             }
             return max(size, 1)
         }
@@ -163,11 +161,8 @@ public final class TaskRunner: Service, Sendable {
         /// Promises a worker to a submission by `principal` if one is free and the principal's
         /// running quota leaves room.
         mutating func promiseWorker(to principal: String, maximumRunning: Int) -> Bool {
-            guard runLoopActive, !stopping, occupied < maximumRunning else { return false }
-            if let limit = quotas[principal]?.maximumRunning,
-               runningBy[principal, default: 0] + startingAtSubmission[principal, default: 0] >= limit { return false }
+            guard runLoopActive, !stopping, occupied < maximumRunning, (runningRoom(of: principal) ?? 1) > 0 else { return false }
             startingAtSubmission[principal, default: 0] += 1
-            startingCount += 1
             return true
         }
 
@@ -184,7 +179,6 @@ public final class TaskRunner: Service, Sendable {
 
         /// The promise ends: the task starts, or its submission failed.
         mutating func endPromise(to principal: String) {
-            startingCount -= 1
             startingAtSubmission[principal, default: 1] -= 1
             if startingAtSubmission[principal] == 0 { startingAtSubmission[principal] = nil }
         }
@@ -379,7 +373,7 @@ public final class TaskRunner: Service, Sendable {
                     state.backlog = true
                     return false
                 }
-                if let owner = claim.owner, state.ownersAtRunningQuota().contains(owner) {
+                if let owner = claim.owner, (state.runningRoom(of: owner) ?? 1) <= 0 {
                     state.backlog = true
                     return false
                 }

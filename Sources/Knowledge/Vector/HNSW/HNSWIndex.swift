@@ -217,10 +217,7 @@ public final class HNSWIndex: @unchecked Sendable {
 
         let scratch = borrowScratch()
         defer { returnScratch(scratch) }
-        let normalized = query.withUnsafeBufferPointer { source in
-            source.baseAddress.map { VectorMath.normalize($0, into: scratch.query, count: dimension) } ?? false
-        }
-        guard normalized, !VectorMath.isZero(scratch.query, count: dimension) else { return [] }
+        guard prepareQuery(query, in: scratch) else { return [] }
 
         let graph = graphView(locking: false)
         let entry = graph.greedyDescent(
@@ -230,17 +227,7 @@ public final class HNSWIndex: @unchecked Sendable {
             query: scratch.query, entry: entry.node, entryDistance: entry.distance, ef: ef, level: 0,
             skipTombstones: true, scratch: scratch
         )
-        var nearest = scratch.nearest
-        defer { scratch.nearest = nearest }
-        while nearest.count > k { _ = nearest.pop() }
-        var results = [VectorSearchResult](repeating: VectorSearchResult(id: 0, distance: 0), count: nearest.count)
-        var slot = nearest.count - 1
-        while nearest.count > 0 {
-            let key = nearest.pop()
-            results[slot] = VectorSearchResult(id: externalIDs[Int(HNSWSearchKey.node(key))], distance: HNSWSearchKey.distance(key))
-            slot -= 1
-        }
-        return results
+        return nearestResults(in: scratch, k: k)
     }
 
     /// The `k` nearest live vectors to `query` by comparing it with every one of them: the same
@@ -253,14 +240,10 @@ public final class HNSWIndex: @unchecked Sendable {
         guard k > 0, query.count == dimension, dimension > 0, !nodeByID.isEmpty else { return [] }
         let scratch = borrowScratch()
         defer { returnScratch(scratch) }
-        let normalized = query.withUnsafeBufferPointer { source in
-            source.baseAddress.map { VectorMath.normalize($0, into: scratch.query, count: dimension) } ?? false
-        }
-        guard normalized, !VectorMath.isZero(scratch.query, count: dimension) else { return [] }
+        guard prepareQuery(query, in: scratch) else { return [] }
 
         // A max-heap of the k best so far: its top is the worst kept, replaced by anything nearer.
         var nearest = scratch.nearest
-        defer { scratch.nearest = nearest }
         nearest.removeAll()
         for node in 0..<nodeCount where tombstones[node] == 0 {
             let distance = VectorMath.cosineDistance(scratch.query, vectors + node &* dimension, count: dimension)
@@ -272,6 +255,24 @@ public final class HNSWIndex: @unchecked Sendable {
                 nearest.push(key)
             }
         }
+        scratch.nearest = nearest
+        return nearestResults(in: scratch, k: k)
+    }
+
+    /// The query normalized into `scratch.query`; false when it has no direction (zero) or
+    /// holds a NaN or infinity.
+    private func prepareQuery(_ query: [Float], in scratch: HNSWSearchScratch) -> Bool {
+        let normalized = query.withUnsafeBufferPointer { source in
+            source.baseAddress.map { VectorMath.normalize($0, into: scratch.query, count: dimension) } ?? false
+        }
+        return normalized && !VectorMath.isZero(scratch.query, count: dimension)
+    }
+
+    /// The `k` nearest keys of `scratch.nearest` (a max-heap), nearest first, emptying it.
+    private func nearestResults(in scratch: HNSWSearchScratch, k: Int) -> [VectorSearchResult] {
+        var nearest = scratch.nearest
+        defer { scratch.nearest = nearest }
+        while nearest.count > k { _ = nearest.pop() }
         var results = [VectorSearchResult](repeating: VectorSearchResult(id: 0, distance: 0), count: nearest.count)
         var slot = nearest.count - 1
         while nearest.count > 0 {
