@@ -43,11 +43,15 @@ import Testing
         // Three clients submit tasks (SendMessage blocks until the task is done) until at least
         // six are acknowledged and /metrics shows appends that waited; then SIGKILL at once.
         let acknowledged = AcknowledgementLog()
+        // The clients stop on a flag, not by cancellation: canceling a task while its URLSession
+        // request is in flight deadlocked FoundationNetworking once (its cancel waits on the
+        // session queue, which waits on the task's status lock that the canceler holds). After
+        // the kill their requests fail at once and the loops end by themselves.
         let killedAt: Date = try await withThrowingTaskGroup(of: Void.self) { group in
             for client in 0..<3 {
                 group.addTask {
                     var index = 0
-                    while !Task.isCancelled {
+                    while !acknowledged.stopping.withLock({ $0 }) {
                         index += 1
                         guard let reply = try? await server.rpc("SendMessage", params: question("How are tasks resumed? (\(client)-\(index))"), key: key).json(),
                               value(reply, "result", "task", "status", "state") as? String == "TASK_STATE_COMPLETED",
@@ -57,7 +61,7 @@ import Testing
                     }
                 }
             }
-            defer { group.cancelAll() }
+            defer { acknowledged.stopping.withLock { $0 = true } }
             while Date() < deadline {
                 if acknowledged.entries.withLock({ $0.count }) >= 6 {
                     let metrics = try await server.request("GET", "/metrics", headers: ["Authorization": "Bearer \(key)"]).text
@@ -98,4 +102,6 @@ import Testing
 /// The tasks the clients saw acknowledged, and when.
 private final class AcknowledgementLog: Sendable {
     let entries = Mutex<[(id: String, at: Date)]>([])
+    /// Set when the clients are to stop submitting.
+    let stopping = Mutex(false)
 }
