@@ -110,6 +110,45 @@ import Testing
         #expect(layer.weightSum == [127, -127])
     }
 
+    /// The quantizer chosen at run time (AVX-512 here) gives the portable loop's bytes, scales and
+    /// offsets exactly, for widths around the 16-float vector and rows with NaN, infinities, a
+    /// constant value and a single huge value.
+    @Test(arguments: [1, 3, 15, 16, 17, 37, 384, 1536])
+    func bothQuantizersAgreeByteForByte(depth: Int) {
+        var numbers = Numbers(state: UInt64(depth) &* 7919)
+        var rows: [[Float]] = (0..<9).map { row in (0..<depth).map { _ in numbers.next() * Float(row + 1) + Float(row) * 0.25 } }
+        rows.append([Float](repeating: 2.5, count: depth))
+        rows.append([Float](repeating: .nan, count: depth))
+        var special = rows[0]
+        special[depth / 2] = .nan
+        special[depth - 1] = .infinity
+        special[0] = -.infinity
+        rows.append(special)
+        var huge = rows[1]
+        huge[depth - 1] = 3e38
+        rows.append(huge)
+        let values = rows.flatMap { $0 }
+        let count = rows.count, padded = Int(lmk_int8_padded_depth(Int32(depth)))
+        func quantize(_ run: (UnsafePointer<Float>, Int32, Int32, UnsafeMutablePointer<UInt8>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void)
+            -> (bytes: [UInt8], scale: [Float], offset: [Float]) {
+            // Filled with a marker so that a byte the quantizer failed to write shows.
+            var bytes = [UInt8](repeating: 0xA5, count: count * padded)
+            var scale = [Float](repeating: -1, count: count), offset = [Float](repeating: -1, count: count)
+            values.withUnsafeBufferPointer { values in
+                run(values.baseAddress!, Int32(count), Int32(depth), &bytes, &scale, &offset)
+            }
+            return (bytes, scale, offset)
+        }
+        let chosen = quantize { lmk_quantize_rows($0, $1, $2, $3, $4, $5) }
+        let portable = quantize { lmk_quantize_rows_portable($0, $1, $2, $3, $4, $5) }
+        #expect(chosen.bytes == portable.bytes)
+        #expect(chosen.scale.map(\.bitPattern) == portable.scale.map(\.bitPattern))
+        #expect(chosen.offset.map(\.bitPattern) == portable.offset.map(\.bitPattern))
+        // And the rows really span the byte range (a quantizer writing zeros would agree with itself).
+        #expect(portable.bytes.prefix(depth).contains(255) || depth < 2)
+        #expect(portable.scale.allSatisfy { $0.isFinite && $0 >= 0 })
+    }
+
     @Test func theKernelChoiceIsReported() {
         // On this project's CI machines (AMD EPYC, Zen 4) the VNNI kernel runs; elsewhere the
         // portable loop does, which the other tests check as well.

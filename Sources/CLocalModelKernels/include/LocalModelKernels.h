@@ -30,6 +30,9 @@ void lmk_int8_pack(const int8_t *weights, int32_t n, int32_t k, int8_t *packed);
 /// with its scale and offset. Non-finite inputs quantize to the row's ends, never to undefined values.
 void lmk_quantize_rows(const float *x, int32_t m, int32_t k, uint8_t *out, float *scale, float *offset);
 
+/// The same quantization by the portable loop, whatever the CPU: the tests compare the two.
+void lmk_quantize_rows_portable(const float *x, int32_t m, int32_t k, uint8_t *out, float *scale, float *offset);
+
 /// y[r · ldc + c] = (or += when accumulate ≠ 0) the dequantized product of quantized rows `a`
 /// and packed weights, plus bias. weightSum[c] = Σ_j q[c][j].
 void lmk_int8_gemm(const uint8_t *a, const float *scale, const float *offset, int32_t m, int32_t k,
