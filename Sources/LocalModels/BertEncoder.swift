@@ -5,7 +5,8 @@ import Synchronization
 
 /// BERT's forward pass on the CPU, and the pooling of its token vectors into unit-length
 /// sentence vectors. The matrix products go through OpenBLAS (`cblas_sgemm`), except a few
-/// rows' float32 linear layers (`PanelLinear`) and the int8 layers (`QuantizedLinear`).
+/// rows' float32 linear layers (`PanelLinear`), the int8 layers (`QuantizedLinear`) and, on
+/// CPUs with AVX-512, the attention (`lmk_attention`).
 ///
 /// Padding is never computed: the token rows of all sequences of a batch are stacked into one
 /// matrix for the per-token layers (embeddings, projections, feed-forward, layer norms), and
@@ -146,7 +147,7 @@ public struct BertEncoder: Sendable {
         var sublayer = [Float](repeating: 0, count: tokenCount * hidden)
         var intermediate = [Float](repeating: 0, count: tokenCount * configuration.intermediateSize)
         let longest = sequences.reduce(0) { max($0, $1.count) }
-        var scores = [Float](repeating: 0, count: longest * longest)
+        var scores = [Float](repeating: 0, count: lmk_attention_scratch_count(Int32(clamping: longest), Int32(clamping: configuration.headSize)))
         var quantizedInput = QuantizedRows()
         for (layerIndex, layer) in weights.layers.enumerated() {
             let quantized = layerIndex < quantizedLayers.count ? quantizedLayers[layerIndex] : nil
@@ -233,7 +234,8 @@ public struct BertEncoder: Sendable {
 
     /// Multi-head scaled dot-product attention of one sequence (rows `sequenceStart ..<
     /// sequenceStart + length` of the stacked queries, keys and values), written into the same
-    /// rows of `context`, head by head.
+    /// rows of `context`, head by head: CLocalModelKernels' AVX-512 kernel, else two sgemm calls
+    /// around the softmax. `scores` is the kernel's scratch (at least `length`² floats).
     private func attend(_ queryKeyValue: [Float], sequenceStart: Int, length: Int, scores: inout [Float], into context: inout [Float]) {
         let configuration = weights.configuration
         let hidden = configuration.hiddenSize, headSize = configuration.headSize
@@ -247,14 +249,18 @@ public struct BertEncoder: Sendable {
                         let queries = qkvBase + sequenceStart * stride + head * headSize
                         let keys = queries + hidden
                         let values = queries + 2 * hidden
+                        let output = contextBase + sequenceStart * hidden + head * headSize
+                        if lmk_attention(queries, keys, values, blas(stride), blas(length), blas(headSize), scale, scoreBase,
+                                         output, blas(hidden)) != 0 {
+                            continue
+                        }
                         // scores = Q·Kᵀ / √d
                         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, blas(length), blas(length), blas(headSize),
                                     scale, queries, blas(stride), keys, blas(stride), 0, scoreBase, blas(length))
                         Self.softmaxRows(scoreBase, rows: length, width: length)
                         // context = softmax(scores)·V
                         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, blas(length), blas(headSize), blas(length),
-                                    1, scoreBase, blas(length), values, blas(stride), 0,
-                                    contextBase + sequenceStart * hidden + head * headSize, blas(hidden))
+                                    1, scoreBase, blas(length), values, blas(stride), 0, output, blas(hidden))
                     }
                 }
             }

@@ -1,6 +1,6 @@
 // Kernels of the local sentence-embedding models (LocalModels) that Swift cannot express well:
 // an 8-bit integer matrix product that uses AVX-512 VNNI when the CPU has it, a float32
-// product for a few rows over weights packed at load, softmax and GELU
+// product for a few rows over weights packed at load, one attention head, softmax and GELU
 // with AVX-512 (each chosen at run time, so one binary runs everywhere), portable C otherwise.
 //
 // The product is the quantized form of a linear layer, y = x·Wᵀ + b:
@@ -74,7 +74,19 @@ void lmk_softmax_rows_portable(float *values, int32_t rows, int32_t width);
 void lmk_gelu(float *values, size_t count, int32_t tanhApproximation);
 void lmk_gelu_portable(float *values, size_t count, int32_t tanhApproximation);
 
-/// 1 when lmk_softmax_rows, lmk_gelu and lmk_quantize_rows use AVX-512 on this CPU.
+// Attention of one head over one sequence of `length` tokens: for each query row i,
+// out[i · outStride + c] = Σ_j softmax_j(scale · q_i · k_j) · v_j[c], c < headSize, where row j of
+// the queries, keys and values starts at queries/keys/values + j · stride.
+
+/// Floats of scratch space that lmk_attention needs for `length` tokens and `headSize`.
+size_t lmk_attention_scratch_count(int32_t length, int32_t headSize);
+
+/// Computes the head with AVX-512 and returns 1, or returns 0 without touching `out` when the
+/// CPU lacks AVX-512 (the caller then uses BLAS).
+int32_t lmk_attention(const float *queries, const float *keys, const float *values, int32_t stride, int32_t length,
+                      int32_t headSize, float scale, float *scratch, float *out, int32_t outStride);
+
+/// 1 when lmk_softmax_rows, lmk_gelu, lmk_quantize_rows and lmk_attention use AVX-512 on this CPU.
 int32_t lmk_uses_avx512(void);
 
 #endif
