@@ -21,9 +21,10 @@ public struct BertEncoder: Sendable {
     /// The linear layers in 8 bits, per encoder layer, when `quantization` is int8.
     let quantizedLayers: [LayerProducts<QuantizedLinear>]
 
-    /// The float32 linear layers packed for the small-batch product, per encoder layer, when
+    /// The float32 linear layers packed for the panel product, per encoder layer, when
     /// `quantization` is none: a second copy of the layers' weights (42 MB for MiniLM), kept so
-    /// that a query does not pay for sgemm's packing (`PanelLinear`).
+    /// that a query does not pay for sgemm's packing, and for every batch with AVX-512
+    /// (`PanelLinear`, `panelForEveryBatch`).
     let panelLayers: [LayerProducts<PanelLinear>]
 
     /// The four products of one encoder layer, prepared at load in one of the kernels' layouts.
@@ -46,6 +47,13 @@ public struct BertEncoder: Sendable {
     /// above, OpenBLAS, whose packing of the weights is then shared by enough rows to pay off.
     /// Measured with `ares-bench embeddings` (BENCHMARKS.md, "the float32 query kernel").
     static let panelRowLimit = 64
+
+    /// With AVX-512 the panel product takes every batch, however many rows: 500 passages embed
+    /// at 57 passages/s against 35 with sgemm, whose kernels Debian's OpenBLAS 0.3.21 picks for
+    /// AVX2 on this CPU and which packs the weights on every call (BENCHMARKS.md, "Ingest with
+    /// the model"). Without AVX-512 the panel product is the portable loop, and OpenBLAS wins
+    /// above `panelRowLimit` rows.
+    static let panelForEveryBatch = lmk_uses_avx512() == 1
 
     public init(weights: BertWeights, pooling: SentencePooling.Mode, quantization: EmbeddingQuantization = .none) {
         self.weights = weights
@@ -151,7 +159,8 @@ public struct BertEncoder: Sendable {
         var quantizedInput = QuantizedRows()
         for (layerIndex, layer) in weights.layers.enumerated() {
             let quantized = layerIndex < quantizedLayers.count ? quantizedLayers[layerIndex] : nil
-            let panel = tokenCount <= Self.panelRowLimit && layerIndex < panelLayers.count ? panelLayers[layerIndex] : nil
+            let panel = (tokenCount <= Self.panelRowLimit || Self.panelForEveryBatch) && layerIndex < panelLayers.count
+                ? panelLayers[layerIndex] : nil
             // Self-attention: one product for queries, keys and values of every token.
             if let quantized {
                 quantizedInput.fill(states, rows: tokenCount, depth: hidden)

@@ -3,7 +3,8 @@ import CLocalModelKernels
 /// A linear layer, y = x·Wᵀ + b, in float32 with W packed once at load into the column panels
 /// of CLocalModelKernels' small-batch product. For a few rows (one query's tokens) that
 /// product reads each weight once, where sgemm would pack all of W again on every call — for
-/// a short query, most of the pass. Large batches still go through OpenBLAS (`BertEncoder.linear`),
+/// a short query, most of the pass. With AVX-512 it takes large batches too, a block of rows at a
+/// time (`BertEncoder.panelForEveryBatch`); without, they go through OpenBLAS (`BertEncoder.linear`),
 /// whose packing pays off over many rows. Same arithmetic in another order: the vectors equal
 /// sgemm's to float rounding.
 struct PanelLinear: Sendable {

@@ -17,7 +17,7 @@ import Testing
         return output
     }
 
-    @Test(arguments: [(1, 3, 1), (1, 384, 1152), (7, 384, 384), (8, 384, 1536), (9, 1536, 384), (13, 37, 45), (64, 64, 33), (17, 5, 70)])
+    @Test(arguments: [(1, 3, 1), (1, 384, 1152), (7, 384, 384), (8, 384, 1536), (9, 1536, 384), (13, 37, 45), (64, 64, 33), (17, 5, 70), (65, 384, 40), (150, 96, 70)])
     func theKernelComputesTheProduct(rows: Int, inputs: Int, outputs: Int) {
         var numbers = QuantizedLinearTests.Numbers(state: UInt64(rows * 7_919 + inputs * 104_729 + outputs))
         let weight = (0..<(outputs * inputs)).map { _ in numbers.next() * 0.2 }

@@ -47,9 +47,10 @@ void lmk_int8_gemm_portable(const uint8_t *a, const float *scale, const float *o
 /// 1 when lmk_int8_gemm runs the AVX-512 VNNI kernel on this CPU, 0 when the portable loop.
 int32_t lmk_int8_uses_vnni(void);
 
-// The float32 product of a linear layer for a few rows (a query's tokens), y = x·Wᵀ + b:
-// W [n × k] packed once (lmk_f32_pack) into panels of 16 columns that the kernel streams
-// once per product, instead of sgemm packing all of W again on every call.
+// The float32 product of a linear layer, y = x·Wᵀ + b, made for a few rows (a query's tokens)
+// and used for whole batches on AVX-512 CPUs: W [n × k] packed once (lmk_f32_pack) into panels
+// of 16 columns that the kernel streams once per block of 64 rows, instead of sgemm packing all
+// of W again on every call.
 
 /// Floats of a packed [n × k] weight matrix (n rounded up to 32 columns).
 size_t lmk_f32_panel_count(int32_t n, int32_t k);
