@@ -22,7 +22,7 @@ import NIOHTTP1
 /// in the staging folder, so a second run fetches only what is missing. Once every file is
 /// checked, the manifest is written and the staging folder renamed to the target in one step:
 /// a model folder either is complete and checked or is not there. Folders and files are
-/// private to the owner (0700/0600).
+/// private to the owner (0700/0600). Gated and private models: `token` (`HubToken`).
 public struct HubModelFetcher: Sendable {
     /// One moment of a file's download, for a progress display.
     public struct Progress: Sendable {
@@ -49,16 +49,50 @@ public struct HubModelFetcher: Sendable {
                                        "special_tokens_map.json", "config_sentence_transformers.json"]
 
     public var endpoint: URL
+    /// Sent to the endpoint's origin only (`sendsToken(to:)`).
+    public var token: HubToken?
     public var attemptsPerFile: Int
     /// The largest file ares accepts (the hub's size is checked before the download starts).
     public var maximumFileBytes: Int64
 
     public static let defaultEndpoint = "https://huggingface.co"
 
-    public init(endpoint: URL, attemptsPerFile: Int = 3, maximumFileBytes: Int64 = 8 << 30) {
+    /// Refuses a token for a plain-http endpoint that is not on this machine: it would cross
+    /// the network readable by anyone on the path.
+    public init(endpoint: URL, token: HubToken? = nil, attemptsPerFile: Int = 3, maximumFileBytes: Int64 = 8 << 30) throws(ModelFetchError) {
+        if token != nil, endpoint.scheme?.lowercased() != "https", !Self.isLoopback(endpoint.host ?? "") {
+            throw .invalidToken("a hub token is sent only over https (or to a hub on this machine), not to \(endpoint.absoluteString)")
+        }
         self.endpoint = endpoint
+        self.token = token
         self.attemptsPerFile = max(1, attemptsPerFile)
         self.maximumFileBytes = maximumFileBytes
+    }
+
+    static func isLoopback(_ host: String) -> Bool {
+        let host = host.lowercased()
+        return host == "localhost" || host.hasPrefix("127.") || host == "::1" || host == "[::1]"
+    }
+
+    /// True for a URL on the endpoint's origin (scheme, host, port): the token goes there and
+    /// nowhere else, so a redirect to the storage that serves the bytes (another host) does not
+    /// carry it, as huggingface_hub's HTTP client drops it on a redirect to another host.
+    func sendsToken(to url: URL) -> Bool {
+        guard token != nil else { return false }
+        func origin(_ url: URL) -> (String, String, Int)? {
+            guard let scheme = url.scheme?.lowercased(), let host = url.host?.lowercased() else { return nil }
+            return (scheme, host, url.port ?? (scheme == "https" ? 443 : 80))
+        }
+        guard let target = origin(url), let hub = origin(endpoint) else { return false }
+        return target == hub
+    }
+
+    /// The error for a status that ends a fetch: access denied (401/403) says whether a token went.
+    func refusal(file: String, url: URL, status: UInt) -> ModelFetchError {
+        if status == 401 || status == 403 {
+            return .accessDenied(file: file, url: url.absoluteString, status: Int(status), tokenSent: sendsToken(to: url))
+        }
+        return .refused(file: file, url: url.absoluteString, status: Int(status))
     }
 
     /// Checks an endpoint given by a user: an http or https URL with a host.
@@ -186,7 +220,7 @@ public struct HubModelFetcher: Sendable {
             case 404:
                 return nil
             default:
-                throw .refused(file: file, url: current.absoluteString, status: Int(response.status.code))
+                throw refusal(file: file, url: current, status: response.status.code)
             }
         }
         throw .unreachable(url: url.absoluteString, detail: "more than \(Self.maximumRedirects) redirects")
@@ -284,7 +318,7 @@ public struct HubModelFetcher: Sendable {
             case 404:
                 throw ModelFetchError.notFound(file: file, url: current.absoluteString)
             default:
-                throw ModelFetchError.refused(file: file, url: current.absoluteString, status: Int(response.status.code))
+                throw refusal(file: file, url: current, status: response.status.code)
             }
         }
         throw ModelFetchError.unreachable(url: announced.location.absoluteString, detail: "more than \(Self.maximumRedirects) redirects")
@@ -377,6 +411,7 @@ public struct HubModelFetcher: Sendable {
         // The bytes as stored: a compressed answer would not match the announced checksum or size.
         request.headers.add(name: "Accept-Encoding", value: "identity")
         if let range { request.headers.add(name: "Range", value: "bytes=\(range)-") }
+        if let token, sendsToken(to: url) { request.headers.add(name: "Authorization", value: "Bearer \(token.value)") }
         do {
             return try await client.execute(request, timeout: .hours(24))
         } catch is CancellationError {

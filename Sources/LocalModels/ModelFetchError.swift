@@ -5,8 +5,13 @@ public enum ModelFetchError: Error, CustomStringConvertible, Sendable, Equatable
     case invalidReference(String)
     /// The hub has no such model, revision or required file (HTTP 404).
     case notFound(file: String, url: String)
-    /// The hub answered with a status ares cannot use (401/403 for gated or private models, 5xx...).
+    /// The hub answered with a status ares cannot use (5xx, a redirect without a target...).
     case refused(file: String, url: String, status: Int)
+    /// The hub refused access (401/403): a gated or private model without a token, or with one
+    /// that is not valid or has no access to it.
+    case accessDenied(file: String, url: String, status: Int, tokenSent: Bool)
+    /// The hub token given cannot be used (empty, not one word, unreadable file...).
+    case invalidToken(String)
     /// The hub could not be reached, or the connection broke and retries did not finish the file.
     case unreachable(url: String, detail: String)
     /// The hub said nothing ares can check the file against.
@@ -24,8 +29,13 @@ public enum ModelFetchError: Error, CustomStringConvertible, Sendable, Equatable
         switch self {
         case let .invalidReference(detail): detail
         case let .notFound(file, url): "not found: \(file) (HTTP 404 from \(url)); check the model name and --revision"
-        case let .refused(file, url, status) where status == 401 || status == 403:
-            "the hub refused \(file) (HTTP \(status) from \(url)): a gated or private model, which ares does not fetch (it sends no hub token)"
+        case let .accessDenied(file, url, status, false):
+            "the hub refused \(file) (HTTP \(status) from \(url)): a gated or private model needs a hub token: --token-file FILE or $HF_TOKEN "
+                + "(for a gated model, accept its terms on the hub with that account first)"
+        case let .accessDenied(file, url, status, true):
+            "the hub refused \(file) (HTTP \(status) from \(url)) with the token given: the token is not valid, or its account has no access "
+                + "to this model (a gated model's terms must be accepted on the hub first)"
+        case let .invalidToken(detail): detail
         case let .refused(file, url, status): "the hub answered HTTP \(status) for \(file) (\(url))"
         case let .unreachable(url, detail): "cannot fetch \(url): \(detail)"
         case let .noChecksum(file, url):

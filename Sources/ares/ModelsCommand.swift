@@ -24,6 +24,8 @@ struct ModelsCommand: AsyncParsableCommand {
             discussion: """
                 Fetches config.json, model.safetensors, tokenizer.json and/or vocab.txt, and the pooling and sentence-transformers settings the model has, from {endpoint}/{NAME}/resolve/{revision}/{file}. Each file is checked against the SHA-256 (LFS files) or git object id the hub announces; an interrupted download continues where it stopped when run again. The folder appears only when every file is checked.
 
+                Gated or private models need a hub access token: --token-file FILE, else $HF_TOKEN. It is sent to the hub's own address only (not to the storage that serves the weights), and only over https unless the hub is on this machine.
+
                 Then: ares ingest DOCS --embedder local --embedding-model-dir DIR
                 """)
 
@@ -39,15 +41,21 @@ struct ModelsCommand: AsyncParsableCommand {
         @Option(help: ArgumentHelp("The hub's address (default: $HF_ENDPOINT, else \(HubModelFetcher.defaultEndpoint)).", valueName: "url"))
         var endpoint: String?
 
+        @Option(help: ArgumentHelp("A file holding a hub access token, for gated or private models (else $HF_TOKEN). "
+                                   + "Sent only to the hub's own address, over https or on this machine.", valueName: "file"))
+        var tokenFile: String?
+
         @OptionGroup var data: DataDirectoryOptions
 
         func run() async throws {
             try await Console.reportingErrors {
                 let reference: HubModelReference
-                let endpointURL: URL
+                let fetcher: HubModelFetcher
                 do {
+                    let environment = ProcessInfo.processInfo.environment
                     reference = try HubModelReference(repository: name, revision: revision)
-                    endpointURL = try HubModelFetcher.endpoint(endpoint ?? ProcessInfo.processInfo.environment["HF_ENDPOINT"] ?? HubModelFetcher.defaultEndpoint)
+                    let endpointURL = try HubModelFetcher.endpoint(endpoint ?? environment["HF_ENDPOINT"] ?? HubModelFetcher.defaultEndpoint)
+                    fetcher = try HubModelFetcher(endpoint: endpointURL, token: HubToken.load(file: tokenFile, environment: environment))
                 } catch let error as ModelFetchError {
                     throw ValidationError(error.description)
                 }
@@ -55,7 +63,7 @@ struct ModelsCommand: AsyncParsableCommand {
                 let display = FetchProgressDisplay()
                 let outcome: HubModelFetcher.Outcome
                 do {
-                    outcome = try await HubModelFetcher(endpoint: endpointURL).fetch(reference, into: directory) { display.update($0) }
+                    outcome = try await fetcher.fetch(reference, into: directory) { display.update($0) }
                     display.finish()
                 } catch {
                     display.finish()

@@ -13,11 +13,16 @@ import Synchronization
 /// - `GET /lfs/{sha256}`: the bytes, honouring `Range: bytes=N-` with 206.
 /// Faults for the tests: cut a file's next download after some bytes (the connection closes
 /// mid-body), serve a file with one byte changed (the announced checksum stays the real one).
+/// A gated model: `requiredToken` makes `/resolve/` answer 401 without `Authorization: Bearer
+/// TOKEN` and 403 with another token; `lfsOnAnotherHost` redirects LFS files to
+/// `http://localhost:PORT/lfs/…`, another origin than the endpoint's 127.0.0.1, as the real hub
+/// redirects to its storage.
 final class HubFixtureServer: Sendable {
     struct Request: Sendable {
         var method: String
         var path: String
         var range: String?
+        var authorization: String?
     }
 
     struct Faults: Sendable {
@@ -39,6 +44,8 @@ final class HubFixtureServer: Sendable {
     let commit = String(repeating: "c0ffee", count: 7).prefix(40).description
     private let files: [String: Data]
     private let lfs: Set<String>
+    private let requiredToken: String?
+    private let lfsOnAnotherHost: Bool
     /// SHA-256 of each LFS file, by file.
     private let digests: [String: String]
     private let state = Mutex<(requests: [Request], faults: Faults)>(([], Faults()))
@@ -53,10 +60,12 @@ final class HubFixtureServer: Sendable {
     func setFaults(_ faults: Faults) { state.withLock { $0.faults = faults } }
 
     /// `files` by path in the model folder; those in `lfs` are served as LFS files.
-    init(repository: String, files: [String: Data], lfs: Set<String>) async throws {
+    init(repository: String, files: [String: Data], lfs: Set<String>, requiredToken: String? = nil, lfsOnAnotherHost: Bool = false) async throws {
         self.repository = repository
         self.files = files
         self.lfs = lfs
+        self.requiredToken = requiredToken
+        self.lfsOnAnotherHost = lfsOnAnotherHost
         digests = Dictionary(uniqueKeysWithValues: files.filter { lfs.contains($0.key) }.map { ($0.key, Self.sha256($0.value)) })
         let box = Mutex<HubFixtureServer?>(nil)
         channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
@@ -141,17 +150,22 @@ final class HubFixtureServer: Sendable {
 
     func answer(_ request: HTTPRequestHead) -> Reply {
         let range = request.headers.first(name: "Range")
-        state.withLock { $0.requests.append(Request(method: "\(request.method)", path: request.uri, range: range)) }
+        let authorization = request.headers.first(name: "Authorization")
+        state.withLock { $0.requests.append(Request(method: "\(request.method)", path: request.uri, range: range, authorization: authorization)) }
         let path = request.uri.split(separator: "?").first.map(String.init) ?? request.uri
         let prefix = "/\(repository)/resolve/"
         if path.hasPrefix(prefix) {
+            if let requiredToken, authorization != "Bearer \(requiredToken)" {
+                return Reply(status: authorization == nil ? .unauthorized : .forbidden, headers: ["X-Error-Code": "GatedRepo"])
+            }
             let rest = path.dropFirst(prefix.count)
             guard let slash = rest.firstIndex(of: "/") else { return Reply(status: .notFound) }
             let file = String(rest[rest.index(after: slash)...])
             guard let data = files[file] else { return Reply(status: .notFound, headers: ["X-Error-Code": "EntryNotFound"]) }
             if lfs.contains(file) {
                 let sha = digests[file] ?? ""
-                return Reply(status: .found, headers: ["Location": "/lfs/\(sha)", "X-Linked-Etag": "\"\(sha)\"", "X-Linked-Size": "\(data.count)",
+                let location = lfsOnAnotherHost ? "http://localhost:\(port)/lfs/\(sha)" : "/lfs/\(sha)"
+                return Reply(status: .found, headers: ["Location": location, "X-Linked-Etag": "\"\(sha)\"", "X-Linked-Size": "\(data.count)",
                                                        "X-Repo-Commit": commit, "ETag": "\"\(Self.gitBlobSHA1(Data("pointer".utf8)))\""])
             }
             return serve(file, data, range: range, headers: ["ETag": "\"\(Self.gitBlobSHA1(data))\"", "X-Repo-Commit": commit])

@@ -125,6 +125,63 @@ import Testing
         }
     }
 
+    @Test func aGatedModelNeedsATokenThatGoesToTheHubOnly() async throws {
+        // Tokens generated for this run; the right one is given in a file, a wrong one in $HF_TOKEN.
+        let token = "hf_" + UUID().uuidString.replacingOccurrences(of: "-", with: "")
+        let wrongToken = "hf_" + UUID().uuidString.replacingOccurrences(of: "-", with: "")
+        let server = try await HubFixtureServer(repository: "acme/gated", files: Self.smallModel, lfs: ["model.safetensors"],
+                                                requiredToken: token, lfsOnAnotherHost: true)
+        let workspace = try Workspace()
+        let tokenFile = workspace.path("hub-token")
+        try Data((token + "\n").utf8).write(to: tokenFile)
+        let fetch = ["models", "fetch", "acme/gated", "--endpoint", server.endpoint, "--data-dir", "data"]
+        try await server.whileServing {
+            let without = try await AresProcess.run(fetch, in: workspace.root)
+            #expect(without.status != 0)
+            #expect(without.stderr.split(separator: "\n").count == 1, "\(without.stderr)")
+            #expect(without.stderr.contains("(HTTP 401 from ") && without.stderr.contains("needs a hub token: --token-file FILE or $HF_TOKEN"),
+                    "\(without.stderr)")
+
+            let wrong = try await AresProcess.run(fetch, in: workspace.root, environment: ["HF_TOKEN": wrongToken])
+            #expect(wrong.status != 0)
+            #expect(wrong.stderr.contains("(HTTP 403 from ") && wrong.stderr.contains("with the token given"), "\(wrong.stderr)")
+            #expect(!(wrong.stdout + wrong.stderr).contains(wrongToken), "the token is never echoed")
+
+            // The file wins over the environment, and its trailing newline is not part of the token.
+            let fetched = try await AresProcess.run(fetch + ["--token-file", tokenFile.path], in: workspace.root, environment: ["HF_TOKEN": wrongToken])
+            #expect(fetched.status == 0, "\(fetched.stderr)")
+            #expect(!(fetched.stdout + fetched.stderr).contains(token), "the token is never echoed")
+            return ()
+        }
+        #expect(try Data(contentsOf: workspace.path("data/models/gated/model.safetensors")) == Self.smallModel["model.safetensors"])
+        // The hub's own address got the token on every request of the successful run; the
+        // storage that the weights were redirected to (another host) never got one.
+        let requests = server.requests
+        let withToken = requests.filter { $0.authorization == "Bearer \(token)" }
+        #expect(withToken.count >= 3 && withToken.allSatisfy { $0.path.hasPrefix("/acme/gated/resolve/") }, "\(requests)")
+        let storage = requests.filter { $0.path.hasPrefix("/lfs/") }
+        #expect(!storage.isEmpty && storage.allSatisfy { $0.authorization == nil }, "\(storage)")
+        let manifest = try String(contentsOf: workspace.path("data/models/gated/ares-model.json"), encoding: .utf8)
+        #expect(!manifest.contains(token))
+
+        // Tokens that cannot be used are refused before anything is asked of the network.
+        let empty = workspace.path("empty-token")
+        try Data("\n".utf8).write(to: empty)
+        let local = ["--endpoint", server.endpoint]
+        let cases: [([String], [String: String], String)] = [
+            (local + ["--token-file", empty.path], [:], "the hub token from the file \(empty.path) is empty"),
+            (local + ["--token-file", workspace.path("absent").path], [:], "cannot read the hub token file \(workspace.path("absent").path)"),
+            (local, ["HF_TOKEN": "hf_one two"], "the hub token from $HF_TOKEN has spaces, line breaks or non-ASCII characters inside"),
+            (["--endpoint", "http://hub.example.org"], ["HF_TOKEN": wrongToken], "a hub token is sent only over https"),
+        ]
+        for (arguments, environment, message) in cases {
+            let refused = try await AresProcess.run(["models", "fetch", "acme/gated", "--data-dir", "other"] + arguments,
+                                                    in: workspace.root, environment: environment)
+            #expect(refused.status == 64 && refused.stderr.hasPrefix("ares: error: \(message)"), "\(arguments): \(refused.stderr)")
+            #expect(!refused.stderr.contains(wrongToken))
+        }
+    }
+
     @Test func aMissingModelOrUnreachableHubIsOneLine() async throws {
         let server = try await HubFixtureServer(repository: "acme/tiny", files: Self.smallModel, lfs: ["model.safetensors"])
         let workspace = try Workspace()
