@@ -9,7 +9,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-swift build -c release --product ares-bench >/dev/null
+# ARES_BENCH=PATH: another build's ares-bench (no build).
+[ -n "${ARES_BENCH:-}" ] || swift build -c release --product ares-bench >/dev/null
+BENCH=${ARES_BENCH:-.build/release/ares-bench}
 cluster="$(mktemp -d /tmp/ares-bench-pg.XXXXXX)"
 trap 'bash scripts/postgres-test-cluster.sh stop "$cluster"' EXIT
 # Prints PGPORT, PGSOCKET, ARES_DATABASE_URL and ARES_DATABASE_PASSWORD_FILE (a path, not the password).
@@ -17,4 +19,4 @@ eval "$(bash scripts/postgres-test-cluster.sh start "$cluster" $$)"
 export ARES_DATABASE_URL ARES_DATABASE_PASSWORD_FILE
 
 echo "machine: $(nproc) cores, $(uname -sr), PostgreSQL $("/usr/lib/postgresql/15/bin/postgres" --version | awk '{print $3}'), $(date -u +%Y-%m-%dT%H:%MZ)"
-.build/release/ares-bench eventstore-postgres "$@"
+"$BENCH" eventstore-postgres "$@"

@@ -2,7 +2,8 @@
 # ares no-op tasks against PgQueuer no-op jobs on the same throwaway PostgreSQL 15 cluster, in one
 # run (issue 16's reference: ares ≥ 1.5× PgQueuer with the same durability settings).
 #
-#   bash bench/postgres/pgqueuer.sh [ROUNDS] [JOBS]          (defaults 3 and 4000; SKIP_BUILD=1 skips the build)
+#   bash bench/postgres/pgqueuer.sh [ROUNDS] [JOBS]          (defaults 3 and 4000; SKIP_BUILD=1 skips the build;
+#                                                              ARES_BENCH=PATH: another build's ares-bench, no build)
 #
 # ares: `ares-bench queue-postgres --shape task-postgres`: 8 producers submit no-op tasks (the
 # TaskSubmitted event appended durably and the queue row inserted, in one group-committed
@@ -24,7 +25,8 @@ VENV=.venv-pgqueuer
 if [ ! -x "$VENV/bin/python" ]; then python3 -m venv "$VENV"; fi
 "$VENV/bin/pip" install --disable-pip-version-check -q "pgqueuer[asyncpg]==1.6.0" "asyncpg==0.32.0"
 # SKIP_BUILD=1: use the ares-bench already built (another build may hold .build's lock for long).
-[ -n "${SKIP_BUILD:-}" ] || swift build -c release --product ares-bench >/dev/null
+[ -n "${SKIP_BUILD:-}${ARES_BENCH:-}" ] || swift build -c release --product ares-bench >/dev/null
+BENCH=${ARES_BENCH:-.build/release/ares-bench}
 
 cluster="$(mktemp -d /tmp/ares-bench-pgq.XXXXXX)"
 out="$(mktemp -d /tmp/ares-bench-pgq-out.XXXXXX)"
@@ -36,7 +38,7 @@ export ARES_DATABASE_URL ARES_DATABASE_PASSWORD_FILE
 echo "machine: $(nproc) cores, $(uname -sr), load $(cut -d' ' -f1-3 /proc/loadavg), PostgreSQL $("/usr/lib/postgresql/15/bin/postgres" --version | awk '{print $3}'), pgqueuer $("$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("pgqueuer"))'), $(date -u +%Y-%m-%dT%H:%MZ)"
 echo "synchronous_commit: $(bash scripts/postgres-test-cluster.sh psql "$cluster" -At -c 'SHOW synchronous_commit'), fsync: $(bash scripts/postgres-test-cluster.sh psql "$cluster" -At -c 'SHOW fsync')"
 for round in $(seq "$ROUNDS"); do
-  .build/release/ares-bench queue-postgres --shape task-postgres --rounds 1 --jobs "$JOBS" \
+  "$BENCH" queue-postgres --shape task-postgres --rounds 1 --jobs "$JOBS" \
     | grep '^round' | sed "s/^round 1/round $round ares/" | tee -a "$out/ares.txt"
   "$VENV/bin/python" bench/postgres/pgqueuer_noop.py --jobs "$JOBS" | sed "s/^/round $round /" | tee -a "$out/pgqueuer.txt"
 done
