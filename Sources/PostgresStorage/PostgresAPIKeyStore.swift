@@ -29,7 +29,7 @@ public final class PostgresAPIKeyStore: APIKeyRepository {
         let key = StoredAPIKey(id: token.id, name: try APIKeyRules.name(name, id: token.id), role: role,
                                secretDigest: token.secretDigest, createdAt: Date(), revokedAt: nil)
         try await run {
-            try await client.queryCommitted("""
+            try await client.query("""
                 INSERT INTO ares_api_keys (id, name, role, secret_digest, created_at)
                 VALUES (\(key.id), \(key.name), \(key.role.rawValue), \(Data(key.secretDigest)), \(Self.microseconds(key.createdAt)))
                 """, logger: logger)
@@ -44,7 +44,7 @@ public final class PostgresAPIKeyStore: APIKeyRepository {
         guard !id.contains("\0"), id.utf8.count <= 200 else { throw APIKeyStoreError.unknownKey(String(id.prefix(100))) }
         let now = Self.microseconds(Date())
         let keys = try await run {
-            try await client.queryCommitted("""
+            try await client.query("""
                 UPDATE ares_api_keys SET revoked_at = \(now), revision = nextval('ares_api_key_revision')
                 WHERE id = \(id) AND revoked_at IS NULL
                 """, logger: logger)

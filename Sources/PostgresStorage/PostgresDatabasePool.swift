@@ -47,56 +47,6 @@ public struct PostgresDatabasePool: Sendable {
         }
     }
 
-    /// What the server can answer only after the statement before it on the same connection
-    /// has committed (`executeCommitted`, `queryCommitted`); prepared, as it follows every append.
-    struct CommitBarrier: PostgresPreparedStatement {
-        static let sql = "SELECT 1 AS committed"
-        typealias Row = Int32
-        func makeBindings() throws -> PostgresBindings { PostgresBindings() }
-        func decodeRow(_ row: PostgresRow) throws -> Int32 { try row.decode(Int32.self) }
-    }
-
-    /// Runs a prepared statement that writes in its own (implicit) transaction, and returns its
-    /// rows once that transaction has committed, on disk. Why not `execute`: PostgresNIO ends a
-    /// statement's rows at CommandComplete, and PostgreSQL sends that before it commits an
-    /// implicit transaction of the extended query protocol: the commit (with its WAL flush)
-    /// follows at the Sync message after it. A write acknowledged on its rows alone could be
-    /// lost to a crash in that moment, or its commit could fail after it was acknowledged. The
-    /// server reads the next query on the connection only after that Sync, so one small query
-    /// after the statement, on the same connection, returns only after the commit (and fails
-    /// when the commit did). The cost is one round trip per write.
-    public func executeCommitted<Statement: PostgresPreparedStatement>(_ statement: Statement, logger: Logger? = nil,
-                                                                      file: String = #fileID, line: Int = #line) async throws
-        -> [Statement.Row] where Statement.Row: Sendable {
-        try await withConnection(file: file, line: line) { connection in
-            let logger = logger ?? Self.silent
-            var rows: [Statement.Row] = []
-            for try await row in try await connection.execute(statement, logger: logger) { rows.append(row) }
-            try await Self.waitForCommit(on: connection, logger: logger)
-            return rows
-        }
-    }
-
-    /// `query` for a write, returning its rows once its transaction has committed (see `executeCommitted`).
-    @discardableResult
-    public func queryCommitted(_ query: PostgresQuery, logger: Logger? = nil, file: String = #fileID, line: Int = #line) async throws
-        -> [PostgresRow] {
-        try await withConnection(file: file, line: line) { connection in
-            let logger = logger ?? Self.silent
-            var rows: [PostgresRow] = []
-            for try await row in try await connection.query(query, logger: logger) { rows.append(row) }
-            try await Self.waitForCommit(on: connection, logger: logger)
-
-            return rows
-        }
-    }
-
-    private static func waitForCommit(on connection: PostgresConnection, logger: Logger) async throws {
-        for try await _ in try await connection.execute(CommitBarrier(), logger: logger) {}
-    }
-
-    private static let silent = Logger(label: "ares.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
-
     /// Leases a connection for `body`: waiting for the lease is bounded by the request deadline
     /// and the whole use by `connectionUseFactor` times it.
     public func withConnection<Result: Sendable>(file: String = #fileID, line: Int = #line,

@@ -66,7 +66,7 @@ public final class PostgresDocumentStore: DocumentRepository, DocumentChangeFeed
 
     public func setMetaValue(_ key: String, _ value: String) async throws {
         try await describingErrors {
-            try await client.queryCommitted("""
+            try await client.query("""
                 INSERT INTO ares_knowledge_meta (key, value) VALUES (\(key), \(value))
                 ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value
                 """, logger: logger)

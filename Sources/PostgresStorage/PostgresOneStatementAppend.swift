@@ -23,8 +23,7 @@ import TaskService
 /// `PostgresGroupCommitter`, which reports the conflict or appends on the true head.
 ///
 /// Durability is unchanged: the statement commits like any other (`synchronous_commit` as the
-/// connection sets it), and it is acknowledged only after that commit, which a small query
-/// after it on the same connection waits for (`PostgresDatabasePool.executeCommitted`).
+/// connection sets it), and it is acknowledged only after that commit.
 ///
 /// Lock order, as in the locked transaction: the head rows of known streams are locked first
 /// (in stream order), new heads are inserted next (in stream order), the append lock last,
@@ -138,8 +137,7 @@ struct PostgresOneStatementAppend {
             queuedOwners: queuedTasks.map { $0.task.owner ?? "" }, queuedHasOwner: queuedTasks.map { $0.task.owner != nil },
             namesStreams: namesStreams, queuedHolders: queuedTasks.map { $0.task.lease?.holder ?? "" },
             queuedLeaseMilliseconds: queuedTasks.map { $0.task.lease?.milliseconds ?? 0 })
-        // Acknowledged only once committed (`executeCommitted`: the rows arrive before the commit).
-        let rows = try await client.executeCommitted(statement, logger: logger)
+        let rows = try await client.execute(statement, logger: logger)
         var positions: [String: [Int64: Int64]] = [:]
         for (stream, version, position) in rows {
             positions[stream, default: [:]][version] = position

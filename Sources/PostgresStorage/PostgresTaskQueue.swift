@@ -94,13 +94,10 @@ public final class PostgresTaskQueue: TaskWorkQueue {
     @discardableResult
     public func enqueue(_ taskID: String, owner: String?) async throws -> Bool {
         try Self.validate(taskID)
-        // The promise that the task will run: acknowledged once committed (`queryCommitted`).
-        return try await described {
-            try await client.queryCommitted("""
-                INSERT INTO ares_task_queue (task_id, owner) VALUES (\(taskID), \(owner))
-                ON CONFLICT (task_id) DO NOTHING RETURNING task_id
-                """, logger: logger).count == 1
-        }
+        return try await taskIDs("""
+            INSERT INTO ares_task_queue (task_id, owner) VALUES (\(taskID), \(owner))
+            ON CONFLICT (task_id) DO NOTHING RETURNING task_id
+            """).count == 1
     }
 
     /// This replica's claim, for submissions it writes already claimed (none without a replica id).

@@ -32,15 +32,6 @@ import Testing
             .map(String.init)
     }
 
-    /// What follows each acknowledged write on its connection: it returns once the write committed.
-    static let commitBarrier = ": SELECT 1 AS committed"
-
-    /// The lines of `logged` that are not the commit barrier, after checking that the last one is.
-    func writes(_ logged: [String], _ what: String) -> [String] {
-        #expect(logged.last?.hasSuffix(Self.commitBarrier) == true, "\(what) is acknowledged only after its commit: \(logged)")
-        return logged.filter { !$0.hasSuffix(Self.commitBarrier) }
-    }
-
     @Test func aSubmissionAndATasksNextStepAreOneStatementEach() async throws {
         let database = try await PostgresTestDatabase.make("roundtrips")
         try database.superuserSQL("ALTER DATABASE \(database.name) SET log_statement = 'all'")
@@ -51,18 +42,17 @@ import Testing
             let submission = try await statements(in: database) {
                 _ = try await store.appendQueueing([event("TaskSubmitted")], toNewStream: "task-1", owner: "alice")
             }
-            #expect(writes(submission, "a submission").count == 1,
-                    "a submission (event, stream head, queue row, notification) is one statement: \(submission)")
+            #expect(submission.count == 1, "a submission (event, stream head, queue row, notification) is one statement: \(submission)")
 
             let step = try await statements(in: database) {
                 _ = try await store.append([event("TaskCompleted")], to: "task-1", expectedVersion: 1)
             }
-            #expect(writes(step, "a step").count == 1, "an append to a stream this process wrote last is one statement: \(step)")
+            #expect(step.count == 1, "an append to a stream this process wrote last is one statement: \(step)")
 
             let unexpected = try await statements(in: database) {
                 _ = try await store.append([event("Next")], to: "task-1", expectedVersion: nil)
             }
-            #expect(writes(unexpected, "an append").count == 1, "no expected version: still one statement on the known head: \(unexpected)")
+            #expect(unexpected.count == 1, "no expected version: still one statement on the known head: \(unexpected)")
 
             // Prepared (named) statements: parsed and planned once per connection, not per call.
             for line in submission + step + unexpected { #expect(!line.contains("execute <unnamed>"), "not prepared: \(line)") }
