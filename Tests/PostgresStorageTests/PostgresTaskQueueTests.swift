@@ -103,16 +103,21 @@ import Testing
     @Test func aSubmissionWrittenClaimedIsHeldLikeAClaim() async throws {
         let database = try await PostgresTestDatabase.make("queue-leased")
         try await database.withStore { store, postgres in
-            let a = PostgresTaskQueue(database: postgres, replicaID: "replica-a", leaseDuration: .seconds(60), logger: .quiet)
-            let b = PostgresTaskQueue(database: postgres, replicaID: "replica-b", leaseDuration: .seconds(60), logger: .quiet)
+            // Ten-minute leases: the held row must stay held through the test on a loaded machine.
+            let a = PostgresTaskQueue(database: postgres, replicaID: "replica-a", leaseDuration: .seconds(600), logger: .quiet)
+            let b = PostgresTaskQueue(database: postgres, replicaID: "replica-b", leaseDuration: .seconds(600), logger: .quiet)
             // A replica whose leases expire at once: as if it died right after submitting.
             let c = PostgresTaskQueue(database: postgres, replicaID: "replica-c", leaseDuration: .milliseconds(1), logger: .quiet)
             let lease = try #require(a.submissionLease)
-            #expect(lease == TaskQueueLease(holder: "replica-a", milliseconds: 60_000))
+            #expect(lease == TaskQueueLease(holder: "replica-a", milliseconds: 600_000))
+            // The database's clock before the submission: the lease runs 600 s from its insert,
+            // however long this test then waits for a thread on a loaded machine (a CI run
+            // took 10 s between the insert and the check below, which compared with now()).
+            let before = try database.superuserSQL("SELECT now()")
             _ = try await store.appendQueueing([Self.submitted], toNewStream: "task-held", owner: "alice", leasedTo: lease)
             _ = try await store.appendQueueing([Self.submitted], toNewStream: "task-free", owner: "alice", leasedTo: nil)
             #expect(try database.superuserSQL("""
-                SELECT lease_holder || ' ' || attempts || ' ' || (lease_expires_at > now() + interval '50 seconds')
+                SELECT lease_holder || ' ' || attempts || ' ' || (lease_expires_at >= '\(before)'::timestamptz + interval '600 seconds')
                 FROM ares_task_queue WHERE task_id = 'task-held'
                 """) == "replica-a 1 true")
             #expect(try await b.claim(excludingOwners: [], limit: 8).map(\.taskID) == ["task-free"], "the held row is not claimable")
