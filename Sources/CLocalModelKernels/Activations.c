@@ -4,6 +4,7 @@
 // in 8 bits. exp is a range reduction to [-ln2/2, ln2/2] and a degree-7 Taylor polynomial
 // (relative error about 1e-7); erf is Abramowitz and Stegun 7.1.26 (absolute error 1.5e-7).
 #include "LocalModelKernels.h"
+#include "KernelSupport.h"
 
 #include <math.h>
 #include <stdatomic.h>
@@ -32,29 +33,26 @@ AVX512_TARGET static inline __m512 exp16(__m512 x) {
     return _mm512_mul_ps(p, _mm512_castsi512_ps(_mm512_slli_epi32(biased, 23)));
 }
 
-static inline __mmask16 tail_mask(size_t remaining) {
-    return remaining >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << remaining) - 1u);
-}
 
 AVX512_TARGET static void softmax_avx512(float *values, int32_t rows, int32_t width) {
     for (int32_t row = 0; row < rows; row++) {
         float *base = values + (size_t)row * (size_t)width;
         __m512 largest = _mm512_set1_ps(-INFINITY);
         for (int32_t column = 0; column < width; column += 16) {
-            const __mmask16 mask = tail_mask((size_t)(width - column));
+            const __mmask16 mask = tail_mask((int64_t)(width - column));
             largest = _mm512_max_ps(largest, _mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY), mask, base + column));
         }
         const __m512 shift = _mm512_set1_ps(_mm512_reduce_max_ps(largest));
         __m512 sum = _mm512_setzero_ps();
         for (int32_t column = 0; column < width; column += 16) {
-            const __mmask16 mask = tail_mask((size_t)(width - column));
+            const __mmask16 mask = tail_mask((int64_t)(width - column));
             const __m512 e = exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(mask, base + column), shift));
             sum = _mm512_add_ps(sum, _mm512_maskz_mov_ps(mask, e));
             _mm512_mask_storeu_ps(base + column, mask, e);
         }
         const __m512 scale = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(sum));
         for (int32_t column = 0; column < width; column += 16) {
-            const __mmask16 mask = tail_mask((size_t)(width - column));
+            const __mmask16 mask = tail_mask((int64_t)(width - column));
             _mm512_mask_storeu_ps(base + column, mask, _mm512_mul_ps(_mm512_maskz_loadu_ps(mask, base + column), scale));
         }
     }
@@ -62,7 +60,7 @@ AVX512_TARGET static void softmax_avx512(float *values, int32_t rows, int32_t wi
 
 AVX512_TARGET static void gelu_avx512(float *values, size_t count) {
     for (size_t index = 0; index < count; index += 16) {
-        const __mmask16 mask = tail_mask(count - index);
+        const __mmask16 mask = tail_mask((int64_t)(count - index));
         const __m512 x = _mm512_maskz_loadu_ps(mask, values + index);
         // x·Φ(x) = x/2 · (1 + erf(x/√2))
         const __m512 z = _mm512_mul_ps(x, _mm512_set1_ps(0.70710677f));
@@ -84,7 +82,7 @@ AVX512_TARGET static void gelu_avx512(float *values, size_t count) {
 
 AVX512_TARGET static void gelu_tanh_avx512(float *values, size_t count) {
     for (size_t index = 0; index < count; index += 16) {
-        const __mmask16 mask = tail_mask(count - index);
+        const __mmask16 mask = tail_mask((int64_t)(count - index));
         const __m512 x = _mm512_maskz_loadu_ps(mask, values + index);
         const __m512 cube = _mm512_mul_ps(_mm512_mul_ps(x, x), x);
         const __m512 u = _mm512_mul_ps(_mm512_set1_ps(0.79788456f), _mm512_fmadd_ps(cube, _mm512_set1_ps(0.044715f), x));

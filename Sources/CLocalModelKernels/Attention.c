@@ -7,6 +7,7 @@
 // keys' scores are one fused multiply-add per dimension, and the context is accumulated in
 // registers row tile by row tile; the softmax between them is lmk_softmax_rows.
 #include "LocalModelKernels.h"
+#include "KernelSupport.h"
 
 #include <math.h>
 #include <string.h>
@@ -18,7 +19,6 @@
 
 enum { KEY_STEP = 32, ROW_TILE = 6 };
 
-static int32_t round_up(int32_t value, int32_t step) { return (value + step - 1) / step * step; }
 
 size_t lmk_attention_scratch_count(int32_t length, int32_t headSize) {
     const size_t padded = (size_t)round_up(length, KEY_STEP);
@@ -26,10 +26,6 @@ size_t lmk_attention_scratch_count(int32_t length, int32_t headSize) {
 }
 
 #if defined(__x86_64__)
-static inline __mmask16 lanes(int32_t remaining) {
-    return remaining >= 16 ? (__mmask16)0xFFFF : remaining <= 0 ? (__mmask16)0 : (__mmask16)((1u << remaining) - 1u);
-}
-
 /// ROWS query rows' scores against 32 keys (columns `key ..< key + 32` of the transposed keys),
 /// scaled, stored into rows of `scores` (width `length`). ROWS is a constant after inlining.
 ATTENTION_TARGET static inline __attribute__((always_inline)) void score_tile(
@@ -47,7 +43,7 @@ ATTENTION_TARGET static inline __attribute__((always_inline)) void score_tile(
         }
     }
     const __m512 factor = _mm512_set1_ps(scale);
-    const __mmask16 first = lanes(length - key), second = lanes(length - key - 16);
+    const __mmask16 first = tail_mask(length - key), second = tail_mask(length - key - 16);
     for (int r = 0; r < ROWS; r++) {
         float *row = scores + (size_t)r * (size_t)length + (size_t)key;
         _mm512_mask_storeu_ps(row, first, _mm512_mul_ps(sums[r][0], factor));
@@ -62,7 +58,7 @@ ATTENTION_TARGET static inline __attribute__((always_inline)) void context_tile(
     int32_t headSize, float *out, int32_t outStride) {
     __m512 sums[ROW_TILE][2];
     for (int r = 0; r < ROWS; r++) { sums[r][0] = _mm512_setzero_ps(); sums[r][1] = _mm512_setzero_ps(); }
-    const __mmask16 first = lanes(headSize - column), second = lanes(headSize - column - 16);
+    const __mmask16 first = tail_mask(headSize - column), second = tail_mask(headSize - column - 16);
     for (int32_t j = 0; j < length; j++) {
         const float *value = values + (size_t)j * (size_t)stride + (size_t)column;
         const __m512 v0 = _mm512_maskz_loadu_ps(first, value), v1 = _mm512_maskz_loadu_ps(second, value + 16);

@@ -12,6 +12,7 @@
 // order: packed[(block · k + depth) · 16 + lane] = W[16·block + lane][depth]. Blocks are padded
 // (with zero weights) to an even count, so the kernel always works on 32 columns at a time.
 #include "LocalModelKernels.h"
+#include "KernelSupport.h"
 
 #include <string.h>
 
@@ -21,7 +22,6 @@
 
 enum { PANEL_WIDTH = 16, TILE_ROWS = 8, ROW_BLOCK = 64 };
 
-static int32_t round_up(int32_t value, int32_t step) { return (value + step - 1) / step * step; }
 
 size_t lmk_f32_panel_count(int32_t n, int32_t k) {
     return (size_t)round_up(n, 2 * PANEL_WIDTH) * (size_t)k;

@@ -7,6 +7,7 @@
 // columns × 4 weights and adds the 16 sums into an accumulator. Blocks are padded to an even
 // count so that the kernel always works on two blocks (32 columns) at a time.
 #include "LocalModelKernels.h"
+#include "KernelSupport.h"
 
 #include <math.h>
 #include <stdatomic.h>
@@ -18,7 +19,6 @@
 
 enum { COLUMN_BLOCK = 16, DEPTH_STEP = 4, ROW_TILE = 96 };
 
-static int32_t round_up(int32_t value, int32_t step) { return (value + step - 1) / step * step; }
 
 int32_t lmk_int8_padded_depth(int32_t k) { return round_up(k, DEPTH_STEP); }
 
@@ -88,7 +88,7 @@ static void quantize_rows_avx512(const float *x, int32_t m, int32_t k, uint8_t *
         uint8_t *bytes = out + (size_t)row * (size_t)padded;
         __m512 lows = _mm512_set1_ps(INFINITY), highs = _mm512_set1_ps(-INFINITY);
         for (int32_t j = 0; j < k; j += 16) {
-            const __mmask16 mask = k - j >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (k - j)) - 1u);
+            const __mmask16 mask = tail_mask(k - j);
             const __m512 v = _mm512_maskz_loadu_ps(mask, values + j);
             lows = _mm512_mask_min_ps(lows, mask, v, lows);
             highs = _mm512_mask_max_ps(highs, mask, v, highs);
@@ -99,7 +99,7 @@ static void quantize_rows_avx512(const float *x, int32_t m, int32_t k, uint8_t *
         const __m512 base = _mm512_set1_ps(low), factor = _mm512_set1_ps(inverse);
         const __m512 zero = _mm512_setzero_ps(), top = _mm512_set1_ps(255.0f), half = _mm512_set1_ps(0.5f);
         for (int32_t j = 0; j < k; j += 16) {
-            const __mmask16 mask = k - j >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (k - j)) - 1u);
+            const __mmask16 mask = tail_mask(k - j);
             const __m512 v = _mm512_maskz_loadu_ps(mask, values + j);
             const __m512 level = _mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(_mm512_sub_ps(v, base), factor), zero), top);
             _mm512_mask_cvtepi32_storeu_epi8(bytes + j, mask, _mm512_cvttps_epi32(_mm512_add_ps(level, half)));

@@ -90,9 +90,9 @@ public struct HubModelFetcher: Sendable {
     /// The error for a status that ends a fetch: access denied (401/403) says whether a token went.
     func refusal(file: String, url: URL, status: UInt) -> ModelFetchError {
         if status == 401 || status == 403 {
-            return .accessDenied(file: file, url: url.absoluteString, status: Int(status), tokenSent: sendsToken(to: url))
+            return .accessDenied(file: file, url: url.absoluteString, status: Int(clamping: status), tokenSent: sendsToken(to: url))
         }
-        return .refused(file: file, url: url.absoluteString, status: Int(status))
+        return .refused(file: file, url: url.absoluteString, status: Int(clamping: status))
     }
 
     /// Checks an endpoint given by a user: an http or https URL with a host.
