@@ -30,9 +30,9 @@ public final class PostgresEventStore: TaskQueueingEventStore {
     /// ASCII and a 2 (the migrator's lock is 1).
     public static let appendLockKey: Int64 = 0x6172_6573_0000_0002
 
-    private let client: PostgresDatabasePool
-    private let settings: DatabaseSettings
-    private let logger: Logger
+    let client: PostgresDatabasePool
+    let settings: DatabaseSettings
+    let logger: Logger
     private let committer: PostgresGroupCommitter
     /// The queue rows this store writes are claimed by the `PostgresTaskQueue`s of the same database.
     public let queueDomain: ObjectIdentifier?
@@ -150,6 +150,7 @@ public final class PostgresEventStore: TaskQueueingEventStore {
             var expectedVersion: Int64 = 1
             var previous = EventHashChain.genesis
             var heads: [String: (version: Int64, hash: String)] = [:]
+            var retentionRecords: [(version: Int64, payload: Data)] = []
             for try await (stream, version, type, payload, recordedAt, hash, storedPrevious)
                 in rows.decode((String, Int64, String, Data, Int64, String, String).self) {
                 if stream != currentStream {
@@ -174,6 +175,7 @@ public final class PostgresEventStore: TaskQueueingEventStore {
                 // An edited version of Int64.max must be reported, not overflow.
                 expectedVersion = version &+ 1
                 heads[stream] = (version, hash)
+                if stream == RetentionRecord.stream { retentionRecords.append((version, payload)) }
             }
             // Each stream's head must name its newest event, as `SQLiteEventStore.verify` checks:
             // otherwise events were cut off its end (what remains still chains). Version 0 is an
@@ -190,7 +192,11 @@ public final class PostgresEventStore: TaskQueueingEventStore {
                                         problem: "the stream's head says version \(version) but the newest event is version \(head.version) (or its hash differs): events were cut off its end"))
                 }
             }
-            return ChainVerification(streams: streams, events: count, breaks: breaks)
+            // Streams removed by retention: each checkpoint must match the record that anchors it.
+            let pruned = try await verifyPrunedStreams(records: retentionRecords)
+            var verification = ChainVerification(streams: streams, events: count, breaks: breaks + pruned.breaks)
+            verification.prunedStreams = pruned.prunedStreams
+            return verification
         } catch {
             throw PostgresStorageError.describing(error, settings: settings)
         }

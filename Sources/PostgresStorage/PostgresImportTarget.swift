@@ -179,6 +179,30 @@ public struct PostgresImportTarget: Sendable {
         }
     }
 
+    /// Inserts the checkpoints and summaries of streams removed by retention as they are (their
+    /// records are in the imported `ares-retention` stream, which `verify` checks them against).
+    /// A stream whose checkpoint the database holds already is left as it is; returns how many
+    /// were inserted.
+    public func insertPrunedStreams(_ pruned: [PrunedStream]) async throws -> Int {
+        guard !pruned.isEmpty else { return 0 }
+        return try await describingErrors {
+            var inserted: Int64 = 0
+            for try await count in try await client.query("""
+                WITH inserted AS (
+                    INSERT INTO ares_pruned_streams (stream, version, last_hash, summary, pruned_at)
+                    SELECT * FROM unnest(\(pruned.map(\.stream))::text[], \(pruned.map(\.version))::bigint[],
+                                         \(pruned.map(\.headHash))::text[], \(pruned.map { ByteBuffer(bytes: $0.summary) })::bytea[],
+                                         \(pruned.map(\.prunedAtMicroseconds))::bigint[])
+                    ON CONFLICT (stream) DO NOTHING RETURNING 1
+                )
+                SELECT count(*) FROM inserted
+                """, logger: logger).decode(Int64.self) {
+                inserted = count
+            }
+            return Int(clamping: inserted)
+        }
+    }
+
     /// Inserts the keys whose ids the database does not hold (digest, role, name and times as
     /// they are), and records the revocation of those revoked in `keys` but not yet in the
     /// database. Returns how many were inserted and how many revocations were recorded (of

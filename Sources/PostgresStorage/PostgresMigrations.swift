@@ -20,7 +20,7 @@ public struct PostgresMigration: Sendable, Equatable {
 /// other applications. The layout leaves room for what issue 16 adds next: the work queue
 /// (claims with leases, `FOR UPDATE SKIP LOCKED`), the knowledge base, keys and push configs.
 public enum PostgresMigrations {
-    public static let all: [PostgresMigration] = [eventStore, workQueue, apiKeys, knowledgeBase]
+    public static let all: [PostgresMigration] = [eventStore, workQueue, apiKeys, knowledgeBase, retention]
 
     /// The task event store: the same streams, versions and hash chains as `SQLiteEventStore`.
     ///

@@ -6,21 +6,39 @@ import GRDB
 /// is what lets `verify` accept a removed stream as intact: only through a checkpoint whose
 /// version, head hash, summary and time match what the hash-chained retention stream says
 /// was removed. A checkpoint edited, added or deleted on its own is a break.
-enum PrunedStreamVerification {
-    struct Result {
-        var prunedStreams = 0
-        var breaks: [ChainVerification.Break] = []
+///
+/// The rule is the backends' common one: each reads its retention events and checkpoints and
+/// hands them to `check(records:checkpoints:)`.
+package enum PrunedStreamVerification {
+    package struct Result {
+        package var prunedStreams = 0
+        package var breaks: [ChainVerification.Break] = []
     }
 
+    /// The embedded store's checkpoints (`prunedStream`) against its `ares-retention` events.
     static func check(_ db: Database) throws -> Result {
-        var result = Result()
-        guard try db.tableExists("prunedStream") else { return result }
-        var recorded: [String: (checkpoint: RetentionRecord.Checkpoint, version: Int64)] = [:]
+        guard try db.tableExists("prunedStream") else { return Result() }
+        var records: [(version: Int64, payload: Data)] = []
         let events = try Row.fetchCursor(db, sql: "SELECT version, payload FROM event WHERE stream = ? ORDER BY version",
                                          arguments: [RetentionRecord.stream])
-        while let row = try events.next() {
-            let version: Int64 = try row.decode(atIndex: 0)
-            let payload: Data = try row.decode(atIndex: 1)
+        while let row = try events.next() { records.append((try row.decode(atIndex: 0), try row.decode(atIndex: 1))) }
+        var checkpoints: [PrunedStream] = []
+        let rows = try Row.fetchCursor(db, sql: "SELECT id, version, lastHash, summary, prunedAt FROM prunedStream")
+        while let row = try rows.next() {
+            checkpoints.append(PrunedStream(stream: try row.decode(atIndex: 0), version: try row.decode(atIndex: 1),
+                                            headHash: try row.decode(atIndex: 2), summary: try row.decode(atIndex: 3),
+                                            prunedAtMicroseconds: try row.decode(atIndex: 4)))
+        }
+        return check(records: records, checkpoints: checkpoints)
+    }
+
+    /// `records`: the payloads of the `ares-retention` stream's events with their versions, in
+    /// version order (a later record of a stream supersedes an earlier one); `checkpoints`:
+    /// every kept checkpoint.
+    package static func check(records: [(version: Int64, payload: Data)], checkpoints: [PrunedStream]) -> Result {
+        var result = Result()
+        var recorded: [String: (checkpoint: RetentionRecord.Checkpoint, version: Int64)] = [:]
+        for (version, payload) in records {
             guard let record = try? JSONDecoder().decode(RetentionRecord.self, from: payload) else {
                 result.breaks.append(.init(stream: RetentionRecord.stream, version: version,
                                            problem: "the retention record does not decode: the checkpoints it anchors cannot be checked"))
@@ -29,11 +47,7 @@ enum PrunedStreamVerification {
             for checkpoint in record.pruned { recorded[checkpoint.stream] = (checkpoint, version) }
         }
         var seen = Set<String>()
-        let rows = try Row.fetchCursor(db, sql: "SELECT id, version, lastHash, summary, prunedAt FROM prunedStream")
-        while let row = try rows.next() {
-            let pruned = PrunedStream(stream: try row.decode(atIndex: 0), version: try row.decode(atIndex: 1),
-                                      headHash: try row.decode(atIndex: 2), summary: try row.decode(atIndex: 3),
-                                      prunedAtMicroseconds: try row.decode(atIndex: 4))
+        for pruned in checkpoints {
             result.prunedStreams += 1
             seen.insert(pruned.stream)
             guard let (checkpoint, _) = recorded[pruned.stream] else {

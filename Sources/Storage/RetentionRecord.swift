@@ -27,7 +27,7 @@ public struct RetentionRecord: Codable, Sendable, Equatable {
 
     public var pruned: [Checkpoint]
 
-    init(_ streams: [PrunedStream]) {
+    package init(_ streams: [PrunedStream]) {
         pruned = streams.map { Checkpoint(stream: $0.stream, version: $0.version, headHash: $0.headHash,
                                           summarySHA256: $0.summarySHA256, prunedAt: $0.prunedAtMicroseconds, summary: nil) }
     }
@@ -37,7 +37,7 @@ public struct RetentionRecord: Codable, Sendable, Equatable {
         try JSONDecoder().decode(RetentionRecord.self, from: payload)
     }
 
-    func encoded() throws -> Data {
+    package func encoded() throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         return try encoder.encode(self)

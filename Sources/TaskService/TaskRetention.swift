@@ -24,18 +24,27 @@ public struct TaskRetention: Sendable {
     /// Tasks summarized and removed per store transaction.
     public static let batchSize = 200
 
-    public let service: ResearchTaskService
+    public let store: any EventStore
+    /// The listing of a service in this process, which drops pruned tasks (nil: none here,
+    /// as for `ares tasks prune` on a shared database).
+    public let listing: TaskListingProjection?
     /// Forgets pruned tasks cached in memory (a server's), so that reads answer "pruned".
     public let directory: TaskDirectory?
 
     public init(service: ResearchTaskService, directory: TaskDirectory? = nil) {
-        self.service = service
+        self.init(store: service.store, listing: service.listing, directory: directory)
+    }
+
+    /// Retention over a store alone (other replicas learn of it from the `ares-retention`
+    /// record, through their change feed).
+    public init(store: any EventStore, listing: TaskListingProjection? = nil, directory: TaskDirectory? = nil) {
+        self.store = store
+        self.listing = listing
         self.directory = directory
     }
 
     /// Prunes every task whose last event is an end recorded before `cutoff`.
     public func prune(endedBefore cutoff: Date) async throws -> TaskPruneReport {
-        let store = service.store
         let streams = try await store.streams()
         let versions = Dictionary(streams.map { ($0.stream, $0.version) }, uniquingKeysWith: { first, _ in first })
         let ending: Set<String> = ["TaskCompleted", "TaskFailed", "TaskCanceled"]
@@ -65,7 +74,7 @@ public struct TaskRetention: Sendable {
             report.prunedTasks += prunedTasks.count
             report.keptTasks += outcome.skipped.filter { $0.hasPrefix("task-") }.count
             directory?.forget(prunedTasks)
-            service.listing.remove(prunedTasks)
+            listing?.remove(prunedTasks)
         }
         return report
     }
@@ -73,7 +82,7 @@ public struct TaskRetention: Sendable {
     /// The request that removes the task, with its summary; nil when it has not ended (it
     /// changed since it was chosen) or cannot be replayed.
     private func pruneRequest(for id: String) async throws -> PruneRequest? {
-        let events = try await service.store.read(stream: id)
+        let events = try await store.read(stream: id)
         guard let last = events.last else { return nil }
         var state = TaskState()
         var decoder = TaskEventStreamDecoder()

@@ -52,13 +52,10 @@ struct DatabaseImportCommand: AsyncParsableCommand {
             if present > 0 {
                 parts.append("\(summary.streamsAlreadyPresent) streams and \(summary.documentsAlreadyPresent) documents were already there")
             }
+            if summary.prunedStreams > 0 { parts.append("\(summary.prunedStreams) checkpoints of tasks removed by retention") }
             if let generation = summary.snapshotGeneration { parts.append("index snapshot at generation \(generation)") }
             print("imported \(directory.standardizedFileURL.path) into \(settings): " + parts.joined(separator: ", ")
                   + String(format: " in %.1f s", seconds))
-            if summary.prunedStreamsLeftBehind > 0 {
-                Console.warning("\(summary.prunedStreamsLeftBehind) tasks removed by retention keep their summaries in the data directory only "
-                                + "(their checkpoints are in the imported ares-retention stream)")
-            }
             print("check the copied chains with `ares verify --database` and the same URL")
         }
     }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import AresComposition
 import Foundation
+import PostgresStorage
 import TaskService
 
 extension TasksCommand {
@@ -15,13 +16,16 @@ extension TasksCommand {
                 checkpoint of its hash chain, recorded in the hash-chained `ares-retention` stream, so
                 `ares verify` still proves that nothing else changed. Freed space is given back to the file
                 system (stores created by this version) or reused for new events (older stores).
-                A running `ares serve` may keep showing a pruned task it has cached until it evicts it; its
-                own --retention setting prunes without that delay.
+                A running `ares serve` on the data directory may keep showing a pruned task it has cached until
+                it evicts it; its own --retention setting prunes without that delay.
+                With --database (or $ARES_DATABASE_URL) the tasks are pruned in PostgreSQL, where every
+                replica forgets them within its change feed's delay; autovacuum reuses the space.
                 """)
         @Option(help: ArgumentHelp("Prune tasks that ended before this long ago: \(RetentionPeriod.accepted).", valueName: "period"))
         var olderThan: String
         @OptionGroup var data: DataDirectoryOptions
         @OptionGroup var embedding: EmbedderOptions
+        @OptionGroup var database: DatabaseConnectionOptions
 
         func run() async throws {
             try await Console.reportingErrors {
@@ -31,10 +35,19 @@ extension TasksCommand {
                 } catch {
                     throw ValidationError("--older-than: \(error)")
                 }
-                let environment = try await ResearchEnvironment.open(
-                    try AresConfiguration.load(data, embedding), options: .init(languageModel: false), warning: Console.warning)
+                let configuration = try AresConfiguration.load(data, embedding, database)
                 let cutoff = period.cutoff()
-                let report = try await TaskRetention(service: environment.service).prune(endedBefore: cutoff)
+                let report: TaskPruneReport
+                if let shared = configuration.database {
+                    // The deployment's tasks are in the database (pruning the data directory would
+                    // report "nothing pruned" about tasks that exist).
+                    report = try await PostgresDatabase.withDatabase(settings: shared.settings, logger: Console.databaseLogger) { database in
+                        try await TaskRetention(store: PostgresEventStore(database: database)).prune(endedBefore: cutoff)
+                    }
+                } else {
+                    let environment = try await ResearchEnvironment.open(configuration, options: .init(languageModel: false), warning: Console.warning)
+                    report = try await TaskRetention(service: environment.service).prune(endedBefore: cutoff)
+                }
                 guard report.prunedTasks > 0 else {
                     print("No task ended before \(cutoff.formatted(.iso8601)) (\(period) ago); nothing pruned\(report.keptTasks > 0 ? " (\(report.keptTasks) kept: changed or unreadable)" : "").")
                     return

@@ -18,15 +18,15 @@ import Testing
 
         let migrate = try AresProcess.run(["db", "migrate"], environment: environment)
         #expect(migrate.status == 0, "\(migrate.stderr)")
-        #expect(migrate.stdout.contains("applied 4 migrations: 1 event store, 2 work queue, 3 api keys, 4 knowledge base; schema version 4"))
+        #expect(migrate.stdout.contains("applied 5 migrations: 1 event store, 2 work queue, 3 api keys, 4 knowledge base, 5 retention; schema version 5"))
         let again = try AresProcess.run(["db", "migrate", "--database", cluster.url(database: database)],
                                         environment: ["ARES_DATABASE_PASSWORD_FILE": cluster.passwordFile.path])
-        #expect(again.stdout.contains("schema is up to date at version 4"))
+        #expect(again.stdout.contains("schema is up to date at version 5"))
 
         let after = try AresProcess.run(["db", "status", "--format", "json"], environment: environment)
         #expect(after.status == 0)
         let json = try JSONSerialization.jsonObject(with: Data(after.stdout.utf8)) as? [String: Any]
-        #expect(json?["version"] as? Int == 4)
+        #expect(json?["version"] as? Int == 5)
         #expect((json?["pending"] as? [Any])?.isEmpty == true)
         #expect((json?["applied"] as? [[String: Any]])?.first?["name"] as? String == "event store")
         for output in [before, migrate, again, after] {
@@ -46,13 +46,13 @@ import Testing
         #expect(forged.stderr.contains("chain break: task-x v1: its content does not match its hash"), "\(forged.stderr)")
 
         // A schema from a newer ares: status says so, migrate refuses.
-        try cluster.superuserSQL("INSERT INTO ares_schema_migrations (version, name) VALUES (5, 'future')", database: database)
+        try cluster.superuserSQL("INSERT INTO ares_schema_migrations (version, name) VALUES (6, 'future')", database: database)
         let newer = try AresProcess.run(["db", "migrate"], environment: environment)
         #expect(newer.status == 1)
-        #expect(newer.stderr.contains("database schema is at version 5, this ares knows up to 4: upgrade ares"))
+        #expect(newer.stderr.contains("database schema is at version 6, this ares knows up to 5: upgrade ares"))
         let newerStatus = try AresProcess.run(["db", "status"], environment: environment)
         #expect(newerStatus.status == 1)
-        #expect(newerStatus.stdout.contains("schema version: 5 (this ares knows up to 4)"))
+        #expect(newerStatus.stdout.contains("schema version: 6 (this ares knows up to 5)"))
     }
 
     @Test func problemsAreOneLineWithoutThePassword() async throws {

@@ -5,7 +5,8 @@ import Testing
 /// `ares db import --from-data-dir` (issue 16) as a user runs it: a data directory made by real
 /// commands (ingest, research tasks, keys created and revoked) is moved into a real PostgreSQL,
 /// and then everything works from there: the same chains verify, searches find the same
-/// passages, a replica serves the imported tasks to the imported key and refuses the revoked one.
+/// passages, a replica serves the imported tasks to the imported key and refuses the revoked one,
+/// and a task removed by retention before the import answers with its summary.
 @Suite(.serialized) struct DataDirectoryImportTests {
     @Test func anImportedDataDirectoryWorksFromTheDatabase() async throws {
         let cluster = try await TestPostgresCluster.shared()
@@ -13,13 +14,19 @@ import Testing
         let environment = cluster.environment(database: database)
         let source = try ServerProcess.makeDataDirectory()
         defer { try? FileManager.default.removeItem(at: source) }
-        var taskIDs: [String] = []
-        for question in ["How are tasks resumed after a crash?", "How are API keys revoked?"] {
+        func ask(_ question: String) async throws -> String {
             let asked = try await ServerProcess.ares(["ask", question, "--format", "json", "--data-dir", source.path])
             #expect(asked.status == 0, "\(asked.stderr)")
             let report = try JSONSerialization.jsonObject(with: Data(asked.stdout.utf8)) as? [String: Any]
-            taskIDs.append(try #require(report?["taskId"] as? String, "\(asked.stdout.prefix(300))"))
+            return try #require(report?["taskId"] as? String, "\(asked.stdout.prefix(300))")
         }
+        // A task removed by retention: its checkpoint and summary move too.
+        let prunedID = try await ask("Which formats can be ingested?")
+        try await Task.sleep(for: .seconds(1.1))
+        let pruned = try await ServerProcess.ares(["tasks", "prune", "--older-than", "1s", "--data-dir", source.path])
+        #expect(pruned.status == 0 && pruned.stdout.contains("pruned 1 tasks"), "\(pruned.stdout)\(pruned.stderr)")
+        var taskIDs: [String] = []
+        for question in ["How are tasks resumed after a crash?", "How are API keys revoked?"] { taskIDs.append(try await ask(question)) }
         // An admin sees every task, also those asked from the command line (which have no owner).
         let kept = try ServerProcess.createKey(role: "admin", in: source, name: "kept")
         let revoked = try ServerProcess.createKey(role: "researcher", in: source, name: "revoked")
@@ -28,12 +35,14 @@ import Testing
         #expect(revocation.status == 0, "\(revocation.stderr)")
         let verifiedBefore = try await ServerProcess.ares(["verify", "--data-dir", source.path])
         #expect(verifiedBefore.status == 0 && verifiedBefore.stdout.hasPrefix("ok: "), "\(verifiedBefore.stderr)")
+        #expect(verifiedBefore.stdout.contains("1 pruned streams match their retention checkpoints"), "\(verifiedBefore.stdout)")
 
         let imported = try await ServerProcess.ares(["db", "import", "--from-data-dir", source.path], environment: environment)
         #expect(imported.status == 0, "\(imported.stderr)")
         #expect(imported.stdout.contains("events: ") && imported.stdout.contains("documents: "), "progress lines: \(imported.stdout)")
         #expect(imported.stdout.contains("2 API keys (1 revoked)"), "\(imported.stdout)")
         #expect(imported.stdout.contains("index snapshot at generation"), "\(imported.stdout)")
+        #expect(imported.stdout.contains("1 checkpoints of tasks removed by retention"), "\(imported.stdout)")
 
         // The very chains: the same verdict line, and every event's stream, version and hash.
         let verifiedAfter = try await ServerProcess.ares(["verify", "--data-dir", source.path + "-unused"], environment: environment)
@@ -83,6 +92,9 @@ import Testing
             let task = try await replica.rpc("GetTask", params: ["id": id], key: kept).json()
             #expect(value(task, "result", "status", "state") as? String == "TASK_STATE_COMPLETED", "\(task)")
         }
+        let prunedTask = try await replica.rpc("GetTask", params: ["id": prunedID], key: kept).json()
+        #expect(value(prunedTask, "error", "data", "0", "reason") as? String == "TASK_PRUNED", "\(prunedTask)")
+        #expect(value(prunedTask, "error", "data", "0", "metadata", "question") as? String == "Which formats can be ingested?")
         let refused = try await replica.rpc("GetTask", params: ["id": taskIDs[0]], key: revoked)
         #expect(refused.status == 401)
         #expect((value(try refused.json(), "error", "message") as? String ?? "").contains("revoked"))

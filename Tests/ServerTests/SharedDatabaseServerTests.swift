@@ -107,25 +107,70 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: shipping.path), "nothing was shipped")
     }
 
-    /// Retention is the embedded event store's: a server (or `ares mcp`) on PostgreSQL with it is
-    /// refused at start, in one line, rather than keeping every task while the operator believes otherwise.
-    @Test func retentionIsRefusedWithADatabase() throws {
-        let data = FileManager.default.temporaryDirectory.appendingPathComponent("ares-db-retention-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: data) }
-        // `ares mcp` is one more replica on a database: the same refusal (its retention comes
-        // from the environment or the configuration file).
-        let mcp = ["mcp", "--data-dir", data.path, "--database", "postgres://ares@127.0.0.1:1/ares"]
-        for (arguments, environment) in [(["serve", "--dev", "--port", "0", "--data-dir", data.path,
-                                           "--database", "postgres://ares@127.0.0.1:1/ares", "--retention", "30d"], [String: String]()),
-                                          (["serve", "--dev", "--port", "0", "--data-dir", data.path,
-                                            "--database", "postgres://ares@127.0.0.1:1/ares"], ["ARES_RETENTION": "30d"]),
-                                          (mcp, ["ARES_RETENTION": "30d"])] {
-            let outcome = try ServerProcess.ares(arguments, environment: environment)
-            #expect(outcome.status != 0)
-            let message = outcome.stderr.trimmingCharacters(in: .whitespacesAndNewlines)
-            #expect(message.contains("--retention prunes ended tasks") && message.contains("not supported yet"), "\(message)")
-            #expect(!message.contains("\n"), "one line: \(message)")
+    /// Retention on PostgreSQL: replica A prunes with `--retention 2s`; replica B, which cached the
+    /// task it ran, answers with the summary too once the retention record reaches it through the
+    /// change feed; `ares tasks prune` prunes in the database when one is configured; the chains
+    /// and checkpoints verify.
+    @Test func retentionOnADatabasePrunesForEveryReplica() async throws {
+        let cluster = try await TestPostgresCluster.shared()
+        let environment = cluster.environment(database: try cluster.createDatabase(prefix: "retention"))
+        let dataA = try SharedKnowledgeServerTests.emptyDirectory("retention-a")
+        let dataB = try SharedKnowledgeServerTests.emptyDirectory("retention-b")
+        defer { for data in [dataA, dataB] { try? FileManager.default.removeItem(at: data) } }
+        let ingested = try await ServerProcess.ares(["ingest", ServerProcess.docsFolder.path, "--data-dir", dataA.path], environment: environment)
+        #expect(ingested.status == 0, "\(ingested.stderr)")
+        let created = try ServerProcess.ares(["keys", "create", "--role", "researcher", "--name", "retention", "--data-dir", dataA.path],
+                                             environment: environment)
+        let key = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let replicaA = try ServerProcess(dataDirectory: dataA, arguments: ["--replica-id", "replica-a", "--retention", "2s"], environment: environment)
+        defer { replicaA.stop() }
+        let replicaB = try ServerProcess(dataDirectory: dataB, arguments: ["--replica-id", "replica-b"], environment: environment)
+        defer { replicaB.stop() }
+        try await Self.waitUntilReady(replicaA)
+        try await Self.waitUntilReady(replicaB)
+
+        func ask(_ replica: ServerProcess, _ text: String) async throws -> String {
+            let answer = try await replica.rpc("SendMessage", params: [
+                "message": ["messageId": UUID().uuidString, "role": "ROLE_USER", "parts": [["text": text]]],
+            ], key: key).json()
+            #expect(value(answer, "result", "task", "status", "state") as? String == "TASK_STATE_COMPLETED", "\(answer)")
+            return try #require(value(answer, "result", "task", "id") as? String, "\(answer)")
         }
+        /// GetTask on `replica` until it answers TASK_PRUNED (20 s: room for a loaded machine).
+        func waitUntilPruned(_ id: String, on replica: ServerProcess) async throws -> [String: Any] {
+            var answer: [String: Any] = [:]
+            for _ in 0..<200 {
+                answer = try await replica.rpc("GetTask", params: ["id": id], key: key).json()
+                if value(answer, "error", "data", "0", "reason") as? String == "TASK_PRUNED" { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            return answer
+        }
+
+        // Asked on B, which holds the ended task in memory; A's retention removes it from the database.
+        let first = try await ask(replicaB, "How are tasks resumed after a crash?")
+        let cached = try await replicaB.rpc("GetTask", params: ["id": first], key: key).json()
+        #expect(value(cached, "result", "status", "state") as? String == "TASK_STATE_COMPLETED", "\(cached)")
+        for replica in [replicaA, replicaB] {
+            let answer = try await waitUntilPruned(first, on: replica)
+            #expect(value(answer, "error", "data", "0", "reason") as? String == "TASK_PRUNED", "\(answer)")
+            #expect(value(answer, "error", "data", "0", "metadata", "question") as? String == "How are tasks resumed after a crash?")
+        }
+        let listed = try await replicaB.rpc("ListTasks", params: [:], key: key).json()
+        #expect(value(listed, "result", "totalSize") as? Int == 0, "B's listing dropped it too: \(listed)")
+
+        // By hand, with the database from the environment: the tasks are pruned there.
+        #expect(replicaA.terminate() == 0)
+        let second = try await ask(replicaB, "What does ares verify check?")
+        try await Task.sleep(for: .seconds(1.1))
+        let pruned = try ServerProcess.ares(["tasks", "prune", "--older-than", "1s", "--data-dir", dataB.path], environment: environment)
+        #expect(pruned.status == 0 && pruned.stdout.contains("pruned 1 tasks"), "\(pruned.stdout)\(pruned.stderr)")
+        let answer = try await waitUntilPruned(second, on: replicaB)
+        #expect(value(answer, "error", "data", "0", "reason") as? String == "TASK_PRUNED", "\(answer)")
+
+        let verify = try ServerProcess.ares(["db", "verify"], environment: environment)
+        #expect(verify.status == 0 && verify.stdout.contains("2 pruned streams match their retention checkpoints"), "\(verify.stdout)\(verify.stderr)")
+        #expect(replicaB.terminate() == 0)
     }
 
     /// A password in the URL is refused before anything connects, in one line that does not repeat it.

@@ -13,14 +13,5 @@ extension AresConfiguration {
                 and drop --backup-to (or ARES_BACKUP_TO)
                 """)
         }
-        if retention != nil {
-            // PostgreSQL's event store cannot prune yet: the server would start and warn at
-            // every round while keeping everything, which a user who asked for retention
-            // would not notice until the disk filled.
-            throw ConfigurationError(setting: ConfigurationSetting.retention.name, """
-                --retention prunes ended tasks from the embedded event store; with --database it is not supported yet \
-                (the tasks are kept): drop --retention (or ARES_RETENTION, or retention in the configuration file)
-                """)
-        }
     }
 }

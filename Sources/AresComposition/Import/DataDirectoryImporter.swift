@@ -39,9 +39,10 @@ public struct DataDirectoryImporter: Sendable {
         public var snapshotGeneration: Int64?
         /// Whether this run continued an import of the same directory that had not finished.
         public var resumed = false
-        /// Streams removed by retention in the data directory: their checkpoints stay there
-        /// (the `ares-retention` stream, imported, records them hash-chained).
-        public var prunedStreamsLeftBehind = 0
+        /// Checkpoints (and summaries) of streams removed by retention, copied.
+        public var prunedStreams = 0
+        /// Checkpoints the database held already (an earlier run).
+        public var prunedStreamsAlreadyPresent = 0
     }
 
     /// Events per transaction (and payload bytes): one commit carries many small task streams,
@@ -49,6 +50,8 @@ public struct DataDirectoryImporter: Sendable {
     static let eventsPerBatch = 2_000
     static let bytesPerBatch = 8 << 20
     static let documentsPerBatch = 25
+    /// Checkpoints per statement (each a few hundred bytes of summary).
+    static let prunedStreamsPerBatch = 1_000
 
     public let dataDirectory: URL
     public let database: PostgresDatabase
@@ -94,7 +97,6 @@ public struct DataDirectoryImporter: Sendable {
                 for problem in verification.breaks where !streams.contains(problem.stream) { streams.append(problem.stream) }
                 throw DataDirectoryImportError.brokenChains(file: ResearchEnvironment.eventStoreFileName, streams: streams, first: first.description)
             }
-            summary.prunedStreamsLeftBehind = verification.prunedStreams
         }
         return try await copy(events: events, documents: documents, keys: keys, summary: summary)
     }
@@ -170,7 +172,21 @@ public struct DataDirectoryImporter: Sendable {
                                                ImportMarker(dataDirectory: dataDirectory.path, startedAt: startedAt).encoded())
         if summary.resumed { progress("resuming the import of \(dataDirectory.path) begun \(startedAt.formatted(.iso8601))") }
 
-        if let events { try await copyEvents(plans, from: events, to: target, summary: &summary) }
+        if let events {
+            try await copyEvents(plans, from: events, to: target, summary: &summary)
+            // After the retention stream that records them: `verify` checks one against the other.
+            let pruned = try await events.prunedStreams(prefix: "")
+            var start = pruned.startIndex
+            while start < pruned.endIndex {
+                let end = min(start + Self.prunedStreamsPerBatch, pruned.endIndex)
+                summary.prunedStreams += try await target.insertPrunedStreams(Array(pruned[start..<end]))
+                start = end
+            }
+            summary.prunedStreamsAlreadyPresent = pruned.count - summary.prunedStreams
+            if !pruned.isEmpty {
+                progress("tasks removed by retention: \(summary.prunedStreams) checkpoints copied, \(summary.prunedStreamsAlreadyPresent) already present")
+            }
+        }
         let (insertedKeys, revocations) = try await target.insertKeys(keys)
         summary.apiKeys = insertedKeys
         summary.revocations = revocations

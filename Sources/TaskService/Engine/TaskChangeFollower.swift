@@ -30,6 +30,9 @@ import Storage
 ///   notification that carries it is the one every append commit sends anyway: no notifying
 ///   enqueue, whose commits PostgreSQL would serialize.
 ///
+/// - Retention: the `ares-retention` record of a prune on any replica makes this one forget the
+///   pruned tasks it holds in memory.
+///
 /// Steps this replica recorded come back through the feed too; the directory and the listing
 /// apply each stream version once.
 public final class TaskChangeFollower: Service, Sendable {
@@ -61,7 +64,12 @@ public final class TaskChangeFollower: Service, Sendable {
         let directory = runner.directory
         let listing = runner.service.listing
         var submitted = false
-        for stored in batch where stored.stream.hasPrefix("task-") {
+        for stored in batch {
+            if stored.stream == RetentionRecord.stream {
+                forgetPruned(stored)
+                continue
+            }
+            guard stored.stream.hasPrefix("task-") else { continue }
             // The listing merges by stream version: a step recorded here and read back is one step.
             listing.record(stored)
             await directory.applyFollowed(stored)
@@ -71,6 +79,20 @@ public final class TaskChangeFollower: Service, Sendable {
             if stored.version == 1 { submitted = true }
         }
         if submitted { runner.wake() }
+    }
+
+    /// Tasks another replica (or `ares tasks prune`) removed by retention leave this replica's
+    /// cache of ended tasks and its listing: GetTask here answers with the summary, as on the
+    /// replica that pruned.
+    private func forgetPruned(_ stored: StoredEvent) {
+        guard let record = try? RetentionRecord.decode(stored.payload) else {
+            logger.warning("a retention record does not decode; pruned tasks stay cached until evicted",
+                           metadata: ["version": "\(stored.version)"])
+            return
+        }
+        let tasks = record.pruned.map(\.stream).filter { $0.hasPrefix("task-") }
+        runner.directory.forget(tasks)
+        runner.service.listing.remove(tasks)
     }
 
     /// The event types that end a task (`TaskEvent.isEnding`), by their stored names.
