@@ -28,11 +28,11 @@ swift test --skip-build --filter "ValidationTests|SharedQueueRunnerTests|TaskRun
 # a database the docs were ingested into once, in one throwaway cluster, and every ares run of the
 # test uses it (~90 s): the A2A, security, rate-limit, audit, tracing and idempotency suites, the
 # access matrix, OIDC, TLS and mTLS, the interop clients (a2a-sdk, mcp over HTTP and over stdio, where
-# `ares mcp` is one more replica on the database), the web console in a real browser. Left out: the
-# data directory's file-mode test (its files exist only on SQLite), the two-replica idempotency test
-# (on PostgreSQL already in the main run) and retention (the embedded store's; serve and mcp refuse
-# --retention with --database).
-ARES_TEST_BACKEND=postgres swift test --skip-build --filter "ServerTests\.(A2AServerTests|SecurityFindingsTests|RateLimitTests|AuditTrailEndToEndTests|TracingTests|MessageIdempotencyTests|AccessMatrixTests|OIDCTests|TLSTests|InteropTests|TraceLogMetadataTests|SpecialPurposeAddressesTests|ConsoleBrowserTests|ConsoleOIDCBrowserTests|ConsoleServingTests)" --skip "theDataDirectoryIsPrivateAndAnExistingOneIsTightened|retriesOnAnyReplicaReturnOneTaskOnPostgreSQL"
+# `ares mcp` is one more replica on the database), retention (`ares tasks prune` and `serve
+# --retention` on the database), the web console in a real browser. Left out: the data directory's
+# file-mode test (its files exist only on SQLite) and the two-replica idempotency test (on
+# PostgreSQL already in the main run).
+ARES_TEST_BACKEND=postgres swift test --skip-build --filter "ServerTests\.(A2AServerTests|RetentionTests|SecurityFindingsTests|RateLimitTests|AuditTrailEndToEndTests|TracingTests|MessageIdempotencyTests|AccessMatrixTests|OIDCTests|TLSTests|InteropTests|TraceLogMetadataTests|SpecialPurposeAddressesTests|ConsoleBrowserTests|ConsoleOIDCBrowserTests|ConsoleServingTests)" --skip "theDataDirectoryIsPrivateAndAnExistingOneIsTightened|retriesOnAnyReplicaReturnOneTaskOnPostgreSQL"
 swift test --skip-build --filter "OpenLoopGeneratorTests|GateTests"
 # The machine-lost drill, short (issue 12): 100 tasks under load, SIGKILL, data directory
 # deleted, restored from the continuous backup (~15 s). It fails when a task acknowledged more

@@ -12,17 +12,16 @@ struct TasksCommand: AsyncParsableCommand {
         subcommands: [List.self, Show.self, Events.self, Resume.self, Cancel.self, Prune.self]
     )
 
-    /// These subcommands read the data directory's event store only. With a database configured
-    /// (`$ARES_DATABASE_URL`, as on a replica's host) the deployment's tasks are in PostgreSQL,
-    /// and reading the data directory would answer "no tasks" or "no such task" about tasks
-    /// that exist: refused, saying where they are instead (issue 16, found by the server suites
-    /// on PostgreSQL).
+    /// `ares tasks resume` runs tasks itself, on the data directory's event store only. With a
+    /// database configured (`$ARES_DATABASE_URL`, as on a replica's host) the replicas resume
+    /// the deployment's tasks themselves (a replica takes over a task whose lease expired), and
+    /// running them here too could run one twice: refused, saying so.
     static func dataDirectoryOnly(_ configuration: AresConfiguration, _ subcommand: String) throws -> AresConfiguration {
         guard let database = configuration.database else { return configuration }
         throw ValidationError("""
-            ares tasks \(subcommand) reads the data directory's tasks, but a database is configured \
-            (\(database.settings.database) from --database or $ARES_DATABASE_URL), which holds the tasks: \
-            use a server's A2A methods (ListTasks, GetTask, CancelTask) or `ares verify --database`
+            ares tasks \(subcommand) runs the data directory's unfinished tasks, but a database is configured \
+            (\(database.settings.database) from --database or $ARES_DATABASE_URL), whose tasks the replicas resume themselves \
+            (a replica takes over a task whose lease expired): start a replica with `ares serve --database`
             """)
     }
 
@@ -30,21 +29,23 @@ struct TasksCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List tasks, newest first.")
         @OptionGroup var data: DataDirectoryOptions
         @OptionGroup var embedding: EmbedderOptions
+        @OptionGroup var database: DatabaseConnectionOptions
 
         func run() async throws {
             try await Console.reportingErrors {
-                let environment = try await ResearchEnvironment.open(
-                    try TasksCommand.dataDirectoryOnly(AresConfiguration.load(data, embedding), "list"), options: .init(languageModel: false), warning: Console.warning)
-                let streams = try await environment.service.store.streams().filter { $0.stream.hasPrefix("task-") }
-                let pruned = try await environment.service.prunedTasks()
-                if streams.isEmpty, pruned.isEmpty { print("No tasks yet: ask something with `ares ask \"QUESTION\"`.") }
-                for stream in streams {
-                    let state = try await environment.service.state(of: stream.stream)
-                    print("\(stream.stream)  \((state.phase?.rawValue ?? "?").padding(toLength: 10, withPad: " ", startingAt: 0))  \(stream.version) events  \(state.question.prefix(80))")
-                }
-                // Removed by retention: only their summaries remain.
-                for summary in pruned {
-                    print("\(summary.taskID)  \("pruned".padding(toLength: 10, withPad: " ", startingAt: 0))  \(summary.state), \(summary.events) events, pruned \(summary.prunedAt?.formatted(.iso8601) ?? "?")  \(summary.question.prefix(80))")
+                try await ResearchEnvironment.withTaskService(
+                    AresConfiguration.load(data, embedding, database), logger: Console.databaseLogger, warning: Console.warning) { service in
+                    let streams = try await service.store.streams().filter { $0.stream.hasPrefix("task-") }
+                    let pruned = try await service.prunedTasks()
+                    if streams.isEmpty, pruned.isEmpty { print("No tasks yet: ask something with `ares ask \"QUESTION\"`.") }
+                    for stream in streams {
+                        let state = try await service.state(of: stream.stream)
+                        print("\(stream.stream)  \((state.phase?.rawValue ?? "?").padding(toLength: 10, withPad: " ", startingAt: 0))  \(stream.version) events  \(state.question.prefix(80))")
+                    }
+                    // Removed by retention: only their summaries remain.
+                    for summary in pruned {
+                        print("\(summary.taskID)  \("pruned".padding(toLength: 10, withPad: " ", startingAt: 0))  \(summary.state), \(summary.events) events, pruned \(summary.prunedAt?.formatted(.iso8601) ?? "?")  \(summary.question.prefix(80))")
+                    }
                 }
             }
         }
@@ -56,19 +57,21 @@ struct TasksCommand: AsyncParsableCommand {
         @Option(help: "markdown or json.") var format: AskCommand.ReportFormat = .markdown
         @OptionGroup var data: DataDirectoryOptions
         @OptionGroup var embedding: EmbedderOptions
+        @OptionGroup var database: DatabaseConnectionOptions
 
         func run() async throws {
             try await Console.reportingErrors {
-                let environment = try await ResearchEnvironment.open(
-                    try TasksCommand.dataDirectoryOnly(AresConfiguration.load(data, embedding), "show"), options: .init(languageModel: false), warning: Console.warning)
-                let state = try await environment.service.state(of: id)
-                switch format {
-                case .json: print(try TaskReportJSON.encode(taskID: id, state: state, totalMilliseconds: nil))
-                case .markdown:
-                    print("task \(id): \(state.phase?.rawValue ?? "?") after \(state.eventCount) events, \(state.round) round(s)")
-                    if let reason = state.endReason { print("reason: \(reason)") }
-                    print("")
-                    print(state.report?.markdown ?? "(no report yet)")
+                try await ResearchEnvironment.withTaskService(
+                    AresConfiguration.load(data, embedding, database), logger: Console.databaseLogger, warning: Console.warning) { service in
+                    let state = try await service.state(of: id)
+                    switch format {
+                    case .json: print(try TaskReportJSON.encode(taskID: id, state: state, totalMilliseconds: nil))
+                    case .markdown:
+                        print("task \(id): \(state.phase?.rawValue ?? "?") after \(state.eventCount) events, \(state.round) round(s)")
+                        if let reason = state.endReason { print("reason: \(reason)") }
+                        print("")
+                        print(state.report?.markdown ?? "(no report yet)")
+                    }
                 }
             }
         }
@@ -77,22 +80,27 @@ struct TasksCommand: AsyncParsableCommand {
     struct Cancel: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Cancel an unfinished task: it is recorded as canceled, with the reason.",
-            discussion: "A server running the task stops it at its next step (its next append finds the task canceled).")
+            discussion: """
+                A server running the task stops it at its next step (its next append finds the task canceled). \
+                With --database, the replica running it stops it when the cancellation reaches it through its change feed.
+                """)
         @Argument(help: "The task id.") var id: String
         @Option(help: "Why, for the task's log.") var reason = "canceled from the command line"
         @OptionGroup var data: DataDirectoryOptions
         @OptionGroup var embedding: EmbedderOptions
+        @OptionGroup var database: DatabaseConnectionOptions
 
         func run() async throws {
             try await Console.reportingErrors {
-                let environment = try await ResearchEnvironment.open(
-                    try TasksCommand.dataDirectoryOnly(AresConfiguration.load(data, embedding), "cancel"), options: .init(languageModel: false), warning: Console.warning)
-                let before = try await environment.service.state(of: id)
-                guard !before.isTerminal else {
-                    throw ValidationError("task \(id) has already ended (\(before.phase?.rawValue ?? "?")); there is nothing to cancel")
+                try await ResearchEnvironment.withTaskService(
+                    AresConfiguration.load(data, embedding, database), logger: Console.databaseLogger, warning: Console.warning) { service in
+                    let before = try await service.state(of: id)
+                    guard !before.isTerminal else {
+                        throw ValidationError("task \(id) has already ended (\(before.phase?.rawValue ?? "?")); there is nothing to cancel")
+                    }
+                    let after = try await service.cancelNotRunning(id, reason: reason)
+                    print("task \(id): \(after.phase?.rawValue ?? "?") (\(after.endReason ?? reason))")
                 }
-                let after = try await environment.service.cancelNotRunning(id, reason: reason)
-                print("task \(id): \(after.phase?.rawValue ?? "?") (\(after.endReason ?? reason))")
             }
         }
     }
@@ -102,16 +110,18 @@ struct TasksCommand: AsyncParsableCommand {
         @Argument(help: "The task id.") var id: String
         @OptionGroup var data: DataDirectoryOptions
         @OptionGroup var embedding: EmbedderOptions
+        @OptionGroup var database: DatabaseConnectionOptions
 
         func run() async throws {
             try await Console.reportingErrors {
-                let environment = try await ResearchEnvironment.open(
-                    try TasksCommand.dataDirectoryOnly(AresConfiguration.load(data, embedding), "events"), options: .init(languageModel: false), warning: Console.warning)
-                let formatter = ISO8601DateFormatter()
-                formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-                for (stored, event) in try await environment.service.events(of: id) {
-                    let detail = TaskProgressLine.describe(event) ?? "question: \(stateQuestion(event))"
-                    print("\(stored.version)\t\(formatter.string(from: stored.recordedAt))\t\(stored.type)\t\(detail)")
+                try await ResearchEnvironment.withTaskService(
+                    AresConfiguration.load(data, embedding, database), logger: Console.databaseLogger, warning: Console.warning) { service in
+                    let formatter = ISO8601DateFormatter()
+                    formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+                    for (stored, event) in try await service.events(of: id) {
+                        let detail = TaskProgressLine.describe(event) ?? "question: \(stateQuestion(event))"
+                        print("\(stored.version)\t\(formatter.string(from: stored.recordedAt))\t\(stored.type)\t\(detail)")
+                    }
                 }
             }
         }

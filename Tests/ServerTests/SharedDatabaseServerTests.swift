@@ -109,8 +109,8 @@ import Testing
 
     /// Retention on PostgreSQL: replica A prunes with `--retention 2s`; replica B, which cached the
     /// task it ran, answers with the summary too once the retention record reaches it through the
-    /// change feed; `ares tasks prune` prunes in the database when one is configured; the chains
-    /// and checkpoints verify.
+    /// change feed; `ares tasks prune` prunes in the database when one is configured (and `ares
+    /// tasks list`, `show`, `events` and `cancel` read it); the chains and checkpoints verify.
     @Test func retentionOnADatabasePrunesForEveryReplica() async throws {
         let cluster = try await TestPostgresCluster.shared()
         let environment = cluster.environment(database: try cluster.createDatabase(prefix: "retention"))
@@ -156,17 +156,26 @@ import Testing
             #expect(value(answer, "error", "data", "0", "reason") as? String == "TASK_PRUNED", "\(answer)")
             #expect(value(answer, "error", "data", "0", "metadata", "question") as? String == "How are tasks resumed after a crash?")
         }
-        let listed = try await replicaB.rpc("ListTasks", params: [:], key: key).json()
-        #expect(value(listed, "result", "totalSize") as? Int == 0, "B's listing dropped it too: \(listed)")
+        let listedOnB = try await replicaB.rpc("ListTasks", params: [:], key: key).json()
+        #expect(value(listedOnB, "result", "totalSize") as? Int == 0, "B's listing dropped it too: \(listedOnB)")
 
         // By hand, with the database from the environment: the tasks are pruned there.
         #expect(replicaA.terminate() == 0)
         let second = try await ask(replicaB, "What does ares verify check?")
+        // The task commands read the database too.
+        let events = try ServerProcess.ares(["tasks", "events", second, "--data-dir", dataB.path], environment: environment)
+        #expect(events.status == 0 && events.stdout.contains("TaskSubmitted") && events.stdout.contains("TaskCompleted"), "\(events.stdout)\(events.stderr)")
+        let cancel = try ServerProcess.ares(["tasks", "cancel", second, "--data-dir", dataB.path], environment: environment)
+        #expect(cancel.status != 0 && cancel.stderr.contains("has already ended (completed)"), "\(cancel.stderr)")
         try await Task.sleep(for: .seconds(1.1))
         let pruned = try ServerProcess.ares(["tasks", "prune", "--older-than", "1s", "--data-dir", dataB.path], environment: environment)
         #expect(pruned.status == 0 && pruned.stdout.contains("pruned 1 tasks"), "\(pruned.stdout)\(pruned.stderr)")
         let answer = try await waitUntilPruned(second, on: replicaB)
         #expect(value(answer, "error", "data", "0", "reason") as? String == "TASK_PRUNED", "\(answer)")
+        let listed = try ServerProcess.ares(["tasks", "list", "--data-dir", dataB.path], environment: environment)
+        #expect(listed.status == 0 && listed.stdout.contains("\(first)  pruned") && listed.stdout.contains("\(second)  pruned"), "\(listed.stdout)\(listed.stderr)")
+        let shown = try ServerProcess.ares(["tasks", "show", second, "--data-dir", dataB.path], environment: environment)
+        #expect(shown.status != 0 && shown.stderr.contains("removed by retention") && shown.stderr.contains("What does ares verify check?"), "\(shown.stderr)")
 
         let verify = try ServerProcess.ares(["db", "verify"], environment: environment)
         #expect(verify.status == 0 && verify.stdout.contains("2 pruned streams match their retention checkpoints"), "\(verify.stdout)\(verify.stderr)")
