@@ -3,7 +3,8 @@
 # (issue 16's targets: SendMessage returnImmediately through two replicas ≥ 50 % of the
 # embedded server's req/s with p99 ≤ 50 ms; GetTask through both ≥ 80 %).
 #
-#   bash bench/postgres/replicas.sh [DURATION_SECONDS] [CONNECTIONS]     (defaults 10 and 64; ARES=PATH: another build)
+#   bash bench/postgres/replicas.sh [DURATION_SECONDS] [CONNECTIONS]     (defaults 10 and 64; ARES=PATH: another build;
+#                                                                        REPLICA_WORKERS=N: each replica's --max-running-tasks, default 2)
 #
 # Load: two wrk processes at once, each -t1 -c(CONNECTIONS/2). Embedded: both on the one
 # server; PostgreSQL: one on each replica (what a load balancer in front would do). req/s is
@@ -73,6 +74,9 @@ echo "machine: $(nproc) cores, $(awk '/MemTotal/ {print int($2/1048576)}' /proc/
 cp -r "$WORK/embedded" "$WORK/replica-a"
 cp -r "$WORK/embedded" "$WORK/replica-b"
 SERVE=(--max-queued-tasks 10000000 --max-running-tasks 2 --rate-limits off)
+# Each replica's research workers (REPLICA_WORKERS; default 2, as the embedded server's): with 1,
+# the two replicas together run as many tasks at once as the embedded server, on the same cores.
+REPLICA_SERVE=(--max-queued-tasks 10000000 --max-running-tasks "${REPLICA_WORKERS:-2}" --rate-limits off)
 
 # The embedded server alone on the machine.
 KEY=$("$ARES" keys create --role admin --name bench --data-dir "$WORK/embedded" 2>/dev/null)
@@ -90,8 +94,8 @@ kill "$EMBEDDED_PID"; wait "$EMBEDDED_PID" 2>/dev/null || true
 eval "$(bash scripts/postgres-test-cluster.sh start "$CLUSTER" $$)"
 export ARES_DATABASE_URL ARES_DATABASE_PASSWORD_FILE
 PG_KEY=$("$ARES" keys create --role admin --name bench --data-dir "$WORK/replica-a" 2>/dev/null)
-"$ARES" serve --port 18491 --data-dir "$WORK/replica-a" --replica-id bench-a "${SERVE[@]}" > "$WORK/replica-a.log" 2>&1 &
-"$ARES" serve --port 18492 --data-dir "$WORK/replica-b" --replica-id bench-b "${SERVE[@]}" > "$WORK/replica-b.log" 2>&1 &
+"$ARES" serve --port 18491 --data-dir "$WORK/replica-a" --replica-id bench-a "${REPLICA_SERVE[@]}" > "$WORK/replica-a.log" 2>&1 &
+"$ARES" serve --port 18492 --data-dir "$WORK/replica-b" --replica-id bench-b "${REPLICA_SERVE[@]}" > "$WORK/replica-b.log" 2>&1 &
 wait_ready http://127.0.0.1:18491
 wait_ready http://127.0.0.1:18492
 PG_TASK=$(seed_task http://127.0.0.1:18491 "$PG_KEY")
