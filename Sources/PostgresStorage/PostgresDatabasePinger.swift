@@ -19,22 +19,46 @@ public struct PostgresDatabasePinger: Sendable {
         self.database = database
     }
 
-    /// Nil when the database answered both ways; else the problem, in one line.
-    public func ping(id: Int) async -> String? {
-        async let direct = pingDirectly(id: id)
-        async let pool = pingThroughPool()
-        let (directProblem, poolProblem) = await (direct, pool)
-        database.recordPoolProbe(pool: poolProblem == nil, direct: directProblem == nil)
-        if let directProblem { return directProblem }
-        return poolProblem.map { "the connection pool does not answer (the server does): \($0)" }
+    /// What one ping found.
+    public struct Outcome: Sendable, Equatable {
+        /// Nil when the database answered both ways; else the problem, in one line.
+        public var problem: String?
+        /// How full PostgreSQL's notification queue is, 0 to 1 (`pg_notification_queue_usage()`),
+        /// as the pool's connection read it; nil when it did not answer.
+        public var notificationQueueUsage: Double?
     }
 
-    private func pingThroughPool() async -> String? {
+    /// Nil when the database answered both ways; else the problem, in one line.
+    public func ping(id: Int) async -> String? {
+        await check(id: id).problem
+    }
+
+    /// The ping, with what the pool's query read on the way: the notification queue's usage.
+    ///
+    /// Why that is watched: a session that LISTENs and stops reading (a stopped replica, a
+    /// client idle in a transaction) keeps PostgreSQL from freeing the queue, and once it is
+    /// full every commit that notifies fails — at commit, after an autocommit statement's rows
+    /// came back, which PostgresNIO reports as success (BENCHMARKS.md, "what waiting for the
+    /// commit costs"). Refusing writes well before that keeps every acknowledgment true.
+    public func check(id: Int) async -> Outcome {
+        async let direct = pingDirectly(id: id)
+        async let pool = pingThroughPool()
+        let (directProblem, (poolProblem, usage)) = await (direct, pool)
+        database.recordPoolProbe(pool: poolProblem == nil, direct: directProblem == nil)
+        if let directProblem { return Outcome(problem: directProblem, notificationQueueUsage: usage) }
+        return Outcome(problem: poolProblem.map { "the connection pool does not answer (the server does): \($0)" }, notificationQueueUsage: usage)
+    }
+
+    private func pingThroughPool() async -> (problem: String?, notificationQueueUsage: Double?) {
         do {
-            for try await _ in try await database.pool.query("SELECT 1", logger: database.logger) {}
-            return nil
+            var usage: Double?
+            for try await value in try await database.pool.query("SELECT pg_notification_queue_usage()", logger: database.logger)
+                .decode(Double.self) {
+                usage = value
+            }
+            return (nil, usage)
         } catch {
-            return PostgresStorageError.classify(error, settings: database.settings).message
+            return (PostgresStorageError.classify(error, settings: database.settings).message, nil)
         }
     }
 

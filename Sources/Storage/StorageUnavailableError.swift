@@ -21,6 +21,10 @@ public struct StorageUnavailableError: Error, Sendable, Equatable, CustomStringC
         /// Continuous backup shipping (`--backup-to`) has been behind or failing for longer than
         /// its limit: acknowledging the write would break the bounded RPO the operator asked for.
         case backupBehind = "backup shipping behind"
+        /// PostgreSQL's notification queue is nearly full (a listening session stopped reading):
+        /// a commit that notifies into a full queue fails after its rows were acknowledged, so
+        /// writes wait until the queue drains.
+        case notificationQueueFull = "database notification queue nearly full"
     }
 
     /// How long a client should wait before trying again: space usually returns through an

@@ -16,18 +16,28 @@ public struct AvailabilityGatedEventStore: TaskQueueingEventStore {
     let base: any EventStore
     /// Why the store cannot be used now; nil when it can. Cheap: called on every operation.
     let unavailability: @Sendable () -> StorageUnavailableError?
+    /// Why writes are refused while reads go on (PostgreSQL's notification queue nearly
+    /// full); nil when they are not. Cheap: called on every write.
+    let writeRefusal: @Sendable () -> StorageUnavailableError?
 
-    public init(base: any EventStore, unavailability: @escaping @Sendable () -> StorageUnavailableError?) {
+    public init(base: any EventStore, unavailability: @escaping @Sendable () -> StorageUnavailableError?,
+                writeRefusal: @escaping @Sendable () -> StorageUnavailableError? = { nil }) {
         self.base = base
         self.unavailability = unavailability
+        self.writeRefusal = writeRefusal
     }
 
     private func admit() throws {
         if let refused = unavailability() { throw refused }
     }
 
-    public func append(_ events: [NewEvent], to stream: String, expectedVersion: Int64?) async throws -> [StoredEvent] {
+    private func admitWrite() throws {
         try admit()
+        if let refused = writeRefusal() { throw refused }
+    }
+
+    public func append(_ events: [NewEvent], to stream: String, expectedVersion: Int64?) async throws -> [StoredEvent] {
+        try admitWrite()
         return try await base.append(events, to: stream, expectedVersion: expectedVersion)
     }
 
@@ -68,7 +78,7 @@ public struct AvailabilityGatedEventStore: TaskQueueingEventStore {
 
     public func appendQueueing(_ events: [NewEvent], toNewStream stream: String, owner: String?,
                                leasedTo lease: TaskQueueLease?) async throws -> [StoredEvent] {
-        try admit()
+        try admitWrite()
         guard let queueing = base as? any TaskQueueingEventStore else {
             throw EventStoreError.invalid("this event store cannot queue tasks with their first event")
         }
@@ -76,7 +86,7 @@ public struct AvailabilityGatedEventStore: TaskQueueingEventStore {
     }
 
     public func prune(_ requests: [PruneRequest]) async throws -> PruneOutcome {
-        try admit()
+        try admitWrite()
         return try await base.prune(requests)
     }
 

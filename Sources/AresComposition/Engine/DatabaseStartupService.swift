@@ -98,18 +98,40 @@ public struct DatabaseStartupService: Service {
                 round &+= 1
                 let id = round
                 group.addTask {
-                    let problem = await pinger.ping(id: id)
+                    let outcome = await pinger.check(id: id)
                     outstanding.end()
                     let wasLost = shared.isLost
-                    shared.recordPing(problem)
-                    if let problem, !wasLost, shared.isLost {
+                    let usage = shared.recordPing(outcome)
+                    Self.reportNotificationQueue(before: usage.before, now: usage.now, logger: logger)
+                    if let problem = outcome.problem, !wasLost, shared.isLost {
                         logger.warning("the database does not answer; requests that need it answer 503 and running tasks wait",
                                        metadata: ["problem": .string(problem)])
-                    } else if problem == nil, wasLost {
+                    } else if outcome.problem == nil, wasLost {
                         logger.info("the database answers again")
                     }
                 }
             }
+        }
+    }
+}
+
+extension DatabaseStartupService {
+    /// One line when the notification queue's usage crosses the warning or the limit, either way.
+    static func reportNotificationQueue(before: Double, now: Double, logger: Logger) {
+        let limit = SharedDatabase.notificationQueueLimit, warning = SharedDatabase.notificationQueueWarning
+        let metadata: Logger.Metadata = ["usage": .string(SharedDatabase.percent(now))]
+        if before < limit, now >= limit {
+            logger.error("""
+                PostgreSQL's notification queue is nearly full: writes are refused (503) until it drains; \
+                a session that listens has stopped reading (see pg_stat_activity)
+                """, metadata: metadata)
+        } else if before >= limit, now < limit {
+            logger.info("PostgreSQL's notification queue drained: writes are taken again", metadata: metadata)
+        } else if before < warning, now >= warning {
+            logger.warning("""
+                PostgreSQL's notification queue is filling: a session that listens has stopped reading \
+                (see pg_stat_activity); writes are refused from \(SharedDatabase.percent(limit))
+                """, metadata: metadata)
         }
     }
 }

@@ -28,12 +28,19 @@ public final class SharedDatabase: Sendable {
         var lastAnswer: ContinuousClock.Instant?
         /// The last problem seen (cleared by an answer).
         var problem: String?
+        /// How full PostgreSQL's notification queue was at the last ping, 0 to 1.
+        var notificationQueueUsage = 0.0
     }
 
     /// How long the database may stay silent before the replica counts it as lost: readiness
     /// turns false and new requests that need it answer 503 at once.
     public static let pingTolerance = Duration.seconds(5)
     public static let pingInterval = Duration.seconds(1)
+    /// The share of PostgreSQL's notification queue (8 GB) from which writes are refused, and
+    /// the share from which a warning is logged. At a thousand commits a second a queue that a
+    /// stopped listener holds fills in about ten hours: half of it leaves the operator hours.
+    public static let notificationQueueLimit = 0.5
+    public static let notificationQueueWarning = 0.1
 
     public let database: PostgresDatabase
     /// The shared event store as opened; the engine uses `gatedEventStore`.
@@ -65,9 +72,11 @@ public final class SharedDatabase: Sendable {
         notify = configuration.notify
         let health = health
         let address = "\(settings.host):\(settings.port)"
-        gatedEventStore = AvailabilityGatedEventStore(base: eventStore) {
+        gatedEventStore = AvailabilityGatedEventStore(base: eventStore, unavailability: {
             Self.unavailability(health.withLock { $0 }, address: address, now: .now)
-        }
+        }, writeRefusal: {
+            Self.writeRefusal(health.withLock { $0 })
+        })
     }
 
     func recordAttempt(_ attempt: Int, problem: String?) {
@@ -94,15 +103,20 @@ public final class SharedDatabase: Sendable {
         }
     }
 
-    /// A ping's outcome: nil, the database answered; else the problem.
-    func recordPing(_ problem: String?) {
+    /// A ping's outcome: no problem, the database answered; else the problem. Returns the
+    /// notification queue's usage before this ping and now.
+    @discardableResult
+    func recordPing(_ outcome: PostgresDatabasePinger.Outcome) -> (before: Double, now: Double) {
         health.withLock {
-            if let problem {
+            let before = $0.notificationQueueUsage
+            if let usage = outcome.notificationQueueUsage { $0.notificationQueueUsage = usage }
+            if let problem = outcome.problem {
                 $0.problem = problem
             } else {
                 $0.lastAnswer = .now
                 $0.problem = nil
             }
+            return (before, $0.notificationQueueUsage)
         }
     }
 
@@ -130,6 +144,21 @@ public final class SharedDatabase: Sendable {
                                        + "\((now - lastAnswer).components.seconds) s" + (health.problem.map { " (\($0))" } ?? ""))
     }
 
+    /// Why writes are refused while the database answers; nil when they are not. Reads go on.
+    static func writeRefusal(_ health: Health) -> StorageUnavailableError? {
+        guard health.notificationQueueUsage >= notificationQueueLimit else { return nil }
+        return StorageUnavailableError(reason: .notificationQueueFull, detail: """
+            PostgreSQL's notification queue is \(percent(health.notificationQueueUsage)) full, because a session that \
+            listens has stopped reading (a stopped replica or client; pg_stat_activity names it, and \
+            pg_terminate_backend ends it); writes resume below \(percent(notificationQueueLimit)), since a commit \
+            into a full queue fails after it was acknowledged
+            """)
+    }
+
+    static func percent(_ share: Double) -> String {
+        String(format: "%.1f %%", share * 100)
+    }
+
     /// `/health/ready`'s view: not ready until start-up is over, nor while the database has
     /// not answered for `pingTolerance`. It stands for the event store's probe (see `ReadinessCheck`).
     public var readinessCheck: ReadinessCheck {
@@ -143,6 +172,11 @@ public final class SharedDatabase: Sendable {
             }
             if let refused = Self.unavailability(current, address: target, now: .now) {
                 return .init(ready: false, detail: "\(refused.detail); requests that need it answer 503, running tasks wait")
+            }
+            // Still ready: every replica shares the queue, so taking this one out of rotation
+            // would stop reads too and free nothing.
+            if let refused = Self.writeRefusal(current) {
+                return .init(ready: true, detail: "ok: \(target), replica \(replicaID); writes refused: \(refused.detail)")
             }
             return .init(ready: true, detail: "ok: \(target), replica \(replicaID)")
         }
