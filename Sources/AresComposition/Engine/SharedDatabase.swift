@@ -37,8 +37,9 @@ public final class SharedDatabase: Sendable {
     public static let pingTolerance = Duration.seconds(5)
     public static let pingInterval = Duration.seconds(1)
     /// The share of PostgreSQL's notification queue (8 GB) from which writes are refused, and
-    /// the share from which a warning is logged. At a thousand commits a second a queue that a
-    /// stopped listener holds fills in about ten hours: half of it leaves the operator hours.
+    /// the share from which a warning is logged. A notification takes 100–500 bytes of the
+    /// queue, so at a thousand commits a second a queue a stopped listener holds fills in many
+    /// hours: refusing at half leaves the operator hours, and a margin no burst crosses.
     public static let notificationQueueLimit = 0.5
     public static let notificationQueueWarning = 0.1
 
