@@ -235,6 +235,40 @@ import Testing
         }
     }
 
+    /// Appends prepared while the heads table was nearly empty still find heads by their index
+    /// once it holds thousands: the store's connections plan every execution anew
+    /// (`plan_cache_mode`). Left to PostgreSQL's default, the sixth execution of the prepared
+    /// append fixes a generic plan, a hash join over a sequential scan of every head (cheapest
+    /// for the nearly empty table), and keeps it as the table grows until the next ANALYZE
+    /// (found in the replicas benchmark, 2026-12-01: 36 million head rows read in half a minute).
+    @Test func appendsPreparedOnASmallTableDoNotScanEveryHeadOnceItGrew() async throws {
+        let database = try await PostgresTestDatabase.make()
+        try await database.withStore { store, _ in
+            var version: Int64 = 0
+            for _ in 0..<30 {
+                version = try #require(try await store.append([event("Step")], to: "task-seed", expectedVersion: version).last?.version)
+            }
+            // Thousands of tasks later (written elsewhere), with no ANALYZE in between: autovacuum's
+            // comes at most once a minute, and a benchmark's whole run fits in between.
+            try database.superuserSQL("""
+                INSERT INTO ares_event_streams (stream, version, last_hash, last_type, last_recorded_at)
+                SELECT 'task-' || n, 1, '', 'Step', 0 FROM generate_series(1, 20000) AS n
+                """)
+            // A backend reports its counters once it has been idle a moment.
+            func headRowsRead() async throws -> Int {
+                try await Task.sleep(for: .seconds(2.5))
+                return Int(try database.superuserSQL("SELECT seq_tup_read FROM pg_stat_user_tables WHERE relname = 'ares_event_streams'")) ?? -1
+            }
+            let before = try await headRowsRead()
+            for _ in 0..<20 {
+                version = try #require(try await store.append([event("Step")], to: "task-seed", expectedVersion: version).last?.version)
+            }
+            let after = try await headRowsRead()
+            #expect(before >= 0 && after - before < 20_000, "20 appends read \(after - before) head rows sequentially (20,000 heads)")
+            #expect(try await store.read(stream: "task-seed").count == 50)
+        }
+    }
+
     @Test func oneNotificationPerCommittedAppend() async throws {
         try await PostgresTestDatabase.make().withStore { store, database in
             try await database.client.withConnection { connection in
