@@ -122,11 +122,9 @@ import Testing
         let created = try ServerProcess.ares(["keys", "create", "--role", "researcher", "--name", "retention", "--data-dir", dataA.path],
                                              environment: environment)
         let key = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        let replicaA = try ServerProcess(dataDirectory: dataA, arguments: ["--replica-id", "replica-a", "--retention", "2s"], environment: environment)
-        defer { replicaA.stop() }
+        // B first, alone: the task it runs is in its cache before any replica prunes.
         let replicaB = try ServerProcess(dataDirectory: dataB, arguments: ["--replica-id", "replica-b"], environment: environment)
         defer { replicaB.stop() }
-        try await Self.waitUntilReady(replicaA)
         try await Self.waitUntilReady(replicaB)
 
         func ask(_ replica: ServerProcess, _ text: String) async throws -> String {
@@ -151,6 +149,9 @@ import Testing
         let first = try await ask(replicaB, "How are tasks resumed after a crash?")
         let cached = try await replicaB.rpc("GetTask", params: ["id": first], key: key).json()
         #expect(value(cached, "result", "status", "state") as? String == "TASK_STATE_COMPLETED", "\(cached)")
+        let replicaA = try ServerProcess(dataDirectory: dataA, arguments: ["--replica-id", "replica-a", "--retention", "2s"], environment: environment)
+        defer { replicaA.stop() }
+        try await Self.waitUntilReady(replicaA)
         for replica in [replicaA, replicaB] {
             let answer = try await waitUntilPruned(first, on: replica)
             #expect(value(answer, "error", "data", "0", "reason") as? String == "TASK_PRUNED", "\(answer)")
