@@ -58,6 +58,52 @@ import Testing
         #expect(try await service.state(of: stuck.id).eventCount == stepsBefore)
     }
 
+    /// A task is counted as waiting before its queue row is written (a worker may claim it
+    /// before the write returns). The runner's periodic count of waiting tasks (which drops
+    /// those another replica claimed) must not drop it because the queue did not have it yet:
+    /// a CI run saw a task on PostgreSQL waiting while the runner counted none, and a count
+    /// too low lets the queue limit admit more than it allows.
+    @Test func aTaskBeingQueuedStaysCountedWhileItsRowIsWritten() async throws {
+        let retriever = StuckRetriever()
+        retriever.stopSticking()
+        let queue = HeldEnqueueQueue()
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("ares-lease-\(UUID().uuidString).sqlite").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let agents = ResearchAgents(planner: HeuristicPlanner(), researcher: RetrievalResearcher(retriever: retriever),
+                                    evaluator: CoverageEvaluator(), synthesizer: ExtractiveSynthesizer(), checker: QuotationCitationChecker())
+        let service = ResearchTaskService(store: try SQLiteEventStore(path: path), workflow: ResearchWorkflow(agents: agents))
+        let runner = TaskRunner(directory: TaskDirectory(service: service),
+                                limits: .init(maximumRunning: 1, maximumQueued: 10, shutdownGrace: .seconds(1)), queue: queue)
+        async let running: Void = runner.run()
+        defer {
+            queue.releaseEnqueues()
+            retriever.releaseAll()
+        }
+
+        // One task runs (held in research), one waits in the queue with its row written.
+        _ = try await runner.submit(question: "How are tasks resumed after a crash?", principal: "tester", contextID: nil)
+        #expect(try await Self.waitUntil { runner.runningCount == 1 })
+        _ = try await runner.submit(question: "Where does ares keep its data?", principal: "tester", contextID: nil)
+        #expect(runner.queuedCount == 1)
+
+        // A third one's row is being written while the runner counts the waiting tasks twice.
+        queue.holdEnqueues()
+        async let third = runner.submit(question: "How is a task canceled?", principal: "tester", contextID: nil)
+        #expect(try await Self.waitUntil { queue.heldEnqueues == 1 })
+        let countsBefore = queue.waitingQueries
+        #expect(try await Self.waitUntil { queue.waitingQueries >= countsBefore + 2 }, "the runner did not count its waiting tasks")
+        #expect(runner.queuedCount == 2, "the task whose row is being written was dropped from the count")
+        queue.releaseEnqueues()
+        _ = try await third
+        #expect(runner.queuedCount == 2)
+
+        retriever.releaseAll()
+        #expect(try await Self.waitUntil { try await service.unfinishedTasks().isEmpty })
+        #expect(try await Self.waitUntil { runner.queuedCount == 0 })
+        runner.stop()
+        await running
+    }
+
     private static func waitUntil(_ condition: () async throws -> Bool, timeout: Duration = .seconds(120)) async throws -> Bool {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
@@ -136,6 +182,61 @@ private final class FlakyLeasingQueue: TaskWorkQueue {
     func release(_ claim: TaskClaim, _ end: TaskClaimEnd) {}
     func withdraw(_ taskID: String) -> TaskClaim? { inner.withdraw(taskID) }
     func waiting(among taskIDs: [String]) -> Set<String> { inner.waiting(among: taskIDs) }
+    func removeAll() { inner.removeAll() }
+}
+
+/// A work queue with leases kept in memory whose `enqueue` can be held (a commit in flight),
+/// counting the runner's questions about which tasks still wait.
+private final class HeldEnqueueQueue: TaskWorkQueue {
+    private struct Gate {
+        var holding = false
+        var held: [CheckedContinuation<Void, Never>] = []
+        var heldCount = 0
+        var waitingQueries = 0
+    }
+
+    private let inner = InProcessTaskQueue()
+    private let gate = Mutex(Gate())
+
+    var leaseDuration: Duration? { .milliseconds(300) }
+    var pollInterval: Duration? { .milliseconds(20) }
+    var heldEnqueues: Int { gate.withLock { $0.heldCount } }
+    var waitingQueries: Int { gate.withLock { $0.waitingQueries } }
+
+    func holdEnqueues() { gate.withLock { $0.holding = true } }
+
+    func releaseEnqueues() {
+        let held = gate.withLock { gate in
+            gate.holding = false
+            defer { gate.held = [] }
+            return gate.held
+        }
+        for waiter in held { waiter.resume() }
+    }
+
+    func enqueue(_ taskID: String, owner: String?) async -> Bool {
+        await withCheckedContinuation { continuation in
+            let now = gate.withLock { gate -> Bool in
+                guard gate.holding else { return true }
+                gate.heldCount += 1
+                gate.held.append(continuation)
+                return false
+            }
+            if now { continuation.resume() }
+        }
+        return inner.enqueue(taskID, owner: owner)
+    }
+
+    func claim(excludingOwners excludedOwners: Set<String>) -> TaskClaim? { inner.claim(excludingOwners: excludedOwners) }
+    func renew(_ claims: [TaskClaim]) -> [TaskClaim] { [] }
+    func release(_ claim: TaskClaim, _ end: TaskClaimEnd) {}
+    func withdraw(_ taskID: String) -> TaskClaim? { inner.withdraw(taskID) }
+
+    func waiting(among taskIDs: [String]) -> Set<String> {
+        gate.withLock { $0.waitingQueries += 1 }
+        return inner.waiting(among: taskIDs)
+    }
+
     func removeAll() { inner.removeAll() }
 }
 

@@ -83,6 +83,11 @@ public final class TaskRunner: Service, Sendable {
     /// A task this runner queued that has not been claimed (by any replica) or withdrawn yet.
     private struct WaitingTask {
         var owner: String?
+        /// Whether its queue row surely exists (the enqueue or commit returned). Counted as
+        /// waiting before that, so that a claim racing the commit finds it; but until then the
+        /// queue's answer "not waiting" may only mean "not committed yet", and the count of
+        /// waiting tasks (`countWaitingTasks`) must not drop it for that.
+        var isConfirmed = false
     }
 
     private struct State {
@@ -478,8 +483,9 @@ public final class TaskRunner: Service, Sendable {
     }
 
     /// Drops from the queue count the tasks queued here that another replica has claimed.
+    /// Only tasks whose queue row was confirmed are asked about (see `WaitingTask.isConfirmed`).
     private func countWaitingTasks() async {
-        let ids = state.withLock { Array($0.waiting.keys) }
+        let ids = state.withLock { state in state.waiting.filter(\.value.isConfirmed).map(\.key) }
         guard !ids.isEmpty else { return }
         guard let stillWaiting = try? await queue.waiting(among: ids) else { return }
         state.withLock { state in
@@ -737,6 +743,7 @@ public final class TaskRunner: Service, Sendable {
                 if state.withLock({ $0.waiting.removeValue(forKey: id) == nil }) { queued = true }
                 throw error
             }
+            state.withLock { $0.waiting[id]?.isConfirmed = true }
         } catch {
             // Not queued: record it canceled, so that the error the client gets is what the
             // store says (were it left submitted, only a restart would run it).
@@ -813,6 +820,7 @@ public final class TaskRunner: Service, Sendable {
             throw error
         }
         queued = true
+        state.withLock { $0.waiting[id]?.isConfirmed = true }
         if promised {
             let claim = TaskClaim(taskID: id, owner: principal, attempt: 1)
             startsHere = state.withLock { $0.handOver(claim, claimedAt: claimedAt) }
@@ -851,6 +859,8 @@ public final class TaskRunner: Service, Sendable {
                 // Already queued or running elsewhere: whoever claims it makes it live there.
                 state.withLock { $0.leftWaiting(id) }
                 if state.withLock({ $0.running[id] == nil }) { directory.retire(id) }
+            } else {
+                state.withLock { $0.waiting[id]?.isConfirmed = true }
             }
         }
         announceWork()
