@@ -158,13 +158,14 @@ public final class PostgresTaskQueue: TaskWorkQueue {
     }
 
     /// Deletes the rows of ended tasks ($1, $2: ids and attempts): only this replica's ($3)
-    /// claims of those attempts.
+    /// claims of those attempts. `task_id = ANY($1)` lets the generic plan find them by index
+    /// (see `PostgresOneStatementAppend.Statement`).
     struct ReleaseEndedStatement: PostgresPreparedStatement {
         typealias Row = String
         static let sql = """
             DELETE FROM ares_task_queue AS q
             USING unnest($1::text[], $2::bigint[]) AS r(task_id, attempt), \(PostgresTaskQueue.asynchronousCommit)
-            WHERE q.task_id = r.task_id AND q.attempts = r.attempt AND q.lease_holder = $3
+            WHERE q.task_id = ANY($1::text[]) AND q.task_id = r.task_id AND q.attempts = r.attempt AND q.lease_holder = $3
             RETURNING q.task_id
             """
         var taskIDs: [String]
