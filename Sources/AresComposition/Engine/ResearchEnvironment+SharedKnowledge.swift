@@ -17,14 +17,21 @@ extension ResearchEnvironment {
         guard let shared = configuration.database else {
             return try await body(try await openKnowledgeBase(configuration, embedder: embedder, access: access, warning: warning))
         }
-        var settings = shared.settings
-        // One command: a few connections are plenty.
-        settings.maximumConnections = 4
-        return try await PostgresDatabase.withDatabase(settings: settings, logger: logger) { database in
+        return try await withCommandDatabase(shared, logger: logger) { database in
             let knowledge = try await openSharedKnowledgeBase(
                 configuration, documents: PostgresDocumentStore(database: database), embedder: embedder, access: access, warning: warning)
             return try await body(knowledge)
         }
+    }
+
+    /// One command's pool on the shared database, the schema migrated first (as `ares serve`
+    /// would), open only for the duration of `body`: a few connections are plenty.
+    static func withCommandDatabase<Result: Sendable>(
+        _ shared: AresConfiguration.Database, logger: Logger, _ body: (PostgresDatabase) async throws -> Result
+    ) async throws -> Result {
+        var settings = shared.settings
+        settings.maximumConnections = 4
+        return try await PostgresDatabase.withDatabase(settings: settings, logger: logger, body)
     }
 
     /// The knowledge base on the shared database's document store: its indexes loaded from the

@@ -19,10 +19,7 @@ extension ResearchEnvironment {
             let environment = try await open(configuration, options: .init(languageModel: false), warning: warning)
             return try await body(environment.service)
         }
-        var settings = shared.settings
-        // One command: a few connections are plenty.
-        settings.maximumConnections = 4
-        return try await PostgresDatabase.withDatabase(settings: settings, logger: logger) { database in
+        return try await withCommandDatabase(shared, logger: logger) { database in
             let knowledge = try await openSharedKnowledgeBase(
                 configuration, documents: PostgresDocumentStore(database: database), embedder: try await EmbedderFactory.make(configuration),
                 access: .readOnly, warning: warning)
