@@ -166,13 +166,19 @@ actor PostgresGroupCommitter {
             switch outcome {
             case let .success(events):
                 guard let last = events.last else { continue }
-                // Batches in flight together may finish out of order: keep the newer head.
-                if let known = knownHeads[request.stream], known.version >= last.version { continue }
-                knownHeads.remember(request.stream, (last.version, last.hash))
+                learn(request.stream, head: (last.version, last.hash))
             case .failure:
                 knownHeads.forget(request.stream)
             }
         }
+    }
+
+    /// A stream's head as an append left it or a read found it: kept unless a newer one is
+    /// known (batches in flight together may finish out of order; a read may be older than an
+    /// append here). A guess like every known head: a stale one costs a locked transaction.
+    func learn(_ stream: String, head: StreamHeadCache.Head) {
+        if let known = knownHeads[stream], known.version >= head.version { return }
+        knownHeads.remember(stream, head)
     }
 
     private func commit(_ requests: [Request]) async -> [Result<[StoredEvent], any Error>] {

@@ -80,6 +80,43 @@ import Testing
         }
     }
 
+    /// A task claimed on the replica that did not write it: its state is read whole at the
+    /// claim, and that read tells the store the stream's head, so the task's next step is one
+    /// statement there too (the locked transaction takes four, holding the append lock across
+    /// three round trips). Also after a read of the events after a version.
+    @Test func aStreamReadWholeOnAnotherReplicaIsAppendedThereInOneStatement() async throws {
+        let database = try await PostgresTestDatabase.make("roundtrips")
+        try database.superuserSQL("ALTER DATABASE \(database.name) SET log_statement = 'all'")
+        try await database.withStore { replicaA, postgres in
+            let replicaB = PostgresEventStore(database: postgres)
+            _ = try await replicaB.append([event("Warm")], to: "warm-up", expectedVersion: 0)
+            _ = try await replicaA.appendQueueing([event("TaskSubmitted")], toNewStream: "task-1", owner: nil)
+            _ = try await replicaA.appendQueueing([event("TaskSubmitted")], toNewStream: "task-2", owner: nil)
+            _ = try await replicaA.append([event("Planned")], to: "task-2", expectedVersion: 1)
+
+            #expect(try await replicaB.readPayloads(stream: "task-1").count == 1)
+            let afterPayloads = try await statements(in: database) {
+                _ = try await replicaB.append([event("Researched")], to: "task-1", expectedVersion: 1)
+            }
+            #expect(afterPayloads.count == 1, "one statement after the whole stream was read: \(afterPayloads)")
+
+            #expect(try await replicaB.read(stream: "task-2", afterVersion: 1).map(\.version) == [2])
+            let afterEvents = try await statements(in: database) {
+                _ = try await replicaB.append([event("Researched")], to: "task-2", expectedVersion: 2)
+            }
+            #expect(afterEvents.count == 1, "one statement after the events up to the head were read: \(afterEvents)")
+
+            // A head learned from a read that another replica moved on from is only a guess:
+            // the append lands on the true head or is refused, as without it.
+            _ = try await replicaA.append([event("FromA")], to: "task-1", expectedVersion: 2)
+            await #expect(throws: EventStoreError.versionConflict(stream: "task-1", expected: 2, actual: 3)) {
+                try await replicaB.append([event("Stale")], to: "task-1", expectedVersion: 2)
+            }
+            #expect(try await replicaB.append([event("Next")], to: "task-1", expectedVersion: nil).map(\.version) == [4])
+            #expect(try await replicaA.verify().breaks.isEmpty)
+        }
+    }
+
     @Test func aStreamAppendedByAnotherReplicaIsAppendedOnItsTrueHead() async throws {
         let database = try await PostgresTestDatabase.make("roundtrips")
         try await database.withStore { replicaA, postgres in

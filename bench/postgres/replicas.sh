@@ -93,6 +93,11 @@ kill "$EMBEDDED_PID"; wait "$EMBEDDED_PID" 2>/dev/null || true
 # Two replicas on one throwaway PostgreSQL cluster.
 eval "$(bash scripts/postgres-test-cluster.sh start "$CLUSTER" $$)"
 export ARES_DATABASE_URL ARES_DATABASE_PASSWORD_FILE
+# The same documents in the database's knowledge base, which the replicas serve (their data
+# directories' copies are not read with --database): their tasks research as the embedded
+# server's do. (Before 2026-12-01 they were not ingested there, and the replicas' tasks ran on
+# an empty knowledge base.)
+"$ARES" ingest docs > "$WORK/ingest-database.log" 2>&1 || { cat "$WORK/ingest-database.log"; exit 1; }
 PG_KEY=$("$ARES" keys create --role admin --name bench --data-dir "$WORK/replica-a" 2>/dev/null)
 "$ARES" serve --port 18491 --data-dir "$WORK/replica-a" --replica-id bench-a "${REPLICA_SERVE[@]}" > "$WORK/replica-a.log" 2>&1 &
 "$ARES" serve --port 18492 --data-dir "$WORK/replica-b" --replica-id bench-b "${REPLICA_SERVE[@]}" > "$WORK/replica-b.log" 2>&1 &
