@@ -109,22 +109,28 @@ public final class PostgresTaskQueue: TaskWorkQueue {
         try await claim(excludingOwners: excludedOwners, limit: 1).first
     }
 
-    /// A prepared statement (`ClaimStatement`), as `release` is: both run once per task or
-    /// batch, and parsing and planning them anew each time cost PostgreSQL more than running them.
+    /// Planned at every execution (an unnamed statement), unlike the append and the release:
+    /// which plan is right depends on how many rows wait now. A prepared claim keeps the
+    /// generic plan made at its sixth execution, and one made while the queue was nearly empty
+    /// sorts a sequential scan of the whole queue at every claim once a backlog has formed
+    /// (until the next ANALYZE; 1.3 million rows in ~190 claims of the replicas benchmark).
+    /// No `= ANY` key can point that plan at the index, as it does for the release.
     public func claim(excludingOwners excludedOwners: Set<String>, limit: Int) async throws -> [TaskClaim] {
         let statement = ClaimStatement(replicaID: replicaID, leaseMilliseconds: leaseMilliseconds,
                                        excludedOwners: Array(excludedOwners), limit: Int64(min(max(limit, 1), 1_000)))
         return try await described {
+            var rows: [ClaimStatement.Row] = []
+            let query = PostgresQuery(unsafeSQL: ClaimStatement.sql, binds: try statement.makeBindings())
+            for try await row in try await client.query(query, logger: logger).decode(ClaimStatement.Row.self) { rows.append(row) }
             // UPDATE … RETURNING has no order of its own: oldest first, as the rows were chosen.
-            try await client.execute(statement, logger: logger)
-                .sorted { $0.3 < $1.3 }
-                .map { TaskClaim(taskID: $0.0, owner: $0.1, attempt: $0.2) }
+            return rows.sorted { $0.3 < $1.3 }.map { TaskClaim(taskID: $0.0, owner: $0.1, attempt: $0.2) }
         }
     }
 
     /// The oldest $4 rows that wait or whose lease expired, skipping rows being claimed and
-    /// the owners at their quota ($3), leased to $1 for $2 milliseconds.
-    struct ClaimStatement: PostgresPreparedStatement {
+    /// the owners at their quota ($3), leased to $1 for $2 milliseconds. Its text and
+    /// arguments, sent unnamed (see `claim`).
+    struct ClaimStatement {
         typealias Row = (String, String?, Int64, Int64)
         static let sql = """
             UPDATE ares_task_queue AS q
@@ -153,8 +159,6 @@ public final class PostgresTaskQueue: TaskWorkQueue {
             bindings.append(limit)
             return bindings
         }
-
-        func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
     }
 
     /// Deletes the rows of ended tasks ($1, $2: ids and attempts): only this replica's ($3)

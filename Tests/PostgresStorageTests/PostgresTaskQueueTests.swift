@@ -97,6 +97,40 @@ import Testing
         }
     }
 
+    /// Claims and releases made many times while the queue was nearly empty still find rows by
+    /// index once thousands wait (a backlog). A prepared statement's generic plan is fixed at
+    /// its sixth execution and kept until the next ANALYZE (as the append's:
+    /// PostgresEventStoreTests): the release names its rows by key, the claim is planned at
+    /// every execution; a plan that scanned the whole table would read the backlog each time.
+    @Test func claimsAndReleasesMadeOnASmallQueueDoNotScanABacklogThatGrew() async throws {
+        let database = try await PostgresTestDatabase.make("queue-plans")
+        try await database.withStore { _, postgres in
+            let a = PostgresTaskQueue(database: postgres, replicaID: "replica-a", leaseDuration: .seconds(60), logger: .quiet)
+            for index in 0..<30 {
+                try await a.enqueue("warm-\(index)", owner: nil)
+                for claim in try await a.claim(excludingOwners: ["nobody"], limit: 2) { await a.release(claim, .ended) }
+            }
+            try database.superuserSQL("""
+                INSERT INTO ares_task_queue (task_id, owner) SELECT 'backlog-' || n, 'alice' FROM generate_series(1, 20000) AS n
+                """)
+            // A backend reports its counters once it has been idle a moment.
+            func queueRowsRead() async throws -> Int {
+                try await Task.sleep(for: .seconds(2.5))
+                return Int(try database.superuserSQL("SELECT seq_tup_read FROM pg_stat_user_tables WHERE relname = 'ares_task_queue'")) ?? -1
+            }
+            let before = try await queueRowsRead()
+            var claimed: [String] = []
+            for _ in 0..<10 {
+                let claims = try await a.claim(excludingOwners: ["nobody"], limit: 2)
+                claimed += claims.map(\.taskID)
+                for claim in claims { await a.release(claim, .ended) }
+            }
+            let after = try await queueRowsRead()
+            #expect(claimed == (1...20).map { "backlog-\($0)" }, "oldest first")
+            #expect(before >= 0 && after - before < 20_000, "10 claims and 20 releases read \(after - before) queue rows sequentially (20,000 waiting)")
+        }
+    }
+
     /// A replica with a free worker writes its submission already claimed: no one else can
     /// claim it while the lease holds, the holder renews and releases it like any claim, and
     /// once the lease expires (the holder died) another replica takes it as attempt 2.
