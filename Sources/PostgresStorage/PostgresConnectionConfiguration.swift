@@ -9,14 +9,20 @@ enum PostgresConnectionConfiguration {
     /// role's defaults are: a commit is acknowledged only once it is flushed to the WAL on disk
     /// (durable when acknowledged), and the server's views name the client.
     ///
-    /// Not `plan_cache_mode`: ares's prepared statements keep the generic plan PostgreSQL
-    /// settles on after five executions, and each one that joins a table with an array
-    /// argument also names the keys as `= ANY(array)`, so that this plan finds rows by index
-    /// whatever the table's size was when it was made (`PostgresOneStatementAppend.Statement`).
-    /// Planning every execution anew (`force_custom_plan`) fixed the scans too, but cost 15–30 %
-    /// of the append rate (BENCHMARKS.md, 2026-12-01).
+    /// `plan_cache_mode = force_custom_plan`: ares's statements are prepared once per connection
+    /// (parsed once) but planned at every execution, with the real arguments and the table's
+    /// current size. Left to itself, PostgreSQL switches a prepared statement to a generic plan
+    /// after five executions and keeps it until the table is next analyzed: a connection that
+    /// prepared the append while `ares_event_streams` was nearly empty kept a sequential scan
+    /// of every stream head for each append, growing with every task (40 million rows read in
+    /// half a minute of benchmark, before autovacuum's next ANALYZE; BENCHMARKS.md, 2026-12-01).
+    /// Planning costs the append micro-benchmark 15–30 % of its rate, and the replicas nothing
+    /// measurable. Generic plans with the keys named as `= ANY(array)` were tried instead: a
+    /// unit test passed, but the replicas benchmark still read 72 million head rows (the plan
+    /// made on a small table filters a sequential scan by the array), so this setting stays.
     static let startupParameters: [(String, String)] = [
         ("synchronous_commit", "on"),
+        ("plan_cache_mode", "force_custom_plan"),
         ("application_name", "ares"),
     ]
 

@@ -153,12 +153,6 @@ struct PostgresOneStatementAppend {
     }
 
     /// The statement, prepared (parsed and planned once per connection, not per batch).
-    ///
-    /// Its plan is generic (made without the arguments, when the heads table may have been
-    /// nearly empty), so the head update names its rows as `s.stream = ANY($1)` besides the
-    /// join: joined only with `unnest`, the plan made on an empty table was a hash join over a
-    /// sequential scan of every head, kept as the table grew (36 million head rows read in half
-    /// a minute of the replicas benchmark, BENCHMARKS.md 2026-12-01).
     struct Statement: PostgresPreparedStatement {
         typealias Row = (String, Int64, Int64)
 
@@ -177,7 +171,7 @@ struct PostgresOneStatementAppend {
                 UPDATE ares_event_streams AS s SET version = u.version, last_hash = u.hash, last_type = u.type, last_recorded_at = $6
                 FROM unnest($1::text[], $7::bigint[], $8::text[], $9::bigint[], $10::text[], $11::text[])
                     AS u(stream, base_version, base_hash, version, hash, type)
-                WHERE s.stream = ANY($1::text[]) AND s.stream = u.stream AND s.version = u.base_version AND s.last_hash = u.base_hash
+                WHERE s.stream = u.stream AND s.version = u.base_version AND s.last_hash = u.base_hash
                   AND (SELECT count(*) FROM locked) >= 0
                 RETURNING s.stream, s.version
             ), written AS (

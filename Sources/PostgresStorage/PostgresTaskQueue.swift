@@ -109,28 +109,22 @@ public final class PostgresTaskQueue: TaskWorkQueue {
         try await claim(excludingOwners: excludedOwners, limit: 1).first
     }
 
-    /// Planned at every execution (an unnamed statement), unlike the append and the release:
-    /// which plan is right depends on how many rows wait now. A prepared claim keeps the
-    /// generic plan made at its sixth execution, and one made while the queue was nearly empty
-    /// sorts a sequential scan of the whole queue at every claim once a backlog has formed
-    /// (until the next ANALYZE; 1.3 million rows in ~190 claims of the replicas benchmark).
-    /// No `= ANY` key can point that plan at the index, as it does for the release.
+    /// A prepared statement (`ClaimStatement`), as `release` is: both run once per task or
+    /// batch, and parsing and planning them anew each time cost PostgreSQL more than running them.
     public func claim(excludingOwners excludedOwners: Set<String>, limit: Int) async throws -> [TaskClaim] {
         let statement = ClaimStatement(replicaID: replicaID, leaseMilliseconds: leaseMilliseconds,
                                        excludedOwners: Array(excludedOwners), limit: Int64(min(max(limit, 1), 1_000)))
         return try await described {
-            var rows: [ClaimStatement.Row] = []
-            let query = PostgresQuery(unsafeSQL: ClaimStatement.sql, binds: try statement.makeBindings())
-            for try await row in try await client.query(query, logger: logger).decode(ClaimStatement.Row.self) { rows.append(row) }
             // UPDATE … RETURNING has no order of its own: oldest first, as the rows were chosen.
-            return rows.sorted { $0.3 < $1.3 }.map { TaskClaim(taskID: $0.0, owner: $0.1, attempt: $0.2) }
+            try await client.execute(statement, logger: logger)
+                .sorted { $0.3 < $1.3 }
+                .map { TaskClaim(taskID: $0.0, owner: $0.1, attempt: $0.2) }
         }
     }
 
     /// The oldest $4 rows that wait or whose lease expired, skipping rows being claimed and
-    /// the owners at their quota ($3), leased to $1 for $2 milliseconds. Its text and
-    /// arguments, sent unnamed (see `claim`).
-    struct ClaimStatement {
+    /// the owners at their quota ($3), leased to $1 for $2 milliseconds.
+    struct ClaimStatement: PostgresPreparedStatement {
         typealias Row = (String, String?, Int64, Int64)
         static let sql = """
             UPDATE ares_task_queue AS q
@@ -159,17 +153,18 @@ public final class PostgresTaskQueue: TaskWorkQueue {
             bindings.append(limit)
             return bindings
         }
+
+        func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
     }
 
     /// Deletes the rows of ended tasks ($1, $2: ids and attempts): only this replica's ($3)
-    /// claims of those attempts. `task_id = ANY($1)` lets the generic plan find them by index
-    /// (see `PostgresOneStatementAppend.Statement`).
+    /// claims of those attempts.
     struct ReleaseEndedStatement: PostgresPreparedStatement {
         typealias Row = String
         static let sql = """
             DELETE FROM ares_task_queue AS q
             USING unnest($1::text[], $2::bigint[]) AS r(task_id, attempt), \(PostgresTaskQueue.asynchronousCommit)
-            WHERE q.task_id = ANY($1::text[]) AND q.task_id = r.task_id AND q.attempts = r.attempt AND q.lease_holder = $3
+            WHERE q.task_id = r.task_id AND q.attempts = r.attempt AND q.lease_holder = $3
             RETURNING q.task_id
             """
         var taskIDs: [String]

@@ -236,11 +236,11 @@ import Testing
     }
 
     /// Appends prepared while the heads table was nearly empty still find heads by their index
-    /// once it holds thousands. The sixth execution of the prepared append fixes a generic
-    /// plan, kept as the table grows until the next ANALYZE; with the head update joined to
-    /// its arguments only through `unnest`, that plan was a hash join over a sequential scan of
-    /// every head (cheapest for the nearly empty table; found in the replicas benchmark,
-    /// 2026-12-01: 36 million head rows read in half a minute).
+    /// once it holds thousands: the store's connections plan every execution anew
+    /// (`plan_cache_mode`). Left to PostgreSQL's default, the sixth execution of the prepared
+    /// append fixes a generic plan, a hash join over a sequential scan of every head (cheapest
+    /// for the nearly empty table), and keeps it as the table grows until the next ANALYZE
+    /// (found in the replicas benchmark, 2026-12-01: 36 million head rows read in half a minute).
     @Test func appendsPreparedOnASmallTableDoNotScanEveryHeadOnceItGrew() async throws {
         let database = try await PostgresTestDatabase.make()
         try await database.withStore { store, _ in

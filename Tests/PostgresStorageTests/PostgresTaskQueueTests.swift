@@ -98,10 +98,10 @@ import Testing
     }
 
     /// Claims and releases made many times while the queue was nearly empty still find rows by
-    /// index once thousands wait (a backlog). A prepared statement's generic plan is fixed at
-    /// its sixth execution and kept until the next ANALYZE (as the append's:
-    /// PostgresEventStoreTests): the release names its rows by key, the claim is planned at
-    /// every execution; a plan that scanned the whole table would read the backlog each time.
+    /// index once thousands wait (a backlog): their prepared statements are planned at each
+    /// execution (`plan_cache_mode`, as the append's: PostgresEventStoreTests). With
+    /// PostgreSQL's default, the generic plan fixed at the sixth execution sorted a sequential
+    /// scan of the whole queue at every claim, until the next ANALYZE.
     @Test func claimsAndReleasesMadeOnASmallQueueDoNotScanABacklogThatGrew() async throws {
         let database = try await PostgresTestDatabase.make("queue-plans")
         try await database.withStore { _, postgres in
