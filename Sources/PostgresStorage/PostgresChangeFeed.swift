@@ -71,13 +71,22 @@ public final class PostgresChangeFeed: EventChangeFeed, Service, Sendable {
     private let client: PostgresDatabasePool
     private let settings: DatabaseSettings
     private let logger: Logger
+    /// The store whose group committer follows, from each read, the heads of the streams it
+    /// already knows (`PostgresEventStore.followHeads`).
+    private let store: PostgresEventStore?
     private let cursor = Mutex(Cursor())
     private let subscribers = Mutex(Subscribers())
     private let counters = Mutex((reads: 0, connections: 0))
 
-    public init(database: PostgresDatabase, mode: Mode = .listen(), start: Start = .now, logger: Logger? = nil) {
+    /// `store`: this process's event store on the same database; its next append to a stream
+    /// another replica appended to (one every replica writes, such as the episodic memory's)
+    /// is then chained on the head this feed read, in one statement, rather than found stale
+    /// and sent to the locked transaction.
+    public init(database: PostgresDatabase, mode: Mode = .listen(), start: Start = .now, store: PostgresEventStore? = nil,
+                logger: Logger? = nil) {
         self.mode = mode
         self.start = start
+        self.store = store
         client = database.pool
         settings = database.settings
         self.logger = logger ?? database.logger
@@ -286,6 +295,7 @@ public final class PostgresChangeFeed: EventChangeFeed, Service, Sendable {
         cursor.withLock { $0 = current }
         counters.withLock { $0.reads += 1 }
         if !events.isEmpty {
+            await store?.followHeads(of: events)
             let continuations = subscribers.withLock { Array($0.continuations.values) }
             for continuation in continuations { continuation.yield(events) }
         }

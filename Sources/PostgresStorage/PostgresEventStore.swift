@@ -94,6 +94,15 @@ public final class PostgresEventStore: TaskQueueingEventStore {
         }
     }
 
+    /// Events other replicas committed (read by the change feed): the group committer updates
+    /// the heads it knows of their streams; streams it does not know stay unknown (the feed
+    /// reads every task's events, and the cache is for the streams appended here).
+    func followHeads(of events: [StoredEvent]) async {
+        var heads: [String: StreamHeadCache.Head] = [:]
+        for event in events { heads[event.stream] = (event.version, event.hash) }
+        await committer.follow(heads)
+    }
+
     /// With the last event's version and hash, which the group committer learns as the
     /// stream's head: a task claimed here after another replica wrote it (its state is read
     /// whole at the claim) then appends its next step in one statement, not in the locked

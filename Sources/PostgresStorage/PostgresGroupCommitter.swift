@@ -181,6 +181,15 @@ actor PostgresGroupCommitter {
         knownHeads.remember(stream, head)
     }
 
+    /// Newer heads of streams already known here, from the change feed; other streams are not
+    /// added (they were not appended here).
+    func follow(_ heads: [String: StreamHeadCache.Head]) {
+        for (stream, head) in heads {
+            guard let known = knownHeads[stream], known.version < head.version else { continue }
+            knownHeads.remember(stream, head)
+        }
+    }
+
     private func commit(_ requests: [Request]) async -> [Result<[StoredEvent], any Error>] {
         var attempt = 1
         while true {

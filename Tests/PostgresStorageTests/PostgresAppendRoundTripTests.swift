@@ -117,6 +117,43 @@ import Testing
         }
     }
 
+    /// A stream every replica appends to (the episodic memory's): once this replica's change
+    /// feed has read another replica's append, this replica's next append is chained on that
+    /// head in one statement. Without the feed's heads it finds its own stale and takes the
+    /// locked transaction (four statements; 0.55 per task on two replicas, BENCHMARKS.md).
+    @Test func aSharedStreamAppendedElsewhereIsAppendedHereInOneStatementOnceTheFeedReadIt() async throws {
+        let database = try await PostgresTestDatabase.make("roundtrips")
+        try database.superuserSQL("ALTER DATABASE \(database.name) SET log_statement = 'all'")
+        try await database.withStore { replicaA, postgres in
+            let replicaB = PostgresEventStore(database: postgres)
+            _ = try await replicaA.append([event("EpisodeRecorded")], to: "shared", expectedVersion: nil)
+            _ = try await replicaA.append([event("Warm")], to: "warm-up", expectedVersion: 0)
+            let feed = PostgresChangeFeed(database: postgres, mode: .poll(every: .milliseconds(20)), start: .after(position: 0),
+                                          store: replicaA, logger: .quiet)
+            // The feed polls the same database meanwhile: its reads are not the appends'.
+            let isNotTheFeeds = { (line: String) in !line.contains("SELECT position, stream, version") }
+            try await PostgresChangeFeedTests.following(feed) { received in
+                let fromB = try await replicaB.append([event("EpisodeRecorded")], to: "shared", expectedVersion: nil)
+                #expect(try await PostgresChangeFeedTests.eventually { received.all.contains { $0.globalPosition == fromB[0].globalPosition } })
+                var versions: [Int64] = []
+                let appended = try await statements(in: database) {
+                    versions = try await replicaA.append([event("EpisodeRecorded")], to: "shared", expectedVersion: nil).map(\.version)
+                }.filter(isNotTheFeeds)
+                #expect(versions == [3])
+                #expect(appended.count == 1, "one statement on the head the feed read: \(appended)")
+                // A stream the feed saw but this replica never appended to is not taken up.
+                _ = try await replicaB.append([event("TaskSubmitted")], to: "task-b", expectedVersion: 0)
+                let elsewhere = try await replicaB.append([event("Step")], to: "task-b", expectedVersion: 1)
+                #expect(try await PostgresChangeFeedTests.eventually { received.all.contains { $0.globalPosition == elsewhere[0].globalPosition } })
+                let first = try await statements(in: database) {
+                    _ = try await replicaA.append([event("Step")], to: "task-b", expectedVersion: 2)
+                }.filter(isNotTheFeeds)
+                #expect(first.count == 4, "an unknown head: the locked transaction (BEGIN, lock, insert, COMMIT): \(first)")
+            }
+            #expect(try await replicaA.verify().breaks.isEmpty)
+        }
+    }
+
     @Test func aStreamAppendedByAnotherReplicaIsAppendedOnItsTrueHead() async throws {
         let database = try await PostgresTestDatabase.make("roundtrips")
         try await database.withStore { replicaA, postgres in
