@@ -97,7 +97,7 @@ export ARES_DATABASE_URL ARES_DATABASE_PASSWORD_FILE
 # directories' copies are not read with --database): their tasks research as the embedded
 # server's do. (Before 2026-12-01 they were not ingested there, and the replicas' tasks ran on
 # an empty knowledge base.)
-"$ARES" ingest docs > "$WORK/ingest-database.log" 2>&1 || { cat "$WORK/ingest-database.log"; exit 1; }
+"$ARES" ingest docs --data-dir "$WORK/replica-a" > "$WORK/ingest-database.log" 2>&1 || { cat "$WORK/ingest-database.log"; exit 1; }
 PG_KEY=$("$ARES" keys create --role admin --name bench --data-dir "$WORK/replica-a" 2>/dev/null)
 "$ARES" serve --port 18491 --data-dir "$WORK/replica-a" --replica-id bench-a "${REPLICA_SERVE[@]}" > "$WORK/replica-a.log" 2>&1 &
 "$ARES" serve --port 18492 --data-dir "$WORK/replica-b" --replica-id bench-b "${REPLICA_SERVE[@]}" > "$WORK/replica-b.log" 2>&1 &
