@@ -188,42 +188,20 @@ private final class FlakyLeasingQueue: TaskWorkQueue {
 /// A work queue with leases kept in memory whose `enqueue` can be held (a commit in flight),
 /// counting the runner's questions about which tasks still wait.
 private final class HeldEnqueueQueue: TaskWorkQueue {
-    private struct Gate {
-        var holding = false
-        var held: [CheckedContinuation<Void, Never>] = []
-        var heldCount = 0
-        var waitingQueries = 0
-    }
-
     private let inner = InProcessTaskQueue()
-    private let gate = Mutex(Gate())
+    private let enqueues = ReleasableWait(holding: false)
+    private let queries = Mutex(0)
 
     var leaseDuration: Duration? { .milliseconds(300) }
     var pollInterval: Duration? { .milliseconds(20) }
-    var heldEnqueues: Int { gate.withLock { $0.heldCount } }
-    var waitingQueries: Int { gate.withLock { $0.waitingQueries } }
+    var heldEnqueues: Int { enqueues.held }
+    var waitingQueries: Int { queries.withLock { $0 } }
 
-    func holdEnqueues() { gate.withLock { $0.holding = true } }
-
-    func releaseEnqueues() {
-        let held = gate.withLock { gate in
-            gate.holding = false
-            defer { gate.held = [] }
-            return gate.held
-        }
-        for waiter in held { waiter.resume() }
-    }
+    func holdEnqueues() { enqueues.hold() }
+    func releaseEnqueues() { enqueues.release() }
 
     func enqueue(_ taskID: String, owner: String?) async -> Bool {
-        await withCheckedContinuation { continuation in
-            let now = gate.withLock { gate -> Bool in
-                guard gate.holding else { return true }
-                gate.heldCount += 1
-                gate.held.append(continuation)
-                return false
-            }
-            if now { continuation.resume() }
-        }
+        await enqueues.wait()
         return inner.enqueue(taskID, owner: owner)
     }
 
@@ -233,7 +211,7 @@ private final class HeldEnqueueQueue: TaskWorkQueue {
     func withdraw(_ taskID: String) -> TaskClaim? { inner.withdraw(taskID) }
 
     func waiting(among taskIDs: [String]) -> Set<String> {
-        gate.withLock { $0.waitingQueries += 1 }
+        queries.withLock { $0 += 1 }
         return inner.waiting(among: taskIDs)
     }
 
@@ -245,47 +223,79 @@ private final class HeldEnqueueQueue: TaskWorkQueue {
 private final class StuckRetriever: PassageRetriever {
     private struct Contents {
         var sticking = true
-        var released = false
         var stuckCalls = 0
         var cancellations = 0
-        var waiters: [CheckedContinuation<Void, Never>] = []
     }
 
     private let contents = Mutex(Contents())
+    private let gate = ReleasableWait(holding: true)
 
     var stuckCalls: Int { contents.withLock { $0.stuckCalls } }
     /// Stuck retrievals whose task was canceled (they go on waiting).
     var cancellations: Int { contents.withLock { $0.cancellations } }
 
     func stopSticking() { contents.withLock { $0.sticking = false } }
-
-    func releaseAll() {
-        let waiters = contents.withLock { contents in
-            contents.released = true
-            defer { contents.waiters = [] }
-            return contents.waiters
-        }
-        for waiter in waiters { waiter.resume() }
-    }
+    func releaseAll() { gate.release() }
 
     func retrieve(_ query: String, limit: Int) async throws -> [RetrievedPassage] {
-        if contents.withLock({ $0.sticking }) {
+        let sticking = contents.withLock { contents in
+            if contents.sticking { contents.stuckCalls += 1 }
+            return contents.sticking
+        }
+        if sticking {
             await withTaskCancellationHandler {
-                await withCheckedContinuation { continuation in
-                    let now = contents.withLock { contents -> Bool in
-                        contents.stuckCalls += 1
-                        if contents.released { return true }
-                        contents.waiters.append(continuation)
-                        return false
-                    }
-                    if now { continuation.resume() }
-                }
+                await gate.wait()
             } onCancel: {
                 contents.withLock { $0.cancellations += 1 }
             }
         } else {
-            while !contents.withLock({ $0.released }) { try await Task.sleep(for: .milliseconds(5)) }
+            while gate.isHolding { try await Task.sleep(for: .milliseconds(5)) }
         }
         return try await OnePassageRetriever().retrieve(query, limit: limit)
+    }
+}
+
+/// Callers of `wait()` are held while `hold()` is in force, and all go on at `release()`;
+/// a caller that arrives while nothing is held goes on at once. Not cancellable: a held caller
+/// waits for the release whatever happens to its task (a call lost where cancellation does
+/// not reach).
+private final class ReleasableWait: Sendable {
+    private struct State {
+        var holding: Bool
+        var waiters: [CheckedContinuation<Void, Never>] = []
+        var held = 0
+    }
+
+    private let state: Mutex<State>
+
+    init(holding: Bool) {
+        state = Mutex(State(holding: holding))
+    }
+
+    var isHolding: Bool { state.withLock { $0.holding } }
+    /// How many callers have been held so far.
+    var held: Int { state.withLock { $0.held } }
+
+    func hold() { state.withLock { $0.holding = true } }
+
+    func release() {
+        let waiters = state.withLock { state in
+            state.holding = false
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    func wait() async {
+        await withCheckedContinuation { continuation in
+            let goOn = state.withLock { state -> Bool in
+                guard state.holding else { return true }
+                state.held += 1
+                state.waiters.append(continuation)
+                return false
+            }
+            if goOn { continuation.resume() }
+        }
     }
 }
