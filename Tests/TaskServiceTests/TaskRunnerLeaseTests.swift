@@ -20,13 +20,9 @@ import Testing
     @Test func aClaimWhoseLeaseRanOutIsNotRenewedWhileItsRunIsStuck() async throws {
         let retriever = StuckRetriever()
         let queue = FlakyLeasingQueue()
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("ares-lease-\(UUID().uuidString).sqlite").path
+        let path = Self.temporaryStorePath()
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let agents = ResearchAgents(planner: HeuristicPlanner(), researcher: RetrievalResearcher(retriever: retriever),
-                                    evaluator: CoverageEvaluator(), synthesizer: ExtractiveSynthesizer(), checker: QuotationCitationChecker())
-        let service = ResearchTaskService(store: try SQLiteEventStore(path: path), workflow: ResearchWorkflow(agents: agents))
-        let runner = TaskRunner(directory: TaskDirectory(service: service),
-                                limits: .init(maximumRunning: 2, maximumQueued: 10, shutdownGrace: .seconds(1)), queue: queue)
+        let (service, runner) = try Self.runner(on: path, retriever: retriever, queue: queue, maximumRunning: 2)
         async let running: Void = runner.run()
         defer { retriever.releaseAll() }
 
@@ -67,13 +63,9 @@ import Testing
         let retriever = StuckRetriever()
         retriever.stopSticking()
         let queue = HeldEnqueueQueue()
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("ares-lease-\(UUID().uuidString).sqlite").path
+        let path = Self.temporaryStorePath()
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let agents = ResearchAgents(planner: HeuristicPlanner(), researcher: RetrievalResearcher(retriever: retriever),
-                                    evaluator: CoverageEvaluator(), synthesizer: ExtractiveSynthesizer(), checker: QuotationCitationChecker())
-        let service = ResearchTaskService(store: try SQLiteEventStore(path: path), workflow: ResearchWorkflow(agents: agents))
-        let runner = TaskRunner(directory: TaskDirectory(service: service),
-                                limits: .init(maximumRunning: 1, maximumQueued: 10, shutdownGrace: .seconds(1)), queue: queue)
+        let (service, runner) = try Self.runner(on: path, retriever: retriever, queue: queue, maximumRunning: 1)
         async let running: Void = runner.run()
         defer {
             queue.releaseEnqueues()
@@ -102,6 +94,21 @@ import Testing
         #expect(try await Self.waitUntil { runner.queuedCount == 0 })
         runner.stop()
         await running
+    }
+
+    private static func temporaryStorePath() -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("ares-lease-\(UUID().uuidString).sqlite").path
+    }
+
+    /// A runner of built-in agents over an event store at `path`, researching with `retriever`.
+    private static func runner(on path: String, retriever: some PassageRetriever, queue: some TaskWorkQueue,
+                               maximumRunning: Int) throws -> (ResearchTaskService, TaskRunner) {
+        let agents = ResearchAgents(planner: HeuristicPlanner(), researcher: RetrievalResearcher(retriever: retriever),
+                                    evaluator: CoverageEvaluator(), synthesizer: ExtractiveSynthesizer(), checker: QuotationCitationChecker())
+        let service = ResearchTaskService(store: try SQLiteEventStore(path: path), workflow: ResearchWorkflow(agents: agents))
+        let runner = TaskRunner(directory: TaskDirectory(service: service),
+                                limits: .init(maximumRunning: maximumRunning, maximumQueued: 10, shutdownGrace: .seconds(1)), queue: queue)
+        return (service, runner)
     }
 
     private static func waitUntil(_ condition: () async throws -> Bool, timeout: Duration = .seconds(120)) async throws -> Bool {
