@@ -18,8 +18,9 @@ enum PostgresConnectionConfiguration {
     /// half a minute of benchmark, before autovacuum's next ANALYZE; BENCHMARKS.md, 2026-12-01).
     /// Planning costs the append micro-benchmark 15–30 % of its rate, and the replicas nothing
     /// measurable. Generic plans with the keys named as `= ANY(array)` were tried instead: a
-    /// unit test passed, but the replicas benchmark still read 72 million head rows (the plan
-    /// made on a small table filters a sequential scan by the array), so this setting stays.
+    /// unit test passed, but the replicas benchmark still read 72 million head rows (presumably
+    /// a plan made on a small table that filters a sequential scan by the array), so this
+    /// setting stays.
     static let startupParameters: [(String, String)] = [
         ("synchronous_commit", "on"),
         ("plan_cache_mode", "force_custom_plan"),

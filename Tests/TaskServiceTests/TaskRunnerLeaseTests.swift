@@ -199,7 +199,10 @@ private final class HeldEnqueueQueue: TaskWorkQueue {
     private let enqueues = ReleasableWait(holding: false)
     private let queries = Mutex(0)
 
-    var leaseDuration: Duration? { .milliseconds(300) }
+    /// The runner counts its waiting tasks every third of a lease. Long enough that a loaded
+    /// machine renews in time (renewals always succeed here; a CI run that stalled past a
+    /// 300 ms lease stopped the running task as lost, and nothing here hands it on).
+    var leaseDuration: Duration? { .seconds(3) }
     var pollInterval: Duration? { .milliseconds(20) }
     var heldEnqueues: Int { enqueues.held }
     var waitingQueries: Int { queries.withLock { $0 } }
