@@ -184,10 +184,7 @@ actor PostgresGroupCommitter {
     /// Newer heads of streams already known here, from the change feed; other streams are not
     /// added (they were not appended here).
     func follow(_ heads: [String: StreamHeadCache.Head]) {
-        for (stream, head) in heads {
-            guard let known = knownHeads[stream], known.version < head.version else { continue }
-            knownHeads.remember(stream, head)
-        }
+        for (stream, head) in heads where knownHeads[stream] != nil { learn(stream, head: head) }
     }
 
     private func commit(_ requests: [Request]) async -> [Result<[StoredEvent], any Error>] {

@@ -254,16 +254,11 @@ import Testing
                 INSERT INTO ares_event_streams (stream, version, last_hash, last_type, last_recorded_at)
                 SELECT 'task-' || n, 1, '', 'Step', 0 FROM generate_series(1, 20000) AS n
                 """)
-            // A backend reports its counters once it has been idle a moment.
-            func headRowsRead() async throws -> Int {
-                try await Task.sleep(for: .seconds(2.5))
-                return Int(try database.superuserSQL("SELECT seq_tup_read FROM pg_stat_user_tables WHERE relname = 'ares_event_streams'")) ?? -1
-            }
-            let before = try await headRowsRead()
+            let before = try await database.sequentialRowsRead(of: "ares_event_streams")
             for _ in 0..<20 {
                 version = try #require(try await store.append([event("Step")], to: "task-seed", expectedVersion: version).last?.version)
             }
-            let after = try await headRowsRead()
+            let after = try await database.sequentialRowsRead(of: "ares_event_streams")
             #expect(before >= 0 && after - before < 20_000, "20 appends read \(after - before) head rows sequentially (20,000 heads)")
             #expect(try await store.read(stream: "task-seed").count == 50)
         }

@@ -113,19 +113,14 @@ import Testing
             try database.superuserSQL("""
                 INSERT INTO ares_task_queue (task_id, owner) SELECT 'backlog-' || n, 'alice' FROM generate_series(1, 20000) AS n
                 """)
-            // A backend reports its counters once it has been idle a moment.
-            func queueRowsRead() async throws -> Int {
-                try await Task.sleep(for: .seconds(2.5))
-                return Int(try database.superuserSQL("SELECT seq_tup_read FROM pg_stat_user_tables WHERE relname = 'ares_task_queue'")) ?? -1
-            }
-            let before = try await queueRowsRead()
+            let before = try await database.sequentialRowsRead(of: "ares_task_queue")
             var claimed: [String] = []
             for _ in 0..<10 {
                 let claims = try await a.claim(excludingOwners: ["nobody"], limit: 2)
                 claimed += claims.map(\.taskID)
                 for claim in claims { await a.release(claim, .ended) }
             }
-            let after = try await queueRowsRead()
+            let after = try await database.sequentialRowsRead(of: "ares_task_queue")
             #expect(claimed == (1...20).map { "backlog-\($0)" }, "oldest first")
             #expect(before >= 0 && after - before < 20_000, "10 claims and 20 releases read \(after - before) queue rows sequentially (20,000 waiting)")
         }

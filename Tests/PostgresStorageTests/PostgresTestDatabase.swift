@@ -38,6 +38,13 @@ struct PostgresTestDatabase {
     func superuserSQL(_ sql: String) throws -> String {
         try cluster.superuserSQL(sql, database: name).trimmingCharacters(in: .whitespacesAndNewlines)
     }
+
+    /// How many rows of `table` sequential scans have read so far (-1 if unknown). Read after a
+    /// pause: a backend reports its counters once it has been idle a moment.
+    func sequentialRowsRead(of table: String) async throws -> Int {
+        try await Task.sleep(for: .seconds(2.5))
+        return Int(try superuserSQL("SELECT seq_tup_read FROM pg_stat_user_tables WHERE relname = '\(table)'")) ?? -1
+    }
 }
 
 extension Logger {

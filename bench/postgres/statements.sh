@@ -35,9 +35,10 @@ shared_preload_libraries = 'pg_stat_statements'
 pg_stat_statements.track = all
 pg_stat_statements.max = 5000
 CONF
-as_postgres() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-as_postgres /usr/lib/postgresql/15/bin/pg_ctl -D "$CLUSTER/data" -l "$CLUSTER/server.log" -w restart >/dev/null
-sql() { as_postgres psql -X -q -At -h "$PGSOCKET" -p "$PGPORT" -U postgres -d ares -c "$1"; }
+# Restarted (same port) to load the extension.
+bash scripts/postgres-test-cluster.sh pause "$CLUSTER"
+bash scripts/postgres-test-cluster.sh resume "$CLUSTER"
+sql() { bash scripts/postgres-test-cluster.sh psql "$CLUSTER" -d ares -A -t -c "$1"; }
 sql "CREATE EXTENSION pg_stat_statements"
 
 mkdir -p "$WORK/a" "$WORK/b"
