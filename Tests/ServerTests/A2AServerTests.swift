@@ -224,8 +224,17 @@ import Testing
         let server = try ServerProcess(dataDirectory: data, arguments: ["--max-running-tasks", "1", "--max-queued-tasks", "2"])
         var accepted: [String] = []
         var busy = 0
-        for index in 0..<30 {
-            let reply = try await server.rpc("SendMessage", params: question("How does ares search, take \(index)?", returnImmediately: true), key: key)
+        // All at once: sent one after another, a loaded machine may finish each task before the
+        // next submission arrives, and the queue never fills (a CI run saw no refusal).
+        let replies = try await withThrowingTaskGroup(of: ServerProcess.Reply.self) { group in
+            for index in 0..<30 {
+                group.addTask {
+                    try await server.rpc("SendMessage", params: self.question("How does ares search, take \(index)?", returnImmediately: true), key: key)
+                }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        for reply in replies {
             if reply.status == 503 {
                 busy += 1
                 #expect(Int(reply.header("Retry-After") ?? "") ?? 0 >= 1)
