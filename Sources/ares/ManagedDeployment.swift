@@ -260,7 +260,30 @@ final class ManagedDeployment: @unchecked Sendable {
     /// so what it holds can be read and then killed with exactly that (the failover phases).
     func setPaused(_ paused: Bool, replica index: Int) {
         guard processes.indices.contains(index), processes[index].isRunning else { return }
-        kill(processes[index].processIdentifier, paused ? SIGSTOP : SIGCONT)
+        let pid = processes[index].processIdentifier
+        kill(pid, paused ? SIGSTOP : SIGCONT)
+        if paused { Self.waitUntilStopped(pid) }
+    }
+
+    /// kill(2) returns once SIGSTOP is sent; each thread stops at its next return to user mode
+    /// (one in fsync finishes it first, so a commit can still land). Waits, at most a second,
+    /// until every thread is stopped (Linux's /proc; elsewhere it returns at once): before that,
+    /// a reader of the process's store could miss a task's ending that it was writing.
+    private static func waitUntilStopped(_ pid: pid_t) {
+        let threads = "/proc/\(pid)/task"
+        let deadline = ContinuousClock.now + .seconds(1)
+        while ContinuousClock.now < deadline {
+            guard let ids = try? FileManager.default.contentsOfDirectory(atPath: threads) else { return }
+            let running = ids.contains { id in
+                // The state follows the command name in parentheses, which may itself hold ") ".
+                guard let stat = try? String(contentsOfFile: "\(threads)/\(id)/stat", encoding: .utf8),
+                      let close = stat.lastIndex(of: ")") else { return false }
+                let state = stat[stat.index(after: close)...].first { $0 != " " }
+                return !["T", "t", "Z", "X"].contains(state)
+            }
+            guard running else { return }
+            usleep(1_000)
+        }
     }
 
     /// SIGKILL replica `index`.

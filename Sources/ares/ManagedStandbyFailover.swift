@@ -24,6 +24,8 @@ struct ManagedStandbyFailover: Sendable {
     let taskDeadline: Duration
 
     static let name = "standby-takeover"
+    /// A task's last event before its ending (TaskEvent.citationsVerified).
+    static let lastTypeBeforeEnding = "CitationsVerified"
 
     func run(_ context: PhaseActionContext, rate: Double, seconds: Double) async -> [DeploymentActionResult] {
         let limit = context.thresholds.failoverSeconds ?? 30
@@ -57,10 +59,15 @@ struct ManagedStandbyFailover: Sendable {
         // it holds work: otherwise the tasks seen may end before the kill lands (a release build
         // finishes a built-in task in milliseconds, and reading a large store takes longer;
         // the scale-0.05 run of 2026-12-01 killed a server that held nothing that way).
+        // A task whose last event is its citation check ends at its next commit, which a thread
+        // stopped after its fsync has made but not yet published to readers: only a task with
+        // more than that to do counts as held (a CI run of 2026-12-02 killed a server whose one
+        // unfinished task had ended so, and measured no takeover).
         let latest = loadStart + .milliseconds(Int64(seconds * 800))
         while clock.now < latest {
             deployment.setPaused(true, replica: 0)
-            if let unfinished = try? probe.unfinishedTasks(endings: endings), !unfinished.isEmpty { break }
+            if let unfinished = try? probe.unfinishedTasks(endings: endings),
+               unfinished.values.contains(where: { $0.lastType != Self.lastTypeBeforeEnding }) { break }
             deployment.setPaused(false, replica: 0)
             try? await clock.sleep(for: .milliseconds(20))
         }
@@ -68,7 +75,10 @@ struct ManagedStandbyFailover: Sendable {
         let killedAt = clock.now
         let killedAtSeconds = (killedAt - loadStart).seconds
         // A dead process records nothing more: what is unfinished now is what it held.
-        let held = (try? probe.unfinishedTasks(endings: endings)) ?? [:]
+        // (A store that cannot be read says why in the report: "held nothing" would be a claim.)
+        var held: [String: TaskStreamProbe.Head] = [:]
+        var heldUnreadable: String?
+        do { held = try probe.unfinishedTasks(endings: endings) } catch { heldUnreadable = "\(error)" }
         let heldTasks = held.keys.sorted()
         context.progress("\(context.phase.name)/\(Self.name): killed \(victim) at \(Format.seconds(killedAtSeconds)), holding \(heldTasks.count) unfinished task\(heldTasks.count == 1 ? "" : "s")")
 
@@ -123,7 +133,7 @@ struct ManagedStandbyFailover: Sendable {
             facts: ["failed over": "embedded: a standby process on the same data directory took over",
                     "killed": victim,
                     "kill at (seconds into the load)": String(format: "%.2f", killedAtSeconds),
-                    "tasks held at the kill": "\(heldTasks.count)",
+                    "tasks held at the kill": heldUnreadable.map { "unknown: the event store could not be read: \($0)" } ?? "\(heldTasks.count)",
                     "standby ready seconds (kill → /health/ready 200)": readyAt.map { String(format: "%.2f", $0) } ?? "never",
                     "running again seconds (each held task, sorted)": perTask.map { String(format: "%.2f", $0) }.joined(separator: ", "),
                     "failover seconds (takeover)": takeover.map { String(format: "%.2f", $0) } ?? "never",

@@ -105,11 +105,15 @@ import Testing
     @Test func claimsAndReleasesMadeOnASmallQueueDoNotScanABacklogThatGrew() async throws {
         let database = try await PostgresTestDatabase.make("queue-plans")
         try await database.withStore { _, postgres in
-            let a = PostgresTaskQueue(database: postgres, replicaID: "replica-a", leaseDuration: .seconds(60), logger: .quiet)
+            // Ten-minute leases: a row must not come back on a loaded machine (CI ran this suite for 6 minutes).
+            let a = PostgresTaskQueue(database: postgres, replicaID: "replica-a", leaseDuration: .seconds(600), logger: .quiet)
             for index in 0..<30 {
                 try await a.enqueue("warm-\(index)", owner: nil)
                 for claim in try await a.claim(excludingOwners: ["nobody"], limit: 2) { await a.release(claim, .ended) }
             }
+            // (Releases are logged, not thrown: a row left here would be claimed before the backlog.)
+            let leftOver = "SELECT coalesce(string_agg(task_id || ' ' || coalesce(lease_holder, '-') || ' ' || attempts, ', '), '') FROM ares_task_queue"
+            #expect(try database.superuserSQL(leftOver) == "", "the warm-up's claims and releases left rows")
             try database.superuserSQL("""
                 INSERT INTO ares_task_queue (task_id, owner) SELECT 'backlog-' || n, 'alice' FROM generate_series(1, 20000) AS n
                 """)
@@ -121,7 +125,8 @@ import Testing
                 for claim in claims { await a.release(claim, .ended) }
             }
             let after = try await database.sequentialRowsRead(of: "ares_task_queue")
-            #expect(claimed == (1...20).map { "backlog-\($0)" }, "oldest first")
+            let claimedLeft = try database.superuserSQL(leftOver + " WHERE lease_holder IS NOT NULL")
+            #expect(claimed == (1...20).map { "backlog-\($0)" }, "oldest first; claimed rows left: \(claimedLeft)")
             #expect(before >= 0 && after - before < 20_000, "10 claims and 20 releases read \(after - before) queue rows sequentially (20,000 waiting)")
         }
     }
