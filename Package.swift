@@ -281,8 +281,8 @@ let package = Package(
 
 // MARK: - Fuzzing (libFuzzer)
 // The fuzz targets exist only when ARES_FUZZ=1 is set, so `swift build` and `swift test` never
-// compile or link them. scripts/fuzz.sh sets it and builds them with -sanitize=fuzzer into
-// .build-fuzz (Fuzz/README.md: inputs, seeds, dictionaries, crashes).
+// compile or link them. scripts/fuzz.sh sets it and builds them into .build-fuzz
+// (Fuzz/README.md: inputs, seeds, dictionaries, crashes).
 if Context.environment["ARES_FUZZ"] == "1" {
     let serverFixtures: [Target.Dependency] = ["FuzzSupport", "FuzzServerSupport", "Server", "Security", "TaskService"]
     package.targets += [
@@ -313,4 +313,16 @@ if Context.environment["ARES_FUZZ"] == "1" {
         .executableTarget(name: "fuzz-event-codec", dependencies: ["FuzzSupport", "ResearchCore", "TaskService"], path: "Fuzz/EventCodec", swiftSettings: strictSwift6),
         .executableTarget(name: "fuzz-index-snapshot", dependencies: ["FuzzSupport", "Knowledge", "BinaryCoding"], path: "Fuzz/IndexSnapshot", swiftSettings: strictSwift6),
     ]
+    // Coverage instrumentation (-sanitize=fuzzer; with FUZZ_ASAN also AddressSanitizer) in ares's
+    // own Swift code only, which is what the fuzzers explore: the packages it depends on compile
+    // exactly as for `swift build`, so a fuzz build in the tests' build folder (CI) recompiles
+    // only ares's modules, not the ten minutes of dependencies.
+    // ARES_FUZZ_SANITIZERS= (empty) builds the targets plain: they then replay the inputs they are given.
+    let sanitizers = Context.environment["ARES_FUZZ_SANITIZERS"] ?? "fuzzer"
+    let cTargets: Set<String> = ["COpenBLAS", "CLocalModelKernels", "CPoppler", "CLibFuzzer"]
+    let fuzzers = { (target: Target) in target.type == .executable && target.name.hasPrefix("fuzz-") }
+    for target in package.targets where !sanitizers.isEmpty && ((target.type == .regular && !cTargets.contains(target.name)) || fuzzers(target)) {
+        target.swiftSettings = (target.swiftSettings ?? []) + [.unsafeFlags(["-sanitize=\(sanitizers)"]), .define("ARES_FUZZING")]
+        if fuzzers(target) { target.linkerSettings = (target.linkerSettings ?? []) + [.unsafeFlags(["-sanitize=\(sanitizers)"])] }
+    }
 }

@@ -5,8 +5,9 @@
 #   scripts/fuzz.sh 600 jsonrpc mcp                      # the long run, two targets
 #
 # Targets: jsonrpc mcp rest html markdown event-codec index-snapshot (Fuzz/README.md says what
-# each one drives and its input format). The build goes to .build-fuzz (Swift code compiled with
-# -sanitize=fuzzer; the normal .build is not touched). Results go to FUZZ_RESULTS (default
+# each one drives and its input format). The build goes to .build-fuzz (ares's own Swift modules
+# compiled with -sanitize=fuzzer, its dependencies as for swift build; the normal .build is not
+# touched unless FUZZ_SCRATCH=.build, which reuses its dependencies). Results go to FUZZ_RESULTS (default
 # .build-fuzz/results/<time>): per target the log, the corpus it grew, and any crash-*, timeout-*
 # or oom-* input. The repository's corpus is never written to, unless FUZZ_MERGE=1, which merges
 # what a run found (minimized) into Fuzz/Corpus/<target>.
@@ -57,13 +58,13 @@ if [[ ${FUZZ_ASAN:-0} == 1 ]]; then
     sanitizers=fuzzer,address
     extra_flags=(-detect_leaks=0)  # the Swift runtime's caches live until exit by design
 fi
-export ARES_FUZZ=1
+# Package.swift adds the fuzz targets and instruments ares's own modules (not its dependencies).
+export ARES_FUZZ=1 ARES_FUZZ_SANITIZERS=$sanitizers
 build_start=$(date +%s)
 for target in "${targets[@]}"; do
     [[ ${FUZZ_NO_BUILD:-0} == 1 ]] && break
     echo "fuzz: building fuzz-$target" >&2
-    if ! swift build --scratch-path "$scratch" --product "fuzz-$target" \
-            -Xswiftc -sanitize="$sanitizers" -Xswiftc -DARES_FUZZING 2>&1 | awk '!/^\[[0-9]+\/[0-9]+\]/ && !seen[$0]++ { print; fflush() }' >&2; then
+    if ! swift build --scratch-path "$scratch" --product "fuzz-$target" 2>&1 | awk '!/^\[[0-9]+\/[0-9]+\]/ && !seen[$0]++ { print; fflush() }' >&2; then
         echo "fuzz: the build of fuzz-$target failed" >&2
         exit 2
     fi
