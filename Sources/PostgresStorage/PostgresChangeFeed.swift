@@ -29,14 +29,18 @@ import Synchronization
 ///
 /// **Modes.** `.listen`: one connection of its own (not the pool's: it is held for as long as
 /// the feed runs) LISTENs and reads; a read also runs every `fallback` interval, so a lost
-/// notification costs latency, never an event. `.poll`: a read every interval on a pooled
+/// notification costs latency, never an event. Reads start at least `spacing` (10 ms) apart, so
+/// under load one read carries many commits. `.poll`: a read every interval on a pooled
 /// connection, for poolers in transaction mode (PgBouncer), where LISTEN does not work.
 /// Either way, a lost connection (a restarted server, `pg_terminate_backend`) is retried with
 /// backoff and the next read continues from where the feed was.
 public final class PostgresChangeFeed: EventChangeFeed, Service, Sendable {
     public enum Mode: Sendable, Equatable {
-        /// LISTEN on `PostgresEventStore.notificationChannel`; also read every `fallback`.
-        case listen(fallback: Duration = .seconds(5))
+        /// LISTEN on `PostgresEventStore.notificationChannel`; also read every `fallback`. Reads
+        /// start at least `spacing` apart: an idle feed reads at the first notification, a busy
+        /// one reads what several commits wrote at once (every commit of every replica
+        /// notifies, and each read was a statement per commit on every replica).
+        case listen(fallback: Duration = .seconds(5), spacing: Duration = PostgresChangeFeed.readSpacing)
         /// Read every `every`, on a connection of the pool.
         case poll(every: Duration)
     }
@@ -52,6 +56,9 @@ public final class PostgresChangeFeed: EventChangeFeed, Service, Sendable {
 
     /// Events per read; a longer backlog takes several reads, one right after the other.
     public static let eventsPerRead = 500
+    /// The least time between the starts of two reads of a listening feed: what a step another
+    /// replica recorded may wait, at most, beyond its commit, while commits arrive faster.
+    public static let readSpacing = Duration.milliseconds(10)
     /// `application_name` of the listening connection, so operators (and tests) can find it.
     public static let applicationName = "ares-change-feed"
 
@@ -139,7 +146,7 @@ public final class PostgresChangeFeed: EventChangeFeed, Service, Sendable {
             let readsBefore = readsCompleted
             do {
                 switch mode {
-                case let .listen(fallback): try await listenAndRead(fallback: fallback)
+                case let .listen(fallback, spacing): try await listenAndRead(fallback: fallback, spacing: spacing)
                 case let .poll(interval): try await pollAndRead(every: interval)
                 }
             } catch {
@@ -158,7 +165,7 @@ public final class PostgresChangeFeed: EventChangeFeed, Service, Sendable {
     }
 
     /// One connection of its own: LISTEN, then read at every notification and every `fallback`.
-    private func listenAndRead(fallback: Duration) async throws {
+    private func listenAndRead(fallback: Duration, spacing: Duration) async throws {
         var configuration = try PostgresConnectionConfiguration.connection(settings)
         configuration.options.additionalStartupParameters = PostgresConnectionConfiguration.startupParameters
             .filter { $0.0 != "application_name" } + [("application_name", Self.applicationName)]
@@ -168,7 +175,7 @@ public final class PostgresChangeFeed: EventChangeFeed, Service, Sendable {
         }
         let connection = try await PostgresConnection.connect(configuration: configuration, id: id, logger: logger)
         do {
-            try await listenAndRead(on: connection, fallback: fallback)
+            try await listenAndRead(on: connection, fallback: fallback, spacing: spacing)
         } catch {
             try? await connection.close()
             throw error
@@ -184,13 +191,13 @@ public final class PostgresChangeFeed: EventChangeFeed, Service, Sendable {
     /// listening task gets a moment to end and is otherwise abandoned, and the caller
     /// reconnects (or stops). Before, SIGTERM during a black-holed database, and sometimes after
     /// a PostgreSQL restart, left the feed (and so the process) waiting forever (issue 16).
-    private func listenAndRead(on connection: PostgresConnection, fallback: Duration) async throws {
+    private func listenAndRead(on connection: PostgresConnection, fallback: Duration, spacing: Duration) async throws {
         let waiting = PendingAnswer()
         let timeout = settings.requestTimeout
         let failure = ListenFailure()
         let listening = AbandonableTask {
             do {
-                try await self.listenAndRead(on: connection, fallback: fallback, waiting: waiting)
+                try await self.listenAndRead(on: connection, fallback: fallback, spacing: spacing, waiting: waiting)
             } catch {
                 failure.record(error)
             }
@@ -219,7 +226,8 @@ public final class PostgresChangeFeed: EventChangeFeed, Service, Sendable {
         throw failure.error ?? problem
     }
 
-    private func listenAndRead(on connection: PostgresConnection, fallback: Duration, waiting: PendingAnswer) async throws {
+    private func listenAndRead(on connection: PostgresConnection, fallback: Duration, spacing: Duration,
+                               waiting: PendingAnswer) async throws {
         waiting.begin()
         try await connection.listen(on: PostgresEventStore.notificationChannel) { notifications in
             waiting.end()
@@ -238,7 +246,13 @@ public final class PostgresChangeFeed: EventChangeFeed, Service, Sendable {
                 group.addTask {
                     // The first read catches up on what was committed before LISTEN took effect.
                     wake.yield()
-                    for await _ in wakes { try await self.readAll(on: connection, waiting: waiting) }
+                    // Notifications that arrive meanwhile leave one wake (bufferingNewest(1)): the
+                    // next read, `spacing` after this one began, delivers all their commits.
+                    for await _ in wakes {
+                        let began = ContinuousClock.now
+                        try await self.readAll(on: connection, waiting: waiting)
+                        try await Task.sleep(until: began + spacing)
+                    }
                 }
                 // Every child runs until it fails (or the feed is canceled).
                 defer { group.cancelAll() }

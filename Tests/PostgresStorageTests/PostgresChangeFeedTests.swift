@@ -165,6 +165,30 @@ import Testing
         }
     }
 
+    /// A listening feed starts its reads at least `spacing` apart: the commits that arrive while
+    /// it waits are read together (not one read per commit, on every replica), and each is still
+    /// delivered once, in order.
+    @Test func aBusyListeningFeedReadsTheCommitsOfItsSpacingTogether() async throws {
+        let database = try await PostgresTestDatabase.make("feedspacing")
+        try await database.withStore { store, postgres in
+            let spacing = Duration.milliseconds(300)
+            let feed = PostgresChangeFeed(database: postgres, mode: .listen(fallback: .seconds(30), spacing: spacing),
+                                          start: .after(position: 0), logger: .quiet)
+            try await Self.following(feed) { received in
+                #expect(try await Self.eventually { feed.readsCompleted >= 1 })
+                let reads = feed.readsCompleted
+                let clock = ContinuousClock()
+                let start = clock.now
+                for index in 0..<40 { _ = try await store.append([Self.event("Step")], to: "s\(index % 4)", expectedVersion: nil) }
+                #expect(try await Self.eventually { received.count == 40 })
+                // However slow the appends were: one read per spacing that passed, and the last.
+                let allowed = Int(((clock.now - start) / spacing).rounded(.up)) + 1
+                #expect(feed.readsCompleted - reads <= allowed, "\(feed.readsCompleted - reads) reads for 40 commits; \(allowed) allowed")
+                Self.expectExactlyOnceInOrder(received.all, try await Self.everything(store))
+            }
+        }
+    }
+
     /// Starting `.now`: what was committed before is not delivered, what comes after is.
     @Test func aFeedStartingNowDeliversOnlyLaterEvents() async throws {
         let database = try await PostgresTestDatabase.make("feednow")

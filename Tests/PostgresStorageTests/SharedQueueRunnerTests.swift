@@ -27,6 +27,7 @@ import Testing
         let claims = Mutex<[TaskClaim]>([])
         /// Calls of `enqueue`: a submission recorded and queued in one commit makes none.
         let enqueues = Mutex(0)
+        let withdrawals = Mutex(0)
         private let crashed = Mutex(false)
         /// Whether the runner may write its submissions already claimed (`submissionLease`);
         /// off in the tests that count every claim.
@@ -64,7 +65,8 @@ import Testing
             if !isCrashed { await base.release(claim, end) }
         }
         func withdraw(_ taskID: String) async -> TaskClaim? {
-            isCrashed ? nil : await base.withdraw(taskID)
+            withdrawals.withLock { $0 += 1 }
+            return isCrashed ? nil : await base.withdraw(taskID)
         }
         func waiting(among taskIDs: [String]) async throws -> Set<String> {
             try alive()
@@ -254,6 +256,40 @@ import Testing
                         "claimed and run on the idle replica long before its poll")
                 #expect(idle.queue.claims.withLock { $0 }.map(\.taskID) == [id])
                 idle.runner.stop()
+            }
+        }
+    }
+
+    /// A task queued on one replica and run by another stops counting as waiting on the first
+    /// at its first step there, not at the first's next count of its waiting tasks (every
+    /// lease/3), so its end does not send a withdrawal that finds nothing.
+    @Test func aTaskQueuedHereStopsWaitingAtItsFirstStepElsewhere() async throws {
+        try await withTwoPools { _, first, second in
+            // Ten-minute leases: the submitter's count of its waiting tasks never runs here (nor
+            // does its runner: the task can only run on the worker).
+            let submitter = Replica(first, id: "submitter", retriever: OnePassage(), lease: .seconds(600))
+            let worker = Replica(second, id: "worker", retriever: OnePassage(), lease: .seconds(600))
+            let submitterFeed = PostgresChangeFeed(database: first, logger: .quiet)
+            let workerFeed = PostgresChangeFeed(database: second, logger: .quiet)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await submitterFeed.run() }
+                group.addTask { await TaskChangeFollower(runner: submitter.runner, feed: submitterFeed, logger: .quiet).run() }
+                group.addTask { try await workerFeed.run() }
+                group.addTask { await TaskChangeFollower(runner: worker.runner, feed: workerFeed, logger: .quiet).run() }
+                group.addTask { await worker.runner.run() }
+                defer { group.cancelAll() }
+                #expect(try await waitUntil { submitterFeed.readsCompleted > 0 && workerFeed.readsCompleted > 0 })
+                let id = try await submitter.runner.submit(question: Self.question, principal: "p", contextID: nil).id
+                #expect(submitter.runner.queuedCount == 1)
+                #expect(try await waitUntil { try await worker.service.state(of: id).phase == .completed })
+                let end = try #require(try await worker.service.store.read(stream: id).last?.globalPosition)
+                #expect(try await waitUntil { submitterFeed.position >= end }, "the submitter's feed read the task's end")
+                #expect(try await waitUntil({ submitter.runner.queuedCount == 0 }, timeout: .seconds(30)),
+                        "no longer waiting on the submitter once the worker recorded a step")
+                try await Task.sleep(for: .milliseconds(500))  // the follower applies what the feed read
+                #expect(submitter.queue.withdrawals.withLock { $0 } == 0, "the task's end sent no withdrawal")
+                #expect(worker.queue.claims.withLock { $0 }.map(\.taskID) == [id])
+                worker.runner.stop()
             }
         }
     }

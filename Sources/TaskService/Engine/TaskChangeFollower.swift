@@ -30,6 +30,11 @@ import Storage
 ///   notification that carries it is the one every append commit sends anyway: no notifying
 ///   enqueue, whose commits PostgreSQL would serialize.
 ///
+/// - Waiting tasks: a step of a task queued here means another replica claimed it (only a
+///   claimant records steps); it stops counting as waiting here at once, rather than at the
+///   runner's next count, so its end does not try to take it out of the queue (a statement that
+///   found nothing, for half the tasks on two replicas).
+///
 /// - Retention: the `ares-retention` record of a prune on any replica makes this one forget the
 ///   pruned tasks it holds in memory.
 ///
@@ -75,6 +80,9 @@ public final class TaskChangeFollower: Service, Sendable {
             await directory.applyFollowed(stored)
             if TaskChangeFollower.endingTypes.contains(stored.type) {
                 await runner.stopTaskEndedElsewhere(stored.stream)
+            } else if stored.version > 1 {
+                // A step: whoever recorded it claimed the task, so it no longer waits here.
+                runner.stepRecordedElsewhere(stored.stream)
             }
             if stored.version == 1 { submitted = true }
         }

@@ -904,6 +904,15 @@ public final class TaskRunner: Service, Sendable {
         }
     }
 
+    /// Another replica recorded a step of the task (`TaskChangeFollower`): it claimed it, so a
+    /// task queued here no longer waits (the periodic count, `countWaitingTasks`, would find
+    /// that later; meanwhile its end would try to withdraw it and find nothing).
+    func stepRecordedElsewhere(_ id: String) {
+        state.withLock { state in
+            if state.waiting[id] != nil { state.leftWaiting(id) }
+        }
+    }
+
     private func recordCancellation(_ id: String, reason: String, wasLive: Bool) async throws {
         let recorded = try await service.recordCancellation(id, reason: reason)
         if wasLive, let stored = recorded.stored { directory.publish(id, stored: stored, event: recorded.event) }
