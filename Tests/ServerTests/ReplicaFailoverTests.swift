@@ -184,6 +184,66 @@ import Testing
         for replica in set.replicas { #expect(replica.terminate() == 0, "\(replica.log().suffix(2000))") }
     }
 
+    /// Webhooks set on the replica that does not run a task reach the one that does (its config
+    /// cache follows the change feed): the runner posts the steps it records from then on, to
+    /// the end, and lists the configs; a webhook deleted on the other replica while the task runs
+    /// gets no more from the runner. (Before, each replica knew only the configs set on itself:
+    /// the runner sent nothing.)
+    @Test func aWebhookSetOnAnotherReplicaGetsTheStepsOfTheReplicaThatRunsTheTask() async throws {
+        let receiver = try PythonFixture(script: "webhook_recorder.py")
+        defer { receiver.stop() }
+        let port = try #require(Int(try receiver.firstLine()), "\(receiver.output())")
+        let cluster = try await TestPostgresCluster.shared()
+        // Two seconds per model call: the task runs for several seconds, long enough to change its
+        // webhooks while it runs.
+        let set = try await ReplicaSet(cluster: cluster, database: try await cluster.createDatabase(prefix: "failover_push"), count: 2,
+                                       modelDelay: 2.0, maximumRunning: 2, extraArguments: ["--allow-private-webhooks"])
+        let id = try #require(try await set.submitAll(1, to: [set.replicas[0]], label: "push").first)
+        var holder: Int?
+        let deadline = Date().addingTimeInterval(60)
+        while holder == nil, Date() < deadline {
+            for index in 0..<2 where try await set.leases(heldBy: ReplicaSet.name(index))[id] != nil { holder = index }
+            if holder == nil { try await Task.sleep(for: .milliseconds(20)) }
+        }
+        let running = try #require(holder, "no replica ran the task")
+        let (runner, other) = (set.replicas[running], set.replicas[1 - running])
+        let (kept, deleted) = (UUID().uuidString, UUID().uuidString)
+        var configIDs: [String: String] = [:]
+        for token in [kept, deleted] {
+            let created = try await other.rpc("CreateTaskPushNotificationConfig",
+                                              params: ["taskId": id, "url": "http://127.0.0.1:\(port)/hook", "token": token], key: nil).json()
+            configIDs[token] = try #require(value(created, "result", "id") as? String, "\(created)")
+        }
+        func posts(_ token: String) -> [String] {
+            receiver.output().split(separator: "\n").dropFirst().compactMap {
+                try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+            }.filter { $0["token"] as? String == token }.compactMap { $0["body"] as? String }
+        }
+        func waitFor(_ condition: () -> Bool, seconds: Double) async throws -> Bool {
+            let end = Date().addingTimeInterval(seconds)
+            while Date() < end, !condition() { try await Task.sleep(for: .milliseconds(50)) }
+            return condition()
+        }
+
+        // The runner posts to both; then the second is deleted on the other replica, mid-run.
+        #expect(try await waitFor({ !posts(deleted).isEmpty }, seconds: 60), "no post to a webhook set on the other replica: \(runner.log().suffix(2000))")
+        let listed = try await runner.rpc("ListTaskPushNotificationConfigs", params: ["taskId": id], key: nil).json()
+        #expect("\(listed)".contains(configIDs[kept] ?? "?") && "\(listed)".contains(configIDs[deleted] ?? "?"), "the runner lists both: \(listed)")
+        _ = try await other.rpc("DeleteTaskPushNotificationConfig", params: ["taskId": id, "id": configIDs[deleted] ?? ""], key: nil).json()
+        let stateAtDeletion = value(try await runner.rpc("GetTask", params: ["id": id], key: nil).json(), "result", "status", "state") as? String
+        #expect(stateAtDeletion == "TASK_STATE_WORKING", "the test needs the task running when the webhook is deleted: \(stateAtDeletion ?? "?")")
+
+        // The kept webhook gets the steps, to the end; the deleted one never gets the end.
+        #expect(try await waitFor({ posts(kept).contains { $0.contains("TASK_STATE_COMPLETED") } }, seconds: 90),
+                "no post of the task's end: \(posts(kept).count) posts; runner log: \(runner.log().suffix(2000))")
+        #expect(posts(kept).allSatisfy { $0.contains(id) }, "every post is about the task")
+        #expect(posts(kept).count >= 2, "the steps after the config, not only the end: \(posts(kept).count)")
+        try await Task.sleep(for: .milliseconds(500))  // a last post to the deleted one would have arrived
+        #expect(!posts(deleted).contains { $0.contains("TASK_STATE_COMPLETED") },
+                "the runner still posted to the webhook deleted on the other replica: \(posts(deleted).count) posts")
+        for replica in set.replicas { #expect(replica.terminate() == 0, "\(replica.log().suffix(2000))") }
+    }
+
     /// Every acknowledged task has a stream with each step once; nothing else is in the
     /// database's streams; the queue is empty; `ares db verify` finds every chain intact.
     /// `queueEmpties`: whether every queue row must be gone (false only while a task is known

@@ -29,7 +29,7 @@ final class ReplicaSet: @unchecked Sendable {
     /// `modelDelay`: seconds each model call takes (six calls per task); `maximumRunning`: each
     /// replica's `--max-running-tasks`; `logLevel`: the replicas' `ARES_LOG_LEVEL` (nil: info).
     init(cluster: TestPostgresCluster, database: String, count: Int, modelDelay: Double = 0.3, maximumRunning: Int = 4,
-         logLevel: String? = nil) async throws {
+         logLevel: String? = nil, extraArguments: [String] = []) async throws {
         self.cluster = cluster
         self.database = database
         var environment = cluster.environment(database: database)
@@ -39,7 +39,7 @@ final class ReplicaSet: @unchecked Sendable {
         let port = try model.firstLine()
         guard Int(port) != nil else { throw ServerProcess.Failure("the slow model endpoint printed no port: \(model.output())") }
         arguments = ["--dev", "--max-running-tasks", String(maximumRunning),
-                     "--model-url", "http://127.0.0.1:\(port)/v1", "--model", "slow"]
+                     "--model-url", "http://127.0.0.1:\(port)/v1", "--model", "slow"] + extraArguments
         template = try Self.templateDirectory.get()
         for index in 0..<count { _ = try await start(index: index) }
         for replica in replicas { try await SharedDatabaseServerTests.waitUntilReady(replica) }

@@ -114,7 +114,9 @@ public struct ServerEnvironment {
             case .poll: .poll(every: .milliseconds(500))
             }
             let feed = PostgresChangeFeed(database: shared.database, mode: feedMode, start: .now, store: shared.eventStore, logger: logger)
-            components.backgroundServices.append(contentsOf: [feed, TaskChangeFollower(runner: runner, feed: feed, logger: logger)] as [any Service])
+            components.backgroundServices.append(contentsOf: [
+                feed, TaskChangeFollower(runner: runner, feed: feed, pushConfigs: pushConfigs, logger: logger),
+            ] as [any Service])
             components.readinessChecks.append(shared.readinessCheck)
             // The shared knowledge base: loaded from the database's snapshot once it is ready, then
             // following every replica's ingests and removals (a search here sees them within its

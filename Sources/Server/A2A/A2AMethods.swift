@@ -143,6 +143,9 @@ public struct A2AMethods: Sendable {
                                                          contextID: contextID, beforeQueued: storePushConfig)
             if !submission.created {
                 try Self.expectSameMessage(submission.snapshot.state, as: message, question: question, principal: principal.id)
+            } else if pushConfig == nil {
+                // Its steps then find "no webhooks" in memory instead of reading the store.
+                pushConfigs.noteSubmittedWithoutConfigs(taskID: submission.snapshot.id)
             }
             snapshot = submission.snapshot
         } catch let refused as TaskAdmissionError {

@@ -27,7 +27,9 @@ public final class PushNotificationSender: Service, Sendable {
     private struct Delivery: Sendable {
         var taskID: String
         var bodies: [Data]
-        var targets: [PushNotificationConfig]
+        /// nil: this replica has not read the task's configs yet (a task queued on another
+        /// replica and claimed here); the lane reads them before it delivers.
+        var targets: [PushNotificationConfig]?
         var isLast: Bool
     }
 
@@ -63,12 +65,30 @@ public final class PushNotificationSender: Service, Sendable {
         (idle, becameIdle) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
-    /// Called by the task directory for every recorded step.
+    /// Called by the task directory for every step recorded here.
     public func taskUpdated(_ update: TaskUpdate) {
-        let targets = configs.cachedConfigs(taskID: update.snapshot.id)
-        guard !targets.isEmpty else { return }
+        let taskID = update.snapshot.id, isLast = update.snapshot.state.isTerminal
+        let targets = configs.cachedConfigs(taskID: taskID)
+        if let targets, targets.isEmpty {
+            // Nothing to send, nothing more to remember once the task has ended.
+            if isLast { configs.forget(taskID: taskID) }
+            return
+        }
         let bodies = A2AStreamEvents.responses(for: update).compactMap { try? JSONRPCResponseWriter.encode($0) }
-        enqueue.yield(Delivery(taskID: update.snapshot.id, bodies: bodies, targets: targets, isLast: update.snapshot.state.isTerminal))
+        enqueue.yield(Delivery(taskID: taskID, bodies: bodies, targets: targets, isLast: isLast))
+    }
+
+    /// The delivery's targets, read from the store when this replica had not read them.
+    private func targets(of delivery: Delivery) async -> [PushNotificationConfig] {
+        if let targets = delivery.targets { return targets }
+        do {
+            return try await configs.list(taskID: delivery.taskID)
+        } catch {
+            logger.warning("push notifications of a step not sent: the task's webhooks could not be read", metadata: [
+                "task": .string(delivery.taskID), "error": .string("\(error)"),
+            ])
+            return []
+        }
     }
 
     public func run() async throws {
@@ -83,9 +103,11 @@ public final class PushNotificationSender: Service, Sendable {
                             activeLanes.withLock { $0 += 1 }
                             group.addTask {
                                 for await delivery in lane {
+                                    let targets = await self.targets(of: delivery)
                                     for body in delivery.bodies {
-                                        for target in delivery.targets { await self.deliver(body, to: target, taskID: delivery.taskID) }
+                                        for target in targets { await self.deliver(body, to: target, taskID: delivery.taskID) }
                                     }
+                                    if delivery.isLast { self.configs.forget(taskID: delivery.taskID) }
                                 }
                                 if self.activeLanes.withLock({ $0 -= 1; return $0 == 0 }) { self.becameIdle.yield() }
                             }

@@ -35,6 +35,10 @@ import Storage
 ///   runner's next count, so its end does not try to take it out of the queue (a statement that
 ///   found nothing, for half the tasks on two replicas).
 ///
+/// - Webhooks: push configs set or deleted on any replica reach this one's cache
+///   (`PushNotificationConfigStore.applyFollowed`), so the replica that runs a task sends to
+///   every webhook its task has, wherever it was set.
+///
 /// - Retention: the `ares-retention` record of a prune on any replica makes this one forget the
 ///   pruned tasks it holds in memory.
 ///
@@ -43,13 +47,17 @@ import Storage
 public final class TaskChangeFollower: Service, Sendable {
     public let runner: TaskRunner
     public let feed: any EventChangeFeed
+    /// The server's webhook configs, whose cache follows the configs set and deleted on any replica.
+    public let pushConfigs: PushNotificationConfigStore?
     private let logger: Logger
 
     /// Marks the runner's directory as following other replicas at once, so that tasks looked
     /// at before `run()` starts become live too.
-    public init(runner: TaskRunner, feed: any EventChangeFeed, logger: Logger = Logger(label: "ares-tasks")) {
+    public init(runner: TaskRunner, feed: any EventChangeFeed, pushConfigs: PushNotificationConfigStore? = nil,
+                logger: Logger = Logger(label: "ares-tasks")) {
         self.runner = runner
         self.feed = feed
+        self.pushConfigs = pushConfigs
         self.logger = logger
         runner.directory.followOtherReplicas()
     }
@@ -74,17 +82,28 @@ public final class TaskChangeFollower: Service, Sendable {
                 forgetPruned(stored)
                 continue
             }
+            if stored.stream.hasPrefix(PushNotificationConfigStore.streamPrefix) {
+                pushConfigs?.applyFollowed(stored)
+                continue
+            }
             guard stored.stream.hasPrefix("task-") else { continue }
             // The listing merges by stream version: a step recorded here and read back is one step.
             listing.record(stored)
             await directory.applyFollowed(stored)
             if TaskChangeFollower.endingTypes.contains(stored.type) {
                 await runner.stopTaskEndedElsewhere(stored.stream)
+                // Its webhooks leave the memory here too (the replica that ran it sent the last step).
+                pushConfigs?.forget(taskID: stored.stream)
             } else if stored.version > 1 {
                 // A step: whoever recorded it claimed the task, so it no longer waits here.
                 runner.stepRecordedElsewhere(stored.stream)
             }
-            if stored.version == 1 { submitted = true }
+            if stored.version == 1 {
+                submitted = true
+                // A new task has no webhooks until a config event follows it in the feed: the
+                // replica that claims it then sends without reading the store first.
+                pushConfigs?.noteSubmittedWithoutConfigs(taskID: stored.stream)
+            }
         }
         if submitted { runner.wake() }
     }
