@@ -155,13 +155,7 @@ import Testing
         // Submitted to replica 0, but any replica may claim it (the other one learns of it
         // from the change feed): the subscriber is whichever replica does not run it.
         let id = try #require(try await set.submitAll(1, to: [set.replicas[0]], label: "stream").first)
-        var holder: Int?
-        let deadline = Date().addingTimeInterval(60)
-        while holder == nil, Date() < deadline {
-            for index in 0..<2 where try await set.leases(heldBy: ReplicaSet.name(index))[id] != nil { holder = index }
-            if holder == nil { try await Task.sleep(for: .milliseconds(20)) }
-        }
-        let running = try #require(holder, "no replica ran the task")
+        let running = try #require(try await set.replicaRunning(id), "no replica ran the task")
         let subscriber = set.replicas[1 - running]
         let reply = try await subscriber.rpc("SubscribeToTask", params: ["id": id], key: nil)
         #expect(reply.header("Content-Type")?.hasPrefix("text/event-stream") == true, "\(reply.status): \(reply.text.prefix(300))")
@@ -199,13 +193,7 @@ import Testing
         let set = try await ReplicaSet(cluster: cluster, database: try await cluster.createDatabase(prefix: "failover_push"), count: 2,
                                        modelDelay: 2.0, maximumRunning: 2, extraArguments: ["--allow-private-webhooks"])
         let id = try #require(try await set.submitAll(1, to: [set.replicas[0]], label: "push").first)
-        var holder: Int?
-        let deadline = Date().addingTimeInterval(60)
-        while holder == nil, Date() < deadline {
-            for index in 0..<2 where try await set.leases(heldBy: ReplicaSet.name(index))[id] != nil { holder = index }
-            if holder == nil { try await Task.sleep(for: .milliseconds(20)) }
-        }
-        let running = try #require(holder, "no replica ran the task")
+        let running = try #require(try await set.replicaRunning(id), "no replica ran the task")
         let (runner, other) = (set.replicas[running], set.replicas[1 - running])
         let (kept, deleted) = (UUID().uuidString, UUID().uuidString)
         var configIDs: [String: String] = [:]

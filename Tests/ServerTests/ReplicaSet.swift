@@ -229,6 +229,16 @@ final class ReplicaSet: @unchecked Sendable {
         }
     }
 
+    /// The index of the replica that holds task `id`'s claim, once one does (nil after `seconds`).
+    func replicaRunning(_ id: String, within seconds: Double = 60) async throws -> Int? {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            for index in replicas.indices where try await leases(heldBy: Self.name(index))[id] != nil { return index }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return nil
+    }
+
     /// The claims `holder` has now: task id and attempt.
     func leases(heldBy holder: String) async throws -> [String: Int] {
         var held: [String: Int] = [:]
