@@ -51,7 +51,7 @@ public final class PostgresAPIKeyRefresher: Service {
 
     public func run() async throws {
         // A shutdown ends the rounds: the end of this service, not an error.
-        try? await cancelWhenGracefulShutdown { await self.refreshUntilCancelled() }
+        await cancelWhenGracefulShutdown { await self.refreshUntilCancelled() }
     }
 
     /// The refresh rounds, until the surrounding task is cancelled (for a caller that runs them

@@ -28,7 +28,7 @@ public final class PostgresAPIKeyStore: APIKeyRepository {
         let token = APIKeyToken.generate()
         let key = StoredAPIKey(id: token.id, name: try APIKeyRules.name(name, id: token.id), role: role,
                                secretDigest: token.secretDigest, createdAt: Date(), revokedAt: nil)
-        try await run {
+        _ = try await run {
             try await client.query("""
                 INSERT INTO ares_api_keys (id, name, role, secret_digest, created_at)
                 VALUES (\(key.id), \(key.name), \(key.role.rawValue), \(Data(key.secretDigest)), \(Self.microseconds(key.createdAt)))

@@ -250,7 +250,7 @@ public struct PostgresImportTarget: Sendable {
     /// Sets the ingest time of each copied document to the one it had in the data directory.
     public func setIngestedAt(_ times: [(source: String, ingestedAt: Double)]) async throws {
         guard !times.isEmpty else { return }
-        try await describingErrors {
+        _ = try await describingErrors {
             try await client.query("""
                 UPDATE ares_documents d SET ingested_at = u.ingested_at
                 FROM unnest(\(times.map(\.source))::text[], \(times.map(\.ingestedAt))::float8[]) AS u(source, ingested_at)

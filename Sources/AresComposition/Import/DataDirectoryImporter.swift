@@ -89,7 +89,7 @@ public struct DataDirectoryImporter: Sendable {
         let documents = files.fileExists(atPath: documentStorePath) ? try DocumentStore(path: documentStorePath, readOnly: true) : nil
         let keys = files.fileExists(atPath: keyStorePath) ? try APIKeyStore(path: keyStorePath).all() : []
 
-        var summary = Summary()
+        let summary = Summary()
         if let events {
             let verification = try await events.verify()
             if let first = verification.breaks.first {
