@@ -90,7 +90,14 @@ import Testing
         #expect(runner.queuedCount == 2)
 
         retriever.releaseAll()
-        #expect(try await Self.waitUntil { try await service.unfinishedTasks().isEmpty })
+        // Three tasks on a test process whose every test starts at once: minutes, on a loaded CI run.
+        let allFinished = try await Self.waitUntil(timeout: .seconds(240)) { try await service.unfinishedTasks().isEmpty }
+        var unfinished: [String] = []
+        for id in try await service.unfinishedTasks() { unfinished.append("\(id) (\(try await service.state(of: id).eventCount) events)") }
+        #expect(allFinished, """
+            unfinished: \(unfinished); running \(runner.runningCount), queued \(runner.queuedCount), \
+            claims given up \(queue.givenUpClaims)
+            """)
         #expect(try await Self.waitUntil { runner.queuedCount == 0 })
         runner.stop()
         await running
@@ -111,7 +118,7 @@ import Testing
         return (service, runner)
     }
 
-    private static func waitUntil(_ condition: () async throws -> Bool, timeout: Duration = .seconds(120)) async throws -> Bool {
+    private static func waitUntil(timeout: Duration = .seconds(120), _ condition: () async throws -> Bool) async throws -> Bool {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if try await condition() { return true }
@@ -198,11 +205,13 @@ private final class HeldEnqueueQueue: TaskWorkQueue {
     private let inner = InProcessTaskQueue()
     private let enqueues = ReleasableWait(holding: false)
     private let queries = Mutex(0)
+    private let givenUp = Mutex(0)
 
     /// The runner counts its waiting tasks every third of a lease. Long enough that a loaded
     /// machine renews in time (renewals always succeed here; a CI run that stalled past a
-    /// 300 ms lease stopped the running task as lost, and nothing here hands it on).
-    var leaseDuration: Duration? { .seconds(3) }
+    /// 300 ms lease stopped the running task as lost); a run stopped all the same is claimed
+    /// again (`release`).
+    var leaseDuration: Duration? { .seconds(6) }
     var pollInterval: Duration? { .milliseconds(20) }
     var heldEnqueues: Int { enqueues.held }
     var waitingQueries: Int { queries.withLock { $0 } }
@@ -217,7 +226,16 @@ private final class HeldEnqueueQueue: TaskWorkQueue {
 
     func claim(excludingOwners excludedOwners: Set<String>) -> TaskClaim? { inner.claim(excludingOwners: excludedOwners) }
     func renew(_ claims: [TaskClaim]) -> [TaskClaim] { [] }
-    func release(_ claim: TaskClaim, _ end: TaskClaimEnd) {}
+
+    /// A claim given up goes back to the queue, as on PostgreSQL: a run stopped because its
+    /// renewal came back after the lease (a CI run starved the test process for minutes) is
+    /// claimed again, not left unfinished with nobody to take it over.
+    func release(_ claim: TaskClaim, _ end: TaskClaimEnd) {
+        if end == .givenUp { givenUp.withLock { $0 += 1 } }
+        inner.release(claim, end)
+    }
+
+    var givenUpClaims: Int { givenUp.withLock { $0 } }
     func withdraw(_ taskID: String) -> TaskClaim? { inner.withdraw(taskID) }
 
     func waiting(among taskIDs: [String]) -> Set<String> {
