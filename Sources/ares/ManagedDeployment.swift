@@ -33,6 +33,9 @@ final class ManagedDeployment: @unchecked Sendable {
     }
 
     let binary: URL
+    /// `validate --serve-option` arguments: given to every `ares serve` started (replicas,
+    /// restarts, the standby), before the arguments a phase adds.
+    let serveOptions: [String]
     /// Holds the data directories, backups, restored copies, scratch filesystems and a managed
     /// PostgreSQL cluster of the run.
     let workDirectory: URL
@@ -64,9 +67,10 @@ final class ManagedDeployment: @unchecked Sendable {
     }
 
     /// Prepares the data directory (ingest, keys) and starts the servers; returns once each listens.
-    init(binary: URL, corpus: URL?, loadClients: Int, logFile: URL, extraArguments: [String], replicas: Int = 1,
+    init(binary: URL, corpus: URL?, loadClients: Int, logFile: URL, serveOptions: [String] = [], replicas: Int = 1,
          database: Database? = nil, progress: (String) -> Void) throws {
         self.binary = binary
+        self.serveOptions = serveOptions
         workDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("ares-validate-\(UUID().uuidString.lowercased())")
         dataDirectory = workDirectory.appendingPathComponent("data")
         self.logFile = logFile
@@ -97,8 +101,8 @@ final class ManagedDeployment: @unchecked Sendable {
             dataDirectories[index] = copy
         }
         for index in 0..<replicaCount {
-            FileManager.default.createFile(atPath: self.logFile(index).path, contents: nil)
-            try start(replica: index, port: 0, extraArguments: index == 0 ? extraArguments : [])
+            _ = FileManager.default.createFile(atPath: self.logFile(index).path, contents: nil)
+            try start(replica: index, port: 0, extraArguments: [])
         }
         let deadline = Date().addingTimeInterval(60)
         var listening = Set<Int>()
@@ -114,7 +118,9 @@ final class ManagedDeployment: @unchecked Sendable {
                     continue
                 }
                 guard processes[index].isRunning else {
-                    throw Failure(description: "the managed ares serve exited with status \(processes[index].terminationStatus); its log is \(log.path)")
+                    // Its own last words say why (a refused option, an unreachable database).
+                    let said = Self.lastLine(of: log).map { ": \($0)" } ?? ""
+                    throw Failure(description: "the managed ares serve exited with status \(processes[index].terminationStatus)\(said); its log is \(log.path)")
                 }
             }
             if listening.count < replicaCount { Thread.sleep(forTimeInterval: 0.05) }
@@ -126,6 +132,13 @@ final class ManagedDeployment: @unchecked Sendable {
     }
 
     deinit { stop() }
+
+    /// The last non-empty line of a server's log, at most 500 characters of it.
+    private static func lastLine(of log: URL) -> String? {
+        guard let text = try? String(contentsOf: log, encoding: .utf8),
+              let line = text.split(whereSeparator: \.isNewline).last(where: { !$0.allSatisfy(\.isWhitespace) }) else { return nil }
+        return String(line.prefix(500))
+    }
 
     /// Waits until every replica's /health/ready answers 200 (a replica on PostgreSQL listens
     /// at once and is ready once the database is reached and migrated, its keys loaded).
@@ -240,7 +253,7 @@ final class ManagedDeployment: @unchecked Sendable {
         process.executableURL = binary
         var arguments = ["serve", "--port", "\(port)", "--host", "127.0.0.1", "--data-dir", dataDirectories[index].path]
         if database != nil { arguments += ["--replica-id", replicaID(index)] }
-        process.arguments = arguments + extraArguments
+        process.arguments = arguments + serveOptions + extraArguments
         process.environment = childEnvironment(withDatabase: true)
         process.standardOutput = output
         process.standardError = output
@@ -316,14 +329,14 @@ final class ManagedDeployment: @unchecked Sendable {
     func startStandby(extraArguments: [String]) throws -> UInt64 {
         stopStandby()
         if !FileManager.default.fileExists(atPath: standbyLogFile.path) {
-            FileManager.default.createFile(atPath: standbyLogFile.path, contents: nil)
+            _ = FileManager.default.createFile(atPath: standbyLogFile.path, contents: nil)
         }
         let output = try FileHandle(forWritingTo: standbyLogFile)
         let offset = try output.seekToEnd()
         standbyStarts += 1
         let process = Process()
         process.executableURL = binary
-        process.arguments = ["serve", "--standby", "--port", "\(ports[0])", "--host", "127.0.0.1", "--data-dir", dataDirectory.path] + extraArguments
+        process.arguments = ["serve", "--standby", "--port", "\(ports[0])", "--host", "127.0.0.1", "--data-dir", dataDirectory.path] + serveOptions + extraArguments
         process.environment = childEnvironment(withDatabase: false)
         process.standardOutput = output
         process.standardError = output

@@ -57,6 +57,10 @@ struct ValidateCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("With --manage: the PostgreSQL database the replicas share: 'managed' (a throwaway PostgreSQL 15 cluster the run starts on loopback) or postgres://USER@HOST:PORT/DB (its password from $ARES_DATABASE_PASSWORD_FILE; the run adds tables and tasks to it).", valueName: "managed|url"))
     var database: String?
 
+    @Option(name: .customLong("serve-option"), parsing: .unconditionalSingleValue,
+            help: ArgumentHelp("With --manage: one argument added to every `ares serve` the run starts (repeat it: --serve-option --rate-limits --serve-option off), so the run measures the configuration you deploy. Not the options the run sets itself (--host, --port, --data-dir, --database, --model-url, --tls-…); the report states them.", valueName: "arg"))
+    var serveOptions: [String] = []
+
     @Flag(help: "Run only the plan's phases, not the security and conformance probes (to measure the load generator itself); the Security and Integration gates then fail for lack of evidence.")
     var skipProbes = false
 
@@ -77,6 +81,7 @@ struct ValidateCommand: AsyncParsableCommand {
                     throw ValidationError("--database: the URL carries a password; put it in a file named by ARES_DATABASE_PASSWORD_FILE instead")
                 }
             }
+            if let refusal = ManagedServeOptions.refusal(serveOptions) { throw ValidationError(refusal) }
             guard target == nil, apiKeyFile == nil, tokenFile == nil else {
                 throw ValidationError("--manage starts its own deployment and creates its keys: leave out --target, --api-key-file and --token-file")
             }
@@ -85,6 +90,7 @@ struct ValidateCommand: AsyncParsableCommand {
             guard corpus == nil else { throw ValidationError("--corpus is for --manage") }
             guard chaosSeed == nil else { throw ValidationError("--chaos-seed is for --manage (only a managed deployment can be killed)") }
             guard replicas == 1, database == nil else { throw ValidationError("--replicas and --database are for --manage") }
+            guard serveOptions.isEmpty else { throw ValidationError("--serve-option is for --manage (it configures the deployment the run starts)") }
             if apiKeyFile != nil, tokenFile != nil { throw ValidationError("give one of --api-key-file and --token-file") }
         }
     }
@@ -177,7 +183,7 @@ struct ValidateCommand: AsyncParsableCommand {
         let deployment: ManagedDeployment
         do {
             deployment = try ManagedDeployment(binary: Self.executable, corpus: corpusURL, loadClients: loadClients,
-                                               logFile: out.appendingPathComponent("deployment.log"), extraArguments: [],
+                                               logFile: out.appendingPathComponent("deployment.log"), serveOptions: serveOptions,
                                                replicas: replicaCount, database: shared, progress: progress)
         } catch {
             shared?.cluster?.stop()
@@ -188,7 +194,7 @@ struct ValidateCommand: AsyncParsableCommand {
         let admin = ValidationTarget(baseURL: deployment.baseURL, credential: .apiKey(deployment.adminKey))
         progress("validating the managed deployment with plan \(plan.name) at scale \(scale)")
         let seed = chaosSeed ?? UInt64.random(in: 1...UInt64(UInt32.max))
-        let managed: String
+        var managed: String
         let unsupported: @Sendable (PhaseKind) -> String
         if let shared {
             let location = shared.cluster.map { "a PostgreSQL 15 cluster the run started on 127.0.0.1:\($0.port)" } ?? "the PostgreSQL database given with --database"
@@ -205,6 +211,9 @@ struct ValidateCommand: AsyncParsableCommand {
                 guard kind == .failover else { return ValidationRun.defaultUnsupportedReason(kind) }
                 return reason ?? "not run: failover kills replicas on a shared PostgreSQL database; run with --manage --replicas 2 (or more) --database managed"
             }
+        }
+        if !serveOptions.isEmpty {
+            managed += "; every ares serve started with \(serveOptions.joined(separator: " ")) (--serve-option)"
         }
         let actions = ManagedPhaseActions(deployment: deployment, seed: seed, taskDeadline: .seconds(taskLossDeadline))
         var run = makeRun(plan, target: admin, loadAuthorizations: deployment.loadKeys.map { "Bearer \($0)" },

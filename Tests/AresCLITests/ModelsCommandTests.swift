@@ -44,7 +44,7 @@ import Testing
         // The first download of the weights breaks after 20 MB; the fetch continues from where it stopped.
         server.setFaults(.init(cutAfter: ["model.safetensors": 20_000_000]))
         try await server.whileServing {
-            let fetch = try await AresProcess.run(["models", "fetch", Self.repository, "--endpoint", server.endpoint, "--data-dir", "data"], in: workspace.root)
+            let fetch = try AresProcess.run(["models", "fetch", Self.repository, "--endpoint", server.endpoint, "--data-dir", "data"], in: workspace.root)
             #expect(fetch.status == 0, "\(fetch.stderr)")
             #expect(fetch.stdout.contains("fetched \(Self.repository) at \(server.commit.prefix(12))"), "\(fetch.stdout)")
             #expect(fetch.stderr.contains("fetch model.safetensors:"), "progress on standard error: \(fetch.stderr)")
@@ -69,7 +69,7 @@ import Testing
         #expect(try FileManager.default.attributesOfItem(atPath: installed.appendingPathComponent("model.safetensors").path)[.posixPermissions] as? Int == 0o600)
 
         struct Listed: Decodable { var name: String; var repository: String?; var commit: String?; var sizeBytes: Int64; var filesOk: Bool; var identity: String? }
-        let list = try await AresProcess.run(["models", "list", "--checksums", "--format", "json", "--data-dir", "data"], in: workspace.root)
+        let list = try AresProcess.run(["models", "list", "--checksums", "--format", "json", "--data-dir", "data"], in: workspace.root)
         #expect(list.status == 0, "\(list.stderr)")
         let listed = try JSONDecoder().decode([Listed].self, from: Data(list.stdout.utf8))
         let model = try #require(listed.first)
@@ -80,7 +80,7 @@ import Testing
 
         // A file changed after the fetch: the list says which.
         try Data("{}".utf8).write(to: installed.appendingPathComponent("modules.json"))
-        let changed = try await AresProcess.run(["models", "list", "--data-dir", "data"], in: workspace.root)
+        let changed = try AresProcess.run(["models", "list", "--data-dir", "data"], in: workspace.root)
         #expect(changed.stdout.contains("files NOT ok") && changed.stdout.contains("modules.json is 2 bytes"), "\(changed.stdout)")
         try files["modules.json"]?.write(to: installed.appendingPathComponent("modules.json"))
 
@@ -89,9 +89,9 @@ import Testing
         try FileManager.default.createDirectory(at: corpus.deletingLastPathComponent(), withIntermediateDirectories: true)
         try Data("# WAL\n\nWrite-ahead logging flushes the log to disk before data pages change.\n".utf8).write(to: corpus)
         let local = ["--embedder", "local", "--embedding-model-dir", installed.path, "--data-dir", "data"]
-        let ingest = try await AresProcess.run(["ingest", "corpus"] + local, in: workspace.root)
+        let ingest = try AresProcess.run(["ingest", "corpus"] + local, in: workspace.root)
         #expect(ingest.status == 0, "\(ingest.stderr)")
-        let search = try await AresProcess.run(["search", "when is the log written to disk", "--mode", "vector"] + local, in: workspace.root)
+        let search = try AresProcess.run(["search", "when is the log written to disk", "--mode", "vector"] + local, in: workspace.root)
         #expect(search.status == 0, "\(search.stderr)")
         #expect(search.stdout.contains("corpus/wal.md"), "\(search.stdout)")
     }
@@ -101,7 +101,7 @@ import Testing
         let workspace = try Workspace()
         server.setFaults(.init(corrupted: ["model.safetensors"]))
         try await server.whileServing {
-            let bad = try await AresProcess.run(["models", "fetch", "acme/tiny", "--endpoint", server.endpoint, "--dir", "models/tiny"], in: workspace.root)
+            let bad = try AresProcess.run(["models", "fetch", "acme/tiny", "--endpoint", server.endpoint, "--dir", "models/tiny"], in: workspace.root)
             #expect(bad.status != 0)
             let errorLines = bad.stderr.split(separator: "\n").filter { $0.hasPrefix("ares: error:") }
             #expect(errorLines.count == 1, "\(bad.stderr)")
@@ -113,13 +113,13 @@ import Testing
             // Fixed on the server: the next run completes, asking again only for what was not checked.
             server.setFaults(.init())
             let before = server.requests.count
-            let good = try await AresProcess.run(["models", "fetch", "acme/tiny", "--endpoint", server.endpoint, "--dir", "models/tiny"], in: workspace.root)
+            let good = try AresProcess.run(["models", "fetch", "acme/tiny", "--endpoint", server.endpoint, "--dir", "models/tiny"], in: workspace.root)
             #expect(good.status == 0, "\(good.stderr)")
             #expect(try Data(contentsOf: workspace.path("models/tiny/model.safetensors")) == Self.smallModel["model.safetensors"])
             let again = server.requests.dropFirst(before)
             #expect(!again.contains { $0.method == "GET" && $0.path.hasSuffix("/config.json") }, "config.json was checked in the first run and kept")
             // A second fetch of the same model and revision finds it installed.
-            let twice = try await AresProcess.run(["models", "fetch", "acme/tiny", "--endpoint", server.endpoint, "--dir", "models/tiny"], in: workspace.root)
+            let twice = try AresProcess.run(["models", "fetch", "acme/tiny", "--endpoint", server.endpoint, "--dir", "models/tiny"], in: workspace.root)
             #expect(twice.status == 0 && twice.stdout.contains("installed already"), "\(twice.stdout)\(twice.stderr)")
             return ()
         }
@@ -136,19 +136,19 @@ import Testing
         try Data((token + "\n").utf8).write(to: tokenFile)
         let fetch = ["models", "fetch", "acme/gated", "--endpoint", server.endpoint, "--data-dir", "data"]
         try await server.whileServing {
-            let without = try await AresProcess.run(fetch, in: workspace.root)
+            let without = try AresProcess.run(fetch, in: workspace.root)
             #expect(without.status != 0)
             #expect(without.stderr.split(separator: "\n").count == 1, "\(without.stderr)")
             #expect(without.stderr.contains("(HTTP 401 from ") && without.stderr.contains("needs a hub token: --token-file FILE or $HF_TOKEN"),
                     "\(without.stderr)")
 
-            let wrong = try await AresProcess.run(fetch, in: workspace.root, environment: ["HF_TOKEN": wrongToken])
+            let wrong = try AresProcess.run(fetch, in: workspace.root, environment: ["HF_TOKEN": wrongToken])
             #expect(wrong.status != 0)
             #expect(wrong.stderr.contains("(HTTP 403 from ") && wrong.stderr.contains("with the token given"), "\(wrong.stderr)")
             #expect(!(wrong.stdout + wrong.stderr).contains(wrongToken), "the token is never echoed")
 
             // The file wins over the environment, and its trailing newline is not part of the token.
-            let fetched = try await AresProcess.run(fetch + ["--token-file", tokenFile.path], in: workspace.root, environment: ["HF_TOKEN": wrongToken])
+            let fetched = try AresProcess.run(fetch + ["--token-file", tokenFile.path], in: workspace.root, environment: ["HF_TOKEN": wrongToken])
             #expect(fetched.status == 0, "\(fetched.stderr)")
             #expect(!(fetched.stdout + fetched.stderr).contains(token), "the token is never echoed")
             return ()
@@ -175,7 +175,7 @@ import Testing
             (["--endpoint", "http://hub.example.org"], ["HF_TOKEN": wrongToken], "a hub token is sent only over https"),
         ]
         for (arguments, environment, message) in cases {
-            let refused = try await AresProcess.run(["models", "fetch", "acme/gated", "--data-dir", "other"] + arguments,
+            let refused = try AresProcess.run(["models", "fetch", "acme/gated", "--data-dir", "other"] + arguments,
                                                     in: workspace.root, environment: environment)
             #expect(refused.status == 64 && refused.stderr.hasPrefix("ares: error: \(message)"), "\(arguments): \(refused.stderr)")
             #expect(!refused.stderr.contains(wrongToken))
@@ -186,14 +186,14 @@ import Testing
         let server = try await HubFixtureServer(repository: "acme/tiny", files: Self.smallModel, lfs: ["model.safetensors"])
         let workspace = try Workspace()
         let closedPort = try await server.whileServing {
-            let missing = try await AresProcess.run(["models", "fetch", "acme/absent", "--endpoint", server.endpoint, "--data-dir", "data"], in: workspace.root)
+            let missing = try AresProcess.run(["models", "fetch", "acme/absent", "--endpoint", server.endpoint, "--data-dir", "data"], in: workspace.root)
             #expect(missing.status != 0)
             #expect(missing.stderr == "ares: error: not found: config.json (HTTP 404 from \(server.endpoint)/acme/absent/resolve/main/config.json); check the model name and --revision\n",
                     "\(missing.stderr)")
             return server.port
         }
         // The server is gone: its port refuses connections.
-        let unreachable = try await AresProcess.run(["models", "fetch", "acme/tiny", "--endpoint", "http://127.0.0.1:\(closedPort)", "--data-dir", "data"],
+        let unreachable = try AresProcess.run(["models", "fetch", "acme/tiny", "--endpoint", "http://127.0.0.1:\(closedPort)", "--data-dir", "data"],
                                                     in: workspace.root)
         #expect(unreachable.status != 0)
         #expect(unreachable.stderr.split(separator: "\n").count == 1, "\(unreachable.stderr)")
@@ -201,10 +201,10 @@ import Testing
         // Names and endpoints are checked before anything is asked of the network.
         for (arguments, message) in [(["../etc"], "the model name must be OWNER/NAME"), (["acme/tiny", "--revision", "../x"], "the revision must be"),
                                      (["acme/tiny", "--endpoint", "file:///etc"], "--endpoint must be an http or https URL")] {
-            let refused = try await AresProcess.run(["models", "fetch"] + arguments + ["--data-dir", "data"], in: workspace.root)
+            let refused = try AresProcess.run(["models", "fetch"] + arguments + ["--data-dir", "data"], in: workspace.root)
             #expect(refused.status == 64 && refused.stderr.hasPrefix("ares: error: \(message)"), "\(arguments): \(refused.stderr)")
         }
-        let none = try await AresProcess.run(["models", "list", "--data-dir", "data"], in: workspace.root)
+        let none = try AresProcess.run(["models", "list", "--data-dir", "data"], in: workspace.root)
         #expect(none.status == 0 && none.stdout.hasPrefix("No models in "), "\(none.stdout)")
     }
 }

@@ -14,7 +14,8 @@ import Testing
         defer { try? FileManager.default.removeItem(at: workingDirectory) }
         let out = workingDirectory.appendingPathComponent("package")
         let outcome = try AresProcess.run(["validate", "--manage", "--plan", "quick", "--scale", "0.03", "--out", out.path,
-                                           "--task-loss-deadline", "30"], in: workingDirectory)
+                                           "--task-loss-deadline", "30", "--serve-option", "--max-queued-tasks", "--serve-option=5000"],
+                                          in: workingDirectory)
         #expect(outcome.status == 0 || outcome.status == 2, "exit \(outcome.status): \(outcome.stderr)")
         for file in ["report.json", "report.md", "report.html", "histograms/load-50.hgrm", "histograms/load-100.hgrm", "histograms/soak-100.hgrm"] {
             #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent(file).path), "\(file) is missing")
@@ -25,6 +26,7 @@ import Testing
         #expect(report.scale == 0.03)
         #expect(report.plan.name == "quick")
         #expect(report.environment.targetVersion != nil, "the managed server's agent card names its version")
+        #expect(report.environment.managed?.contains("--max-queued-tasks 5000 (--serve-option)") == true, "\(report.environment.managed ?? "")")
         #expect(report.phases.count == 4 && report.phases.allSatisfy { $0.status == .ran })
         // The exit status says the decision.
         #expect(outcome.status == (report.decision == .go ? 0 : 2))
@@ -54,5 +56,26 @@ import Testing
         #expect(badPlan.status != 0 && badPlan.stderr.contains("neither a built-in plan"))
         let unreachable = try AresProcess.run(["validate", "--target", "ftp://x", "--out", "/tmp/never"])
         #expect(unreachable.status != 0 && unreachable.stderr.contains("--target"))
+        // Serve options: not what the managed deployment sets itself, and only with --manage.
+        let port = try AresProcess.run(["validate", "--manage", "--serve-option", "--port", "--serve-option", "9", "--out", "/tmp/never"])
+        #expect(port.status != 0 && port.stderr.contains("--serve-option --port: not with --manage"), "\(port.stderr)")
+        let tls = try AresProcess.run(["validate", "--manage", "--serve-option=--tls-cert=/tmp/cert.pem", "--out", "/tmp/never"])
+        #expect(tls.status != 0 && tls.stderr.contains("--serve-option --tls-cert"), "\(tls.stderr)")
+        let unmanaged = try AresProcess.run(["validate", "--target", "http://127.0.0.1:1", "--serve-option", "--log-level", "--out", "/tmp/never"])
+        #expect(unmanaged.status != 0 && unmanaged.stderr.contains("--serve-option is for --manage"), "\(unmanaged.stderr)")
+    }
+
+    /// A serve option reaches the servers the run starts: one that `ares serve` refuses stops
+    /// the run at once, with serve's own words.
+    @Test func aServeOptionReachesTheManagedServer() throws {
+        let workingDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("validate-serve-option-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: workingDirectory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: workingDirectory) }
+        let out = workingDirectory.appendingPathComponent("package")
+        let refused = try AresProcess.run(["validate", "--manage", "--plan", "quick", "--scale", "0.03", "--out", out.path,
+                                           "--serve-option", "--max-running-tasks", "--serve-option", "0"], in: workingDirectory)
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains("the managed ares serve exited with status"), "\(refused.stderr)")
+        #expect(refused.stderr.contains("--max-running-tasks"), "serve's own refusal is quoted: \(refused.stderr)")
     }
 }

@@ -14,7 +14,7 @@ extension ServerMetrics {
                 return cpu - reported
             }
             if increase > 0 {
-                registry.makeCounter(name: "process_cpu_seconds_total", help: "Total user and system CPU time spent in seconds.")
+                registry.makeCounter(descriptor: Self.descriptor("process_cpu_seconds_total", "Total user and system CPU time spent in seconds."))
                     .increment(by: increase)
             }
         }
@@ -27,6 +27,12 @@ extension ServerMetrics {
 
     private func gauge(_ name: String, _ help: String, _ value: Double?) {
         guard let value, value.isFinite else { return }
-        registry.makeGauge(name: name, help: help).set(to: value)
+        registry.makeGauge(descriptor: Self.descriptor(name, help)).set(to: value)
+    }
+
+    /// The whole name in one component: these are the conventional names, not composed from
+    /// a namespace and a unit (empty components are left out of the name).
+    private static func descriptor(_ name: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(metricName: name, unitName: "", helpText: help)
     }
 }
