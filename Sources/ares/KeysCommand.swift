@@ -33,8 +33,12 @@ struct KeysCommand: AsyncParsableCommand {
 
     /// Key changes are recorded in the data directory's audit trail, the same file the server
     /// writes to; a change is reported done only once its record is on disk.
+    /// The data directory is made first (private), as `withStore` would: the first key of a
+    /// new deployment is often made before anything else touches its data directory.
     static func openAuditTrail(_ data: DataDirectoryOptions) throws -> AuditTrail {
-        try ServerEnvironment.openAuditTrail(try AresConfiguration.load(data))
+        let configuration = try AresConfiguration.load(data)
+        if let notice = try DataDirectoryPermissions.prepare(configuration.dataDirectory) { Console.warning(notice) }
+        return try ServerEnvironment.openAuditTrail(configuration)
     }
 
     struct Create: AsyncParsableCommand {

@@ -191,6 +191,23 @@ import Testing
         #expect(try mode(data.appendingPathComponent("tasks.sqlite").path) & 0o077 == 0)
     }
 
+    /// The first key of a new deployment, made before anything else touched its data
+    /// directory: the directory is made (private), not refused with "you don't have permission".
+    @Test func aFirstKeyMakesItsDataDirectoryPrivate() throws {
+        let parent = FileManager.default.temporaryDirectory.appendingPathComponent("ares-first-key-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: parent) }
+        let data = parent.appendingPathComponent("new/data")
+        let created = try ServerProcess.ares(["keys", "create", "--role", "admin", "--name", "first", "--data-dir", data.path])
+        #expect(created.status == 0, "\(created.stderr)")
+        #expect(created.stdout.hasPrefix("ares_"), "the key is printed")
+        let mode = (try FileManager.default.attributesOfItem(atPath: data.path)[.posixPermissions] as? NSNumber)?.intValue
+        #expect(mode == 0o700)
+        let audit = (try FileManager.default.attributesOfItem(atPath: data.appendingPathComponent("audit.sqlite").path)[.posixPermissions] as? NSNumber)?.intValue
+        #expect(audit.map { $0 & 0o077 } == 0, "the audit trail is readable by others")
+        let listed = try ServerProcess.ares(["keys", "list", "--data-dir", data.path])
+        #expect(listed.status == 0 && listed.stdout.contains("first"), "\(listed.stdout) \(listed.stderr)")
+    }
+
     // MARK: 8. MCP refuses what a browser sends cross-site without asking
 
     @Test func mcpRefusesBodiesThatAreNotJSON() async throws {
@@ -341,7 +358,7 @@ final class PythonFixture: @unchecked Sendable {
 
     init(script: String, arguments: [String] = []) throws {
         outputFile = FileManager.default.temporaryDirectory.appendingPathComponent("ares-fixture-\(UUID().uuidString).log")
-        FileManager.default.createFile(atPath: outputFile.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: outputFile.path, contents: nil)
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/\(script)").path] + arguments
         let handle = try FileHandle(forWritingTo: outputFile)
