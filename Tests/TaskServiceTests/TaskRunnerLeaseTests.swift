@@ -131,7 +131,9 @@ import Testing
 /// A work queue with leases (as on PostgreSQL) kept in memory: claims come from an
 /// `InProcessTaskQueue`, renewals are logged and can be made to fail (the database away).
 private final class FlakyLeasingQueue: TaskWorkQueue {
-    static let lease = Duration.milliseconds(300)
+    /// Short, so that the test is quick; long enough that a renewal on a loaded machine
+    /// (every test of the suite starts at once) comes back within it.
+    static let lease = Duration.seconds(1)
 
     private struct Log {
         var failing = false
