@@ -299,6 +299,21 @@ final class ManagedDeployment: @unchecked Sendable {
         }
     }
 
+    /// SIGKILLs the `victims` at the first moment before `latest` at which `holdsWork` (read while
+    /// they are paused with SIGSTOP) says they hold work, or at `latest` in any case (a kill of
+    /// an idle server tests no takeover). Killed still paused, they hold at the kill exactly what
+    /// was read: running, the tasks seen could end, or new ones start, before the kill lands.
+    func killWhenHoldingWork(_ victims: [Int], until latest: ContinuousClock.Instant,
+                             holdsWork: () async throws -> Bool) async rethrows {
+        while ContinuousClock.now < latest {
+            for index in victims { setPaused(true, replica: index) }
+            if try await holdsWork() { break }
+            for index in victims { setPaused(false, replica: index) }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        for index in victims { kill9(replica: index) }
+    }
+
     /// SIGKILL replica `index`.
     func kill9(replica index: Int) {
         guard processes.indices.contains(index), processes[index].isRunning else { return }

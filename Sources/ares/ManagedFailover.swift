@@ -72,14 +72,9 @@ struct ManagedFailover: Sendable {
         // replica tests nothing), waiting at most until 80 % of the load.
         // The victims are paused (SIGSTOP) while their leases are read and killed still paused
         // when they hold work, so the work seen is the work held at the kill.
-        let latest = loadStart + .milliseconds(Int64(seconds * 800))
-        while clock.now < latest {
-            for index in victims { deployment.setPaused(true, replica: index) }
-            if try await !held(by: victimIDs, postgres: postgres, logger: logger).isEmpty { break }
-            for index in victims { deployment.setPaused(false, replica: index) }
-            try? await clock.sleep(for: .milliseconds(20))
+        try await deployment.killWhenHoldingWork(victims, until: loadStart + .milliseconds(Int64(seconds * 800))) {
+            try await !held(by: victimIDs, postgres: postgres, logger: logger).isEmpty
         }
-        for index in victims { deployment.kill9(replica: index) }
         let killedAt = clock.now
         let killedAtSeconds = (killedAt - loadStart).seconds
         // A dead replica renews and releases nothing: what it held at the kill is what its rows still name.

@@ -63,15 +63,10 @@ struct ManagedStandbyFailover: Sendable {
         // stopped after its fsync has made but not yet published to readers: only a task with
         // more than that to do counts as held (a CI run of 2026-12-02 killed a server whose one
         // unfinished task had ended so, and measured no takeover).
-        let latest = loadStart + .milliseconds(Int64(seconds * 800))
-        while clock.now < latest {
-            deployment.setPaused(true, replica: 0)
-            if let unfinished = try? probe.unfinishedTasks(endings: endings),
-               unfinished.values.contains(where: { $0.lastType != Self.lastTypeBeforeEnding }) { break }
-            deployment.setPaused(false, replica: 0)
-            try? await clock.sleep(for: .milliseconds(20))
+        await deployment.killWhenHoldingWork([0], until: loadStart + .milliseconds(Int64(seconds * 800))) {
+            guard let unfinished = try? probe.unfinishedTasks(endings: endings) else { return false }
+            return unfinished.values.contains { $0.lastType != Self.lastTypeBeforeEnding }
         }
-        deployment.kill9(replica: 0)
         let killedAt = clock.now
         let killedAtSeconds = (killedAt - loadStart).seconds
         // A dead process records nothing more: what is unfinished now is what it held.
