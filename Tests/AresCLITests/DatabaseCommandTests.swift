@@ -10,20 +10,20 @@ import Testing
         let database = try cluster.createDatabase(prefix: "cli")
         let environment = cluster.environment(database: database)
 
-        let before = try AresProcess.run(["db", "status"], environment: environment)
+        let before = try await AresProcess.run(["db", "status"], environment: environment)
         #expect(before.status == 2, "pending migrations: exit status 2\n\(before.stderr)")
         #expect(before.stdout.contains("schema version: 0"))
         #expect(before.stdout.contains("pending (apply with `ares db migrate`):\n  1  event store\n  2  work queue"))
         #expect(before.stdout.contains("password: from the file \(cluster.passwordFile.path)"))
 
-        let migrate = try AresProcess.run(["db", "migrate"], environment: environment)
+        let migrate = try await AresProcess.run(["db", "migrate"], environment: environment)
         #expect(migrate.status == 0, "\(migrate.stderr)")
         #expect(migrate.stdout.contains("applied 5 migrations: 1 event store, 2 work queue, 3 api keys, 4 knowledge base, 5 retention; schema version 5"))
-        let again = try AresProcess.run(["db", "migrate", "--database", cluster.url(database: database)],
+        let again = try await AresProcess.run(["db", "migrate", "--database", cluster.url(database: database)],
                                         environment: ["ARES_DATABASE_PASSWORD_FILE": cluster.passwordFile.path])
         #expect(again.stdout.contains("schema is up to date at version 5"))
 
-        let after = try AresProcess.run(["db", "status", "--format", "json"], environment: environment)
+        let after = try await AresProcess.run(["db", "status", "--format", "json"], environment: environment)
         #expect(after.status == 0)
         let json = try JSONSerialization.jsonObject(with: Data(after.stdout.utf8)) as? [String: Any]
         #expect(json?["version"] as? Int == 5)
@@ -34,23 +34,23 @@ import Testing
         }
 
         // Chains on PostgreSQL: intact while empty, a forged event found.
-        let empty = try AresProcess.run(["db", "verify"], environment: environment)
+        let empty = try await AresProcess.run(["db", "verify"], environment: environment)
         #expect(empty.status == 0, "\(empty.stderr)")
         #expect(empty.stdout.contains("ok: 0 streams, 0 events, every hash chain intact"))
         try cluster.superuserSQL("""
             INSERT INTO ares_events (stream, version, type, payload, recorded_at, hash, previous_hash)
             VALUES ('task-x', 1, 'Forged', '\\x7b7d', 0, 'not-a-hash', '\(String(repeating: "0", count: 64))')
             """, database: database)
-        let forged = try AresProcess.run(["db", "verify"], environment: environment)
+        let forged = try await AresProcess.run(["db", "verify"], environment: environment)
         #expect(forged.status == 1)
         #expect(forged.stderr.contains("chain break: task-x v1: its content does not match its hash"), "\(forged.stderr)")
 
         // A schema from a newer ares: status says so, migrate refuses.
         try cluster.superuserSQL("INSERT INTO ares_schema_migrations (version, name) VALUES (6, 'future')", database: database)
-        let newer = try AresProcess.run(["db", "migrate"], environment: environment)
+        let newer = try await AresProcess.run(["db", "migrate"], environment: environment)
         #expect(newer.status == 1)
         #expect(newer.stderr.contains("database schema is at version 6, this ares knows up to 5: upgrade ares"))
-        let newerStatus = try AresProcess.run(["db", "status"], environment: environment)
+        let newerStatus = try await AresProcess.run(["db", "status"], environment: environment)
         #expect(newerStatus.status == 1)
         #expect(newerStatus.stdout.contains("schema version: 6 (this ares knows up to 5)"))
     }
@@ -75,7 +75,7 @@ import Testing
         for (arguments, environment, status, message) in cases {
             var environment = environment
             environment["ARES_DATABASE_PASSWORD"] = environment["ARES_DATABASE_PASSWORD"] ?? ""
-            let outcome = try AresProcess.run(arguments, environment: environment)
+            let outcome = try await AresProcess.run(arguments, environment: environment)
             #expect(outcome.status == status, "\(arguments): \(outcome.stderr)")
             #expect(outcome.stderr.contains(message), "\(outcome.stderr)")
             #expect(outcome.stderr.split(separator: "\n").count == 1, "one line: \(outcome.stderr)")

@@ -69,7 +69,7 @@ import Testing
         #expect(try FileManager.default.attributesOfItem(atPath: installed.appendingPathComponent("model.safetensors").path)[.posixPermissions] as? Int == 0o600)
 
         struct Listed: Decodable { var name: String; var repository: String?; var commit: String?; var sizeBytes: Int64; var filesOk: Bool; var identity: String? }
-        let list = try AresProcess.run(["models", "list", "--checksums", "--format", "json", "--data-dir", "data"], in: workspace.root)
+        let list = try await AresProcess.run(["models", "list", "--checksums", "--format", "json", "--data-dir", "data"], in: workspace.root)
         #expect(list.status == 0, "\(list.stderr)")
         let listed = try JSONDecoder().decode([Listed].self, from: Data(list.stdout.utf8))
         let model = try #require(listed.first)
@@ -80,7 +80,7 @@ import Testing
 
         // A file changed after the fetch: the list says which.
         try Data("{}".utf8).write(to: installed.appendingPathComponent("modules.json"))
-        let changed = try AresProcess.run(["models", "list", "--data-dir", "data"], in: workspace.root)
+        let changed = try await AresProcess.run(["models", "list", "--data-dir", "data"], in: workspace.root)
         #expect(changed.stdout.contains("files NOT ok") && changed.stdout.contains("modules.json is 2 bytes"), "\(changed.stdout)")
         try files["modules.json"]?.write(to: installed.appendingPathComponent("modules.json"))
 
@@ -89,9 +89,9 @@ import Testing
         try FileManager.default.createDirectory(at: corpus.deletingLastPathComponent(), withIntermediateDirectories: true)
         try Data("# WAL\n\nWrite-ahead logging flushes the log to disk before data pages change.\n".utf8).write(to: corpus)
         let local = ["--embedder", "local", "--embedding-model-dir", installed.path, "--data-dir", "data"]
-        let ingest = try AresProcess.run(["ingest", "corpus"] + local, in: workspace.root)
+        let ingest = try await AresProcess.run(["ingest", "corpus"] + local, in: workspace.root)
         #expect(ingest.status == 0, "\(ingest.stderr)")
-        let search = try AresProcess.run(["search", "when is the log written to disk", "--mode", "vector"] + local, in: workspace.root)
+        let search = try await AresProcess.run(["search", "when is the log written to disk", "--mode", "vector"] + local, in: workspace.root)
         #expect(search.status == 0, "\(search.stderr)")
         #expect(search.stdout.contains("corpus/wal.md"), "\(search.stdout)")
     }
@@ -175,7 +175,7 @@ import Testing
             (["--endpoint", "http://hub.example.org"], ["HF_TOKEN": wrongToken], "a hub token is sent only over https"),
         ]
         for (arguments, environment, message) in cases {
-            let refused = try AresProcess.run(["models", "fetch", "acme/gated", "--data-dir", "other"] + arguments,
+            let refused = try await AresProcess.run(["models", "fetch", "acme/gated", "--data-dir", "other"] + arguments,
                                                     in: workspace.root, environment: environment)
             #expect(refused.status == 64 && refused.stderr.hasPrefix("ares: error: \(message)"), "\(arguments): \(refused.stderr)")
             #expect(!refused.stderr.contains(wrongToken))
@@ -193,7 +193,7 @@ import Testing
             return server.port
         }
         // The server is gone: its port refuses connections.
-        let unreachable = try AresProcess.run(["models", "fetch", "acme/tiny", "--endpoint", "http://127.0.0.1:\(closedPort)", "--data-dir", "data"],
+        let unreachable = try await AresProcess.run(["models", "fetch", "acme/tiny", "--endpoint", "http://127.0.0.1:\(closedPort)", "--data-dir", "data"],
                                                     in: workspace.root)
         #expect(unreachable.status != 0)
         #expect(unreachable.stderr.split(separator: "\n").count == 1, "\(unreachable.stderr)")
@@ -201,10 +201,10 @@ import Testing
         // Names and endpoints are checked before anything is asked of the network.
         for (arguments, message) in [(["../etc"], "the model name must be OWNER/NAME"), (["acme/tiny", "--revision", "../x"], "the revision must be"),
                                      (["acme/tiny", "--endpoint", "file:///etc"], "--endpoint must be an http or https URL")] {
-            let refused = try AresProcess.run(["models", "fetch"] + arguments + ["--data-dir", "data"], in: workspace.root)
+            let refused = try await AresProcess.run(["models", "fetch"] + arguments + ["--data-dir", "data"], in: workspace.root)
             #expect(refused.status == 64 && refused.stderr.hasPrefix("ares: error: \(message)"), "\(arguments): \(refused.stderr)")
         }
-        let none = try AresProcess.run(["models", "list", "--data-dir", "data"], in: workspace.root)
+        let none = try await AresProcess.run(["models", "list", "--data-dir", "data"], in: workspace.root)
         #expect(none.status == 0 && none.stdout.hasPrefix("No models in "), "\(none.stdout)")
     }
 }

@@ -47,4 +47,11 @@ public struct AresProcess {
         TestRunRecord.recordOutput(arguments: arguments, stdout: outcome.stdout, stderr: outcome.stderr)
         return outcome
     }
+
+    /// The same from an async function (which the compiler picks there): the wait for the
+    /// child runs on a thread of its own (`BlockingWork`), not on one of the cooperative pool's
+    /// two, which the parallel test run's in-process tests need for their leases and timeouts.
+    public static func run(_ arguments: [String], in directory: URL? = nil, environment extra: [String: String] = [:]) async throws -> Outcome {
+        try await BlockingWork.run { try run(arguments, in: directory, environment: extra) }
+    }
 }

@@ -25,9 +25,9 @@ import Testing
     }
 
     @Test func sendMessageResearchesAndReturnsTheCompletedTaskWithItsReport() async throws {
-        let data = try ServerProcess.makeDataDirectory()
-        let key = try ServerProcess.createKey(role: "researcher", in: data)
-        let server = try ServerProcess(dataDirectory: data)
+        let data = try await ServerProcess.makeDataDirectory()
+        let key = try await ServerProcess.createKey(role: "researcher", in: data)
+        let server = try await ServerProcess(dataDirectory: data)
         let reply = try await server.rpc("SendMessage", params: Self.question, key: key)
         #expect(reply.status == 200)
         let json = try reply.json()
@@ -52,9 +52,9 @@ import Testing
     }
 
     @Test func returnImmediatelyAnswersWithTheSubmittedTaskThenItCompletes() async throws {
-        let data = try ServerProcess.makeDataDirectory()
-        let key = try ServerProcess.createKey(role: "researcher", in: data)
-        let server = try ServerProcess(dataDirectory: data)
+        let data = try await ServerProcess.makeDataDirectory()
+        let key = try await ServerProcess.createKey(role: "researcher", in: data)
+        let server = try await ServerProcess(dataDirectory: data)
         let json = try await server.rpc("SendMessage", params: question("How are tasks resumed?", returnImmediately: true), key: key).json()
         let state = value(json, "result", "task", "status", "state") as? String
         #expect(state == "TASK_STATE_SUBMITTED" || state == "TASK_STATE_WORKING")
@@ -69,9 +69,9 @@ import Testing
     }
 
     @Test func streamingSendsTheTaskEachStepTheReportAndTheEnd() async throws {
-        let data = try ServerProcess.makeDataDirectory()
-        let key = try ServerProcess.createKey(role: "researcher", in: data)
-        let server = try ServerProcess(dataDirectory: data)
+        let data = try await ServerProcess.makeDataDirectory()
+        let key = try await ServerProcess.createKey(role: "researcher", in: data)
+        let server = try await ServerProcess(dataDirectory: data)
         let reply = try await server.rpc("SendStreamingMessage", params: Self.question, key: key)
         #expect(reply.header("Content-Type")?.hasPrefix("text/event-stream") == true)
         let frames = try reply.text.components(separatedBy: "\n\n").filter { !$0.isEmpty }.map { frame -> [String: Any] in
@@ -89,9 +89,9 @@ import Testing
     }
 
     @Test func protocolErrorsSayWhatWasWrong() async throws {
-        let data = try ServerProcess.makeDataDirectory()
-        let key = try ServerProcess.createKey(role: "admin", in: data)
-        let server = try ServerProcess(dataDirectory: data, arguments: ["--max-body-bytes", "8192"])
+        let data = try await ServerProcess.makeDataDirectory()
+        let key = try await ServerProcess.createKey(role: "admin", in: data)
+        let server = try await ServerProcess(dataDirectory: data, arguments: ["--max-body-bytes", "8192"])
         let headers = ["Content-Type": "application/json", "A2A-Version": "1.0", "Authorization": "Bearer \(key)"]
         func raw(_ text: String) async throws -> [String: Any] {
             try await server.request("POST", "/a2a", body: Data(text.utf8), headers: headers).json()
@@ -129,12 +129,12 @@ import Testing
     }
 
     @Test func accessIsDeniedByDefaultAndByRole() async throws {
-        let data = try ServerProcess.makeDataDirectory()
-        let viewer = try ServerProcess.createKey(role: "viewer", in: data, name: "viewer")
-        let alice = try ServerProcess.createKey(role: "researcher", in: data, name: "alice")
-        let bob = try ServerProcess.createKey(role: "researcher", in: data, name: "bob")
-        let admin = try ServerProcess.createKey(role: "admin", in: data, name: "admin")
-        let server = try ServerProcess(dataDirectory: data)
+        let data = try await ServerProcess.makeDataDirectory()
+        let viewer = try await ServerProcess.createKey(role: "viewer", in: data, name: "viewer")
+        let alice = try await ServerProcess.createKey(role: "researcher", in: data, name: "alice")
+        let bob = try await ServerProcess.createKey(role: "researcher", in: data, name: "bob")
+        let admin = try await ServerProcess.createKey(role: "admin", in: data, name: "admin")
+        let server = try await ServerProcess(dataDirectory: data)
 
         let anonymous = try await server.rpc("GetTask", params: ["id": "task-x"], key: nil)
         #expect(anonymous.status == 401)
@@ -161,7 +161,7 @@ import Testing
         // Revocation takes effect at the next request; on PostgreSQL, where replicas follow the
         // shared key table, within the refresh interval (half a second; 10 s is room for a
         // loaded machine, not the bound being tested).
-        let revoke = try ServerProcess.ares(["keys", "revoke", String(alice.dropFirst(5).prefix(12)), "--data-dir", data.path])
+        let revoke = try await ServerProcess.ares(["keys", "revoke", String(alice.dropFirst(5).prefix(12)), "--data-dir", data.path])
         #expect(revoke.status == 0)
         if try TestBackend.current() == .postgres {
             var status = 0
@@ -198,9 +198,9 @@ import Testing
     }
 
     @Test func theAgentCardNamesTheEndpointAndSupportsConditionalRequests() async throws {
-        let data = try ServerProcess.makeDataDirectory()
-        _ = try ServerProcess.createKey(role: "viewer", in: data)
-        let server = try ServerProcess(dataDirectory: data)
+        let data = try await ServerProcess.makeDataDirectory()
+        _ = try await ServerProcess.createKey(role: "viewer", in: data)
+        let server = try await ServerProcess(dataDirectory: data)
         let card = try await server.request("GET", "/.well-known/agent-card.json")
         let json = try card.json()
         #expect(value(json, "supportedInterfaces", "0", "url") as? String == server.baseURL + "/a2a")
@@ -219,9 +219,9 @@ import Testing
     }
 
     @Test func admissionControlRefusesWhenFullAndQueuedTasksCanBeCanceled() async throws {
-        let data = try ServerProcess.makeDataDirectory()
-        let key = try ServerProcess.createKey(role: "researcher", in: data)
-        let server = try ServerProcess(dataDirectory: data, arguments: ["--max-running-tasks", "1", "--max-queued-tasks", "2"])
+        let data = try await ServerProcess.makeDataDirectory()
+        let key = try await ServerProcess.createKey(role: "researcher", in: data)
+        let server = try await ServerProcess(dataDirectory: data, arguments: ["--max-running-tasks", "1", "--max-queued-tasks", "2"])
         var accepted: [String] = []
         var busy = 0
         // All at once: sent one after another, a loaded machine may finish each task before the
@@ -257,15 +257,15 @@ import Testing
             }
         }
         // On PostgreSQL (ARES_TEST_BACKEND) `ares tasks list` reads the directory's database.
-        let events = try ServerProcess.ares(["tasks", "list", "--data-dir", data.path])
+        let events = try await ServerProcess.ares(["tasks", "list", "--data-dir", data.path])
         #expect(events.status == 0, "\(events.stderr)")
         #expect(canceled == 0 || events.stdout.contains("canceled"), "\(events.stdout)")
     }
 
     @Test func aTaskCanceledAsItStartsEndsCanceledNotLeftSubmitted() async throws {
-        let data = try ServerProcess.makeDataDirectory()
-        let key = try ServerProcess.createKey(role: "researcher", in: data)
-        let server = try ServerProcess(dataDirectory: data)
+        let data = try await ServerProcess.makeDataDirectory()
+        let key = try await ServerProcess.createKey(role: "researcher", in: data)
+        let server = try await ServerProcess(dataDirectory: data)
         // Cancel each task the moment it is acknowledged: some are queued, some have just been
         // taken up, some have finished. Every one must end, and say how.
         for index in 0..<40 {
@@ -284,18 +284,18 @@ import Testing
     }
 
     @Test func sigtermStopsCleanlyAndUnfinishedTasksResumeAtTheNextStart() async throws {
-        let data = try ServerProcess.makeDataDirectory()
-        let key = try ServerProcess.createKey(role: "researcher", in: data)
-        let first = try ServerProcess(dataDirectory: data, arguments: ["--max-running-tasks", "1", "--max-queued-tasks", "500"])
+        let data = try await ServerProcess.makeDataDirectory()
+        let key = try await ServerProcess.createKey(role: "researcher", in: data)
+        let first = try await ServerProcess(dataDirectory: data, arguments: ["--max-running-tasks", "1", "--max-queued-tasks", "500"])
         var ids: [String] = []
         for index in 0..<40 {
             let reply = try await first.rpc("SendMessage", params: question("What is in the data directory, variant \(index)?", returnImmediately: true), key: key).json()
             if let id = value(reply, "result", "task", "id") as? String { ids.append(id) }
         }
         #expect(ids.count == 40)
-        #expect(first.terminate() == 0, "SIGTERM must end the server with status 0")
+        await #expect(first.terminate() == 0, "SIGTERM must end the server with status 0")
         #expect(first.log().contains("unfinished tasks resume at the next start"))
-        let second = try ServerProcess(dataDirectory: data)
+        let second = try await ServerProcess(dataDirectory: data)
         for id in ids {
             var state: String?
             for _ in 0..<400 {
@@ -305,14 +305,14 @@ import Testing
             }
             #expect(state == "TASK_STATE_COMPLETED", "task \(id) did not complete after the restart")
         }
-        let verify = try ServerProcess.ares(["verify", "--data-dir", data.path])
+        let verify = try await ServerProcess.ares(["verify", "--data-dir", data.path])
         #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
     }
 
     @Test func sigkillLosesNoAcknowledgedTask() async throws {
-        let data = try ServerProcess.makeDataDirectory()
-        let key = try ServerProcess.createKey(role: "researcher", in: data)
-        let first = try ServerProcess(dataDirectory: data, arguments: ["--max-running-tasks", "2", "--max-queued-tasks", "500"])
+        let data = try await ServerProcess.makeDataDirectory()
+        let key = try await ServerProcess.createKey(role: "researcher", in: data)
+        let first = try await ServerProcess(dataDirectory: data, arguments: ["--max-running-tasks", "2", "--max-queued-tasks", "500"])
         var acknowledged: [String] = []
         for index in 0..<60 {
             let reply = try await first.rpc("SendMessage", params: question("How does hybrid search rank passages, case \(index)?", returnImmediately: true), key: key).json()
@@ -321,7 +321,7 @@ import Testing
         // Killed with tasks running and queued: no chance to flush anything.
         first.stop()
         #expect(first.process.terminationReason == .uncaughtSignal)
-        let second = try ServerProcess(dataDirectory: data)
+        let second = try await ServerProcess(dataDirectory: data)
         for id in acknowledged {
             var state: String?
             for _ in 0..<400 {
@@ -332,14 +332,14 @@ import Testing
             #expect(state == "TASK_STATE_COMPLETED", "acknowledged task \(id) was lost or did not finish")
         }
         #expect(acknowledged.count == 60)
-        let verify = try ServerProcess.ares(["verify", "--data-dir", data.path])
+        let verify = try await ServerProcess.ares(["verify", "--data-dir", data.path])
         #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
     }
 
     @Test func aTaskLeftUnfinishedCanBeCanceledFromTheCommandLine() async throws {
-        let data = try ServerProcess.makeDataDirectory()
-        let key = try ServerProcess.createKey(role: "researcher", in: data)
-        let server = try ServerProcess(dataDirectory: data, arguments: ["--max-running-tasks", "1", "--max-queued-tasks", "100"])
+        let data = try await ServerProcess.makeDataDirectory()
+        let key = try await ServerProcess.createKey(role: "researcher", in: data)
+        let server = try await ServerProcess(dataDirectory: data, arguments: ["--max-running-tasks", "1", "--max-queued-tasks", "100"])
         var ids: [String] = []
         for index in 0..<30 {
             let reply = try await server.rpc("SendMessage", params: question("What does ingest skip, take \(index)?", returnImmediately: true), key: key).json()
@@ -348,14 +348,14 @@ import Testing
         server.stop()
         let unfinished = try #require(ids.last)
         // On PostgreSQL (ARES_TEST_BACKEND) `ares tasks cancel` records it in the directory's database.
-        let cancel = try ServerProcess.ares(["tasks", "cancel", unfinished, "--reason", "no longer needed", "--data-dir", data.path])
+        let cancel = try await ServerProcess.ares(["tasks", "cancel", unfinished, "--reason", "no longer needed", "--data-dir", data.path])
         if cancel.status == 0 {
             #expect(cancel.stdout.contains("canceled (no longer needed)"))
-            let again = try ServerProcess.ares(["tasks", "cancel", unfinished, "--data-dir", data.path])
+            let again = try await ServerProcess.ares(["tasks", "cancel", unfinished, "--data-dir", data.path])
             #expect(again.status != 0)
             #expect(again.stderr.contains("has already ended (canceled)"))
             // The next server does not resume it.
-            let next = try ServerProcess(dataDirectory: data)
+            let next = try await ServerProcess(dataDirectory: data)
             let state = value(try await next.rpc("GetTask", params: ["id": unfinished], key: key).json(), "result", "status", "state") as? String
             #expect(state == "TASK_STATE_CANCELED")
         } else {
@@ -364,9 +364,9 @@ import Testing
     }
 
     @Test func theHTTPJSONBindingServesTheSameMethodsByPath() async throws {
-        let data = try ServerProcess.makeDataDirectory()
-        let key = try ServerProcess.createKey(role: "researcher", in: data)
-        let server = try ServerProcess(dataDirectory: data)
+        let data = try await ServerProcess.makeDataDirectory()
+        let key = try await ServerProcess.createKey(role: "researcher", in: data)
+        let server = try await ServerProcess(dataDirectory: data)
         let headers = ["Content-Type": "application/json", "A2A-Version": "1.0", "Authorization": "Bearer \(key)"]
         let send = try await server.request("POST", "/rest/message:send", body: try JSONSerialization.data(withJSONObject: Self.question), headers: headers)
         #expect(send.status == 200)
@@ -405,10 +405,10 @@ import Testing
     }
 
     @Test func aresOwnMethodsSearchIngestAndReadEvents() async throws {
-        let data = try ServerProcess.makeDataDirectory()
-        let researcher = try ServerProcess.createKey(role: "researcher", in: data)
-        let admin = try ServerProcess.createKey(role: "admin", in: data)
-        let server = try ServerProcess(dataDirectory: data)
+        let data = try await ServerProcess.makeDataDirectory()
+        let researcher = try await ServerProcess.createKey(role: "researcher", in: data)
+        let admin = try await ServerProcess.createKey(role: "admin", in: data)
+        let server = try await ServerProcess(dataDirectory: data)
         let search = try await server.rpc("ares/search", params: ["query": "hash chain verify", "limit": 3], key: researcher, version: nil).json()
         let results = value(search, "result", "results") as? [[String: Any]] ?? []
         #expect(results.count == 3)
@@ -437,14 +437,14 @@ import Testing
         #expect(list.first?["version"] as? Int == 2)
         #expect(list.last?["type"] as? String == "TaskCompleted")
         #expect(list.allSatisfy { ($0["hash"] as? String)?.count == 64 })
-        let otherViewer = try ServerProcess.createKey(role: "viewer", in: data, name: "other")
+        let otherViewer = try await ServerProcess.createKey(role: "viewer", in: data, name: "other")
         #expect(value(try await server.rpc("ares/taskEvents", params: ["id": id], key: otherViewer, version: nil).json(), "error", "code") as? Int == -32001)
     }
 
     @Test func webhooksInsideTheServersNetworkAreRefusedUnlessAllowed() async throws {
-        let data = try ServerProcess.makeDataDirectory()
-        let key = try ServerProcess.createKey(role: "researcher", in: data)
-        let server = try ServerProcess(dataDirectory: data)
+        let data = try await ServerProcess.makeDataDirectory()
+        let key = try await ServerProcess.createKey(role: "researcher", in: data)
+        let server = try await ServerProcess(dataDirectory: data)
         let task = try #require(value(try await server.rpc("SendMessage", params: Self.question, key: key).json(), "result", "task", "id") as? String)
         for url in ["http://127.0.0.1:9/hook", "http://localhost:9/hook", "http://10.1.2.3/hook", "http://[::1]:9/hook", "http://169.254.169.254/latest"] {
             let reply = try await server.rpc("CreateTaskPushNotificationConfig", params: ["taskId": task, "url": url, "token": "t"], key: key).json()

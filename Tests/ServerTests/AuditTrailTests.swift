@@ -43,7 +43,7 @@ import Testing
     }
 
     @Test func securityEventsAreRecordedChainedAndWithoutCredentials() async throws {
-        let data = try ServerProcess.makeDataDirectory()
+        let data = try await ServerProcess.makeDataDirectory()
         let admin = try createKey(role: "admin", name: "audit-admin", in: data)
         let researcher = try createKey(role: "researcher", name: "audit-researcher", in: data)
         let viewer = try createKey(role: "viewer", name: "audit-viewer", in: data)
@@ -54,7 +54,7 @@ import Testing
         let slowModel = try PythonFixture(script: "../Console/Browser/slow_model.py")
         defer { slowModel.stop() }
         let modelPort = try slowModel.firstLine()
-        let server = try ServerProcess(dataDirectory: data, arguments: ["--max-running-tasks", "1", "--max-queued-tasks", "50",
+        let server = try await ServerProcess(dataDirectory: data, arguments: ["--max-running-tasks", "1", "--max-queued-tasks", "50",
                                                                        "--model-url", "http://127.0.0.1:\(modelPort)/v1", "--model", "slow"])
 
         // A wrong key: a real key's id with a secret made up here.
@@ -80,7 +80,7 @@ import Testing
         }
         let canceledTask = try #require(canceled, "none of 3 tasks queued behind a blocked worker could be canceled")
         // A key revoked while the server runs (the CLI and the server write the same file), then used.
-        let revoke = try ServerProcess.ares(["keys", "revoke", doomed.id, "--data-dir", data.path])
+        let revoke = try await ServerProcess.ares(["keys", "revoke", doomed.id, "--data-dir", data.path])
         #expect(revoke.status == 0, "\(revoke.stderr)")
         // On PostgreSQL the server follows the shared key table within its refresh interval
         // (half a second; 10 s is room for a loaded machine, not the bound being tested).
@@ -145,14 +145,14 @@ import Testing
         let onlyDenials = try auditList(data, ["--kind", "access.denied", "--since", "1h"])
         #expect(onlyDenials.count == 1 && onlyDenials.first?["kind"] as? String == "access.denied")
         #expect(try auditList(data, ["--since", "2999-01-01"]).isEmpty)
-        let badSince = try ServerProcess.ares(["audit", "list", "--since", "yesterday-ish", "--data-dir", data.path])
+        let badSince = try await ServerProcess.ares(["audit", "list", "--since", "yesterday-ish", "--data-dir", data.path])
         #expect(badSince.status != 0 && badSince.stderr.contains("since"), "\(badSince.stderr)")
 
         // A flood of one wrong key from one address: a few coalesced records, every refusal counted.
         let earlier = records(try auditList(data), kind: "auth.failed")
         let before = refusals(earlier)
         for _ in 0..<300 { _ = try await server.rpc("GetTask", params: ["id": "task-x"], key: wrongKey) }
-        #expect(server.terminate() == 0, "a graceful stop writes what is queued")
+        await #expect(server.terminate() == 0, "a graceful stop writes what is queued")
         let flooded = records(try auditList(data), kind: "auth.failed")
         #expect(refusals(flooded) == before + 300)
         // Refusals are coalesced while they wait for the writer's next commit, so how many records
@@ -162,7 +162,7 @@ import Testing
         all = try auditList(data)
 
         // The chain verifies; a graceful stop lost nothing.
-        let verified = try ServerProcess.ares(["audit", "verify", "--data-dir", data.path])
+        let verified = try await ServerProcess.ares(["audit", "verify", "--data-dir", data.path])
         #expect(verified.status == 0, "\(verified.stdout)\(verified.stderr)")
         #expect(verified.stdout.contains("intact: \(all.count) records"), "\(verified.stdout) vs \(all.count) listed")
 
@@ -185,7 +185,7 @@ import Testing
         let edit = try run("/usr/bin/sqlite3", [audit.path,
             "UPDATE event SET payload = CAST(replace(CAST(payload AS TEXT), 'SendMessage', 'GetTask') AS BLOB) WHERE version = \(position)"])
         #expect(edit.status == 0, "sqlite3: \(edit.output)")
-        let broken = try ServerProcess.ares(["audit", "verify", "--data-dir", data.path])
+        let broken = try await ServerProcess.ares(["audit", "verify", "--data-dir", data.path])
         #expect(broken.status != 0, "verify passed a tampered trail: \(broken.stdout)")
         #expect(broken.stdout.contains("record \(position):"), "\(broken.stdout)")
     }

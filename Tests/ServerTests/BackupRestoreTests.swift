@@ -22,9 +22,9 @@ import Testing
     }
 
     @Test func backupWhileServingThenRestoreServesTheSameTasks() async throws {
-        let data = try ServerProcess.makeDataDirectory()
-        let key = try ServerProcess.createKey(role: "researcher", in: data)
-        let server = try ServerProcess(dataDirectory: data)
+        let data = try await ServerProcess.makeDataDirectory()
+        let key = try await ServerProcess.createKey(role: "researcher", in: data)
+        let server = try await ServerProcess(dataDirectory: data)
         // Tasks finished before the backup starts: they must be in it, with the same report.
         var before: [String: String] = [:]
         for text in ["How are tasks resumed?", "Where does ares keep its data?", "What does ares verify check?"] {
@@ -66,20 +66,20 @@ import Testing
         }
         #expect(chains.contains { $0["file"] as? String == "audit.sqlite" && $0["stream"] as? String == "audit" })
 
-        let verified = try ServerProcess.ares(["verify", "--backup", backup.path])
+        let verified = try await ServerProcess.ares(["verify", "--backup", backup.path])
         #expect(verified.status == 0, "\(verified.stderr)")
         #expect(verified.stdout.hasPrefix("ok: backup of"))
         server.stop()
 
         // Restore into a new directory and serve it: the tasks from before the backup answer the same report.
         let restored = scratch("restored")
-        let restore = try ServerProcess.ares(["restore", backup.path, "--data-dir", restored.path])
+        let restore = try await ServerProcess.ares(["restore", backup.path, "--data-dir", restored.path])
         #expect(restore.status == 0, "\(restore.stderr)")
         #expect(restore.stdout.contains("restored"))
         #expect(try permissions(restored.path) == 0o700)
-        let clean = try ServerProcess.ares(["verify", "--data-dir", restored.path])
+        let clean = try await ServerProcess.ares(["verify", "--data-dir", restored.path])
         #expect(clean.status == 0, "\(clean.stderr)")
-        let again = try ServerProcess(dataDirectory: restored)
+        let again = try await ServerProcess(dataDirectory: restored)
         for (id, report) in before {
             let fetched = try await again.rpc("GetTask", params: ["id": id], key: key).json()
             #expect(value(fetched, "result", "status", "state") as? String == "TASK_STATE_COMPLETED")

@@ -28,10 +28,10 @@ import Testing
     }
 
     @Test func acknowledgementsWaitForASlowBackupAndNothingAcknowledgedBeforeTheLimitIsLost() async throws {
-        let data = try ServerProcess.makeDataDirectory()
-        let key = try ServerProcess.createKey(role: "researcher", in: data)
+        let data = try await ServerProcess.makeDataDirectory()
+        let key = try await ServerProcess.createKey(role: "researcher", in: data)
         let backup = scratch("shipped")
-        let server = try ServerProcess(dataDirectory: data, arguments: ["--backup-to", backup.path, "--backup-max-lag", "1", "--backup-failure-limit", "30"],
+        let server = try await ServerProcess(dataDirectory: data, arguments: ["--backup-to", backup.path, "--backup-max-lag", "1", "--backup-failure-limit", "30"],
                                        environment: ["ARES_TEST_BACKUP_ROUND_PAUSE_MS": "3000"])
         // (The first base is made by the first round, at once.)
         let deadline = Date().addingTimeInterval(180)
@@ -82,7 +82,7 @@ import Testing
         try FileManager.default.removeItem(at: data)
 
         let restored = scratch("restored")
-        let restore = try ServerProcess.ares(["restore", backup.path, "--data-dir", restored.path])
+        let restore = try await ServerProcess.ares(["restore", backup.path, "--data-dir", restored.path])
         #expect(restore.status == 0, "\(restore.stderr)")
         let tasks = acknowledged.entries.withLock { $0 }
         let present = Set(try SQLiteCommandLine.rows(restored.appendingPathComponent("tasks.sqlite"), "SELECT stream FROM event WHERE type = 'TaskCompleted'"))
@@ -94,7 +94,7 @@ import Testing
             """)
         // The backup is not empty: the restore holds the tasks acknowledged well before the kill.
         #expect(tasks.count - missing.count >= 1, "none of \(tasks.count) acknowledged tasks is in the backup")
-        let verified = try ServerProcess.ares(["verify", "--data-dir", restored.path])
+        let verified = try await ServerProcess.ares(["verify", "--data-dir", restored.path])
         #expect(verified.status == 0, "\(verified.stderr)")
     }
 }

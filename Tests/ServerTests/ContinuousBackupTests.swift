@@ -82,11 +82,11 @@ import Testing
     }
 
     @Test func everyFinishedTaskSurvivesTheLossOfTheMachine() async throws {
-        let data = try ServerProcess.makeDataDirectory()
-        let key = try ServerProcess.createKey(role: "researcher", in: data)
+        let data = try await ServerProcess.makeDataDirectory()
+        let key = try await ServerProcess.createKey(role: "researcher", in: data)
         let backup = scratch("shipped")
         // A new base after every 2 segments: compaction runs several times in this test.
-        let server = try ServerProcess(dataDirectory: data, arguments: ["--backup-to", backup.path, "--backup-segments-per-base", "2"])
+        let server = try await ServerProcess(dataDirectory: data, arguments: ["--backup-to", backup.path, "--backup-segments-per-base", "2"])
         try await waitForFirstBase(server)
         var finished: [(id: String, report: String)] = []
         for index in 0..<6 {
@@ -121,18 +121,18 @@ import Testing
         let generations = try completeGenerations(backup)
         #expect((2...3).contains(generations.count) && generations.last.map { $0 > "generation-000002" } == true, "\(generations)")
 
-        let verified = try ServerProcess.ares(["verify", "--backup", backup.path])
+        let verified = try await ServerProcess.ares(["verify", "--backup", backup.path])
         #expect(verified.status == 0, "\(verified.stderr)")
         #expect(generations.allSatisfy { verified.stdout.contains("ok: \($0)") } && verified.stdout.contains("unbroken chain"), "\(verified.stdout)")
         let restored = scratch("restored")
-        let restore = try ServerProcess.ares(["restore", backup.path, "--data-dir", restored.path])
+        let restore = try await ServerProcess.ares(["restore", backup.path, "--data-dir", restored.path])
         #expect(restore.status == 0, "\(restore.stderr)")
         #expect(restore.stdout.contains("restored \(generations.last ?? "?")"), "\(restore.stdout)")
         #expect(try permissions(restored.path) == 0o700)
-        let clean = try ServerProcess.ares(["verify", "--data-dir", restored.path])
+        let clean = try await ServerProcess.ares(["verify", "--data-dir", restored.path])
         #expect(clean.status == 0, "\(clean.stderr)")
         // The key was created before the server started: it is in the base, and still works.
-        let again = try ServerProcess(dataDirectory: restored)
+        let again = try await ServerProcess(dataDirectory: restored)
         for task in finished {
             let fetched = try await again.rpc("GetTask", params: ["id": task.id], key: key).json()
             #expect(value(fetched, "result", "status", "state") as? String == "TASK_STATE_COMPLETED", "\(task.id): \(fetched)")
@@ -142,10 +142,10 @@ import Testing
     }
 
     @Test func untilRestoresExactlyTheEventsRecordedByThenAndDamageIsNamed() async throws {
-        let data = try ServerProcess.makeDataDirectory()
-        let key = try ServerProcess.createKey(role: "researcher", in: data)
+        let data = try await ServerProcess.makeDataDirectory()
+        let key = try await ServerProcess.createKey(role: "researcher", in: data)
         let backup = scratch("pitr")
-        let server = try ServerProcess(dataDirectory: data, arguments: ["--backup-to", backup.path])
+        let server = try await ServerProcess(dataDirectory: data, arguments: ["--backup-to", backup.path])
         try await waitForFirstBase(server)
         let early = try await finishTask(server, "Where does ares keep its data?", key: key)
         try await waitUntil("the early task is shipped") { completionShipped(early.id, in: backup) }
@@ -165,7 +165,7 @@ import Testing
         let restored = scratch("until")
         // The time as given on the command line (milliseconds), and as ares reads it back.
         let cutText = formatter.string(from: cut)
-        let restore = try ServerProcess.ares(["restore", backup.path, "--data-dir", restored.path, "--until", cutText])
+        let restore = try await ServerProcess.ares(["restore", backup.path, "--data-dir", restored.path, "--until", cutText])
         #expect(restore.status == 0, "\(restore.stderr)")
         let cutMicroseconds = Int64((try #require(formatter.date(from: cutText)).timeIntervalSince1970 * 1_000_000).rounded())
         let expected = try SQLiteCommandLine.rows(data.appendingPathComponent("tasks.sqlite"),
@@ -174,8 +174,8 @@ import Testing
         #expect(!expected.isEmpty && got == expected, "restored \(got.count) events, the source recorded \(expected.count) by the cut")
         let all = try SQLiteCommandLine.rows(data.appendingPathComponent("tasks.sqlite"), "SELECT globalPosition || ' ' || hash FROM event ORDER BY globalPosition")
         #expect(all.count > got.count)
-        #expect(try ServerProcess.ares(["verify", "--data-dir", restored.path]).status == 0)
-        let again = try ServerProcess(dataDirectory: restored)
+        await #expect(try ServerProcess.ares(["verify", "--data-dir", restored.path]).status == 0)
+        let again = try await ServerProcess(dataDirectory: restored)
         #expect(value(try await again.rpc("GetTask", params: ["id": early.id], key: key).json(), "result", "status", "state") as? String
                 == "TASK_STATE_COMPLETED")
         for id in late {
@@ -186,14 +186,14 @@ import Testing
 
         // Without --until: everything, the same events as the source.
         let latest = scratch("latest")
-        #expect(try ServerProcess.ares(["restore", backup.path, "--data-dir", latest.path]).status == 0)
+        await #expect(try ServerProcess.ares(["restore", backup.path, "--data-dir", latest.path]).status == 0)
         #expect(try SQLiteCommandLine.rows(latest.appendingPathComponent("tasks.sqlite"), "SELECT globalPosition || ' ' || hash FROM event ORDER BY globalPosition") == all)
 
         // Before the oldest base: nothing to restore, said so.
-        let tooEarly = try ServerProcess.ares(["restore", backup.path, "--data-dir", scratch("too-early").path, "--until", "2020-01-01T00:00:00Z"])
+        let tooEarly = try await ServerProcess.ares(["restore", backup.path, "--data-dir", scratch("too-early").path, "--until", "2020-01-01T00:00:00Z"])
         #expect(tooEarly.status != 0)
         #expect(tooEarly.stderr.contains("reaches back to"), "\(tooEarly.stderr)")
-        let badTime = try ServerProcess.ares(["restore", backup.path, "--data-dir", scratch("bad-time").path, "--until", "yesterday"])
+        let badTime = try await ServerProcess.ares(["restore", backup.path, "--data-dir", scratch("bad-time").path, "--until", "yesterday"])
         #expect(badTime.status != 0 && badTime.stderr.contains("ISO 8601"), "\(badTime.stderr)")
 
         // One byte changed in a shipped segment: named, and restore refuses (leaving nothing to serve).
@@ -206,11 +206,11 @@ import Testing
         var bytes = try Data(contentsOf: victimURL)
         bytes[bytes.count / 2] ^= 0x01
         try bytes.write(to: victimURL)
-        let check = try ServerProcess.ares(["verify", "--backup", damaged.path])
+        let check = try await ServerProcess.ares(["verify", "--backup", damaged.path])
         #expect(check.status != 0)
         #expect(check.stderr.contains("segments/\(victim): its checksum does not match its contents"), "\(check.stderr)")
         let fromDamaged = scratch("from-damaged")
-        let refused = try ServerProcess.ares(["restore", damaged.path, "--data-dir", fromDamaged.path])
+        let refused = try await ServerProcess.ares(["restore", damaged.path, "--data-dir", fromDamaged.path])
         #expect(refused.status != 0)
         #expect(refused.stderr.contains("the backup is damaged") && refused.stderr.contains(victim), "\(refused.stderr)")
         #expect(((try? FileManager.default.contentsOfDirectory(atPath: fromDamaged.path)) ?? []).isEmpty)
@@ -219,28 +219,28 @@ import Testing
         let gapped = scratch("gapped")
         try FileManager.default.copyItem(at: backup, to: gapped)
         try FileManager.default.removeItem(at: segmentFiles(gapped).first { $0.lastPathComponent == victim }!)
-        let gapCheck = try ServerProcess.ares(["verify", "--backup", gapped.path])
+        let gapCheck = try await ServerProcess.ares(["verify", "--backup", gapped.path])
         #expect(gapCheck.status != 0)
         #expect(gapCheck.stderr.contains("is missing before it"), "\(gapCheck.stderr)")
 
         // --until needs a continuous backup.
         let single = scratch("single")
-        #expect(try ServerProcess.ares(["backup", single.path, "--data-dir", data.path]).status == 0)
-        let singleUntil = try ServerProcess.ares(["restore", single.path, "--data-dir", scratch("single-until").path, "--until", "2030-01-01T00:00:00Z"])
+        await #expect(try ServerProcess.ares(["backup", single.path, "--data-dir", data.path]).status == 0)
+        let singleUntil = try await ServerProcess.ares(["restore", single.path, "--data-dir", scratch("single-until").path, "--until", "2030-01-01T00:00:00Z"])
         #expect(singleUntil.status != 0 && singleUntil.stderr.contains("needs a continuous backup"), "\(singleUntil.stderr)")
     }
 
     @Test func aBackupDirectoryThatStopsTakingWritesMakesTheServerNotReadyUntilItDoesAgain() async throws {
-        let data = try ServerProcess.makeDataDirectory()
-        let key = try ServerProcess.createKey(role: "researcher", in: data)
+        let data = try await ServerProcess.makeDataDirectory()
+        let key = try await ServerProcess.createKey(role: "researcher", in: data)
         let backup = scratch("unwritable")
-        let server = try ServerProcess(dataDirectory: data, arguments: ["--backup-to", backup.path, "--backup-failure-limit", "1"])
+        let server = try await ServerProcess(dataDirectory: data, arguments: ["--backup-to", backup.path, "--backup-failure-limit", "1"])
         try await waitUntil("the server is ready") { try await server.request("GET", "/health/ready").status == 200 }
         // One server per backup directory, and never one inside the data directory: refused at start.
-        let second = try ServerProcess.ares(["serve", "--dev", "--port", "0", "--data-dir", scratch("second").path, "--backup-to", backup.path])
+        let second = try await ServerProcess.ares(["serve", "--dev", "--port", "0", "--data-dir", scratch("second").path, "--backup-to", backup.path])
         #expect(second.status != 0 && second.stderr.contains("another ares server ships into it"), "\(second.stderr)")
         let third = scratch("third")
-        let inside = try ServerProcess.ares(["serve", "--dev", "--port", "0", "--data-dir", third.path,
+        let inside = try await ServerProcess.ares(["serve", "--dev", "--port", "0", "--data-dir", third.path,
                                              "--backup-to", third.appendingPathComponent("backup").path])
         #expect(inside.status != 0 && inside.stderr.contains("is inside"), "\(inside.stderr)")
         // The directory is replaced by a file: nothing can be written under it (also for root,
@@ -295,10 +295,10 @@ import Testing
         server.stop()
         // What was committed while it failed is in the backup once shipping works again (in a
         // new base: the generation being shipped into had vanished).
-        let verified = try ServerProcess.ares(["verify", "--backup", backup.path])
+        let verified = try await ServerProcess.ares(["verify", "--backup", backup.path])
         #expect(verified.status == 0, "\(verified.stderr)")
         let restored = scratch("after-failure")
-        let restore = try ServerProcess.ares(["restore", backup.path, "--data-dir", restored.path])
+        let restore = try await ServerProcess.ares(["restore", backup.path, "--data-dir", restored.path])
         #expect(restore.status == 0, "\(restore.stderr)")
         let completed = try SQLiteCommandLine.rows(restored.appendingPathComponent("tasks.sqlite"),
                                                    "SELECT count(*) FROM event WHERE stream = '\(during.id)' AND type = 'TaskCompleted'")

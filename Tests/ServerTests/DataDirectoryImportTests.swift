@@ -12,7 +12,7 @@ import Testing
         let cluster = try await TestPostgresCluster.shared()
         let database = try cluster.createDatabase(prefix: "import")
         let environment = cluster.environment(database: database)
-        let source = try ServerProcess.makeDataDirectory()
+        let source = try await ServerProcess.makeDataDirectory()
         defer { try? FileManager.default.removeItem(at: source) }
         func ask(_ question: String) async throws -> String {
             let asked = try await ServerProcess.ares(["ask", question, "--format", "json", "--data-dir", source.path])
@@ -28,8 +28,8 @@ import Testing
         var taskIDs: [String] = []
         for question in ["How are tasks resumed after a crash?", "How are API keys revoked?"] { taskIDs.append(try await ask(question)) }
         // An admin sees every task, also those asked from the command line (which have no owner).
-        let kept = try ServerProcess.createKey(role: "admin", in: source, name: "kept")
-        let revoked = try ServerProcess.createKey(role: "researcher", in: source, name: "revoked")
+        let kept = try await ServerProcess.createKey(role: "admin", in: source, name: "kept")
+        let revoked = try await ServerProcess.createKey(role: "researcher", in: source, name: "revoked")
         let revokedID = try #require(revoked.split(separator: "_").dropFirst().first.map(String.init))
         let revocation = try await ServerProcess.ares(["keys", "revoke", revokedID, "--data-dir", source.path])
         #expect(revocation.status == 0, "\(revocation.stderr)")
@@ -86,7 +86,7 @@ import Testing
         let replicaData = source.deletingLastPathComponent().appendingPathComponent(source.lastPathComponent + "-replica")
         try FileManager.default.createDirectory(at: replicaData, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: replicaData) }
-        let replica = try ServerProcess(dataDirectory: replicaData, environment: environment)
+        let replica = try await ServerProcess(dataDirectory: replicaData, environment: environment)
         try await SharedDatabaseServerTests.waitUntilReady(replica)
         for id in taskIDs {
             let task = try await replica.rpc("GetTask", params: ["id": id], key: kept).json()
@@ -98,7 +98,7 @@ import Testing
         let refused = try await replica.rpc("GetTask", params: ["id": taskIDs[0]], key: revoked)
         #expect(refused.status == 401)
         #expect((value(try refused.json(), "error", "message") as? String ?? "").contains("revoked"))
-        #expect(replica.terminate() == 0, "\(replica.log().suffix(2000))")
+        await #expect(replica.terminate() == 0, "\(replica.log().suffix(2000))")
     }
 
     /// The sources and texts of a `ares search --format json` answer, in order.

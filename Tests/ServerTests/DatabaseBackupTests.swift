@@ -34,7 +34,7 @@ import Testing
         // while the backup is taken.
         let serveData = work.appendingPathComponent("serve")
         try FileManager.default.createDirectory(at: serveData, withIntermediateDirectories: true)
-        let server = try ServerProcess(dataDirectory: serveData, arguments: ["--replica-id", "backup-source"], environment: source)
+        let server = try await ServerProcess(dataDirectory: serveData, arguments: ["--replica-id", "backup-source"], environment: source)
         try await SharedDatabaseServerTests.waitUntilReady(server)
         var taskIDs: [String] = []
         for question in ["What does a Fresnel lens do?", "Why are there spring tides?"] {
@@ -45,7 +45,7 @@ import Testing
         #expect(backedUp.status == 0, "\(backedUp.stderr)")
         #expect(backedUp.stdout.contains("backed up the database") && backedUp.stdout.contains("schema version"), "\(backedUp.stdout)")
         let sourceVerify = try await AresProcess.run(["db", "verify"], environment: source)
-        #expect(server.terminate() == 0, "\(server.log().suffix(2000))")
+        await #expect(server.terminate() == 0, "\(server.log().suffix(2000))")
 
         // Checked without any database: every table file, every chain, every head.
         let verified = try await AresProcess.run(["verify", "--backup", backup.path])
@@ -80,7 +80,7 @@ import Testing
         #expect(!first.isEmpty && first == copy, "every table restored row for row: \(first) vs \(copy)")
         #expect((try Self.manifest(again))["chains"] as? NSArray == chains as NSArray)
 
-        let restoredServer = try ServerProcess(dataDirectory: serveData, arguments: ["--replica-id", "backup-target"], environment: target)
+        let restoredServer = try await ServerProcess(dataDirectory: serveData, arguments: ["--replica-id", "backup-target"], environment: target)
         try await SharedDatabaseServerTests.waitUntilReady(restoredServer)
         for id in taskIDs {
             let task = try await restoredServer.rpc("GetTask", params: ["id": id], key: key).json()
@@ -88,7 +88,7 @@ import Testing
         }
         // Sequences moved on: new events and documents take new positions, not restored ones.
         _ = try await Self.research("How does a Fresnel lens concentrate light?", on: restoredServer, key: key)
-        #expect(restoredServer.terminate() == 0, "\(restoredServer.log().suffix(2000))")
+        await #expect(restoredServer.terminate() == 0, "\(restoredServer.log().suffix(2000))")
         let afterNew = try await AresProcess.run(["db", "verify"], environment: target)
         #expect(afterNew.status == 0, "\(afterNew.stderr)")
 

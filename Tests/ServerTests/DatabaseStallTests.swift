@@ -31,7 +31,7 @@ import Testing
         // The service group's debug lines say which service a shutdown waits on, should it hang.
         environment["ARES_LOG_LEVEL"] = "debug"
         let data = try SharedKnowledgeServerTests.emptyDirectory("stall")
-        let server = try ServerProcess(dataDirectory: data, arguments: ["--dev", "--replica-id", "stall"], environment: environment)
+        let server = try await ServerProcess(dataDirectory: data, arguments: ["--dev", "--replica-id", "stall"], environment: environment)
         defer { server.stop() }
         try await SharedDatabaseServerTests.waitUntilReady(server)
         let before = try await server.rpc("SendMessage", params: question("Before the cut?"), key: nil)
@@ -70,7 +70,7 @@ import Testing
         // change feed's LISTEN connection, which waited forever on a silent read, is closed).
         kill(pid, SIGUSR1)
         try await waitForReadiness(server, status: 503, within: 30)
-        let stopped = server.terminate(timeout: 15)
+        let stopped = await server.terminate(timeout: 15)
         #expect(stopped == 0, "SIGTERM during a stalled pool did not end the replica with 0 within 15 s (\(stopped.map(String.init) ?? "still running")):\n\(server.log().suffix(4000))")
     }
 

@@ -31,10 +31,10 @@ import Testing
             The event store keeps each stream hash-chained, so a changed event is found by ares verify.
             """.write(to: corpus.appendingPathComponent("tasks.md"), atomically: true, encoding: .utf8)
         let data = mount.directory.appendingPathComponent("data")
-        let ingest = try ServerProcess.ares(["ingest", corpus.path, "--data-dir", data.path])
+        let ingest = try await ServerProcess.ares(["ingest", corpus.path, "--data-dir", data.path])
         try #require(ingest.status == 0, "ingest failed: \(ingest.stderr)")
-        let key = try ServerProcess.createKey(role: "researcher", in: data)
-        let server = try ServerProcess(dataDirectory: data, logDirectory: logs)
+        let key = try await ServerProcess.createKey(role: "researcher", in: data)
+        let server = try await ServerProcess(dataDirectory: data, logDirectory: logs)
         defer { server.stop() }
 
         // Acknowledged before the disk fills: these must survive intact.
@@ -123,8 +123,8 @@ import Testing
         }
         #expect(server.log().contains("waits until the storage takes writes again") || acknowledged.count == 3,
                 "no task paused on the full disk although \(acknowledged.count - 3) were accepted while it filled")
-        #expect(server.terminate() == 0)
-        let verify = try ServerProcess.ares(["verify", "--data-dir", data.path])
+        await #expect(server.terminate() == 0)
+        let verify = try await ServerProcess.ares(["verify", "--data-dir", data.path])
         #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
     }
 }

@@ -23,10 +23,10 @@ import Testing
     }
 
     @Test func aRetriedMessageReturnsItsTaskOnTheEmbeddedServer() async throws {
-        let data = try ServerProcess.makeDataDirectory()
-        let alice = try ServerProcess.createKey(role: "researcher", in: data, name: "alice")
-        let bob = try ServerProcess.createKey(role: "researcher", in: data, name: "bob")
-        let server = try ServerProcess(dataDirectory: data)
+        let data = try await ServerProcess.makeDataDirectory()
+        let alice = try await ServerProcess.createKey(role: "researcher", in: data, name: "alice")
+        let bob = try await ServerProcess.createKey(role: "researcher", in: data, name: "bob")
+        let server = try await ServerProcess(dataDirectory: data)
         defer { server.stop() }
 
         let messageID = UUID().uuidString
@@ -92,6 +92,6 @@ import Testing
         for (id, tasks) in answers { #expect(tasks.count == 1, "message \(id) created \(tasks.count) tasks") }
         let streams = try await set.taskStreams()
         #expect(streams.count == messages.count + 1, "the database holds \(streams.count) tasks for \(messages.count + 1) messages")
-        for replica in set.replicas { #expect(replica.terminate() == 0, "\(replica.log().suffix(2000))") }
+        for replica in set.replicas { await #expect(replica.terminate() == 0, "\(replica.log().suffix(2000))") }
     }
 }

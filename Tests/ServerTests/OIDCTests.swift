@@ -36,9 +36,9 @@ import Testing
 
     @Test func tokensOfEachRoleReachTheA2AMethodsTheirRoleAllowsAndTasksBelongToTheirPrincipal() async throws {
         let idp = try Self.provider()
-        let data = try ServerProcess.makeDataDirectory()
+        let data = try await ServerProcess.makeDataDirectory()
         // No API key exists: with OIDC configured the server starts anyway.
-        let server = try ServerProcess(dataDirectory: data, arguments: Self.oidcArguments(idp))
+        let server = try await ServerProcess(dataDirectory: data, arguments: Self.oidcArguments(idp))
         let viewer = try await Self.token(idp, "viewer-bot", scope: "ares.viewer")
         let researcher = try await Self.token(idp, "researcher-bot", scope: "ares.researcher")
         let otherResearcher = try await Self.token(idp, "second-researcher", scope: "ares.researcher")
@@ -67,8 +67,8 @@ import Testing
 
     @Test func aWrongTokenIsRefusedWith401AndItsReason() async throws {
         let idp = try Self.provider()
-        let data = try ServerProcess.makeDataDirectory()
-        let server = try ServerProcess(dataDirectory: data, arguments: Self.oidcArguments(idp))
+        let data = try await ServerProcess.makeDataDirectory()
+        let server = try await ServerProcess(dataDirectory: data, arguments: Self.oidcArguments(idp))
         let researcher = try await Self.token(idp, "researcher-bot", scope: "ares.researcher")
         let parts = researcher.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
         func reencoded(_ segment: String, _ change: (inout [String: Any]) -> Void) throws -> String {
@@ -99,8 +99,8 @@ import Testing
 
     @Test func aRotatedKeysTokensAreRefusedAndTheNewKeysAcceptedWithoutARestart() async throws {
         let idp = try Self.provider(maxPreviousKeys: 0)
-        let data = try ServerProcess.makeDataDirectory()
-        let server = try ServerProcess(dataDirectory: data, arguments: Self.oidcArguments(idp))
+        let data = try await ServerProcess.makeDataDirectory()
+        let server = try await ServerProcess(dataDirectory: data, arguments: Self.oidcArguments(idp))
         let old = try await Self.token(idp, "viewer-bot", scope: "ares.viewer")
         #expect(try await server.rpc("ListTasks", params: [String: Any](), key: old).status == 200)
         try await idp.rotateKeys()
@@ -121,9 +121,9 @@ import Testing
 
     @Test func apiKeysKeepWorkingBesideTokens() async throws {
         let idp = try Self.provider()
-        let data = try ServerProcess.makeDataDirectory()
-        let key = try ServerProcess.createKey(role: "researcher", in: data)
-        let server = try ServerProcess(dataDirectory: data, arguments: Self.oidcArguments(idp))
+        let data = try await ServerProcess.makeDataDirectory()
+        let key = try await ServerProcess.createKey(role: "researcher", in: data)
+        let server = try await ServerProcess(dataDirectory: data, arguments: Self.oidcArguments(idp))
         #expect(try await server.rpc("ListTasks", params: [String: Any](), key: key).status == 200)
         #expect(try await server.rpc("ListTasks", params: [String: Any](), key: try await Self.token(idp, "admin-bot", scope: "ares.admin")).status == 200)
         let wrongKey = try await server.rpc("ListTasks", params: [String: Any](), key: "ares_000000000000_" + String(repeating: "x", count: 43))
@@ -135,26 +135,26 @@ import Testing
 
     @Test func aServerWithoutOIDCRefusesTokensAndAnIssuerWithoutAudienceDoesNotStart() async throws {
         let idp = try Self.provider()
-        let data = try ServerProcess.makeDataDirectory()
-        let key = try ServerProcess.createKey(role: "researcher", in: data)
-        let server = try ServerProcess(dataDirectory: data)
+        let data = try await ServerProcess.makeDataDirectory()
+        let key = try await ServerProcess.createKey(role: "researcher", in: data)
+        let server = try await ServerProcess(dataDirectory: data)
         #expect(try await server.rpc("ListTasks", params: [String: Any](), key: key).status == 200)
         let reply = try await server.rpc("ListTasks", params: [String: Any](), key: try await Self.token(idp, "admin-bot", scope: "ares.admin"))
         #expect(reply.status == 401)
         #expect((value(try reply.json(), "error", "message") as? String ?? "").contains("does not accept OIDC tokens"))
 
-        let noAudience = try ServerProcess.ares(["serve", "--port", "0", "--data-dir", data.path, "--oidc-issuer", idp.issuer])
+        let noAudience = try await ServerProcess.ares(["serve", "--port", "0", "--data-dir", data.path, "--oidc-issuer", idp.issuer])
         #expect(noAudience.status != 0)
         #expect(noAudience.stderr.contains("audience"), "\(noAudience.stderr)")
     }
 
     @Test func theA2ASDKClientAuthenticatesOverHTTPSWithABearerTokenFromTheProvider() async throws {
         let idp = try Self.provider()
-        let data = try ServerProcess.makeDataDirectory()
+        let data = try await ServerProcess.makeDataDirectory()
         // Over HTTPS, as an orchestrator inside a platform would call it.
         let pki = try TestPKI()
         try pki.makeServerCertificate("server", serial: "2001")
-        let server = try ServerProcess(dataDirectory: data, arguments: Self.oidcArguments(idp) + [
+        let server = try await ServerProcess(dataDirectory: data, arguments: Self.oidcArguments(idp) + [
             "--allow-private-webhooks", "--tls-cert", pki.path("server.pem"), "--tls-key", pki.path("server.key"),
         ])
         let token = try await Self.token(idp, "researcher-bot", scope: "ares.researcher")

@@ -63,20 +63,20 @@ struct OutboundTLSTests {
 
         // The endpoint's certificate is signed by a CA the system does not trust: refused, with
         // a reason, and no crash.
-        let untrusted = try ServerProcess.ares(["ingest", ServerProcess.docsFolder.path, "--data-dir", dataDirectory.path]
+        let untrusted = try await ServerProcess.ares(["ingest", ServerProcess.docsFolder.path, "--data-dir", dataDirectory.path]
                                                + Self.embedderFlags(endpoint, keyFile: keyFile))
         printed += untrusted.stdout + untrusted.stderr
         #expect(untrusted.status == 1, "ingest through an untrusted certificate: \(untrusted.stderr)")
         #expect(untrusted.stderr.lowercased().contains("certificate") || untrusted.stderr.lowercased().contains("tls"),
                 "the error should say the certificate was not trusted: \(untrusted.stderr)")
 
-        let trusted = try ServerProcess.ares(["ingest", ServerProcess.docsFolder.path, "--data-dir", dataDirectory.path,
+        let trusted = try await ServerProcess.ares(["ingest", ServerProcess.docsFolder.path, "--data-dir", dataDirectory.path,
                                               "--ca-file", endpoint.caFile] + Self.embedderFlags(endpoint, keyFile: keyFile))
         printed += trusted.stdout + trusted.stderr
         #expect(trusted.status == 0, "ingest with --ca-file: \(trusted.stderr)")
 
-        let admin = try ServerProcess.createKey(role: "admin", in: dataDirectory)
-        let server = try ServerProcess(dataDirectory: dataDirectory, arguments: ["--ca-file", endpoint.caFile] + Self.embedderFlags(endpoint, keyFile: keyFile))
+        let admin = try await ServerProcess.createKey(role: "admin", in: dataDirectory)
+        let server = try await ServerProcess(dataDirectory: dataDirectory, arguments: ["--ca-file", endpoint.caFile] + Self.embedderFlags(endpoint, keyFile: keyFile))
         defer { server.stop() }
         func vectorSearch() async throws -> ServerProcess.Reply {
             try await server.rpc("ares/search", params: ["query": "write-ahead log", "mode": "vector", "limit": 3], key: admin)
@@ -117,17 +117,17 @@ struct OutboundTLSTests {
         let common = ["ingest", ServerProcess.docsFolder.path, "--data-dir", dataDirectory.path, "--ca-file", endpoint.caFile]
             + Self.embedderFlags(endpoint, keyFile: keyFile)
 
-        let withoutCertificate = try ServerProcess.ares(common)
+        let withoutCertificate = try await ServerProcess.ares(common)
         #expect(withoutCertificate.status == 1, "the endpoint demands a client certificate: \(withoutCertificate.stderr)")
 
-        let halfConfigured = try ServerProcess.ares(common + ["--model-client-cert", endpoint.clientCertificate])
+        let halfConfigured = try await ServerProcess.ares(common + ["--model-client-cert", endpoint.clientCertificate])
         #expect(halfConfigured.status != 0)
         #expect(halfConfigured.stderr.contains("modelClientKey"), "a certificate without its key names the missing setting: \(halfConfigured.stderr)")
 
-        let withCertificate = try ServerProcess.ares(common + ["--model-client-cert", endpoint.clientCertificate, "--model-client-key", endpoint.clientKey])
+        let withCertificate = try await ServerProcess.ares(common + ["--model-client-cert", endpoint.clientCertificate, "--model-client-key", endpoint.clientKey])
         #expect(withCertificate.status == 0, "ingest with the client certificate: \(withCertificate.stderr)")
 
-        let unreadableKey = try ServerProcess.ares(common + ["--model-client-cert", endpoint.clientCertificate, "--model-client-key", endpoint.caFile])
+        let unreadableKey = try await ServerProcess.ares(common + ["--model-client-cert", endpoint.clientCertificate, "--model-client-key", endpoint.caFile])
         #expect(unreadableKey.status != 0)
         #expect(unreadableKey.stderr.contains("cannot read the client key"), "a key file that holds no key: \(unreadableKey.stderr)")
         #expect(!unreadableKey.stderr.contains("BEGIN"), "file contents must not be echoed: \(unreadableKey.stderr)")
@@ -149,12 +149,12 @@ struct OutboundTLSTests {
             let reply = try await server.rpc("SendMessage", params: params, key: key)
             #expect(value(try reply.json(), "result", "task", "status", "state") as? String == "TASK_STATE_COMPLETED", "\(reply.text)")
         }
-        let data = try ServerProcess.makeDataDirectory()
-        let key = try ServerProcess.createKey(role: "researcher", in: data)
+        let data = try await ServerProcess.makeDataDirectory()
+        let key = try await ServerProcess.createKey(role: "researcher", in: data)
 
         // Without --ca-file the receiver's certificate is not trusted: nothing is delivered,
         // and the log says why.
-        let untrusting = try ServerProcess(dataDirectory: data, arguments: ["--allow-private-webhooks"])
+        let untrusting = try await ServerProcess(dataDirectory: data, arguments: ["--allow-private-webhooks"])
         try await research(on: untrusting, key: key)
         let deadline = Date().addingTimeInterval(30)
         while Date() < deadline, !untrusting.log().contains("push notification dropped") { try await Task.sleep(for: .milliseconds(200)) }
@@ -162,7 +162,7 @@ struct OutboundTLSTests {
         #expect(deliveries() == 0, "a webhook was delivered to a certificate ares does not trust")
         untrusting.stop()
 
-        let trusting = try ServerProcess(dataDirectory: data, arguments: ["--allow-private-webhooks", "--ca-file", endpoint.caFile])
+        let trusting = try await ServerProcess(dataDirectory: data, arguments: ["--allow-private-webhooks", "--ca-file", endpoint.caFile])
         defer { trusting.stop() }
         try await research(on: trusting, key: key)
         let trustedDeadline = Date().addingTimeInterval(30)

@@ -11,13 +11,13 @@ struct RateLimitTests {
 
     @Test func aPrincipalPastItsLimitIsToldWhenToRetryAndOthersAreStillServed() async throws {
         let directory = try Self.dataDirectory.get()
-        let viewer = try ServerProcess.createKey(role: "viewer", in: directory, name: "busy viewer")
-        let other = try ServerProcess.createKey(role: "viewer", in: directory, name: "quiet viewer")
-        let researcher = try ServerProcess.createKey(role: "researcher", in: directory, name: "researcher")
+        let viewer = try await ServerProcess.createKey(role: "viewer", in: directory, name: "busy viewer")
+        let other = try await ServerProcess.createKey(role: "viewer", in: directory, name: "quiet viewer")
+        let researcher = try await ServerProcess.createKey(role: "researcher", in: directory, name: "researcher")
         // Reads: a burst of 3, then one token every 100 minutes: none comes back while the test
         // runs, however slow a loaded machine makes each request (a CI run saw 10 s requests).
         // Researchers' writes unlimited. The refill itself is checked in PrincipalRateLimiterTests.
-        let server = try ServerProcess(dataDirectory: directory, arguments: ["--rate-limits", "read=0.01/m:3,researcher.write=off"])
+        let server = try await ServerProcess(dataDirectory: directory, arguments: ["--rate-limits", "read=0.01/m:3,researcher.write=off"])
         defer { server.stop() }
 
         var statuses: [Int] = []
@@ -70,7 +70,7 @@ struct RateLimitTests {
         let directory = try Self.dataDirectory.get()
         // An issuer nobody answers at: the server still starts (API keys keep working) and the
         // card names the issuer's discovery document.
-        let server = try ServerProcess(dataDirectory: directory, arguments: ["--oidc-issuer", "http://127.0.0.1:9/realms/ares", "--oidc-audience", "ares"])
+        let server = try await ServerProcess(dataDirectory: directory, arguments: ["--oidc-issuer", "http://127.0.0.1:9/realms/ares", "--oidc-audience", "ares"])
         defer { server.stop() }
         let card = try await server.request("GET", "/.well-known/agent-card.json")
         let schemes = try #require(value(try card.json(), "securitySchemes") as? [String: Any], "\(card.text)")

@@ -53,7 +53,7 @@ import Testing
                     "task \(task), held by the killed replica with attempt \(attempt), was not claimed again elsewhere: \(log.filter { $0.taskID == task })")
         }
         try await Self.expectEachStepOnceAndChainsIntact(set, ids: ids)
-        for survivor in survivors { #expect(survivor.terminate() == 0, "\(survivor.log().suffix(2000))") }
+        for survivor in survivors { await #expect(survivor.terminate() == 0, "\(survivor.log().suffix(2000))") }
     }
 
     /// PostgreSQL stopped (fast shutdown) and started again on the same port while clients
@@ -107,7 +107,7 @@ import Testing
         // logged "stopped" and never exited: its change feed and operations on its pool waited
         // on PostgresNIO calls that ignore cancellation, now abandoned after a bounded wait).
         for replica in set.replicas {
-            let status = replica.terminate()
+            let status = await replica.terminate()
             #expect(status == 0, "SIGTERM did not end the replica with 0 (\(status.map(String.init) ?? "still running after 30 s")):\n\(replica.log().suffix(4000))")
         }
     }
@@ -128,7 +128,7 @@ import Testing
             if held.isEmpty { try await Task.sleep(for: .milliseconds(50)) }
         }
         #expect(!held.isEmpty, "the replica to drain held no task")
-        #expect(drained.terminate() == 0, "the drained replica did not exit cleanly: \(drained.log().suffix(2000))")
+        await #expect(drained.terminate() == 0, "the drained replica did not exit cleanly: \(drained.log().suffix(2000))")
 
         let states = try await set.waitUntilEnded(ids, via: [other])
         #expect(ids.allSatisfy { states[$0] == "TASK_STATE_COMPLETED" }, "\(states)")
@@ -143,7 +143,7 @@ import Testing
             }
         }
         try await Self.expectEachStepOnceAndChainsIntact(set, ids: ids)
-        #expect(other.terminate() == 0, "\(other.log().suffix(2000))")
+        await #expect(other.terminate() == 0, "\(other.log().suffix(2000))")
     }
 
     /// SubscribeToTask on replica 1 for a task that replica 0 runs streams replica 0's steps,
@@ -175,7 +175,7 @@ import Testing
         // One replica ran it from start to end; the other only streamed it.
         let claims = try await set.claimLog().filter { $0.taskID == id && $0.kind == .claim }
         #expect(claims.map(\.newHolder) == [ReplicaSet.name(running)], "\(claims)")
-        for replica in set.replicas { #expect(replica.terminate() == 0, "\(replica.log().suffix(2000))") }
+        for replica in set.replicas { await #expect(replica.terminate() == 0, "\(replica.log().suffix(2000))") }
     }
 
     /// Webhooks set on the replica that does not run a task reach the one that does (its config
@@ -229,7 +229,7 @@ import Testing
         try await Task.sleep(for: .milliseconds(500))  // a last post to the deleted one would have arrived
         #expect(!posts(deleted).contains { $0.contains("TASK_STATE_COMPLETED") },
                 "the runner still posted to the webhook deleted on the other replica: \(posts(deleted).count) posts")
-        for replica in set.replicas { #expect(replica.terminate() == 0, "\(replica.log().suffix(2000))") }
+        for replica in set.replicas { await #expect(replica.terminate() == 0, "\(replica.log().suffix(2000))") }
     }
 
     /// Every acknowledged task has a stream with each step once; nothing else is in the

@@ -56,7 +56,7 @@ final class ReplicaSet: @unchecked Sendable {
     func start(index: Int) async throws -> ServerProcess {
         let data = FileManager.default.temporaryDirectory.appendingPathComponent("ares-replica-\(UUID().uuidString)")
         try FileManager.default.copyItem(at: template, to: data)
-        let replica = try ServerProcess(dataDirectory: data, arguments: arguments + ["--replica-id", Self.name(index)], environment: environment)
+        let replica = try await ServerProcess(dataDirectory: data, arguments: arguments + ["--replica-id", Self.name(index)], environment: environment)
         if index < replicas.count { replicas[index] = replica } else { replicas.append(replica) }
         return replica
     }

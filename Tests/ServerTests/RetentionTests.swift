@@ -9,31 +9,31 @@ import Testing
     }
 
     @Test func theServerPrunesEndedTasksAndAnswersWithTheirSummary() async throws {
-        let data = try ServerProcess.makeDataDirectory()
+        let data = try await ServerProcess.makeDataDirectory()
         defer { try? FileManager.default.removeItem(at: data) }
-        let key = try ServerProcess.createKey(role: "researcher", in: data)
-        let other = try ServerProcess.createKey(role: "researcher", in: data, name: "other")
+        let key = try await ServerProcess.createKey(role: "researcher", in: data)
+        let other = try await ServerProcess.createKey(role: "researcher", in: data, name: "other")
         // Kept by hand first: a task from before retention was switched on.
-        var server = try ServerProcess(dataDirectory: data)
+        var server = try await ServerProcess(dataDirectory: data)
         let kept = try await server.rpc("SendMessage", params: question("How are tasks resumed?"), key: key).json()
         let keptID = try #require(value(kept, "result", "task", "id") as? String)
-        #expect(server.terminate() == 0)
+        await #expect(server.terminate() == 0)
 
         // By hand: nothing ended more than an hour ago; everything ended more than a second ago.
-        let none = try ServerProcess.ares(["tasks", "prune", "--older-than", "1h", "--data-dir", data.path])
+        let none = try await ServerProcess.ares(["tasks", "prune", "--older-than", "1h", "--data-dir", data.path])
         #expect(none.status == 0 && none.stdout.contains("nothing pruned"), "\(none.stdout)\(none.stderr)")
-        let bad = try ServerProcess.ares(["tasks", "prune", "--older-than", "30", "--data-dir", data.path])
+        let bad = try await ServerProcess.ares(["tasks", "prune", "--older-than", "30", "--data-dir", data.path])
         #expect(bad.status != 0 && bad.stderr.contains("not a retention period"), "\(bad.stderr)")
         try await Task.sleep(for: .seconds(1.1))
-        let pruned = try ServerProcess.ares(["tasks", "prune", "--older-than", "1s", "--data-dir", data.path])
+        let pruned = try await ServerProcess.ares(["tasks", "prune", "--older-than", "1s", "--data-dir", data.path])
         #expect(pruned.status == 0 && pruned.stdout.contains("pruned 1 tasks"), "\(pruned.stdout)\(pruned.stderr)")
-        let list = try ServerProcess.ares(["tasks", "list", "--data-dir", data.path])
+        let list = try await ServerProcess.ares(["tasks", "list", "--data-dir", data.path])
         #expect(list.stdout.contains(keptID) && list.stdout.contains("pruned"), "\(list.stdout)")
-        let show = try ServerProcess.ares(["tasks", "show", keptID, "--data-dir", data.path])
+        let show = try await ServerProcess.ares(["tasks", "show", keptID, "--data-dir", data.path])
         #expect(show.status != 0 && show.stderr.contains("removed by retention") && show.stderr.contains("How are tasks resumed?"), "\(show.stderr)")
 
         // The server with --retention 2s prunes what ends while it runs.
-        server = try ServerProcess(dataDirectory: data, arguments: ["--retention", "2s"])
+        server = try await ServerProcess(dataDirectory: data, arguments: ["--retention", "2s"])
         defer { server.stop() }
         let fresh = try await server.rpc("SendMessage", params: question("What does ares verify check?"), key: key).json()
         let freshID = try #require(value(fresh, "result", "task", "id") as? String)
@@ -56,9 +56,9 @@ import Testing
         let listed = try await server.rpc("ListTasks", params: [:], key: key).json()
         #expect(value(listed, "result", "totalSize") as? Int == 0, "\(listed)")
         #expect(try await server.request("GET", "/health/ready").status == 200)
-        #expect(server.terminate() == 0)
+        await #expect(server.terminate() == 0)
 
-        let verify = try ServerProcess.ares(["verify", "--data-dir", data.path])
+        let verify = try await ServerProcess.ares(["verify", "--data-dir", data.path])
         #expect(verify.status == 0 && verify.stdout.contains("2 pruned streams match their retention checkpoints"), "\(verify.stdout)\(verify.stderr)")
     }
 }

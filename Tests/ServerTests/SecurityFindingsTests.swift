@@ -20,9 +20,9 @@ import Testing
     // MARK: 1. No input stops the server
 
     @Test func outOfRangeNumbersAreRefusedAndTheServerStaysUp() async throws {
-        let data = try ServerProcess.makeDataDirectory()
-        let viewer = try ServerProcess.createKey(role: "viewer", in: data)
-        let server = try ServerProcess(dataDirectory: data)
+        let data = try await ServerProcess.makeDataDirectory()
+        let viewer = try await ServerProcess.createKey(role: "viewer", in: data)
+        let server = try await ServerProcess(dataDirectory: data)
         for limit in ["1e300", "-1e300", "1e19", "9223372036854775808", "2.5", "-1", "0"] {
             let body = #"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"search_knowledge","arguments":{"query":"tasks","limit":\#(limit)}}}"#
             let reply = try await server.request("POST", "/mcp", body: Data(body.utf8),
@@ -50,11 +50,11 @@ import Testing
         defer { receivers.stop() }
         let ports = try JSONSerialization.jsonObject(with: Data(try receivers.firstLine().utf8)) as? [String: Int] ?? [:]
         let redirect = try #require(ports["redirect"]), huge = try #require(ports["huge"])
-        let data = try ServerProcess.makeDataDirectory()
-        let key = try ServerProcess.createKey(role: "researcher", in: data)
+        let data = try await ServerProcess.makeDataDirectory()
+        let key = try await ServerProcess.createKey(role: "researcher", in: data)
         // Loopback webhooks must be allowed for the receivers to be reachable at all: the point
         // here is that a redirect is never followed, whatever the address policy.
-        let server = try ServerProcess(dataDirectory: data, arguments: ["--allow-private-webhooks"])
+        let server = try await ServerProcess(dataDirectory: data, arguments: ["--allow-private-webhooks"])
         for port in [redirect, huge] {
             let params = question("How are tasks resumed?", returnImmediately: false, extra: [
                 "taskPushNotificationConfig": ["url": "http://127.0.0.1:\(port)/hook", "token": "t-\(port)"],
@@ -74,8 +74,8 @@ import Testing
     // MARK: 3. DNS rebinding on a loopback server
 
     @Test func aLoopbackServerAnswersOnlyLoopbackHostsAndOrigins() async throws {
-        let data = try ServerProcess.makeDataDirectory()
-        let server = try ServerProcess(dataDirectory: data, arguments: ["--dev"])
+        let data = try await ServerProcess.makeDataDirectory()
+        let server = try await ServerProcess(dataDirectory: data, arguments: ["--dev"])
         func status(host: String, origin: String? = nil) throws -> Int {
             let connection = try RawHTTPConnection(port: server.port)
             var head = "GET /health/live HTTP/1.1\r\nHost: \(host)\r\nConnection: close\r\n"
@@ -104,9 +104,9 @@ import Testing
     // MARK: 4. Memory before authentication: headers first, deadlines, a connection limit
 
     @Test func anonymousRequestsAreAnsweredBeforeTheirBodyAndSlowClientsAreCutOff() async throws {
-        let data = try ServerProcess.makeDataDirectory()
-        _ = try ServerProcess.createKey(role: "viewer", in: data)
-        let server = try ServerProcess(dataDirectory: data, arguments: ["--request-head-timeout", "3", "--request-body-timeout", "3"])
+        let data = try await ServerProcess.makeDataDirectory()
+        _ = try await ServerProcess.createKey(role: "viewer", in: data)
+        let server = try await ServerProcess(dataDirectory: data, arguments: ["--request-head-timeout", "3", "--request-body-timeout", "3"])
         // A 1 MiB body announced, none sent: the answer comes from the headers alone.
         for path in ["/a2a", "/mcp"] {
             let connection = try RawHTTPConnection(port: server.port)
@@ -120,7 +120,7 @@ import Testing
         let started = Date()
         #expect(slowHead.receive(timeout: 10).closed, "a connection with an unfinished head stayed open")
         #expect(Date().timeIntervalSince(started) < 8)
-        let key = try ServerProcess.createKey(role: "viewer", in: data, name: "slow")
+        let key = try await ServerProcess.createKey(role: "viewer", in: data, name: "slow")
         let slowBody = try RawHTTPConnection(port: server.port)
         try slowBody.send("POST /a2a HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(key)\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"jsonrpc\"")
         #expect(slowBody.receive(timeout: 10).closed, "a connection with an unfinished body stayed open")
@@ -129,7 +129,7 @@ import Testing
         // At most 8 connections: the ninth is served only when one of them closes. A server of
         // its own, with the default 30 s head deadline, so that no held connection is cut off
         // while the test runs on a loaded machine.
-        let limited = try ServerProcess(dataDirectory: data, arguments: ["--max-connections", "8"])
+        let limited = try await ServerProcess(dataDirectory: data, arguments: ["--max-connections", "8"])
         defer { limited.stop() }
         var held = try (0..<8).map { _ in try RawHTTPConnection(port: limited.port) }
         try await Task.sleep(for: .milliseconds(300))
@@ -145,9 +145,9 @@ import Testing
     // MARK: 6. The address policy, end to end
 
     @Test func webhookAddressesThatCannotBeJudgedOrAreNotPublicAreRefused() async throws {
-        let data = try ServerProcess.makeDataDirectory()
-        let key = try ServerProcess.createKey(role: "researcher", in: data)
-        let server = try ServerProcess(dataDirectory: data)
+        let data = try await ServerProcess.makeDataDirectory()
+        let key = try await ServerProcess.createKey(role: "researcher", in: data)
+        let server = try await ServerProcess(dataDirectory: data)
         let task = try #require(value(try await server.rpc("SendMessage", params: question("q", returnImmediately: false), key: key).json(), "result", "task", "id") as? String)
         let refused = [
             "http://localhost./h", "http://localhost.localdomain/h", "http://127.0.0.1./h", "http://no-such-host.invalid/h",
@@ -169,7 +169,7 @@ import Testing
     // MARK: 7. Private data files
 
     @Test func theDataDirectoryIsPrivateAndAnExistingOneIsTightened() async throws {
-        let data = try ServerProcess.makeDataDirectory()
+        let data = try await ServerProcess.makeDataDirectory()
         func mode(_ path: String) throws -> Int {
             (try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? NSNumber)?.intValue ?? -1
         }
@@ -180,13 +180,13 @@ import Testing
         }
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: data.path)
         try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: data.appendingPathComponent("knowledge.sqlite").path)
-        let keys = try ServerProcess.ares(["keys", "create", "--role", "viewer", "--data-dir", data.path])
+        let keys = try await ServerProcess.ares(["keys", "create", "--role", "viewer", "--data-dir", data.path])
         #expect(keys.status == 0)
         #expect(keys.stderr.contains("private to their owner"), "no notice: \(keys.stderr)")
         #expect(try mode(data.path) == 0o700)
         #expect(try mode(data.appendingPathComponent("knowledge.sqlite").path) == 0o600)
         #expect(try mode(data.appendingPathComponent("access.sqlite").path) == 0o600)
-        let server = try ServerProcess(dataDirectory: data)
+        let server = try await ServerProcess(dataDirectory: data)
         _ = server
         #expect(try mode(data.appendingPathComponent("tasks.sqlite").path) & 0o077 == 0)
     }
@@ -211,8 +211,8 @@ import Testing
     // MARK: 8. MCP refuses what a browser sends cross-site without asking
 
     @Test func mcpRefusesBodiesThatAreNotJSON() async throws {
-        let data = try ServerProcess.makeDataDirectory()
-        let server = try ServerProcess(dataDirectory: data, arguments: ["--dev"])
+        let data = try await ServerProcess.makeDataDirectory()
+        let server = try await ServerProcess(dataDirectory: data, arguments: ["--dev"])
         let message: [String: Any] = ["jsonrpc": "2.0", "id": 1, "method": "tools/list"]
         for contentType in ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"] {
             let reply = try await mcp(server, message, key: nil, contentType: contentType)
@@ -225,9 +225,9 @@ import Testing
     // MARK: 9. SIGTERM ends open streams
 
     @Test func sigtermEndsOpenSubscriptionsWithAFinalEvent() async throws {
-        let data = try ServerProcess.makeDataDirectory()
-        let key = try ServerProcess.createKey(role: "admin", in: data)
-        let server = try ServerProcess(dataDirectory: data, arguments: ["--max-running-tasks", "1"])
+        let data = try await ServerProcess.makeDataDirectory()
+        let key = try await ServerProcess.createKey(role: "admin", in: data)
+        let server = try await ServerProcess(dataDirectory: data, arguments: ["--max-running-tasks", "1"])
         var last = ""
         // Enough that the last is still queued when it is subscribed to, with one worker. A task
         // takes several times longer on PostgreSQL (a commit per step), where 100 leave as wide
@@ -244,13 +244,13 @@ import Testing
         let first = connection.receive(timeout: 10, until: "\n\n")
         #expect(first.text.contains("text/event-stream"), "\(first.text.prefix(300))")
         let started = Date()
-        let status = server.terminate(timeout: 20)
+        let status = await server.terminate(timeout: 20)
         let rest = connection.receive(timeout: 5)
         #expect(status == 0, "ares serve did not exit cleanly within 20 s of SIGTERM")
         #expect(Date().timeIntervalSince(started) < 15)
         #expect(rest.text.contains("-32050") && rest.text.contains("shutting down"), "no final event: \(rest.text.suffix(400))")
         // The task is kept and finishes after a restart.
-        let restarted = try ServerProcess(dataDirectory: data)
+        let restarted = try await ServerProcess(dataDirectory: data)
         var state: String?
         for _ in 0..<600 {
             state = value(try await restarted.rpc("GetTask", params: ["id": last], key: key).json(), "result", "status", "state") as? String
@@ -263,12 +263,12 @@ import Testing
     // MARK: 10. A per-principal quota
 
     @Test func oneResearcherCannotFillTheQueueForEveryone() async throws {
-        let data = try ServerProcess.makeDataDirectory()
-        let alice = try ServerProcess.createKey(role: "researcher", in: data, name: "alice")
-        let bob = try ServerProcess.createKey(role: "researcher", in: data, name: "bob")
+        let data = try await ServerProcess.makeDataDirectory()
+        let alice = try await ServerProcess.createKey(role: "researcher", in: data, name: "alice")
+        let bob = try await ServerProcess.createKey(role: "researcher", in: data, name: "bob")
         let config = data.appendingPathComponent("quota.json")
         try Data(#"{"quotas": {"researcher": {"maxQueued": 3, "maxRunning": 1}}, "maxRunningTasks": 1}"#.utf8).write(to: config)
-        let server = try ServerProcess(dataDirectory: data, arguments: ["--config", config.path])
+        let server = try await ServerProcess(dataDirectory: data, arguments: ["--config", config.path])
         // Forty at once: far more than one worker finishes in the meantime.
         let params = (0..<40).map { question("How are tasks resumed, take \($0)?") }
         let replies = try await withThrowingTaskGroup(of: ServerProcess.Reply.self) { group in
@@ -294,9 +294,9 @@ import Testing
     // MARK: 11. One answer for every bad key
 
     @Test func anUnknownKeyIdAndAWrongSecretGetTheSameAnswer() async throws {
-        let data = try ServerProcess.makeDataDirectory()
-        let key = try ServerProcess.createKey(role: "viewer", in: data)
-        let server = try ServerProcess(dataDirectory: data)
+        let data = try await ServerProcess.makeDataDirectory()
+        let key = try await ServerProcess.createKey(role: "viewer", in: data)
+        let server = try await ServerProcess(dataDirectory: data)
         let wrongSecret = String(key.prefix(18)) + String(repeating: "A", count: key.count - 18)
         let unknownID = "ares_0123456789ab_" + String(key.dropFirst(18))
         let first = try await server.rpc("GetTask", params: ["id": "task-x"], key: wrongSecret)
@@ -309,9 +309,9 @@ import Testing
     // MARK: 12. JSON conformance and what is echoed
 
     @Test func onlyStrictJSONIsAcceptedAndNothingUnboundedIsEchoed() async throws {
-        let data = try ServerProcess.makeDataDirectory()
-        let key = try ServerProcess.createKey(role: "admin", in: data)
-        let server = try ServerProcess(dataDirectory: data)
+        let data = try await ServerProcess.makeDataDirectory()
+        let key = try await ServerProcess.createKey(role: "admin", in: data)
+        let server = try await ServerProcess(dataDirectory: data)
         let headers = ["Content-Type": "application/json", "A2A-Version": "1.0", "Authorization": "Bearer \(key)"]
         func raw(_ bytes: Data, extra: [String: String] = [:]) async throws -> [String: Any] {
             try await server.request("POST", "/a2a", body: bytes, headers: headers.merging(extra) { _, new in new }).json()

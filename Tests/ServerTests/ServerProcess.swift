@@ -19,6 +19,10 @@ final class ServerProcess: @unchecked Sendable {
 
     /// A data directory with `docs/` ingested, shared by several server starts. On PostgreSQL
     /// the knowledge base is in the directory's database: a copy of one `ares ingest` filled.
+    static func makeDataDirectory() async throws -> URL {
+        try await BlockingWork.run { try makeDataDirectory() }
+    }
+
     static func makeDataDirectory() throws -> URL {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ares-server-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -35,6 +39,10 @@ final class ServerProcess: @unchecked Sendable {
     }
 
     /// Creates an API key with `role` and returns its text.
+    static func createKey(role: String, in directory: URL, name: String = "test") async throws -> String {
+        try await BlockingWork.run { try createKey(role: role, in: directory, name: name) }
+    }
+
     static func createKey(role: String, in directory: URL, name: String = "test") throws -> String {
         let outcome = try ares(["keys", "create", "--role", role, "--name", name, "--data-dir", directory.path])
         guard outcome.status == 0 else { throw Failure("keys create failed: \(outcome.stderr)") }
@@ -44,7 +52,24 @@ final class ServerProcess: @unchecked Sendable {
     /// `logDirectory`: where the log goes when the run keeps no outputs (default: the data
     /// directory; a test that fills the data directory's file system keeps it elsewhere).
     /// `environment`: variables added to this process's own (a database URL and password file).
-    init(dataDirectory: URL, arguments: [String] = [], logDirectory: URL? = nil, environment extra: [String: String] = [:]) throws {
+    /// Starts the server and waits until it listens (polling its log: from an async function,
+    /// which the compiler picks there, without holding a thread of the cooperative pool).
+    convenience init(dataDirectory: URL, arguments: [String] = [], logDirectory: URL? = nil, environment extra: [String: String] = [:]) async throws {
+        try self.init(launching: dataDirectory, arguments: arguments, logDirectory: logDirectory, environment: extra)
+        while let wait = try startState() { try await Task.sleep(for: .milliseconds(Int64(wait * 1000))) }
+    }
+
+    /// The same from synchronous code.
+    convenience init(dataDirectory: URL, arguments: [String] = [], logDirectory: URL? = nil, environment extra: [String: String] = [:]) throws {
+        try self.init(launching: dataDirectory, arguments: arguments, logDirectory: logDirectory, environment: extra)
+        while let wait = try startState() { Thread.sleep(forTimeInterval: wait) }
+    }
+
+    private let waitsForDatabase: Bool
+    private let startDeadline: Date
+    private let startLimit: Double
+
+    private init(launching dataDirectory: URL, arguments: [String], logDirectory: URL?, environment extra: [String: String]) throws {
         self.dataDirectory = dataDirectory
         let logName = "serve-\(UUID().uuidString).log"
         logFile = TestRunRecord.logFile(named: logName, fallback: (logDirectory ?? dataDirectory).appendingPathComponent(logName))
@@ -62,27 +87,32 @@ final class ServerProcess: @unchecked Sendable {
         // live process that says why it is not ready): a test written for the embedded store,
         // which is ready when it listens, starts once "database ready" is logged. A test that
         // brings its own database (`environment`) decides itself what to wait for.
-        let waitsForDatabase = !backendEnvironment.isEmpty && extra["ARES_DATABASE_URL"] == nil
+        waitsForDatabase = !backendEnvironment.isEmpty && extra["ARES_DATABASE_URL"] == nil
         process.environment = environment
         let output = try FileHandle(forWritingTo: logFile)
         process.standardOutput = output
         process.standardError = output
-        try process.run()
         // Loading the shared knowledge base's indexes from the database takes longer than opening
         // a data directory, and the machine may be loaded: room, not a bound under test.
-        let startLimit: Double = waitsForDatabase ? 90 : 30
-        let deadline = Date().addingTimeInterval(startLimit)
-        while Date() < deadline {
-            let text = log()
-            if let port = Self.listeningPort(in: text), !waitsForDatabase || text.contains("\"msg\":\"database ready\"") {
-                self.port = port
-                return
-            }
-            if !process.isRunning { throw Failure("ares serve exited with \(process.terminationStatus): \(log())") }
-            Thread.sleep(forTimeInterval: 0.05)
+        startLimit = waitsForDatabase ? 90 : 30
+        startDeadline = Date().addingTimeInterval(startLimit)
+        try process.run()
+    }
+
+    /// nil once the server listens (and, on a test database, is ready), else the seconds to
+    /// wait before asking again; throws when it exited or did not start in time.
+    private func startState() throws -> Double? {
+        let text = log()
+        if let port = Self.listeningPort(in: text), !waitsForDatabase || text.contains("\"msg\":\"database ready\"") {
+            self.port = port
+            return nil
         }
-        stop()
-        throw Failure("ares serve did not start\(waitsForDatabase ? " (listening, database ready)" : "") within \(Int(startLimit)) s: \(log())")
+        if !process.isRunning { throw Failure("ares serve exited with \(process.terminationStatus): \(log())") }
+        guard Date() < startDeadline else {
+            stop()
+            throw Failure("ares serve did not start\(waitsForDatabase ? " (listening, database ready)" : "") within \(Int(startLimit)) s: \(log())")
+        }
+        return 0.05
     }
 
     deinit { stop() }
@@ -105,6 +135,15 @@ final class ServerProcess: @unchecked Sendable {
     }
 
     /// Sends SIGTERM and waits for the process to exit (at most `timeout`); returns its status.
+    /// From an async function (which the compiler picks there), polling without holding a
+    /// thread of the cooperative pool.
+    func terminate(timeout: TimeInterval = 30) async -> Int32? {
+        kill(process.processIdentifier, SIGTERM)
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning, Date() < deadline { try? await Task.sleep(for: .milliseconds(20)) }
+        return process.isRunning ? nil : process.terminationStatus
+    }
+
     func terminate(timeout: TimeInterval = 30) -> Int32? {
         kill(process.processIdentifier, SIGTERM)
         let deadline = Date().addingTimeInterval(timeout)
@@ -174,6 +213,12 @@ final class ServerProcess: @unchecked Sendable {
     /// (a test's own `environment` wins).
     static func ares(_ arguments: [String], environment: [String: String] = [:]) throws -> AresProcess.Outcome {
         try AresProcess.run(arguments, environment: TestBackend.environment(forArguments: arguments).merging(environment) { $1 })
+    }
+
+    /// The same from an async function (which the compiler picks there), the wait on a thread of
+    /// its own (`AresProcess.run`).
+    static func ares(_ arguments: [String], environment: [String: String] = [:]) async throws -> AresProcess.Outcome {
+        try await AresProcess.run(arguments, environment: TestBackend.environment(forArguments: arguments).merging(environment) { $1 })
     }
 
     struct Failure: Error, CustomStringConvertible {

@@ -16,19 +16,19 @@ import Testing
         let ingested = try await ServerProcess.ares(["ingest", ServerProcess.docsFolder.path, "--data-dir", dataA.path], environment: environment)
         #expect(ingested.status == 0, "\(ingested.stderr)")
 
-        let created = try ServerProcess.ares(["keys", "create", "--role", "researcher", "--name", "both replicas", "--data-dir", dataA.path],
+        let created = try await ServerProcess.ares(["keys", "create", "--role", "researcher", "--name", "both replicas", "--data-dir", dataA.path],
                                              environment: environment)
         #expect(created.status == 0, "\(created.stderr)")
         let key = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         let keyID = try #require(key.split(separator: "_").dropFirst().first.map(String.init))
         // The key is in the database, not in either data directory.
-        let listed = try ServerProcess.ares(["keys", "list", "--data-dir", dataB.path], environment: environment)
+        let listed = try await ServerProcess.ares(["keys", "list", "--data-dir", dataB.path], environment: environment)
         #expect(listed.stdout.contains(keyID) && listed.stdout.contains("both replicas"))
-        let local = try ServerProcess.ares(["keys", "list", "--data-dir", dataA.path])
+        let local = try await ServerProcess.ares(["keys", "list", "--data-dir", dataA.path])
         #expect(!local.stdout.contains(keyID))
 
-        let replicaA = try ServerProcess(dataDirectory: dataA, arguments: ["--replica-id", "replica-a"], environment: environment)
-        let replicaB = try ServerProcess(dataDirectory: dataB, arguments: ["--replica-id", "replica-b"], environment: environment)
+        let replicaA = try await ServerProcess(dataDirectory: dataA, arguments: ["--replica-id", "replica-a"], environment: environment)
+        let replicaB = try await ServerProcess(dataDirectory: dataB, arguments: ["--replica-id", "replica-b"], environment: environment)
         try await Self.waitUntilReady(replicaA)
         try await Self.waitUntilReady(replicaB)
 
@@ -53,7 +53,7 @@ import Testing
         let ids = (value(listedOnB, "result", "tasks") as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
         #expect(ids.contains(id), "\(listedOnB)")
 
-        let revoked = try ServerProcess.ares(["keys", "revoke", keyID, "--data-dir", dataA.path], environment: environment)
+        let revoked = try await ServerProcess.ares(["keys", "revoke", keyID, "--data-dir", dataA.path], environment: environment)
         #expect(revoked.status == 0, "\(revoked.stderr)")
         // Each replica refuses it within its refresh interval (half a second); 10 s is room
         // for a loaded machine, not the bound being tested.
@@ -74,7 +74,7 @@ import Testing
         // however it was made: a replica reloads the keys before it refuses one (docs/postgresql.md
         // "API keys"). Periodic rounds come every half second, so a replica that only had those
         // would refuse the key made on A and used on B a few milliseconds later: no polling here.
-        let admin = try ServerProcess.ares(["keys", "create", "--role", "admin", "--name", "replica admin", "--data-dir", dataA.path],
+        let admin = try await ServerProcess.ares(["keys", "create", "--role", "admin", "--name", "replica admin", "--data-dir", dataA.path],
                                            environment: environment)
         let adminKey = admin.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(try await replicaA.rpc("ares/listKeys", params: [:], key: adminKey).status == 200, "a key made by the CLI works at once")
@@ -87,7 +87,7 @@ import Testing
         #expect(unmade.status == 200)
         #expect(try await replicaA.rpc("ListTasks", params: [:], key: madeKey).status == 401, "revoked there, refused there at once")
 
-        let stoppedA = replicaA.terminate(), stoppedB = replicaB.terminate()
+        let stoppedA = await replicaA.terminate(), stoppedB = await replicaB.terminate()
         #expect(stoppedA == 0, "\(replicaA.log().suffix(3000))")
         #expect(stoppedB == 0, "\(replicaB.log().suffix(3000))")
     }
@@ -119,11 +119,11 @@ import Testing
         defer { for data in [dataA, dataB] { try? FileManager.default.removeItem(at: data) } }
         let ingested = try await ServerProcess.ares(["ingest", ServerProcess.docsFolder.path, "--data-dir", dataA.path], environment: environment)
         #expect(ingested.status == 0, "\(ingested.stderr)")
-        let created = try ServerProcess.ares(["keys", "create", "--role", "researcher", "--name", "retention", "--data-dir", dataA.path],
+        let created = try await ServerProcess.ares(["keys", "create", "--role", "researcher", "--name", "retention", "--data-dir", dataA.path],
                                              environment: environment)
         let key = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         // B first, alone: the task it runs is in its cache before any replica prunes.
-        let replicaB = try ServerProcess(dataDirectory: dataB, arguments: ["--replica-id", "replica-b"], environment: environment)
+        let replicaB = try await ServerProcess(dataDirectory: dataB, arguments: ["--replica-id", "replica-b"], environment: environment)
         defer { replicaB.stop() }
         try await Self.waitUntilReady(replicaB)
 
@@ -149,7 +149,7 @@ import Testing
         let first = try await ask(replicaB, "How are tasks resumed after a crash?")
         let cached = try await replicaB.rpc("GetTask", params: ["id": first], key: key).json()
         #expect(value(cached, "result", "status", "state") as? String == "TASK_STATE_COMPLETED", "\(cached)")
-        let replicaA = try ServerProcess(dataDirectory: dataA, arguments: ["--replica-id", "replica-a", "--retention", "2s"], environment: environment)
+        let replicaA = try await ServerProcess(dataDirectory: dataA, arguments: ["--replica-id", "replica-a", "--retention", "2s"], environment: environment)
         defer { replicaA.stop() }
         try await Self.waitUntilReady(replicaA)
         for replica in [replicaA, replicaB] {
@@ -161,26 +161,26 @@ import Testing
         #expect(value(listedOnB, "result", "totalSize") as? Int == 0, "B's listing dropped it too: \(listedOnB)")
 
         // By hand, with the database from the environment: the tasks are pruned there.
-        #expect(replicaA.terminate() == 0)
+        await #expect(replicaA.terminate() == 0)
         let second = try await ask(replicaB, "What does ares verify check?")
         // The task commands read the database too.
-        let events = try ServerProcess.ares(["tasks", "events", second, "--data-dir", dataB.path], environment: environment)
+        let events = try await ServerProcess.ares(["tasks", "events", second, "--data-dir", dataB.path], environment: environment)
         #expect(events.status == 0 && events.stdout.contains("TaskSubmitted") && events.stdout.contains("TaskCompleted"), "\(events.stdout)\(events.stderr)")
-        let cancel = try ServerProcess.ares(["tasks", "cancel", second, "--data-dir", dataB.path], environment: environment)
+        let cancel = try await ServerProcess.ares(["tasks", "cancel", second, "--data-dir", dataB.path], environment: environment)
         #expect(cancel.status != 0 && cancel.stderr.contains("has already ended (completed)"), "\(cancel.stderr)")
         try await Task.sleep(for: .seconds(1.1))
-        let pruned = try ServerProcess.ares(["tasks", "prune", "--older-than", "1s", "--data-dir", dataB.path], environment: environment)
+        let pruned = try await ServerProcess.ares(["tasks", "prune", "--older-than", "1s", "--data-dir", dataB.path], environment: environment)
         #expect(pruned.status == 0 && pruned.stdout.contains("pruned 1 tasks"), "\(pruned.stdout)\(pruned.stderr)")
         let answer = try await waitUntilPruned(second, on: replicaB)
         #expect(value(answer, "error", "data", "0", "reason") as? String == "TASK_PRUNED", "\(answer)")
-        let listed = try ServerProcess.ares(["tasks", "list", "--data-dir", dataB.path], environment: environment)
+        let listed = try await ServerProcess.ares(["tasks", "list", "--data-dir", dataB.path], environment: environment)
         #expect(listed.status == 0 && listed.stdout.contains("\(first)  pruned") && listed.stdout.contains("\(second)  pruned"), "\(listed.stdout)\(listed.stderr)")
-        let shown = try ServerProcess.ares(["tasks", "show", second, "--data-dir", dataB.path], environment: environment)
+        let shown = try await ServerProcess.ares(["tasks", "show", second, "--data-dir", dataB.path], environment: environment)
         #expect(shown.status != 0 && shown.stderr.contains("removed by retention") && shown.stderr.contains("What does ares verify check?"), "\(shown.stderr)")
 
-        let verify = try ServerProcess.ares(["db", "verify"], environment: environment)
+        let verify = try await ServerProcess.ares(["db", "verify"], environment: environment)
         #expect(verify.status == 0 && verify.stdout.contains("2 pruned streams match their retention checkpoints"), "\(verify.stdout)\(verify.stderr)")
-        #expect(replicaB.terminate() == 0)
+        await #expect(replicaB.terminate() == 0)
     }
 
     /// A password in the URL is refused before anything connects, in one line that does not repeat it.
@@ -220,7 +220,7 @@ import Testing
         try cluster.pause()
         let data = FileManager.default.temporaryDirectory.appendingPathComponent("ares-db-away-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
-        let server = try ServerProcess(dataDirectory: data, arguments: ["--dev"], environment: cluster.environment())
+        let server = try await ServerProcess(dataDirectory: data, arguments: ["--dev"], environment: cluster.environment())
         let away = try await server.request("GET", "/health/ready")
         #expect(away.status == 503)
         let detail = value(try away.json(), "checks", "database") as? String ?? ""
@@ -262,7 +262,7 @@ import Testing
         #expect(Date().timeIntervalSince(started) < 20)
         try cluster.resume()
         try await Self.waitUntilReady(server)
-        let stopped = server.terminate()
+        let stopped = await server.terminate()
         #expect(stopped == 0, "\(server.log().suffix(3000))")
     }
 
@@ -275,7 +275,7 @@ import Testing
         try cluster.pause()
         let data = FileManager.default.temporaryDirectory.appendingPathComponent("ares-db-keys-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
-        let server = try ServerProcess(dataDirectory: data, arguments: [], environment: cluster.environment())
+        let server = try await ServerProcess(dataDirectory: data, arguments: [], environment: cluster.environment())
         // Generated here, in the shape of a key; no such key exists anywhere.
         let hex = (0..<6).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
         let secret = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
@@ -288,7 +288,7 @@ import Testing
         #expect(metrics.status == 503, "\(metrics.status): \(metrics.text)")
         let malformed = try await server.rpc("GetTask", params: ["id": "task-1"], key: "not-a-key")
         #expect(malformed.status == 401, "\(malformed.status): \(malformed.text)")
-        #expect(server.terminate() == 0, "\(server.log().suffix(2000))")
+        await #expect(server.terminate() == 0, "\(server.log().suffix(2000))")
     }
 
     /// Polls `/health/ready` until it answers 200 (start-up connects and migrates first).

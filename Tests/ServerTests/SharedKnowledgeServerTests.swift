@@ -22,8 +22,8 @@ import Testing
         #expect(created.status == 0, "\(created.stderr)")
         let key = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
 
-        let replicaA = try ServerProcess(dataDirectory: dataA, arguments: ["--replica-id", "knowledge-a"], environment: environment)
-        let replicaB = try ServerProcess(dataDirectory: dataB, arguments: ["--replica-id", "knowledge-b"], environment: environment)
+        let replicaA = try await ServerProcess(dataDirectory: dataA, arguments: ["--replica-id", "knowledge-a"], environment: environment)
+        let replicaB = try await ServerProcess(dataDirectory: dataB, arguments: ["--replica-id", "knowledge-b"], environment: environment)
         try await SharedDatabaseServerTests.waitUntilReady(replicaA)
         try await SharedDatabaseServerTests.waitUntilReady(replicaB)
         // Readiness names the shared knowledge base once its indexes are loaded.
@@ -64,10 +64,10 @@ import Testing
 
         // A stops gracefully: it saves the snapshot of what it wrote. C, started afterwards,
         // loads that snapshot (no rebuild) and finds the document.
-        #expect(replicaA.terminate() == 0, "\(replicaA.log().suffix(3000))")
+        await #expect(replicaA.terminate() == 0, "\(replicaA.log().suffix(3000))")
         let snapshotAtShutdown = try await Self.sql("SELECT generation FROM ares_knowledge_snapshot", cluster: cluster, database: database)
         #expect(snapshotAtShutdown == generation, "snapshot \(snapshotAtShutdown), store \(generation)")
-        let replicaC = try ServerProcess(dataDirectory: dataC, arguments: ["--replica-id", "knowledge-c"], environment: environment)
+        let replicaC = try await ServerProcess(dataDirectory: dataC, arguments: ["--replica-id", "knowledge-c"], environment: environment)
         try await SharedDatabaseServerTests.waitUntilReady(replicaC)
         try await Self.waitForSearch(on: replicaC, key: key, query: "\(marker) frost", toFind: true)
         #expect(replicaC.log().contains("knowledge base loaded"), "\(replicaC.log().suffix(2000))")
@@ -79,8 +79,8 @@ import Testing
         try await Self.waitForSearch(on: replicaB, key: key, query: "\(marker) frost", toFind: false)
         try await Self.waitForSearch(on: replicaC, key: key, query: "\(marker) frost", toFind: false)
 
-        #expect(replicaB.terminate() == 0, "\(replicaB.log().suffix(3000))")
-        #expect(replicaC.terminate() == 0, "\(replicaC.log().suffix(3000))")
+        await #expect(replicaB.terminate() == 0, "\(replicaB.log().suffix(3000))")
+        await #expect(replicaC.terminate() == 0, "\(replicaC.log().suffix(3000))")
     }
 
     // MARK: Helpers

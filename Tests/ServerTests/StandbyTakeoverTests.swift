@@ -17,14 +17,14 @@ import FoundationNetworking
     @Test func oneOfTwoStandbysTakesOverAfterSigkillAndNothingAcknowledgedIsLost() async throws {
         let data = try Self.embeddedDataDirectory()
         defer { try? FileManager.default.removeItem(at: data) }
-        let key = try ServerProcess.createKey(role: "researcher", in: data)
+        let key = try await ServerProcess.createKey(role: "researcher", in: data)
         // Every model call waits until the test releases it, so no task can end before the kill
         // (a CI run submitted so slowly that the server had finished all 30 before it).
         let model = try PythonFixture(script: "slow_model_endpoint.py", arguments: ["0", "held"])
         defer { model.stop() }
         let modelPort = try model.firstLine()
         let modelArguments = ["--model-url", "http://127.0.0.1:\(modelPort)/v1", "--model", "held"]
-        let primary = try ServerProcess(dataDirectory: data, arguments: ["--max-running-tasks", "2", "--max-queued-tasks", "500"] + modelArguments)
+        let primary = try await ServerProcess(dataDirectory: data, arguments: ["--max-running-tasks", "2", "--max-queued-tasks", "500"] + modelArguments)
         let port = primary.port
         let standbys = try [StandbyProcess(data: data, port: port, arguments: modelArguments),
                             StandbyProcess(data: data, port: port, arguments: modelArguments)]
@@ -82,14 +82,14 @@ import FoundationNetworking
         #expect(other.log().contains("standby: stopped while waiting"))
         taker.terminate()
         try await taker.waitForExit()
-        let verify = try ServerProcess.ares(["verify", "--data-dir", data.path])
+        let verify = try await ServerProcess.ares(["verify", "--data-dir", data.path])
         #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
     }
 
     @Test func aWaitingStandbyNamesTheHolderBindsNothingAndExitsAtOnceOnSigterm() async throws {
         let data = try Self.embeddedDataDirectory()
         defer { try? FileManager.default.removeItem(at: data) }
-        _ = try ServerProcess.createKey(role: "researcher", in: data)
+        _ = try await ServerProcess.createKey(role: "researcher", in: data)
         let held = try DataDirectoryLock(directory: data)
         let port = try Self.freePort()
         let standby = try StandbyProcess(data: data, port: port)
@@ -103,7 +103,7 @@ import FoundationNetworking
         #expect(!standby.log().contains("\"msg\":\"listening\""))
         _ = held
         // A standby on a database deployment is refused: replicas share the work queue instead.
-        let refused = try ServerProcess.ares(["serve", "--standby", "--port", "0", "--data-dir", data.path,
+        let refused = try await ServerProcess.ares(["serve", "--standby", "--port", "0", "--data-dir", data.path,
                                               "--database", "postgres://ares@127.0.0.1:1/ares"])
         #expect(refused.status != 0)
         #expect(refused.stderr.contains("--standby"), "\(refused.stderr)")

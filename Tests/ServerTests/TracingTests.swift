@@ -7,8 +7,8 @@ import Testing
 /// context; each task step is a span in the task's own trace.
 @Suite struct TracingTests {
     @Test func spansOfRequestsAndTaskStepsReachTheCollector() async throws {
-        let data = try ServerProcess.makeDataDirectory()
-        let key = try ServerProcess.createKey(role: "researcher", in: data)
+        let data = try await ServerProcess.makeDataDirectory()
+        let key = try await ServerProcess.createKey(role: "researcher", in: data)
         // Kept with the run's outputs when it records them: span attributes are searched for secrets too.
         let received = TestRunRecord.logFile(named: "otlp-\(UUID().uuidString).jsonl", fallback: data.appendingPathComponent("otlp.jsonl"))
         let collector = Process()
@@ -21,7 +21,7 @@ import Testing
         let portLine = String(decoding: portPipe.fileHandleForReading.availableData, as: UTF8.self)
         let collectorPort = try #require(Int(portLine.trimmingCharacters(in: .whitespacesAndNewlines)))
 
-        let server = try ServerProcess(dataDirectory: data, arguments: ["--otlp-endpoint", "http://127.0.0.1:\(collectorPort)"])
+        let server = try await ServerProcess(dataDirectory: data, arguments: ["--otlp-endpoint", "http://127.0.0.1:\(collectorPort)"])
         let traceID = "4bf92f3577b34da6a3ce929d0e0e4736", parentSpan = "00f067aa0ba902b7"
         let body = try JSONSerialization.data(withJSONObject: [
             "jsonrpc": "2.0", "id": 7, "method": "SendMessage",
@@ -41,7 +41,7 @@ import Testing
               ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(100))
         }
-        #expect(server.terminate() == 0)
+        await #expect(server.terminate() == 0)
 
         let spans = try Self.spans(in: received)
         let send = try #require(spans.first { $0["name"] as? String == "SendMessage" }, "no SendMessage span among \(spans.map { $0["name"] ?? "" })")

@@ -31,7 +31,7 @@ import Testing
         // No probes and one short load level (which makes the run check every acknowledged task
         // at the end): the Security, Integration and Performance gates have no or too little
         // evidence, so the decision is NO-GO (exit 2) by construction; this test is about the phases.
-        let outcome = try AresProcess.run(["validate", "--manage", "--replicas", "2", "--database", "managed", "--plan", plan.path,
+        let outcome = try await AresProcess.run(["validate", "--manage", "--replicas", "2", "--database", "managed", "--plan", plan.path,
                                            "--out", out.path, "--skip-probes", "--chaos-seed", "7", "--task-loss-deadline", "60"],
                                           in: workingDirectory)
         #expect(outcome.status == 2, "exit \(outcome.status): \(outcome.stderr.suffix(4000))")

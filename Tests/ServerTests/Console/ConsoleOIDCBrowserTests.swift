@@ -27,7 +27,7 @@ import Testing
                               users: [.init(name: user, roles: ["researcher"])], scopes: ["openid"],
                               requirePKCE: true, corsOrigins: [console])
         defer { idp.stop() }
-        let server = try ServerProcess(dataDirectory: data, arguments: [
+        let server = try await ServerProcess(dataDirectory: data, arguments: [
             "--port", String(port), "--oidc-issuer", idp.issuer, "--oidc-audience", idp.audience, "--oidc-console-client-id", clientID,
         ])
         #expect(server.baseURL == console)
@@ -79,13 +79,13 @@ import Testing
     /// a console client without an issuer is refused at start, naming the missing setting.
     @Test func withoutAConsoleClientTheConsoleOffersKeysOnly() async throws {
         let (data, _) = try ConsoleBrowserTests.makeKnowledgeBase()
-        _ = try ServerProcess.createKey(role: "viewer", in: data)
-        let server = try ServerProcess(dataDirectory: data)
+        _ = try await ServerProcess.createKey(role: "viewer", in: data)
+        let server = try await ServerProcess(dataDirectory: data)
         let (configuration, _) = try await Self.get(server.baseURL + "/console/config.json")
         #expect(String(decoding: configuration, as: UTF8.self) == "{}")
         let (_, headers) = try await Self.get(server.baseURL + "/")
         #expect(headers["Content-Security-Policy"]?.contains("connect-src 'self';") == true, "\(headers)")
-        let refused = try ServerProcess.ares(["serve", "--port", "0", "--data-dir", data.path, "--oidc-console-client-id", "ares-console"])
+        let refused = try await ServerProcess.ares(["serve", "--port", "0", "--data-dir", data.path, "--oidc-console-client-id", "ares-console"])
         #expect(refused.status != 0)
         #expect(refused.stderr.contains("console client id needs the issuer") && refused.stderr.contains("--oidc-issuer"), "\(refused.stderr)")
     }

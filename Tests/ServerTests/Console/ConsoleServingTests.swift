@@ -27,9 +27,9 @@ import Testing
     }
 
     @Test func theConsoleIsServedPubliclyWithItsSecurityHeadersAndRevalidates() async throws {
-        let data = try ServerProcess.makeDataDirectory()
-        _ = try ServerProcess.createKey(role: "viewer", in: data)
-        let server = try ServerProcess(dataDirectory: data)
+        let data = try await ServerProcess.makeDataDirectory()
+        _ = try await ServerProcess.createKey(role: "viewer", in: data)
+        let server = try await ServerProcess(dataDirectory: data)
         let page = try await server.request("GET", "/")
         #expect(page.status == 200)
         #expect(page.header("Content-Type") == "text/html; charset=utf-8")
@@ -67,10 +67,10 @@ import Testing
     }
 
     @Test func whoamiKeysAndDocumentsFollowTheRoles() async throws {
-        let data = try ServerProcess.makeDataDirectory()
-        let admin = try ServerProcess.createKey(role: "admin", in: data, name: "ops")
-        let viewer = try ServerProcess.createKey(role: "viewer", in: data, name: "reader")
-        let server = try ServerProcess(dataDirectory: data)
+        let data = try await ServerProcess.makeDataDirectory()
+        let admin = try await ServerProcess.createKey(role: "admin", in: data, name: "ops")
+        let viewer = try await ServerProcess.createKey(role: "viewer", in: data, name: "reader")
+        let server = try await ServerProcess(dataDirectory: data)
 
         let me = try await server.rpc("ares/whoami", key: viewer, version: nil).json()
         #expect(value(me, "result", "role") as? String == "viewer")
@@ -113,10 +113,10 @@ import Testing
     }
 
     @Test func uploadedDocumentsAreValidatedIngestedAndSearchable() async throws {
-        let data = try ServerProcess.makeDataDirectory()
-        let admin = try ServerProcess.createKey(role: "admin", in: data)
-        let researcher = try ServerProcess.createKey(role: "researcher", in: data)
-        let server = try ServerProcess(dataDirectory: data)
+        let data = try await ServerProcess.makeDataDirectory()
+        let admin = try await ServerProcess.createKey(role: "admin", in: data)
+        let researcher = try await ServerProcess.createKey(role: "researcher", in: data)
+        let server = try await ServerProcess(dataDirectory: data)
         for (name, problem) in [("../escape.md", "no folders"), (".hidden.md", "dot"), ("notes.exe", "must end in"), ("", "1 to 200")] {
             let reply = try await server.rpc("ares/uploadDocuments", params: ["documents": [["name": name, "text": "text"]]], key: admin, version: nil).json()
             #expect(value(reply, "error", "code") as? Int == -32602, "\(name)")
@@ -136,10 +136,10 @@ import Testing
     }
 
     @Test func aTaskChainVerifiesForItsOwnerOnly() async throws {
-        let data = try ServerProcess.makeDataDirectory()
-        let alice = try ServerProcess.createKey(role: "researcher", in: data, name: "alice")
-        let bob = try ServerProcess.createKey(role: "researcher", in: data, name: "bob")
-        let server = try ServerProcess(dataDirectory: data)
+        let data = try await ServerProcess.makeDataDirectory()
+        let alice = try await ServerProcess.createKey(role: "researcher", in: data, name: "alice")
+        let bob = try await ServerProcess.createKey(role: "researcher", in: data, name: "bob")
+        let server = try await ServerProcess(dataDirectory: data)
         let sent = try await server.rpc("SendMessage", params: ["message": ["messageId": "m", "role": "ROLE_USER", "parts": [["text": "How are tasks resumed?"]]]], key: alice).json()
         let id = try #require(value(sent, "result", "task", "id") as? String)
         let verified = try await server.rpc("ares/verifyTask", params: ["id": id], key: alice, version: nil).json()
