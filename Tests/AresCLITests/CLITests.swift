@@ -49,6 +49,11 @@ import Testing
         func ares(_ arguments: String...) throws -> AresProcess.Outcome {
             try AresProcess.run(arguments, in: root)
         }
+
+        /// The same from an async test (which the compiler picks there): see `AresProcess.run`.
+        func ares(_ arguments: String...) async throws -> AresProcess.Outcome {
+            try await AresProcess.run(arguments, in: root)
+        }
     }
 
     struct SearchOutput: Decodable {
@@ -63,14 +68,14 @@ import Testing
         var results: [Result]
     }
 
-    @Test func ingestThenSearchAsJSON() throws {
+    @Test func ingestThenSearchAsJSON() async throws {
         let workspace = try Workspace()
-        let ingest = try workspace.ares("ingest", "corpus", "--data-dir", "kb")
+        let ingest = try await workspace.ares("ingest", "corpus", "--data-dir", "kb")
         #expect(ingest.status == 0, "\(ingest.stderr)")
         #expect(ingest.stdout.contains("Ingested 3 files"))
         #expect(ingest.stdout.contains("3 new"))
 
-        let search = try workspace.ares("search", "how does pg_dump back up a database", "--data-dir", "kb", "--format", "json", "--limit", "2")
+        let search = try await workspace.ares("search", "how does pg_dump back up a database", "--data-dir", "kb", "--format", "json", "--limit", "2")
         #expect(search.status == 0, "\(search.stderr)")
         let output = try JSONDecoder().decode(SearchOutput.self, from: Data(search.stdout.utf8))
         #expect(output.query == "how does pg_dump back up a database")
@@ -83,33 +88,33 @@ import Testing
         #expect(top.score > 0)
 
         for mode in ["keyword", "vector", "hybrid"] {
-            let result = try workspace.ares("search", "WAL records flushed to permanent storage", "--mode", mode, "--data-dir", "kb", "--format", "json", "--limit", "1")
+            let result = try await workspace.ares("search", "WAL records flushed to permanent storage", "--mode", mode, "--data-dir", "kb", "--format", "json", "--limit", "1")
             let decoded = try JSONDecoder().decode(SearchOutput.self, from: Data(result.stdout.utf8))
             #expect(decoded.results.first?.source == "corpus/wal.html", "mode \(mode)")
         }
 
-        let text = try workspace.ares("search", "checkpoint", "--data-dir", "kb")
+        let text = try await workspace.ares("search", "checkpoint", "--data-dir", "kb")
         #expect(text.status == 0)
         #expect(text.stdout.contains("1. "))
         #expect(text.stdout.contains("corpus/notes.txt"))
 
-        let again = try workspace.ares("ingest", "corpus", "--data-dir", "kb")
+        let again = try await workspace.ares("ingest", "corpus", "--data-dir", "kb")
         #expect(again.stdout.contains("3 unchanged"))
     }
 
-    @Test func dataDirectoryComesFromTheEnvironment() throws {
+    @Test func dataDirectoryComesFromTheEnvironment() async throws {
         let workspace = try Workspace()
         let environment = ["ARES_DATA_DIR": workspace.root.appendingPathComponent("from-env").path]
-        let ingest = try AresProcess.run(["ingest", "corpus/notes.txt"], in: workspace.root, environment: environment)
+        let ingest = try await AresProcess.run(["ingest", "corpus/notes.txt"], in: workspace.root, environment: environment)
         #expect(ingest.status == 0, "\(ingest.stderr)")
         #expect(FileManager.default.fileExists(atPath: workspace.root.appendingPathComponent("from-env/knowledge.sqlite").path))
-        let search = try AresProcess.run(["search", "checkpoints", "--format", "json"], in: workspace.root, environment: environment)
+        let search = try await AresProcess.run(["search", "checkpoints", "--format", "json"], in: workspace.root, environment: environment)
         #expect(search.stdout.contains("corpus/notes.txt"))
     }
 
-    @Test func anEmptyKnowledgeBaseSaysSo() throws {
+    @Test func anEmptyKnowledgeBaseSaysSo() async throws {
         let workspace = try Workspace()
-        let search = try workspace.ares("search", "anything", "--data-dir", "nothing-here", "--format", "json")
+        let search = try await workspace.ares("search", "anything", "--data-dir", "nothing-here", "--format", "json")
         #expect(search.status == 0)
         #expect(search.stderr.contains("is empty"))
         #expect(search.stderr.contains("ares ingest"))
@@ -117,91 +122,91 @@ import Testing
         #expect(output.results.isEmpty)
     }
 
-    @Test func badInputGetsAClearMessageAndAnErrorStatus() throws {
+    @Test func badInputGetsAClearMessageAndAnErrorStatus() async throws {
         let workspace = try Workspace()
-        let empty = try workspace.ares("search", "   ", "--data-dir", "kb")
+        let empty = try await workspace.ares("search", "   ", "--data-dir", "kb")
         #expect(empty.status != 0)
         #expect(empty.stderr.contains("the query is empty"))
 
-        let badLimit = try workspace.ares("search", "wal", "--limit", "0", "--data-dir", "kb")
+        let badLimit = try await workspace.ares("search", "wal", "--limit", "0", "--data-dir", "kb")
         #expect(badLimit.status != 0)
         #expect(badLimit.stderr.contains("--limit"))
 
-        let badMode = try workspace.ares("search", "wal", "--mode", "fuzzy", "--data-dir", "kb")
+        let badMode = try await workspace.ares("search", "wal", "--mode", "fuzzy", "--data-dir", "kb")
         #expect(badMode.status != 0)
         #expect(badMode.stderr.contains("fuzzy"))
 
-        let noPaths = try workspace.ares("ingest", "--data-dir", "kb")
+        let noPaths = try await workspace.ares("ingest", "--data-dir", "kb")
         #expect(noPaths.status != 0)
         #expect(noPaths.stderr.contains("name at least one file or folder"))
 
-        let typo = try workspace.ares("ingest", "corpus", "corpsu", "--data-dir", "kb")
+        let typo = try await workspace.ares("ingest", "corpus", "corpsu", "--data-dir", "kb")
         #expect(typo.status != 0)
         #expect(typo.stderr.contains("no such file or folder: 'corpsu'"))
         #expect(!FileManager.default.fileExists(atPath: workspace.root.appendingPathComponent("kb").path), "nothing was done")
 
         try workspace.write("a-file", "x")
-        let unwritable = try workspace.ares("ingest", "corpus", "--data-dir", "a-file/kb")
+        let unwritable = try await workspace.ares("ingest", "corpus", "--data-dir", "a-file/kb")
         #expect(unwritable.status == 1)
         #expect(unwritable.stderr.contains("cannot write to the data directory"))
 
-        let unknown = try workspace.ares("remove", "corpus/nope.md", "--data-dir", "kb")
+        let unknown = try await workspace.ares("remove", "corpus/nope.md", "--data-dir", "kb")
         #expect(unknown.status == 1)
         #expect(unknown.stderr.contains("no document was ingested as 'corpus/nope.md'"))
     }
 
-    @Test func skippedFilesAreNamedInTheSummary() throws {
+    @Test func skippedFilesAreNamedInTheSummary() async throws {
         let workspace = try Workspace()
         let binary = workspace.root.appendingPathComponent("corpus/image.png")
         try Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00]).write(to: binary)
-        let ingest = try workspace.ares("ingest", "corpus", "--data-dir", "kb")
+        let ingest = try await workspace.ares("ingest", "corpus", "--data-dir", "kb")
         #expect(ingest.status == 0)
         #expect(ingest.stdout.contains("Skipped 1 file"))
         #expect(ingest.stdout.contains("corpus/image.png"))
         let emptyFolder = workspace.root.appendingPathComponent("empty")
         try FileManager.default.createDirectory(at: emptyFolder, withIntermediateDirectories: true)
-        let none = try workspace.ares("ingest", "empty", "--data-dir", "kb")
+        let none = try await workspace.ares("ingest", "empty", "--data-dir", "kb")
         #expect(none.stderr.contains("no files found"))
     }
 
-    @Test func aSecondWriterIsToldWhoHoldsTheLock() throws {
+    @Test func aSecondWriterIsToldWhoHoldsTheLock() async throws {
         let workspace = try Workspace()
         let data = workspace.root.appendingPathComponent("kb")
-        _ = try workspace.ares("ingest", "corpus", "--data-dir", "kb")
+        _ = try await workspace.ares("ingest", "corpus", "--data-dir", "kb")
         let held = try DataDirectoryLock(directory: data)
-        let second = try workspace.ares("ingest", "corpus", "--data-dir", "kb")
+        let second = try await workspace.ares("ingest", "corpus", "--data-dir", "kb")
         #expect(second.status == 1)
         #expect(second.stderr.contains("another ares process (pid \(getpid()))"))
         // Readers are not blocked by the writer.
-        let search = try workspace.ares("search", "pg_dump", "--data-dir", "kb")
+        let search = try await workspace.ares("search", "pg_dump", "--data-dir", "kb")
         #expect(search.status == 0)
         #expect(search.stdout.contains("backup.md"))
         _ = held
     }
 
-    @Test func aDamagedIndexIsRebuiltWithAWarning() throws {
+    @Test func aDamagedIndexIsRebuiltWithAWarning() async throws {
         let workspace = try Workspace()
-        _ = try workspace.ares("ingest", "corpus", "--data-dir", "kb")
+        _ = try await workspace.ares("ingest", "corpus", "--data-dir", "kb")
         try Data("not an index".utf8).write(to: workspace.root.appendingPathComponent("kb/index.bin"))
-        let search = try workspace.ares("search", "checkpoints", "--data-dir", "kb", "--format", "json")
+        let search = try await workspace.ares("search", "checkpoints", "--data-dir", "kb", "--format", "json")
         #expect(search.status == 0)
         #expect(search.stderr.contains("damaged"))
         #expect(search.stdout.contains("corpus/notes.txt"))
     }
 
-    @Test func removeForgetsADocument() throws {
+    @Test func removeForgetsADocument() async throws {
         let workspace = try Workspace()
-        _ = try workspace.ares("ingest", "corpus", "--data-dir", "kb")
-        let remove = try workspace.ares("remove", "corpus/notes.txt", "--data-dir", "kb")
+        _ = try await workspace.ares("ingest", "corpus", "--data-dir", "kb")
+        let remove = try await workspace.ares("remove", "corpus/notes.txt", "--data-dir", "kb")
         #expect(remove.status == 0)
         #expect(remove.stdout.contains("removed corpus/notes.txt"))
-        let search = try workspace.ares("search", "checkpoints", "--data-dir", "kb", "--mode", "keyword", "--format", "json")
+        let search = try await workspace.ares("search", "checkpoints", "--data-dir", "kb", "--mode", "keyword", "--format", "json")
         #expect(!search.stdout.contains("corpus/notes.txt"))
     }
 
-    @Test func demoIngestsTheProjectDocsAndAnswersFromThem() throws {
+    @Test func demoIngestsTheProjectDocsAndAnswersFromThem() async throws {
         let workspace = try Workspace()
-        let demo = try workspace.ares("demo", "--data-dir", "demo-kb")
+        let demo = try await workspace.ares("demo", "--data-dir", "demo-kb")
         #expect(demo.status == 0, "\(demo.stderr)")
         #expect(demo.stdout.contains("Ingested"))
         #expect(demo.stdout.contains("## How does ares keep an acknowledged write from being lost in a crash?"))
@@ -211,11 +216,11 @@ import Testing
         #expect(demo.stdout.contains("## Sources"))
         #expect(demo.stdout.contains("[1]"))
         // Run again: everything is unchanged and nothing is re-read.
-        let again = try workspace.ares("demo", "--data-dir", "demo-kb")
+        let again = try await workspace.ares("demo", "--data-dir", "demo-kb")
         #expect(again.stdout.contains("unchanged"))
     }
 
-    @Test func anIngestKilledMidwayLosesNothingAndTheNextIngestCompletes() throws {
+    @Test func anIngestKilledMidwayLosesNothingAndTheNextIngestCompletes() async throws {
         let workspace = try Workspace()
         let topics = ["vacuum", "replication", "checkpoint", "index", "partition", "trigger", "sequence", "privilege"]
         for number in 0..<600 {
@@ -240,16 +245,16 @@ import Testing
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
 
-        let resumed = try workspace.ares("ingest", "bulk", "--data-dir", "kb", "--format", "json")
+        let resumed = try await workspace.ares("ingest", "bulk", "--data-dir", "kb", "--format", "json")
         #expect(resumed.status == 0, "\(resumed.stderr)")
         let summary = try JSONDecoder().decode(IngestSummary.self, from: Data(resumed.stdout.utf8))
         #expect(summary.documents == 600)
         #expect(summary.added + summary.unchanged == 600)
         #expect(summary.skipped.isEmpty)
-        let search = try workspace.ares("search", "note 599 partition", "--data-dir", "kb", "--mode", "keyword", "--format", "json", "--limit", "1")
+        let search = try await workspace.ares("search", "note 599 partition", "--data-dir", "kb", "--mode", "keyword", "--format", "json", "--limit", "1")
         #expect(search.stdout.contains("bulk/note-599.md"))
         // A third run finds nothing to do and no stale index to rebuild.
-        let third = try workspace.ares("ingest", "bulk", "--data-dir", "kb", "--format", "json")
+        let third = try await workspace.ares("ingest", "bulk", "--data-dir", "kb", "--format", "json")
         #expect(!third.stderr.contains("rebuilt"))
         #expect(try JSONDecoder().decode(IngestSummary.self, from: Data(third.stdout.utf8)).unchanged == 600)
     }
@@ -273,10 +278,10 @@ import Testing
         var timings: Timings
     }
 
-    @Test func askResearchesAndTheTaskCanBeReadBack() throws {
+    @Test func askResearchesAndTheTaskCanBeReadBack() async throws {
         let workspace = try Workspace()
-        _ = try workspace.ares("ingest", "corpus", "--data-dir", "kb")
-        let ask = try workspace.ares("ask", "How does pg_dump back up data and why does WAL reduce disk writes?", "--data-dir", "kb", "--format", "json")
+        _ = try await workspace.ares("ingest", "corpus", "--data-dir", "kb")
+        let ask = try await workspace.ares("ask", "How does pg_dump back up data and why does WAL reduce disk writes?", "--data-dir", "kb", "--format", "json")
         #expect(ask.status == 0, "\(ask.stderr)")
         let output = try JSONDecoder().decode(AskOutput.self, from: Data(ask.stdout.utf8))
         #expect(output.state == "completed")
@@ -292,44 +297,44 @@ import Testing
         #expect(output.quality.supportedSentences > 0)
         #expect((output.timings.totalMs ?? -1) >= 0)
 
-        let list = try workspace.ares("tasks", "list", "--data-dir", "kb")
+        let list = try await workspace.ares("tasks", "list", "--data-dir", "kb")
         #expect(list.stdout.contains(output.taskId))
         #expect(list.stdout.contains("completed"))
-        let show = try workspace.ares("tasks", "show", output.taskId, "--data-dir", "kb", "--format", "json")
+        let show = try await workspace.ares("tasks", "show", output.taskId, "--data-dir", "kb", "--format", "json")
         let shown = try JSONDecoder().decode(AskOutput.self, from: Data(show.stdout.utf8))
         #expect(shown.report?.markdown == report.markdown)
-        let events = try workspace.ares("tasks", "events", output.taskId, "--data-dir", "kb")
+        let events = try await workspace.ares("tasks", "events", output.taskId, "--data-dir", "kb")
         let lines = events.stdout.split(separator: "\n")
         #expect(lines.first?.contains("TaskSubmitted") == true)
         #expect(lines.last?.contains("TaskCompleted") == true)
-        let verify = try workspace.ares("verify", "--data-dir", "kb")
+        let verify = try await workspace.ares("verify", "--data-dir", "kb")
         #expect(verify.status == 0)
         #expect(verify.stdout.contains("every hash chain intact"))
-        let resume = try workspace.ares("tasks", "resume", "--data-dir", "kb")
+        let resume = try await workspace.ares("tasks", "resume", "--data-dir", "kb")
         #expect(resume.stdout.contains("No unfinished tasks."))
     }
 
-    @Test func askRefusesWhatItCannotResearch() throws {
+    @Test func askRefusesWhatItCannotResearch() async throws {
         let workspace = try Workspace()
-        let noDocuments = try workspace.ares("ask", "what is WAL?", "--data-dir", "empty-kb")
+        let noDocuments = try await workspace.ares("ask", "what is WAL?", "--data-dir", "empty-kb")
         #expect(noDocuments.status != 0)
         #expect(noDocuments.stderr.contains("has no documents"))
 
-        _ = try workspace.ares("ingest", "corpus", "--data-dir", "kb")
-        let empty = try workspace.ares("ask", "   ", "--data-dir", "kb")
+        _ = try await workspace.ares("ingest", "corpus", "--data-dir", "kb")
+        let empty = try await workspace.ares("ask", "   ", "--data-dir", "kb")
         #expect(empty.status != 0)
         #expect(empty.stderr.contains("the question is empty"))
-        let huge = try workspace.ares("ask", String(repeating: "why ", count: 25_000), "--data-dir", "kb")
+        let huge = try await workspace.ares("ask", String(repeating: "why ", count: 25_000), "--data-dir", "kb")
         #expect(huge.status != 0)
         #expect(huge.stderr.contains("the limit is 4000"))
-        let unknown = try workspace.ares("tasks", "show", "task-nope", "--data-dir", "kb")
+        let unknown = try await workspace.ares("tasks", "show", "task-nope", "--data-dir", "kb")
         #expect(unknown.status != 0)
         #expect(unknown.stderr.contains("there is no task 'task-nope'"))
     }
 
     @Test func researchTasksKilledMidwayResumeAndCompleteWithoutDuplicatedSteps() async throws {
         let workspace = try Workspace()
-        _ = try workspace.ares("ingest", "corpus", "--data-dir", "kb")
+        _ = try await workspace.ares("ingest", "corpus", "--data-dir", "kb")
         let topics = ["pg_dump backups", "WAL disk writes", "checkpoints and data files", "restoring a dump with psql"]
         let questions = (0..<160).map { "How do \(topics[$0 % 4]) work and why do they matter (\($0))?" }
         try workspace.write("questions.txt", questions.joined(separator: "\n"))
@@ -349,7 +354,7 @@ import Testing
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
 
-        let resume = try workspace.ares("tasks", "resume", "--data-dir", "kb")
+        let resume = try await workspace.ares("tasks", "resume", "--data-dir", "kb")
         #expect(resume.status == 0, "\(resume.stderr)")
         #expect(!resume.stdout.contains("failed"))
 
@@ -365,14 +370,14 @@ import Testing
             #expect(types.filter { $0 == "TaskCompleted" }.count == 1)
         }
         #expect(try await store.verify().isIntact)
-        let again = try workspace.ares("tasks", "resume", "--data-dir", "kb")
+        let again = try await workspace.ares("tasks", "resume", "--data-dir", "kb")
         #expect(again.stdout.contains("No unfinished tasks."))
     }
 
-    @Test func anUnreachableModelFallsBackToTheBuiltInEngineAndTheReportSaysSo() throws {
+    @Test func anUnreachableModelFallsBackToTheBuiltInEngineAndTheReportSaysSo() async throws {
         let workspace = try Workspace()
-        _ = try workspace.ares("ingest", "corpus", "--data-dir", "kb")
-        let ask = try workspace.ares("ask", "How does pg_dump back up data?", "--data-dir", "kb",
+        _ = try await workspace.ares("ingest", "corpus", "--data-dir", "kb")
+        let ask = try await workspace.ares("ask", "How does pg_dump back up data?", "--data-dir", "kb",
                                      "--model-url", "http://127.0.0.1:9/v1", "--model", "absent")
         #expect(ask.status == 0, "\(ask.stderr)")
         #expect(ask.stdout.contains("> Note: the language model was unavailable"))
@@ -382,39 +387,39 @@ import Testing
         #expect(ask.stdout.contains("> Note: the language model could not check citations"))
         #expect(ask.stdout.contains("pg_dump"))
         #expect(ask.stdout.contains("## Sources"))
-        let noName = try workspace.ares("ask", "anything", "--data-dir", "kb", "--model-url", "http://127.0.0.1:9/v1")
+        let noName = try await workspace.ares("ask", "anything", "--data-dir", "kb", "--model-url", "http://127.0.0.1:9/v1")
         #expect(noName.status != 0)
         #expect(noName.stderr.contains("needs a model name"))
     }
 
-    @Test func aRepeatedQuestionReusesThePlanOfTheEarlierTask() throws {
+    @Test func aRepeatedQuestionReusesThePlanOfTheEarlierTask() async throws {
         let workspace = try Workspace()
-        _ = try workspace.ares("ingest", "corpus", "--data-dir", "kb")
-        let first = try workspace.ares("ask", "How does pg_dump back up data and why does WAL reduce disk writes?", "--data-dir", "kb", "--format", "json")
+        _ = try await workspace.ares("ingest", "corpus", "--data-dir", "kb")
+        let first = try await workspace.ares("ask", "How does pg_dump back up data and why does WAL reduce disk writes?", "--data-dir", "kb", "--format", "json")
         let firstID = try JSONDecoder().decode(AskOutput.self, from: Data(first.stdout.utf8)).taskId
-        let second = try workspace.ares("ask", "how does pg_dump back up data and why does WAL reduce disk writes", "--data-dir", "kb", "--format", "json")
+        let second = try await workspace.ares("ask", "how does pg_dump back up data and why does WAL reduce disk writes", "--data-dir", "kb", "--format", "json")
         let secondID = try JSONDecoder().decode(AskOutput.self, from: Data(second.stdout.utf8)).taskId
-        let events = try workspace.ares("tasks", "events", secondID, "--data-dir", "kb")
+        let events = try await workspace.ares("tasks", "events", secondID, "--data-dir", "kb")
         #expect(events.stdout.contains("(reused from \(firstID))"))
         // Forgotten memory is not reused.
-        let forget = try workspace.ares("memory", "forget", "--data-dir", "kb")
+        let forget = try await workspace.ares("memory", "forget", "--data-dir", "kb")
         #expect(forget.status == 0)
         #expect(forget.stdout.contains("forgot episodes recorded before"))
-        let third = try workspace.ares("ask", "How does pg_dump back up data and why does WAL reduce disk writes?", "--data-dir", "kb", "--format", "json")
+        let third = try await workspace.ares("ask", "How does pg_dump back up data and why does WAL reduce disk writes?", "--data-dir", "kb", "--format", "json")
         let thirdID = try JSONDecoder().decode(AskOutput.self, from: Data(third.stdout.utf8)).taskId
-        #expect(!(try workspace.ares("tasks", "events", thirdID, "--data-dir", "kb")).stdout.contains("reused from"))
-        let unrelated = try workspace.ares("ask", "What are checkpoints?", "--data-dir", "kb", "--format", "json")
+        await #expect(!(try workspace.ares("tasks", "events", thirdID, "--data-dir", "kb")).stdout.contains("reused from"))
+        let unrelated = try await workspace.ares("ask", "What are checkpoints?", "--data-dir", "kb", "--format", "json")
         let unrelatedID = try JSONDecoder().decode(AskOutput.self, from: Data(unrelated.stdout.utf8)).taskId
-        #expect(!(try workspace.ares("tasks", "events", unrelatedID, "--data-dir", "kb")).stdout.contains("reused from"))
+        await #expect(!(try workspace.ares("tasks", "events", unrelatedID, "--data-dir", "kb")).stdout.contains("reused from"))
     }
 
-    @Test func configShowPrintsEverySettingWithItsSourceAndNoKey() throws {
+    @Test func configShowPrintsEverySettingWithItsSourceAndNoKey() async throws {
         let workspace = try Workspace()
         try workspace.write("ares.json", #"{"host": "127.0.0.2", "port": 9000, "quotas": {"researcher": {"maxRunning": 2}}}"#)
         try workspace.write("model.key", "sk-from-a-file")
         let environment = ["ARES_MAX_RUNNING_TASKS": "7", "ARES_MODEL_URL": "http://127.0.0.1:9/v1", "ARES_MODEL": "llama3",
                            "ARES_MODEL_API_KEY": "sk-from-the-environment", "ARES_EMBEDDING_API_KEY_FILE": "model.key"]
-        let show = try AresProcess.run(["config", "show", "--config", "ares.json", "--port", "9100", "--data-dir", "kb"],
+        let show = try await AresProcess.run(["config", "show", "--config", "ares.json", "--port", "9100", "--data-dir", "kb"],
                                        in: workspace.root, environment: environment)
         #expect(show.status == 0, "\(show.stderr)")
         #expect(!show.stdout.contains("sk-from"), "a key was printed: \(show.stdout)")
@@ -431,18 +436,18 @@ import Testing
         #expect((setting("embeddingAPIKey").value as? String)?.hasSuffix("/model.key") == true)
         #expect((object["configFile"] as? [String: Any])?["source"] as? String == "flag")
 
-        let text = try AresProcess.run(["config", "show", "--format", "text", "--config", "ares.json"], in: workspace.root, environment: environment)
+        let text = try await AresProcess.run(["config", "show", "--format", "text", "--config", "ares.json"], in: workspace.root, environment: environment)
         #expect(text.status == 0, "\(text.stderr)")
         #expect(!text.stdout.contains("sk-from"))
         #expect(text.stdout.contains("precedence: flag > env > file > default"))
         #expect(text.stdout.split(separator: "\n").contains { $0.hasPrefix("port ") && $0.contains("9000") && $0.contains("file (") })
 
         // An invalid setting is refused with its name, the accepted values and its source.
-        let invalid = try AresProcess.run(["config", "show", "--max-running-tasks", "0"], in: workspace.root)
+        let invalid = try await AresProcess.run(["config", "show", "--max-running-tasks", "0"], in: workspace.root)
         #expect(invalid.status == 64)
         #expect(invalid.stderr.contains("maxRunningTasks must be between 1 and 256 (got 0 from --max-running-tasks)"))
         // The same configuration for every command: a bad value stops `ares search` too.
-        let search = try AresProcess.run(["search", "wal", "--data-dir", "kb"], in: workspace.root, environment: ["ARES_EMBEDDER": "bert"])
+        let search = try await AresProcess.run(["search", "wal", "--data-dir", "kb"], in: workspace.root, environment: ["ARES_EMBEDDER": "bert"])
         #expect(search.status == 64)
         #expect(search.stderr.contains("embedder must be one of builtin, openai, local (got 'bert' from ARES_EMBEDDER)"))
     }

@@ -22,7 +22,7 @@ import Testing
         var citations: [Citation]
     }
 
-    @Test func ingestSearchAndAskCiteThePage() throws {
+    @Test func ingestSearchAndAskCiteThePage() async throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("ares-cli-pdf-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: root) }
         let corpus = root.appendingPathComponent("corpus")
@@ -37,23 +37,23 @@ import Testing
         try PDFFixture.encrypt(manual, to: corpus.appendingPathComponent("locked.pdf"),
                                userPassword: UUID().uuidString, ownerPassword: UUID().uuidString)
 
-        let ingest = try AresProcess.run(["ingest", "corpus", "--data-dir", "kb"], in: root)
+        let ingest = try await AresProcess.run(["ingest", "corpus", "--data-dir", "kb"], in: root)
         #expect(ingest.status == 0, "\(ingest.stderr)")
         #expect(ingest.stdout.contains("Ingested 2 files"), "\(ingest.stdout)")
         #expect(ingest.stdout.contains("Skipped 1 file"))
         #expect(ingest.stdout.contains("corpus/locked.pdf: encrypted PDF"), "\(ingest.stdout)")
 
-        let search = try AresProcess.run(["search", "cobalt reactor checkpoint interval", "--data-dir", "kb", "--format", "json", "--limit", "3"], in: root)
+        let search = try await AresProcess.run(["search", "cobalt reactor checkpoint interval", "--data-dir", "kb", "--format", "json", "--limit", "3"], in: root)
         #expect(search.status == 0, "\(search.stderr)")
         let results = try JSONDecoder().decode(SearchOutput.self, from: Data(search.stdout.utf8)).results
         let top = try #require(results.first)
         #expect(top.source == "corpus/manual.pdf#page=3")
         #expect(top.text.contains("eleven minutes"))
 
-        let text = try AresProcess.run(["search", "tape library backups", "--data-dir", "kb", "--mode", "keyword", "--limit", "1"], in: root)
+        let text = try await AresProcess.run(["search", "tape library backups", "--data-dir", "kb", "--mode", "keyword", "--limit", "1"], in: root)
         #expect(text.stdout.contains("Cobalt Operations Manual — corpus/manual.pdf#page=2"), "\(text.stdout)")
 
-        let ask = try AresProcess.run(["ask", "What is the checkpoint interval of the cobalt reactor log?", "--data-dir", "kb", "--format", "json"], in: root)
+        let ask = try await AresProcess.run(["ask", "What is the checkpoint interval of the cobalt reactor log?", "--data-dir", "kb", "--format", "json"], in: root)
         #expect(ask.status == 0, "\(ask.stderr)")
         let report = try JSONDecoder().decode(AskOutput.self, from: Data(ask.stdout.utf8))
         #expect(report.citations.contains { $0.source == "corpus/manual.pdf#page=3" && $0.text.contains("eleven minutes") }, "\(ask.stdout)")

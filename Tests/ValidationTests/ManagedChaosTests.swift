@@ -9,7 +9,7 @@ import Testing
 /// and RPO) all run against the real binary and hold. Needs root for the filesystem (CI runs
 /// as root); without it the disk part reports "not run" and this test fails saying so.
 @Suite(.serialized) struct ManagedChaosTests {
-    @Test func chaosAndRestorePhasesRunAgainstTheManagedDeploymentAndHold() throws {
+    @Test func chaosAndRestorePhasesRunAgainstTheManagedDeploymentAndHold() async throws {
         let workingDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("validate-chaos-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: workingDirectory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: workingDirectory) }
@@ -23,7 +23,7 @@ import Testing
         let out = workingDirectory.appendingPathComponent("package")
         // No probes: this test is about the phases; the Security and Integration gates then fail
         // for lack of evidence, so the decision is NO-GO (exit 2) by construction.
-        let outcome = try AresProcess.run(["validate", "--manage", "--plan", plan.path, "--out", out.path, "--skip-probes",
+        let outcome = try await AresProcess.run(["validate", "--manage", "--plan", plan.path, "--out", out.path, "--skip-probes",
                                            "--chaos-seed", "11", "--task-loss-deadline", "60"], in: workingDirectory)
         #expect(outcome.status == 2, "exit \(outcome.status): \(outcome.stderr)")
         let decoder = JSONDecoder()
@@ -75,8 +75,8 @@ import Testing
                 "a scratch filesystem is still mounted")
     }
 
-    @Test func theChaosSeedIsOnlyForAManagedDeployment() throws {
-        let outcome = try AresProcess.run(["validate", "--target", "http://127.0.0.1:1", "--chaos-seed", "3", "--out", "/tmp/never"])
+    @Test func theChaosSeedIsOnlyForAManagedDeployment() async throws {
+        let outcome = try await AresProcess.run(["validate", "--target", "http://127.0.0.1:1", "--chaos-seed", "3", "--out", "/tmp/never"])
         #expect(outcome.status == 64)
         #expect(outcome.stderr.contains("--chaos-seed is for --manage"))
     }

@@ -135,14 +135,14 @@ import Testing
         #expect(loss.notRestoredWithinRPO == allowed.taskIDs, "run-wide \(loss.notRestoredWithinRPO), restore \(allowed.taskIDs)")
     }
 
-    @Test func replicasNeedADatabaseAndOnlyWithManage() throws {
-        let many = try AresProcess.run(["validate", "--manage", "--replicas", "3", "--out", "/tmp/never"])
+    @Test func replicasNeedADatabaseAndOnlyWithManage() async throws {
+        let many = try await AresProcess.run(["validate", "--manage", "--replicas", "3", "--out", "/tmp/never"])
         #expect(many.status == 64)
         #expect(many.stderr.contains("--database managed"), "\(many.stderr)")
-        let unmanaged = try AresProcess.run(["validate", "--target", "http://127.0.0.1:1", "--database", "managed", "--out", "/tmp/never"])
+        let unmanaged = try await AresProcess.run(["validate", "--target", "http://127.0.0.1:1", "--database", "managed", "--out", "/tmp/never"])
         #expect(unmanaged.status == 64)
         #expect(unmanaged.stderr.contains("--replicas and --database are for --manage"), "\(unmanaged.stderr)")
-        let password = try AresProcess.run(["validate", "--manage", "--replicas", "2", "--database", "postgres://ares:pw@127.0.0.1:1/ares", "--out", "/tmp/never"])
+        let password = try await AresProcess.run(["validate", "--manage", "--replicas", "2", "--database", "postgres://ares:pw@127.0.0.1:1/ares", "--out", "/tmp/never"])
         #expect(password.status == 64)
         #expect(password.stderr.contains("carries a password") && !password.stderr.contains(":pw@"), "\(password.stderr)")
     }

@@ -8,7 +8,7 @@ import Testing
 /// SIGKILLed while it holds unfinished tasks, the standby taking over; the report says what was
 /// failed over and holds the takeover, failed-traffic and consistency measurements.
 @Suite(.serialized) struct ManagedStandbyFailoverTests {
-    @Test func embeddedFailoverPhaseHasAStandbyTakeOverAndReportsItsMeasurements() throws {
+    @Test func embeddedFailoverPhaseHasAStandbyTakeOverAndReportsItsMeasurements() async throws {
         let workingDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("validate-standby-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: workingDirectory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: workingDirectory) }
@@ -22,7 +22,7 @@ import Testing
         let out = workingDirectory.appendingPathComponent("package")
         // No probes and no load phase: Security, Integration and Performance have no evidence, so
         // the decision is NO-GO (exit 2) by construction; this test is about the phase.
-        let outcome = try AresProcess.run(["validate", "--manage", "--plan", plan.path, "--out", out.path, "--skip-probes",
+        let outcome = try await AresProcess.run(["validate", "--manage", "--plan", plan.path, "--out", out.path, "--skip-probes",
                                            "--chaos-seed", "5", "--task-loss-deadline", "60"], in: workingDirectory)
         #expect(outcome.status == 2, "exit \(outcome.status): \(outcome.stderr.suffix(4000))")
         let decoder = JSONDecoder()

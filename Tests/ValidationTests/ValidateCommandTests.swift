@@ -6,14 +6,14 @@ import Testing
 /// `ares validate` end to end: the real binary starts its own deployment (`--manage`), runs the
 /// quick plan at a small scale against it and writes the package.
 @Suite(.serialized) struct ValidateCommandTests {
-    @Test func manageRunsTheQuickPlanAndWritesThePackage() throws {
+    @Test func manageRunsTheQuickPlanAndWritesThePackage() async throws {
         // In an empty working directory there is no ./docs: the managed deployment ingests its
         // few built-in pages, which keeps the test short.
         let workingDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("validate-e2e-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: workingDirectory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: workingDirectory) }
         let out = workingDirectory.appendingPathComponent("package")
-        let outcome = try AresProcess.run(["validate", "--manage", "--plan", "quick", "--scale", "0.03", "--out", out.path,
+        let outcome = try await AresProcess.run(["validate", "--manage", "--plan", "quick", "--scale", "0.03", "--out", out.path,
                                            "--task-loss-deadline", "30", "--serve-option", "--max-queued-tasks", "--serve-option=5000"],
                                           in: workingDirectory)
         #expect(outcome.status == 0 || outcome.status == 2, "exit \(outcome.status): \(outcome.stderr)")
@@ -47,32 +47,32 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: String(dataDirectory)), "\(dataDirectory) is left behind")
     }
 
-    @Test func badArgumentsAreRefusedWithWhatWasWrong() throws {
-        let noTarget = try AresProcess.run(["validate", "--out", "/tmp/never"])
+    @Test func badArgumentsAreRefusedWithWhatWasWrong() async throws {
+        let noTarget = try await AresProcess.run(["validate", "--out", "/tmp/never"])
         #expect(noTarget.status != 0 && noTarget.stderr.contains("--target"))
-        let badScale = try AresProcess.run(["validate", "--manage", "--scale", "0", "--out", "/tmp/never"])
+        let badScale = try await AresProcess.run(["validate", "--manage", "--scale", "0", "--out", "/tmp/never"])
         #expect(badScale.status != 0 && badScale.stderr.contains("--scale"))
-        let badPlan = try AresProcess.run(["validate", "--target", "http://127.0.0.1:1", "--plan", "/nonexistent.json", "--out", "/tmp/never"])
+        let badPlan = try await AresProcess.run(["validate", "--target", "http://127.0.0.1:1", "--plan", "/nonexistent.json", "--out", "/tmp/never"])
         #expect(badPlan.status != 0 && badPlan.stderr.contains("neither a built-in plan"))
-        let unreachable = try AresProcess.run(["validate", "--target", "ftp://x", "--out", "/tmp/never"])
+        let unreachable = try await AresProcess.run(["validate", "--target", "ftp://x", "--out", "/tmp/never"])
         #expect(unreachable.status != 0 && unreachable.stderr.contains("--target"))
         // Serve options: not what the managed deployment sets itself, and only with --manage.
-        let port = try AresProcess.run(["validate", "--manage", "--serve-option", "--port", "--serve-option", "9", "--out", "/tmp/never"])
+        let port = try await AresProcess.run(["validate", "--manage", "--serve-option", "--port", "--serve-option", "9", "--out", "/tmp/never"])
         #expect(port.status != 0 && port.stderr.contains("--serve-option --port: not with --manage"), "\(port.stderr)")
-        let tls = try AresProcess.run(["validate", "--manage", "--serve-option=--tls-cert=/tmp/cert.pem", "--out", "/tmp/never"])
+        let tls = try await AresProcess.run(["validate", "--manage", "--serve-option=--tls-cert=/tmp/cert.pem", "--out", "/tmp/never"])
         #expect(tls.status != 0 && tls.stderr.contains("--serve-option --tls-cert"), "\(tls.stderr)")
-        let unmanaged = try AresProcess.run(["validate", "--target", "http://127.0.0.1:1", "--serve-option", "--log-level", "--out", "/tmp/never"])
+        let unmanaged = try await AresProcess.run(["validate", "--target", "http://127.0.0.1:1", "--serve-option", "--log-level", "--out", "/tmp/never"])
         #expect(unmanaged.status != 0 && unmanaged.stderr.contains("--serve-option is for --manage"), "\(unmanaged.stderr)")
     }
 
     /// A serve option reaches the servers the run starts: one that `ares serve` refuses stops
     /// the run at once, with serve's own words.
-    @Test func aServeOptionReachesTheManagedServer() throws {
+    @Test func aServeOptionReachesTheManagedServer() async throws {
         let workingDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("validate-serve-option-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: workingDirectory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: workingDirectory) }
         let out = workingDirectory.appendingPathComponent("package")
-        let refused = try AresProcess.run(["validate", "--manage", "--plan", "quick", "--scale", "0.03", "--out", out.path,
+        let refused = try await AresProcess.run(["validate", "--manage", "--plan", "quick", "--scale", "0.03", "--out", out.path,
                                            "--serve-option", "--max-running-tasks", "--serve-option", "0"], in: workingDirectory)
         #expect(refused.status != 0)
         #expect(refused.stderr.contains("the managed ares serve exited with status"), "\(refused.stderr)")
