@@ -103,18 +103,72 @@ import Testing
         await running
     }
 
+    /// A submission whose queue row is being written holds one place, not two. Counted both as
+    /// waiting and as still reserved, it took two, and a burst was refused below the limits (a
+    /// CI run on PostgreSQL admitted 2 of 30 simultaneous submissions to 1 worker and 2 queue
+    /// places).
+    @Test func aSubmissionBeingWrittenTakesOnePlace() async throws {
+        let retriever = StuckRetriever()
+        retriever.stopSticking()
+        let queue = HeldEnqueueQueue()
+        let path = Self.temporaryStorePath()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let (service, runner) = try Self.runner(on: path, retriever: retriever, queue: queue, maximumRunning: 1, maximumQueued: 2)
+        async let running: Void = runner.run()
+        defer {
+            queue.releaseEnqueues()
+            retriever.releaseAll()
+        }
+
+        // One task runs (held in research); the next one's queue row is being written.
+        _ = try await runner.submit(question: "How are tasks resumed after a crash?", principal: "tester", contextID: nil)
+        #expect(try await Self.waitUntil { runner.runningCount == 1 })
+        queue.holdEnqueues()
+        async let second = Self.failure { _ = try await runner.submit(question: "Where does ares keep its data?", principal: "tester", contextID: nil) }
+        #expect(try await Self.waitUntil { queue.heldEnqueues == 1 })
+
+        // The second queue place is free: a third submission is admitted (its row is held too).
+        async let third = Self.failure { _ = try await runner.submit(question: "How is a task canceled?", principal: "tester", contextID: nil) }
+        let admitted = try await Self.waitUntil(timeout: .seconds(30)) { queue.heldEnqueues == 2 }
+        #expect(admitted, "the third submission was refused although one task ran and one waited")
+        // Now the limits are reached: a fourth is refused.
+        await #expect(throws: TaskAdmissionError.self) {
+            _ = try await runner.submit(question: "What is a lease?", principal: "tester", contextID: nil)
+        }
+
+        queue.releaseEnqueues()
+        let secondFailure = await second
+        let thirdFailure = await third
+        #expect(secondFailure == nil, "\(String(describing: secondFailure))")
+        #expect(thirdFailure == nil, "\(String(describing: thirdFailure))")
+        retriever.releaseAll()
+        #expect(try await Self.waitUntil(timeout: .seconds(240)) { try await service.unfinishedTasks().isEmpty })
+        runner.stop()
+        await running
+    }
+
+    /// The error `body` throws, nil when it returns.
+    private static func failure(_ body: () async throws -> Void) async -> (any Error)? {
+        do {
+            try await body()
+            return nil
+        } catch {
+            return error
+        }
+    }
+
     private static func temporaryStorePath() -> String {
         FileManager.default.temporaryDirectory.appendingPathComponent("ares-lease-\(UUID().uuidString).sqlite").path
     }
 
     /// A runner of built-in agents over an event store at `path`, researching with `retriever`.
     private static func runner(on path: String, retriever: some PassageRetriever, queue: some TaskWorkQueue,
-                               maximumRunning: Int) throws -> (ResearchTaskService, TaskRunner) {
+                               maximumRunning: Int, maximumQueued: Int = 10) throws -> (ResearchTaskService, TaskRunner) {
         let agents = ResearchAgents(planner: HeuristicPlanner(), researcher: RetrievalResearcher(retriever: retriever),
                                     evaluator: CoverageEvaluator(), synthesizer: ExtractiveSynthesizer(), checker: QuotationCitationChecker())
         let service = ResearchTaskService(store: try SQLiteEventStore(path: path), workflow: ResearchWorkflow(agents: agents))
         let runner = TaskRunner(directory: TaskDirectory(service: service),
-                                limits: .init(maximumRunning: maximumRunning, maximumQueued: 10, shutdownGrace: .seconds(1)), queue: queue)
+                                limits: .init(maximumRunning: maximumRunning, maximumQueued: maximumQueued, shutdownGrace: .seconds(1)), queue: queue)
         return (service, runner)
     }
 

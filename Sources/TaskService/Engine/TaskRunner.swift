@@ -95,7 +95,8 @@ public final class TaskRunner: Service, Sendable {
         /// Why running tasks were canceled, for those the cancellation stops before their
         /// workflow can record it.
         var cancelReasons: [String: String] = [:]
-        /// Places promised to submissions whose first event is being written.
+        /// Places promised to admitted submissions not yet counted in `waiting` (each becomes
+        /// its task's entry there, `waitInsteadOfReservation`, or is given back).
         var reserved = 0
         /// Submissions under an id their caller chose (`submitOnce`) being written now: a second
         /// one of the same id waits for the first instead of racing it for the same live task.
@@ -189,6 +190,13 @@ public final class TaskRunner: Service, Sendable {
         }
 
         /// A task queued here stopped waiting: claimed (here or elsewhere) or withdrawn.
+        /// A submission's reserved place becomes its place among the waiting tasks (one place,
+        /// not two, while its commit runs).
+        mutating func waitInsteadOfReservation(_ id: String, owner: String) {
+            waiting[id] = WaitingTask(owner: owner)
+            reserved -= 1
+        }
+
         mutating func leftWaiting(_ id: String) {
             guard let task = waiting.removeValue(forKey: id), let owner = task.owner else { return }
             queuedBy[owner, default: 1] -= 1
@@ -702,9 +710,14 @@ public final class TaskRunner: Service, Sendable {
                            beforeQueued: (@Sendable (TaskSnapshot) async throws -> Void)?) async throws -> TaskSubmission {
         try reservePlace(for: principal, quota: quota)
         var queued = false
+        // The place reserved above, until the task is counted as waiting instead: counted as
+        // both, one submission in its commit took two places, and a burst was refused below
+        // the limits (a CI run on PostgreSQL admitted 2 of 30 submissions at once to 1 worker
+        // and 2 queue places).
+        var reservationHeld = true
         defer {
             state.withLock { state in
-                state.reserved -= 1
+                if reservationHeld { state.reserved -= 1 }
                 if !queued {
                     state.queuedBy[principal, default: 1] -= 1
                     state.forget(principal)
@@ -714,7 +727,8 @@ public final class TaskRunner: Service, Sendable {
         if beforeQueued == nil, let queueing = service.queueingStore(for: queue.queueDomain) {
             var startsHere = false
             let submission = try await submitInOneCommit(id: id, chosen: chosen, question: question, principal: principal,
-                                                         contextID: contextID, queueing: queueing, queued: &queued, startsHere: &startsHere)
+                                                         contextID: contextID, queueing: queueing, queued: &queued,
+                                                         reservationHeld: &reservationHeld, startsHere: &startsHere)
             if startsHere {
                 signal.yield(.work)
             } else if submission.created {
@@ -734,7 +748,8 @@ public final class TaskRunner: Service, Sendable {
         do {
             try await beforeQueued?(snapshot)
             // Counted as waiting before it is queued: a worker may claim it before `enqueue` returns.
-            state.withLock { $0.waiting[id] = WaitingTask(owner: principal) }
+            state.withLock { $0.waitInsteadOfReservation(id, owner: principal) }
+            reservationHeld = false
             do {
                 try await queue.enqueue(id, owner: principal)
             } catch {
@@ -762,7 +777,7 @@ public final class TaskRunner: Service, Sendable {
     /// the waiting count now holds the task (or a claim of it already did the counting).
     /// `startsHere`: it was written claimed by this runner, which starts it at its next turn.
     private func submitInOneCommit(id: String, chosen: Bool, question: String, principal: String, contextID: String?,
-                                   queueing: any TaskQueueingEventStore, queued: inout Bool,
+                                   queueing: any TaskQueueingEventStore, queued: inout Bool, reservationHeld: inout Bool,
                                    startsHere: inout Bool) async throws -> TaskSubmission {
         let (event, submitted) = try ResearchTaskService.submission(question: question, principal: principal, contextID: contextID)
         let live = TaskSnapshot(id: id, state: submitted, version: 1, updatedAt: Date(), isQueued: true)
@@ -772,7 +787,8 @@ public final class TaskRunner: Service, Sendable {
             // The task became live here meanwhile (a worker here claimed it): it exists.
             return TaskSubmission(snapshot: try await directory.snapshot(of: id), created: false)
         }
-        state.withLock { $0.waiting[id] = WaitingTask(owner: principal) }
+        state.withLock { $0.waitInsteadOfReservation(id, owner: principal) }
+        reservationHeld = false
         // A free worker here: the task is written already claimed by this replica, and starts
         // without a claim of its own (one statement less per task on a shared queue).
         let lease = queue.submissionLease
