@@ -7,7 +7,7 @@ import Testing
 @Suite struct DatabaseCommandTests {
     @Test func statusShowsPendingMigrationsAndMigrateAppliesThem() async throws {
         let cluster = try await TestPostgresCluster.shared()
-        let database = try cluster.createDatabase(prefix: "cli")
+        let database = try await cluster.createDatabase(prefix: "cli")
         let environment = cluster.environment(database: database)
 
         let before = try await AresProcess.run(["db", "status"], environment: environment)
@@ -37,7 +37,7 @@ import Testing
         let empty = try await AresProcess.run(["db", "verify"], environment: environment)
         #expect(empty.status == 0, "\(empty.stderr)")
         #expect(empty.stdout.contains("ok: 0 streams, 0 events, every hash chain intact"))
-        try cluster.superuserSQL("""
+        try await cluster.superuserSQL("""
             INSERT INTO ares_events (stream, version, type, payload, recorded_at, hash, previous_hash)
             VALUES ('task-x', 1, 'Forged', '\\x7b7d', 0, 'not-a-hash', '\(String(repeating: "0", count: 64))')
             """, database: database)
@@ -46,7 +46,7 @@ import Testing
         #expect(forged.stderr.contains("chain break: task-x v1: its content does not match its hash"), "\(forged.stderr)")
 
         // A schema from a newer ares: status says so, migrate refuses.
-        try cluster.superuserSQL("INSERT INTO ares_schema_migrations (version, name) VALUES (6, 'future')", database: database)
+        try await cluster.superuserSQL("INSERT INTO ares_schema_migrations (version, name) VALUES (6, 'future')", database: database)
         let newer = try await AresProcess.run(["db", "migrate"], environment: environment)
         #expect(newer.status == 1)
         #expect(newer.stderr.contains("database schema is at version 6, this ares knows up to 5: upgrade ares"))

@@ -8,7 +8,7 @@ import Testing
 @Suite struct DatabaseKnowledgeCommandTests {
     @Test func ingestSearchAndRemoveWorkOnTheSharedDatabase() async throws {
         let cluster = try await TestPostgresCluster.shared()
-        let environment = cluster.environment(database: try cluster.createDatabase(prefix: "kbcli"))
+        let environment = await cluster.environment(database: try cluster.createDatabase(prefix: "kbcli"))
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("ares-kbcli-\(UUID().uuidString.prefix(8))")
         defer { try? FileManager.default.removeItem(at: work) }
         let corpus = work.appendingPathComponent("corpus")

@@ -134,7 +134,7 @@ public final class NanoIDP: @unchecked Sendable {
         try usersYAML.write(to: directory.appendingPathComponent("users.yaml"), atomically: true, encoding: .utf8)
 
         logFile = directory.appendingPathComponent("nanoidp.log")
-        FileManager.default.createFile(atPath: logFile.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
         let output = try FileHandle(forWritingTo: logFile)
         process.executableURL = executable
         process.arguments = ["--config", directory.path, "--port", String(port)]

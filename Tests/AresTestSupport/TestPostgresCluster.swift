@@ -95,11 +95,23 @@ public final class TestPostgresCluster: Sendable {
         try Self.runScript(["psql", directory.path, "-d", database, "-A", "-t"], input: sql)
     }
 
+    /// The same from an async function (which the compiler picks there): psql is waited for on
+    /// a thread of its own (`BlockingWork`), not on one of the cooperative pool's.
+    @discardableResult
+    public func superuserSQL(_ sql: String, database: String = "postgres") async throws -> String {
+        try await BlockingWork.run { try self.superuserSQL(sql, database: database) }
+    }
+
     /// A new empty database owned by `ares`, named after `prefix` and a random suffix.
     public func createDatabase(prefix: String = "t") throws -> String {
         let name = "\(prefix.lowercased().filter { $0.isLetter || $0.isNumber || $0 == "_" })_\(UUID().uuidString.prefix(8).lowercased())"
         try superuserSQL("CREATE DATABASE \(name) OWNER ares")
         return name
+    }
+
+    /// The same from an async function, without holding a thread of the cooperative pool.
+    public func createDatabase(prefix: String = "t") async throws -> String {
+        try await BlockingWork.run { try self.createDatabase(prefix: prefix) }
     }
 
     /// The package's scripts/postgres-test-cluster.sh.

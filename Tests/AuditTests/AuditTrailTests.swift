@@ -43,7 +43,7 @@ import Testing
         let scratch = try Scratch()
         #expect(throws: AuditTrailError.noAuditFile(scratch.path)) { try AuditTrail.openExisting(path: scratch.path) }
         #expect(!FileManager.default.fileExists(atPath: scratch.path), "looking must not create the file")
-        FileManager.default.createFile(atPath: scratch.path, contents: nil, attributes: [.posixPermissions: 0o644])
+        _ = FileManager.default.createFile(atPath: scratch.path, contents: nil, attributes: [.posixPermissions: 0o644])
         _ = try AuditTrail.openExisting(path: scratch.path)
         let mode = try FileManager.default.attributesOfItem(atPath: scratch.path)[.posixPermissions] as? NSNumber
         #expect(mode?.intValue == 0o600)

@@ -34,7 +34,7 @@ import Testing
 
     @Test func aSubmissionAndATasksNextStepAreOneStatementEach() async throws {
         let database = try await PostgresTestDatabase.make("roundtrips")
-        try database.superuserSQL("ALTER DATABASE \(database.name) SET log_statement = 'all'")
+        try await database.superuserSQL("ALTER DATABASE \(database.name) SET log_statement = 'all'")
         try await database.withStore { store, _ in
             // A first append opens the pool's connection (its setup statements are not the append's).
             _ = try await store.append([event("Warm")], to: "warm-up", expectedVersion: 0)
@@ -58,14 +58,14 @@ import Testing
             for line in submission + step + unexpected { #expect(!line.contains("execute <unnamed>"), "not prepared: \(line)") }
 
             #expect(try await store.read(stream: "task-1").map(\.type) == ["TaskSubmitted", "TaskCompleted", "Next"])
-            #expect(try database.superuserSQL("SELECT owner FROM ares_task_queue WHERE task_id = 'task-1'") == "alice")
+            await #expect(try database.superuserSQL("SELECT owner FROM ares_task_queue WHERE task_id = 'task-1'") == "alice")
             #expect(try await store.verify() == ChainVerification(streams: 2, events: 4, breaks: []))
         }
     }
 
     @Test func aClaimAndAReleaseAreOnePreparedStatementEach() async throws {
         let database = try await PostgresTestDatabase.make("roundtrips")
-        try database.superuserSQL("ALTER DATABASE \(database.name) SET log_statement = 'all'")
+        try await database.superuserSQL("ALTER DATABASE \(database.name) SET log_statement = 'all'")
         try await database.withStore { store, postgres in
             let queue = PostgresTaskQueue(database: postgres, replicaID: "replica-a", leaseDuration: .seconds(60), logger: .quiet)
             _ = try await store.appendQueueing([event("TaskSubmitted")], toNewStream: "task-1", owner: nil)
@@ -76,7 +76,7 @@ import Testing
             let releasing = try await statements(in: database) { await queue.release(claimed, .ended) }
             #expect(claiming.count == 1 && releasing.count == 1, "one statement each: \(claiming + releasing)")
             for line in claiming + releasing { #expect(!line.contains("execute <unnamed>"), "not prepared: \(line)") }
-            #expect(try database.superuserSQL("SELECT count(*) FROM ares_task_queue") == "0", "the release deleted the row")
+            await #expect(try database.superuserSQL("SELECT count(*) FROM ares_task_queue") == "0", "the release deleted the row")
         }
     }
 
@@ -86,7 +86,7 @@ import Testing
     /// three round trips). Also after a read of the events after a version.
     @Test func aStreamReadWholeOnAnotherReplicaIsAppendedThereInOneStatement() async throws {
         let database = try await PostgresTestDatabase.make("roundtrips")
-        try database.superuserSQL("ALTER DATABASE \(database.name) SET log_statement = 'all'")
+        try await database.superuserSQL("ALTER DATABASE \(database.name) SET log_statement = 'all'")
         try await database.withStore { replicaA, postgres in
             let replicaB = PostgresEventStore(database: postgres)
             _ = try await replicaB.append([event("Warm")], to: "warm-up", expectedVersion: 0)
@@ -123,7 +123,7 @@ import Testing
     /// locked transaction (four statements; 0.55 per task on two replicas, BENCHMARKS.md).
     @Test func aSharedStreamAppendedElsewhereIsAppendedHereInOneStatementOnceTheFeedReadIt() async throws {
         let database = try await PostgresTestDatabase.make("roundtrips")
-        try database.superuserSQL("ALTER DATABASE \(database.name) SET log_statement = 'all'")
+        try await database.superuserSQL("ALTER DATABASE \(database.name) SET log_statement = 'all'")
         try await database.withStore { replicaA, postgres in
             let replicaB = PostgresEventStore(database: postgres)
             _ = try await replicaA.append([event("EpisodeRecorded")], to: "shared", expectedVersion: nil)
@@ -177,13 +177,13 @@ import Testing
         try await database.withStore { replicaA, postgres in
             let replicaB = PostgresEventStore(database: postgres)
             _ = try await replicaA.appendQueueing([event("TaskSubmitted")], toNewStream: "task-1", owner: "alice")
-            try database.superuserSQL("DELETE FROM ares_task_queue")
+            try await database.superuserSQL("DELETE FROM ares_task_queue")
             for replica in [replicaA, replicaB] {
                 await #expect(throws: EventStoreError.versionConflict(stream: "task-1", expected: 0, actual: 1)) {
                     try await replica.appendQueueing([event("TaskSubmitted")], toNewStream: "task-1", owner: "alice")
                 }
             }
-            #expect(try database.superuserSQL("SELECT count(*) FROM ares_task_queue") == "0", "a refused submission queues nothing")
+            await #expect(try database.superuserSQL("SELECT count(*) FROM ares_task_queue") == "0", "a refused submission queues nothing")
             #expect(try await replicaA.read(stream: "task-1").count == 1)
         }
     }
@@ -206,8 +206,8 @@ import Testing
                 try await group.waitForAll()
             }
             #expect(try await replicaA.verify() == ChainVerification(streams: 40, events: 160, breaks: []))
-            #expect(try database.superuserSQL("SELECT count(*) FROM ares_task_queue") == "40")
-            #expect(try database.superuserSQL("SELECT count(*) FROM ares_event_streams WHERE version <> 4") == "0")
+            await #expect(try database.superuserSQL("SELECT count(*) FROM ares_task_queue") == "40")
+            await #expect(try database.superuserSQL("SELECT count(*) FROM ares_event_streams WHERE version <> 4") == "0")
         }
     }
 }

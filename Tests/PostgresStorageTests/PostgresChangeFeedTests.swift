@@ -150,7 +150,7 @@ import Testing
                 for index in 0..<10 { _ = try await store.append([Self.event("Before")], to: "s\(index % 3)", expectedVersion: nil) }
                 #expect(try await Self.eventually { received.count == 10 })
                 #expect(feed.connectionsOpened == 1)
-                let terminated = try database.superuserSQL("""
+                let terminated = try await database.superuserSQL("""
                     SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
                     WHERE datname = '\(database.name)' AND application_name = '\(PostgresChangeFeed.applicationName)'
                     """)

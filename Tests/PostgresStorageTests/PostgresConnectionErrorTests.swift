@@ -60,13 +60,13 @@ import Testing
         TestRunRecord.registerSecret(password)
         let role = "reader_\(UUID().uuidString.prefix(8).lowercased())"
         // May log in, may not create tables in the database's schema (PostgreSQL 15's default for non-owners).
-        try database.superuserSQL("CREATE ROLE \(role) LOGIN PASSWORD '\(password)'")
+        try await database.superuserSQL("CREATE ROLE \(role) LOGIN PASSWORD '\(password)'")
         let error = try await startupError(url: "postgres://\(role)@127.0.0.1:\(database.cluster.port)/\(database.name)?sslmode=disable",
                                            password: password)
         expectOneLine(error, .missingPrivilege, containing: ["user '\(role)' lacks a privilege", "permission denied for schema public"],
                       not: [password])
         // Not even CONNECT: refused at the door, with the same kind.
-        try database.superuserSQL("REVOKE CONNECT ON DATABASE \(database.name) FROM PUBLIC")
+        try await database.superuserSQL("REVOKE CONNECT ON DATABASE \(database.name) FROM PUBLIC")
         let refused = try await startupError(url: "postgres://\(role)@127.0.0.1:\(database.cluster.port)/\(database.name)?sslmode=disable",
                                              password: password)
         expectOneLine(refused, .missingPrivilege, containing: ["permission denied for database"], not: [password])

@@ -98,7 +98,7 @@ import Testing
                         var waiting = ""
                         for _ in 0..<400 where waiting != "2" {
                             try await Task.sleep(for: .milliseconds(25))
-                            waiting = try database.superuserSQL(
+                            waiting = try await database.superuserSQL(
                                 "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()")
                         }
                         try await holder.query("COMMIT", logger: .quiet)
@@ -125,12 +125,12 @@ import Testing
         try await database.withStore { store, _ in
             for stream in ["a", "b", "c"] { _ = try await store.append(events(3), to: stream, expectedVersion: 0) }
             _ = try await store.prune([PruneRequest(stream: "b", expectedVersion: 3, summary: summary("q"))])
-            try database.superuserSQL("UPDATE ares_pruned_streams SET summary = convert_to('{\"question\":\"other\"}', 'UTF8') WHERE stream = 'b'")
+            try await database.superuserSQL("UPDATE ares_pruned_streams SET summary = convert_to('{\"question\":\"other\"}', 'UTF8') WHERE stream = 'b'")
             var report = try await store.verify()
             #expect(report.breaks.contains { $0.stream == "b" && $0.problem.contains("does not match the retention record") }, "\(report.breaks)")
             // Hiding stream c's removal as a "pruned" stream with a checkpoint of its own making,
             // and b's checkpoint gone.
-            try database.superuserSQL("""
+            try await database.superuserSQL("""
                 DELETE FROM ares_pruned_streams WHERE stream = 'b';
                 DELETE FROM ares_events WHERE stream = 'c'; DELETE FROM ares_event_streams WHERE stream = 'c';
                 INSERT INTO ares_pruned_streams VALUES ('c', 3, 'x', '', 1)

@@ -175,8 +175,8 @@ import Testing
                 _ = try await store.append([event("One", #"{"x":1}"#), event("Two", #"{"x":2}"#), event("Three")], to: stream, expectedVersion: 0)
             }
             #expect(try await store.verify() == ChainVerification(streams: 2, events: 6, breaks: []))
-            try database.superuserSQL(#"UPDATE ares_events SET payload = convert_to('{"x":9}', 'UTF8') WHERE stream = 'a' AND version = 2"#)
-            try database.superuserSQL("DELETE FROM ares_events WHERE stream = 'b' AND version = 2")
+            try await database.superuserSQL(#"UPDATE ares_events SET payload = convert_to('{"x":9}', 'UTF8') WHERE stream = 'a' AND version = 2"#)
+            try await database.superuserSQL("DELETE FROM ares_events WHERE stream = 'b' AND version = 2")
             let report = try await store.verify()
             #expect(report.breaks.contains(.init(stream: "a", version: 2, problem: "its content does not match its hash: the event was changed")))
             #expect(report.breaks.contains { $0.stream == "b" && $0.version == 3 && $0.problem.contains("missing") })
@@ -189,7 +189,7 @@ import Testing
         try await database.withStore { store, _ in
             let first = try await store.append([event("One")], to: "s", expectedVersion: 0)
             // Someone inserts version 2 directly: the stream's head still says 1.
-            try database.superuserSQL("""
+            try await database.superuserSQL("""
                 INSERT INTO ares_events (stream, version, type, payload, recorded_at, hash, previous_hash)
                 VALUES ('s', 2, 'Forged', '\\x7b7d', 0, 'x', '\(first[0].hash)')
                 """)
@@ -204,7 +204,7 @@ import Testing
         let database = try await PostgresTestDatabase.make()
         try await database.withStore { store, _ in
             _ = try await store.append([event("One"), event("Two")], to: "task-a", expectedVersion: 0)
-            try database.superuserSQL("""
+            try await database.superuserSQL("""
                 ALTER TABLE ares_events ALTER COLUMN type DROP NOT NULL, ALTER COLUMN payload DROP NOT NULL;
                 UPDATE ares_events SET type = NULL, payload = NULL;
                 """)
@@ -221,7 +221,7 @@ import Testing
     @Test func everyConnectionCommitsSynchronouslyAndAcknowledgedEventsSurviveReconnecting() async throws {
         let database = try await PostgresTestDatabase.make()
         // The server default says otherwise: the store's own connections must still commit durably.
-        try database.superuserSQL("ALTER DATABASE \(database.name) SET synchronous_commit = off")
+        try await database.superuserSQL("ALTER DATABASE \(database.name) SET synchronous_commit = off")
         try await database.withStore { store, postgres in
             _ = try await store.append([event("A"), event("B")], to: "s", expectedVersion: 0)
             var settings: [String] = []
@@ -250,7 +250,7 @@ import Testing
             }
             // Thousands of tasks later (written elsewhere), with no ANALYZE in between: autovacuum's
             // comes at most once a minute, and a benchmark's whole run fits in between.
-            try database.superuserSQL("""
+            try await database.superuserSQL("""
                 INSERT INTO ares_event_streams (stream, version, last_hash, last_type, last_recorded_at)
                 SELECT 'task-' || n, 1, '', 'Step', 0 FROM generate_series(1, 20000) AS n
                 """)

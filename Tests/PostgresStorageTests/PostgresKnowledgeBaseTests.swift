@@ -155,13 +155,13 @@ import Testing
             let writer = try await KnowledgeBase(sharedRepository: documents, dataDirectory: try Folder([:]).url,
                                                  embedder: HashingEmbedder(), access: .readWrite)
             _ = try await writer.ingest(["."], relativeTo: corpus.url)
-            #expect(try database.superuserSQL("SELECT generation FROM ares_knowledge_snapshot") == "1")
+            await #expect(try database.superuserSQL("SELECT generation FROM ares_knowledge_snapshot") == "1")
             // Keep the snapshot of generation 1, ingest more, then put the old snapshot back: a new
             // replica must load it and apply change 2 from the feed.
-            try database.superuserSQL("CREATE TABLE old_snapshot AS SELECT * FROM ares_knowledge_snapshot")
+            try await database.superuserSQL("CREATE TABLE old_snapshot AS SELECT * FROM ares_knowledge_snapshot")
             try corpus.write("two.md", "The cormorant dries its wings on the pier.")
             _ = try await writer.ingest(["."], relativeTo: corpus.url)
-            try database.superuserSQL("UPDATE ares_knowledge_snapshot s SET generation = o.generation, contents = o.contents FROM old_snapshot o")
+            try await database.superuserSQL("UPDATE ares_knowledge_snapshot s SET generation = o.generation, contents = o.contents FROM old_snapshot o")
 
             let late = try await KnowledgeBase(sharedRepository: documents, dataDirectory: try Folder([:]).url,
                                                embedder: HashingEmbedder(), access: .readOnly)
@@ -171,7 +171,7 @@ import Testing
             #expect(try await late.search("cormorant", limit: 3, mode: .keyword).count == 1)
 
             // A damaged snapshot is not used: the indexes are rebuilt from the stored passages, and the user is told.
-            try database.superuserSQL("UPDATE ares_knowledge_snapshot SET contents = 'garbage'::bytea")
+            try await database.superuserSQL("UPDATE ares_knowledge_snapshot SET contents = 'garbage'::bytea")
             let rebuilt = try await KnowledgeBase(sharedRepository: documents, dataDirectory: try Folder([:]).url,
                                                   embedder: HashingEmbedder(), access: .readOnly)
             #expect(await rebuilt.warnings.contains { $0.contains("damaged") })

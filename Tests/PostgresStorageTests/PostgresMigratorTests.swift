@@ -14,7 +14,7 @@ import Testing
         #expect(status.version == PostgresMigrations.all.count)
         #expect(status.applied.map(\.name) == PostgresMigrations.all.map(\.name))
         #expect(status.pending.isEmpty)
-        #expect(try database.superuserSQL("SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables WHERE tablename IN ('ares_event_streams', 'ares_events', 'ares_schema_migrations', 'ares_task_queue')")
+        await #expect(try database.superuserSQL("SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables WHERE tablename IN ('ares_event_streams', 'ares_events', 'ares_schema_migrations', 'ares_task_queue')")
             == "ares_event_streams,ares_events,ares_schema_migrations,ares_task_queue")
         let again = try await PostgresDatabase.withDatabase(settings: try database.settings(), logger: .quiet, migrate: false) { postgres in
             try await PostgresMigrator().migrate(client: postgres.client, logger: .quiet)
@@ -45,8 +45,8 @@ import Testing
             return try await group.reduce(into: [Int]()) { $0 += $1 }
         }
         #expect(appliedByEach.sorted() == Array(1...second), "each migration applied by exactly one of the four")
-        #expect(try database.superuserSQL("SELECT string_agg(migration::text, ',' ORDER BY migration) FROM test_applied") == "\(first),\(second)")
-        #expect(try database.superuserSQL("SELECT string_agg(version::text, ',' ORDER BY version) FROM ares_schema_migrations")
+        await #expect(try database.superuserSQL("SELECT string_agg(migration::text, ',' ORDER BY migration) FROM test_applied") == "\(first),\(second)")
+        await #expect(try database.superuserSQL("SELECT string_agg(version::text, ',' ORDER BY version) FROM ares_schema_migrations")
             == (1...second).map(String.init).joined(separator: ","))
     }
 
@@ -63,15 +63,15 @@ import Testing
         } throws: { error in
             "\(error)".contains("42883") && "\(error)".contains("no_such_function")
         }
-        #expect(try database.superuserSQL("SELECT to_regclass('test_half') IS NULL") == "t", "the half-applied migration was rolled back")
-        #expect(try database.superuserSQL("SELECT string_agg(version::text, ',' ORDER BY version) FROM ares_schema_migrations")
+        await #expect(try database.superuserSQL("SELECT to_regclass('test_half') IS NULL") == "t", "the half-applied migration was rolled back")
+        await #expect(try database.superuserSQL("SELECT string_agg(version::text, ',' ORDER BY version) FROM ares_schema_migrations")
             == (1...PostgresMigrations.all.count).map(String.init).joined(separator: ","))
     }
 
     @Test func aSchemaNewerThanThisBinaryIsRefused() async throws {
         let database = try await PostgresTestDatabase.make()
         try await database.withStore { _, _ in }
-        try database.superuserSQL("INSERT INTO ares_schema_migrations (version, name) VALUES (7, 'from the future')")
+        try await database.superuserSQL("INSERT INTO ares_schema_migrations (version, name) VALUES (7, 'from the future')")
         await #expect {
             try await database.withStore { _, _ in }
         } throws: { error in
@@ -79,7 +79,7 @@ import Testing
                 && "\(error)" == "database schema is at version 7, this ares knows up to \(PostgresMigrations.all.count): upgrade ares"
         }
         // Nothing was applied or changed by the refused start.
-        #expect(try database.superuserSQL("SELECT count(*) FROM ares_schema_migrations") == "\(PostgresMigrations.all.count + 1)")
+        await #expect(try database.superuserSQL("SELECT count(*) FROM ares_schema_migrations") == "\(PostgresMigrations.all.count + 1)")
     }
 
     @Test func migrationsMustBeNumberedInOrder() {

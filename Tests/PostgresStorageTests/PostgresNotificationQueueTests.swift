@@ -25,7 +25,7 @@ import Testing
                     #expect(held.problem == nil)
                     #expect((held.notificationQueueUsage ?? 0) > (before.notificationQueueUsage ?? 1), "\(held) after \(before)")
                 } catch {
-                    try? await listener.query("ROLLBACK", logger: .quiet)
+                    _ = try? await listener.query("ROLLBACK", logger: .quiet)
                     throw error
                 }
                 try await listener.query("ROLLBACK", logger: .quiet)

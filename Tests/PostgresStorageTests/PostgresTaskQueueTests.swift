@@ -38,18 +38,18 @@ import Testing
 
             // Ended: the row goes. Given up: claimable at once, by anyone, as the next attempt.
             await b.release(bobs, .ended)
-            #expect(try database.superuserSQL("SELECT count(*) FROM ares_task_queue WHERE task_id = 'task-2'") == "1",
+            await #expect(try database.superuserSQL("SELECT count(*) FROM ares_task_queue WHERE task_id = 'task-2'") == "1",
                     "b does not hold task-2: its release changes nothing")
             await a.release(bobs, .givenUp)
             #expect(try await a.waiting(among: ["task-2"]) == ["task-2"])
             let again = try #require(try await b.claim(excludingOwners: []))
             #expect(again == TaskClaim(taskID: "task-2", owner: "bob", attempt: 2))
             await a.release(bobs, .ended)
-            #expect(try database.superuserSQL("SELECT lease_holder FROM ares_task_queue WHERE task_id = 'task-2'") == "replica-b",
+            await #expect(try database.superuserSQL("SELECT lease_holder FROM ares_task_queue WHERE task_id = 'task-2'") == "replica-b",
                     "a's stale release of attempt 1 cannot end b's attempt 2")
             await b.release(again, .ended)
             await a.release(ownerless, .ended)
-            #expect(try database.superuserSQL("SELECT string_agg(task_id, ',') FROM ares_task_queue") == "task-1")
+            await #expect(try database.superuserSQL("SELECT string_agg(task_id, ',') FROM ares_task_queue") == "task-1")
 
             // Withdrawing a waiting task takes it out for good.
             try await a.enqueue("task-4", owner: "carol")
@@ -89,11 +89,11 @@ import Testing
                 group.addTask { await b.release(stale, .ended) }
                 group.addTask { await a.release(second[1], .ended) }
             }
-            #expect(try database.superuserSQL("SELECT count(*) FROM ares_task_queue WHERE lease_holder = 'replica-b'") == "0")
-            #expect(try database.superuserSQL("SELECT count(*) FROM ares_task_queue") == "9", "a's 9 claims stay until a releases them")
+            await #expect(try database.superuserSQL("SELECT count(*) FROM ares_task_queue WHERE lease_holder = 'replica-b'") == "0")
+            await #expect(try database.superuserSQL("SELECT count(*) FROM ares_task_queue") == "9", "a's 9 claims stay until a releases them")
             for claim in first { await a.release(claim, .ended) }
             await a.release(TaskClaim(taskID: "task-12", owner: nil, attempt: 1), .ended)
-            #expect(try database.superuserSQL("SELECT count(*) FROM ares_task_queue") == "0")
+            await #expect(try database.superuserSQL("SELECT count(*) FROM ares_task_queue") == "0")
         }
     }
 
@@ -113,8 +113,8 @@ import Testing
             }
             // (Releases are logged, not thrown: a row left here would be claimed before the backlog.)
             let leftOver = "SELECT coalesce(string_agg(task_id || ' ' || coalesce(lease_holder, '-') || ' ' || attempts, ', '), '') FROM ares_task_queue"
-            #expect(try database.superuserSQL(leftOver) == "", "the warm-up's claims and releases left rows")
-            try database.superuserSQL("""
+            await #expect(try database.superuserSQL(leftOver) == "", "the warm-up's claims and releases left rows")
+            try await database.superuserSQL("""
                 INSERT INTO ares_task_queue (task_id, owner) SELECT 'backlog-' || n, 'alice' FROM generate_series(1, 20000) AS n
                 """)
             let before = try await database.sequentialRowsRead(of: "ares_task_queue")
@@ -125,7 +125,7 @@ import Testing
                 for claim in claims { await a.release(claim, .ended) }
             }
             let after = try await database.sequentialRowsRead(of: "ares_task_queue")
-            let claimedLeft = try database.superuserSQL(leftOver + " WHERE lease_holder IS NOT NULL")
+            let claimedLeft = try await database.superuserSQL(leftOver + " WHERE lease_holder IS NOT NULL")
             #expect(claimed == (1...20).map { "backlog-\($0)" }, "oldest first; claimed rows left: \(claimedLeft)")
             #expect(before >= 0 && after - before < 20_000, "10 claims and 20 releases read \(after - before) queue rows sequentially (20,000 waiting)")
         }
@@ -147,10 +147,10 @@ import Testing
             // The database's clock before the submission: the lease runs 600 s from its insert,
             // however long this test then waits for a thread on a loaded machine (a CI run
             // took 10 s between the insert and the check below, which compared with now()).
-            let before = try database.superuserSQL("SELECT now()")
+            let before = try await database.superuserSQL("SELECT now()")
             _ = try await store.appendQueueing([Self.submitted], toNewStream: "task-held", owner: "alice", leasedTo: lease)
             _ = try await store.appendQueueing([Self.submitted], toNewStream: "task-free", owner: "alice", leasedTo: nil)
-            #expect(try database.superuserSQL("""
+            await #expect(try database.superuserSQL("""
                 SELECT lease_holder || ' ' || attempts || ' ' || (lease_expires_at >= '\(before)'::timestamptz + interval '600 seconds')
                 FROM ares_task_queue WHERE task_id = 'task-held'
                 """) == "replica-a 1 true")
@@ -167,7 +167,7 @@ import Testing
                     "c's submission, its lease expired; nothing else is claimable")
 
             await a.release(held, .ended)
-            #expect(try database.superuserSQL("SELECT count(*) FROM ares_task_queue WHERE task_id = 'task-held'") == "0")
+            await #expect(try database.superuserSQL("SELECT count(*) FROM ares_task_queue WHERE task_id = 'task-held'") == "0")
             await #expect(throws: EventStoreError.self) {
                 try await store.appendQueueing([Self.submitted], toNewStream: "task-x", owner: nil,
                                                leasedTo: TaskQueueLease(holder: "a\0b", milliseconds: 1_000))
@@ -192,13 +192,13 @@ import Testing
             #expect(takenOver == TaskClaim(taskID: "task-1", owner: "p", attempt: 2))
             #expect(try await dying.renew([held]) == [held], "the old holder is told it lost the claim")
             await dying.release(held, .givenUp)
-            #expect(try database.superuserSQL("SELECT lease_holder || ' ' || attempts FROM ares_task_queue") == "survivor 2")
+            await #expect(try database.superuserSQL("SELECT lease_holder || ' ' || attempts FROM ares_task_queue") == "survivor 2")
 
             // A task whose lease expired (its replica is gone) can be withdrawn (canceled) by anyone.
             try await dying.enqueue("task-2", owner: nil)
             let orphan = try #require(try await dying.claim(excludingOwners: []))
             #expect(orphan.taskID == "task-2")
-            try database.superuserSQL("UPDATE ares_task_queue SET lease_expires_at = now() - interval '1 second' WHERE task_id = 'task-2'")
+            try await database.superuserSQL("UPDATE ares_task_queue SET lease_expires_at = now() - interval '1 second' WHERE task_id = 'task-2'")
             #expect(await survivor.withdraw("task-2")?.taskID == "task-2")
         }
     }

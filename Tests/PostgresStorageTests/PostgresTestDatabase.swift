@@ -11,7 +11,7 @@ struct PostgresTestDatabase {
 
     static func make(_ prefix: String = "t") async throws -> PostgresTestDatabase {
         let cluster = try await TestPostgresCluster.shared()
-        return PostgresTestDatabase(cluster: cluster, name: try cluster.createDatabase(prefix: prefix))
+        return await PostgresTestDatabase(cluster: cluster, name: try cluster.createDatabase(prefix: prefix))
     }
 
     var url: String { cluster.url(database: name) }
@@ -39,11 +39,17 @@ struct PostgresTestDatabase {
         try cluster.superuserSQL(sql, database: name).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
+    /// The same from an async function (which the compiler picks there): psql on a thread of its own.
+    @discardableResult
+    func superuserSQL(_ sql: String) async throws -> String {
+        try await cluster.superuserSQL(sql, database: name).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
     /// How many rows of `table` sequential scans have read so far (-1 if unknown). Read after a
     /// pause: a backend reports its counters once it has been idle a moment.
     func sequentialRowsRead(of table: String) async throws -> Int {
         try await Task.sleep(for: .seconds(2.5))
-        return Int(try superuserSQL("SELECT seq_tup_read FROM pg_stat_user_tables WHERE relname = '\(table)'")) ?? -1
+        return await Int(try superuserSQL("SELECT seq_tup_read FROM pg_stat_user_tables WHERE relname = '\(table)'")) ?? -1
     }
 }
 

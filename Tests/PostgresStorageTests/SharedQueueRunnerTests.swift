@@ -311,7 +311,7 @@ import Testing
             dying.queue.crash()
             dyingRun.cancel()
             await dyingRun.value
-            #expect(try database.superuserSQL("SELECT count(*) FROM ares_task_queue WHERE lease_holder = 'dying'") == "3",
+            await #expect(try database.superuserSQL("SELECT count(*) FROM ares_task_queue WHERE lease_holder = 'dying'") == "3",
                     "a dead replica releases nothing: its leases must expire")
 
             let survivor = Replica(second, id: "survivor", retriever: OnePassage(), lease: .seconds(5))
@@ -370,7 +370,7 @@ import Testing
             let reference = try await fresh.submit(question: Self.question, principal: "p")
             _ = try await fresh.run(reference)
             try await expectEachStepOnce([id], reference: reference, in: fresh)
-            #expect(try database.superuserSQL("SELECT count(*) FROM ares_task_queue") == "0")
+            await #expect(try database.superuserSQL("SELECT count(*) FROM ares_task_queue") == "0")
         }
     }
 
@@ -383,7 +383,7 @@ import Testing
             #expect(try await waitUntil { gate.entered.withLock { $0 } > 0 })
             let version = try await replica.service.snapshot(of: id).version
             // Another replica took the task over (as if this one had stalled past its lease).
-            try database.superuserSQL("""
+            try await database.superuserSQL("""
                 UPDATE ares_task_queue SET attempts = attempts + 1, lease_holder = 'intruder',
                     lease_expires_at = now() + interval '1 hour' WHERE task_id = '\(id)'
                 """)
@@ -392,7 +392,7 @@ import Testing
             let state = try await replica.service.snapshot(of: id)
             #expect(state.version == version, "nothing was recorded after the lease was lost")
             #expect(!state.state.isTerminal, "the task is not canceled: it runs on elsewhere")
-            #expect(try database.superuserSQL("SELECT lease_holder || ' ' || attempts FROM ares_task_queue") == "intruder 2",
+            await #expect(try database.superuserSQL("SELECT lease_holder || ' ' || attempts FROM ares_task_queue") == "intruder 2",
                     "the runner's release did not touch the claim that replaced its own")
             replica.runner.stop()
             await run
@@ -410,7 +410,7 @@ import Testing
             #expect(try await waitUntil { draining.runner.runningCount == 2 && gate.entered.withLock { $0 } >= 2 })
             draining.runner.stop()  // SIGTERM: a graceful shutdown
             await drainRun.value
-            let rows = try database.superuserSQL("SELECT count(*) || ' ' || count(lease_holder) FROM ares_task_queue")
+            let rows = try await database.superuserSQL("SELECT count(*) || ' ' || count(lease_holder) FROM ares_task_queue")
             #expect(rows == "4 0", "every task is back in the queue, none still leased")
 
             let other = Replica(second, id: "other", retriever: OnePassage(), lease: .seconds(5))

@@ -10,7 +10,7 @@ import Testing
 @Suite(.serialized) struct DataDirectoryImportTests {
     @Test func anImportedDataDirectoryWorksFromTheDatabase() async throws {
         let cluster = try await TestPostgresCluster.shared()
-        let database = try cluster.createDatabase(prefix: "import")
+        let database = try await cluster.createDatabase(prefix: "import")
         let environment = cluster.environment(database: database)
         let source = try await ServerProcess.makeDataDirectory()
         defer { try? FileManager.default.removeItem(at: source) }
@@ -52,7 +52,7 @@ import Testing
         #expect(databaseVerified.stdout == verifiedBefore.stdout, "ares db verify is the same check")
         let sourceEvents = try SQLiteCommandLine.output(source.appendingPathComponent("tasks.sqlite"),
                                                         "SELECT stream, version, type, recordedAt, hash, previousHash FROM event ORDER BY stream, version")
-        let databaseEvents = try cluster.superuserSQL("SELECT stream, version, type, recorded_at, hash, previous_hash FROM ares_events ORDER BY stream, version",
+        let databaseEvents = try await cluster.superuserSQL("SELECT stream, version, type, recorded_at, hash, previous_hash FROM ares_events ORDER BY stream, version",
                                                       database: database)
         #expect(!sourceEvents.isEmpty && databaseEvents == sourceEvents, "the same events, versions, times and hashes")
         for id in taskIDs { #expect(sourceEvents.contains("\(id)|1|")) }

@@ -19,7 +19,7 @@ import Testing
 
     @Test func aSilentDatabaseIsAnsweredWith503AndTheReplicaRecoversWithoutARestart() async throws {
         let cluster = try await TestPostgresCluster.shared()
-        let name = try cluster.createDatabase(prefix: "stall")
+        let name = try await cluster.createDatabase(prefix: "stall")
         let proxy = try PythonFixture(script: "blackhole_tcp_proxy.py", arguments: ["\(cluster.port)"])
         defer { proxy.stop() }
         let announced = try JSONSerialization.jsonObject(with: Data(try proxy.firstLine().utf8)) as? [String: Int] ?? [:]

@@ -73,7 +73,7 @@ final class ServerProcess: @unchecked Sendable {
         self.dataDirectory = dataDirectory
         let logName = "serve-\(UUID().uuidString).log"
         logFile = TestRunRecord.logFile(named: logName, fallback: (logDirectory ?? dataDirectory).appendingPathComponent(logName))
-        FileManager.default.createFile(atPath: logFile.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
         process.executableURL = Self.binary
         process.arguments = ["serve", "--port", "0", "--data-dir", dataDirectory.path] + arguments
         var environment = ProcessInfo.processInfo.environment

@@ -9,7 +9,7 @@ import Testing
     /// key made once works on both; revoked once, both refuse it.
     @Test func twoReplicasShareTasksAndKeys() async throws {
         let cluster = try await TestPostgresCluster.shared()
-        let environment = cluster.environment(database: try cluster.createDatabase(prefix: "replicas"))
+        let environment = await cluster.environment(database: try cluster.createDatabase(prefix: "replicas"))
         // The knowledge base is the database's too: ingested once, searched by both replicas.
         let dataA = try SharedKnowledgeServerTests.emptyDirectory("replicas-a")
         let dataB = try SharedKnowledgeServerTests.emptyDirectory("replicas-b")
@@ -113,7 +113,7 @@ import Testing
     /// tasks list`, `show`, `events` and `cancel` read it); the chains and checkpoints verify.
     @Test func retentionOnADatabasePrunesForEveryReplica() async throws {
         let cluster = try await TestPostgresCluster.shared()
-        let environment = cluster.environment(database: try cluster.createDatabase(prefix: "retention"))
+        let environment = await cluster.environment(database: try cluster.createDatabase(prefix: "retention"))
         let dataA = try SharedKnowledgeServerTests.emptyDirectory("retention-a")
         let dataB = try SharedKnowledgeServerTests.emptyDirectory("retention-b")
         defer { for data in [dataA, dataB] { try? FileManager.default.removeItem(at: data) } }

@@ -14,7 +14,7 @@ import Testing
 
     @Test func aDocumentIngestedOnOneReplicaIsFoundCitedAndForgottenOnAnother() async throws {
         let cluster = try await TestPostgresCluster.shared()
-        let database = try cluster.createDatabase(prefix: "knowledge")
+        let database = try await cluster.createDatabase(prefix: "knowledge")
         let environment = cluster.environment(database: database)
         let dataA = try Self.emptyDirectory("a"), dataB = try Self.emptyDirectory("b"), dataC = try Self.emptyDirectory("c")
         let created = try await ServerProcess.ares(["keys", "create", "--role", "admin", "--name", "knowledge", "--data-dir", dataA.path],

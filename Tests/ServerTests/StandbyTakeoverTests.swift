@@ -180,7 +180,7 @@ final class StandbyProcess: @unchecked Sendable {
     init(data: URL, port: Int, arguments: [String] = []) throws {
         let name = "standby-\(UUID().uuidString).log"
         logFile = TestRunRecord.logFile(named: name, fallback: data.deletingLastPathComponent().appendingPathComponent(name))
-        FileManager.default.createFile(atPath: logFile.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
         process.executableURL = AresProcess.binary
         process.arguments = ["serve", "--standby", "--port", "\(port)", "--host", "127.0.0.1", "--data-dir", data.path] + arguments
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("ARES_") }

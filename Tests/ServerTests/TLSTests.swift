@@ -26,7 +26,7 @@ import Testing
         var arguments = ["-sS", "--max-time", "30", "--cacert", pki.path("ca.pem"), "-X", method, "-o", "-", "-w", "\n%{http_code}"]
         if let certificate { arguments += ["--cert", pki.path("\(certificate).pem"), "--key", pki.path("\(certificate).key")] }
         if let key { arguments += ["-H", "Authorization: Bearer \(key)"] }
-        if let body { arguments += ["-H", "Content-Type: application/json", "-H", "A2A-Version: 1.0", "--data-binary", "@-"] }
+        if body != nil { arguments += ["-H", "Content-Type: application/json", "-H", "A2A-Version: 1.0", "--data-binary", "@-"] }
         arguments += extra + ["https://\(host):\(server.port)\(path)"]
         let outcome = try Tool.run("curl", arguments, input: body)
         var lines = outcome.stdout.split(separator: "\n", omittingEmptySubsequences: false)
@@ -294,7 +294,7 @@ import Testing
         }
         #expect(try waitForSerial("2002"), "the new certificate was not served within 20 s: \(server.log())")
         // ...goes on with its certificate, on the same socket.
-        FileManager.default.createFile(atPath: marker, contents: Data())
+        _ = FileManager.default.createFile(atPath: marker, contents: Data())
         #expect(try keepAlive.waitForOutput(containing: "second ", timeout: 20).contains("second 200 1001 same-socket"), "\(keepAlive.output())")
         #expect(server.process.isRunning && server.process.processIdentifier == pid)
         // Writing the certificate before its key is a normal rotation, not an error.

@@ -61,7 +61,7 @@ final class TestPKI: @unchecked Sendable {
             // `openssl x509 -req` cannot backdate a certificate; `openssl ca` can, with a minimal CA setup.
             let caDirectory = directory.appendingPathComponent("ca-db-\(name)")
             try FileManager.default.createDirectory(at: caDirectory, withIntermediateDirectories: true)
-            FileManager.default.createFile(atPath: caDirectory.appendingPathComponent("index.txt").path, contents: Data())
+            _ = FileManager.default.createFile(atPath: caDirectory.appendingPathComponent("index.txt").path, contents: Data())
             // `openssl ca` reads the serial file as whole bytes: an odd number of hex digits fails.
             let evenSerial = serial.count % 2 == 0 ? serial : "0" + serial
             try "\(evenSerial)\n".write(to: caDirectory.appendingPathComponent("serial"), atomically: true, encoding: .utf8)

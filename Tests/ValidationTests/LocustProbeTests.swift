@@ -16,7 +16,7 @@ import Testing
             throw ProbeTestFailure("Locust is not installed at \(Self.locust.path): run scripts/install-interop-clients.sh (it pins locust==2.47.0)")
         }
         let output = directory.appendingPathComponent("locust-\(UUID().uuidString).log")
-        FileManager.default.createFile(atPath: output.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: output.path, contents: nil)
         let handle = try FileHandle(forWritingTo: output)
         let process = Process()
         process.executableURL = Self.locust
@@ -44,7 +44,7 @@ import Testing
         let directory = server.dataDirectory.appendingPathComponent("locust")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let keyFile = directory.appendingPathComponent("researcher.key")
-        FileManager.default.createFile(atPath: keyFile.path, contents: Data((try server.createKey(role: "researcher") + "\n").utf8),
+        _ = FileManager.default.createFile(atPath: keyFile.path, contents: Data((try server.createKey(role: "researcher") + "\n").utf8),
                                        attributes: [.posixPermissions: 0o600])
         let csv = directory.appendingPathComponent("ares").path
         let (status, output) = try await runLocust(

@@ -24,7 +24,7 @@ final class ProbeAresServer: @unchecked Sendable {
         adminKey = try Self.createKey(role: "admin", in: dataDirectory)
         let logName = "probe-serve-\(UUID().uuidString).log"
         logFile = TestRunRecord.logFile(named: logName, fallback: dataDirectory.appendingPathComponent(logName))
-        FileManager.default.createFile(atPath: logFile.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
         process.executableURL = AresProcess.binary
         process.arguments = ["serve", "--port", "0", "--data-dir", dataDirectory.path] + arguments
         var environment = ProcessInfo.processInfo.environment
