@@ -114,15 +114,15 @@ import Testing
     @Test func aFloodIsBoundedCountedAndRecordedAsDropped() async throws {
         let scratch = try Scratch()
         let trail = try AuditTrail(path: scratch.path, capacity: 100)
-        let started = ContinuousClock.now
         var kept = 0
         for number in 1...100_000 where trail.record(failure(number)) { kept += 1 }
-        let elapsed = ContinuousClock.now - started
         #expect(kept == 100)
+        // Memory is bounded by the queue's capacity, and recording never waits for the disk:
+        // nothing was written while the flood came in (all 100 kept records still wait), and
+        // nothing is recorded for the dropped ones beyond their count. (How fast recording is
+        // belongs to a benchmark, not to this test: a loaded CI run once took 2.1 s here.)
         #expect(trail.pendingCount == 100, "memory is bounded by the queue's capacity")
-        // Recording never waits for the disk: 100 000 events take well under a second here
-        // (about 0.05 s on the 2-core CI machine); the bound is loose for a loaded machine.
-        #expect(elapsed < .seconds(2), "recording took \(elapsed)")
+        #expect(try await trail.list(limit: 10).isEmpty, "nothing reached the disk while recording")
         await trail.flush()
         let records = try await trail.list(limit: 1000)
         #expect(records.count == 101)

@@ -318,9 +318,9 @@ import _CryptoExtras
             let token = try TokenForgery.signed(header: ["alg": "ES256", "kid": "k2"], payload: claims) { try second.signature(for: $0).rawRepresentation }
             let started = ContinuousClock.now
             guard case .authenticated = await verifier.verify(token) else { Issue.record("refused with cached keys: \(Self.reason(await verifier.verify(token)))"); return }
-            // No wait for the unreachable provider (its fetches time out after 5 s); loose for a
-            // loaded machine.
-            #expect(ContinuousClock.now - started < .seconds(2))
+            // No wait for the unreachable provider: its fetches time out after 5 s, which is what
+            // this bound tells apart (as loose as that allows, for a loaded machine).
+            #expect(ContinuousClock.now - started < .seconds(4))
             #expect(try await eventually { verifier.keyStatus.lastError != nil }, "the refresher did not notice the provider is down")
             guard case .authenticated = await verifier.verify(token) else { Issue.record("refused with cached keys after a failed refresh"); return }
             group.cancelAll()
