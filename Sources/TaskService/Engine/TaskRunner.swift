@@ -189,7 +189,6 @@ public final class TaskRunner: Service, Sendable {
             if startingAtSubmission[principal] == 0 { startingAtSubmission[principal] = nil }
         }
 
-        /// A task queued here stopped waiting: claimed (here or elsewhere) or withdrawn.
         /// A submission's reserved place becomes its place among the waiting tasks (one place,
         /// not two, while its commit runs).
         mutating func waitInsteadOfReservation(_ id: String, owner: String) {
@@ -197,6 +196,7 @@ public final class TaskRunner: Service, Sendable {
             reserved -= 1
         }
 
+        /// A task queued here stopped waiting: claimed (here or elsewhere) or withdrawn.
         mutating func leftWaiting(_ id: String) {
             guard let task = waiting.removeValue(forKey: id), let owner = task.owner else { return }
             queuedBy[owner, default: 1] -= 1
