@@ -37,9 +37,10 @@ command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk"; exit 
 # Two wrk at once; prints one line: name, summed req/s, larger p99.
 wrk_pair() { # name urlA urlB script [env...]
   local name=$1 a=$2 b=$3 script=$4; shift 4
-  env "$@" wrk -t1 -c"$HALF" -d"${DURATION}s" --latency -s "$script" "$a" > "$WORK/$name.a.txt" 2>&1 &
+  # Each its own MESSAGE_PREFIX: the same messageIds from both would make half the SendMessages repeats.
+  env "$@" MESSAGE_PREFIX=wrk-a wrk -t1 -c"$HALF" -d"${DURATION}s" --latency -s "$script" "$a" > "$WORK/$name.a.txt" 2>&1 &
   local first=$!
-  env "$@" wrk -t1 -c"$HALF" -d"${DURATION}s" --latency -s "$script" "$b" > "$WORK/$name.b.txt" 2>&1 || true
+  env "$@" MESSAGE_PREFIX=wrk-b wrk -t1 -c"$HALF" -d"${DURATION}s" --latency -s "$script" "$b" > "$WORK/$name.b.txt" 2>&1 || true
   wait $first || true
   python3 - "$name" "$WORK/$name.a.txt" "$WORK/$name.b.txt" <<'PY'
 import re, sys

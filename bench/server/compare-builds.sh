@@ -31,9 +31,9 @@ for round in $(seq "$ROUNDS"); do
     "$bin" serve --port "$PORT" --data-dir "$WORK/data" --max-queued-tasks 10000000 --max-running-tasks 2 --rate-limits off > "$WORK/serve.log" 2>&1 &
     pid=$!
     for _ in $(seq 600); do curl -sf "http://127.0.0.1:$PORT/health/ready" >/dev/null && break; sleep 0.1; done
-    ARES_KEY="$key" RETURN_IMMEDIATELY=1 wrk -t1 -c32 -d10s --latency -s bench/server/send_message.lua "http://127.0.0.1:$PORT/a2a" > "$WORK/a.txt" 2>&1 &
+    ARES_KEY="$key" RETURN_IMMEDIATELY=1 MESSAGE_PREFIX=wrk-a wrk -t1 -c32 -d10s --latency -s bench/server/send_message.lua "http://127.0.0.1:$PORT/a2a" > "$WORK/a.txt" 2>&1 &
     first=$!
-    ARES_KEY="$key" RETURN_IMMEDIATELY=1 wrk -t1 -c32 -d10s --latency -s bench/server/send_message.lua "http://127.0.0.1:$PORT/a2a" > "$WORK/b.txt" 2>&1 || true
+    ARES_KEY="$key" RETURN_IMMEDIATELY=1 MESSAGE_PREFIX=wrk-b wrk -t1 -c32 -d10s --latency -s bench/server/send_message.lua "http://127.0.0.1:$PORT/a2a" > "$WORK/b.txt" 2>&1 || true
     wait "$first" || true
     kill "$pid"; wait "$pid" 2>/dev/null || true
     rps=$(awk '/Requests\/sec/ {s += $2} END {printf "%.0f", s}' "$WORK/a.txt" "$WORK/b.txt")
