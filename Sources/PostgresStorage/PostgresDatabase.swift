@@ -26,6 +26,8 @@ public final class PostgresDatabase: Service, Sendable {
 
     struct CurrentClient: Sendable {
         var client: PostgresClient
+        var preparedClient: PostgresClient
+        /// Retires both pools.
         var retire: AsyncStream<Void>.Continuation
         var replacements = 0
         /// Since when the pool has not answered a probe while a connection of its own did.
@@ -35,23 +37,35 @@ public final class PostgresDatabase: Service, Sendable {
     enum Work: Sendable {
         /// An operation under a deadline, and what it is (for the log, should a shutdown abandon it).
         case job(String, @Sendable () async -> Void)
-        case client(PostgresClient, retired: AsyncStream<Void>)
+        case clients([PostgresClient], retired: AsyncStream<Void>)
     }
 
     public init(settings: DatabaseSettings, logger: Logger) {
         self.settings = settings
         self.logger = logger
         work = AsyncStream<Work>.makeStream()
-        let client = PostgresClient(configuration: PostgresConnectionConfiguration.client(settings), backgroundLogger: logger)
+        let (client, preparedClient) = Self.makeClients(settings, logger: logger)
         let (retired, retire) = AsyncStream<Void>.makeStream()
-        current = Mutex(CurrentClient(client: client, retire: retire))
-        work.continuation.yield(.client(client, retired: retired))
+        current = Mutex(CurrentClient(client: client, preparedClient: preparedClient, retire: retire))
+        work.continuation.yield(.clients([client, preparedClient], retired: retired))
+    }
+
+    /// The general pool and the prepared-statement pool (`preparedClient`), which share the
+    /// connection limit (`PostgresConnectionConfiguration.connectionLimits`).
+    private static func makeClients(_ settings: DatabaseSettings, logger: Logger) -> (PostgresClient, PostgresClient) {
+        (PostgresClient(configuration: PostgresConnectionConfiguration.client(settings), backgroundLogger: logger),
+         PostgresClient(configuration: PostgresConnectionConfiguration.client(settings, forPreparedStatements: true),
+                        backgroundLogger: logger))
     }
 
     /// The connection pool in use now. Code that keeps using the database should go through
     /// `pool` (deadlines, and a replaced pool is used from the next operation on); this is
     /// for one-off commands (`ares db`, migrations).
     public var client: PostgresClient { current.withLock { $0.client } }
+
+    /// The pool of the prepared statements every task sends (`PostgresDatabasePool.execute`),
+    /// whose connections plan each of them once (`PostgresConnectionConfiguration.preparedStatementStartupParameters`).
+    public var preparedClient: PostgresClient { current.withLock { $0.preparedClient } }
 
     /// The current pool, with a deadline on every operation: what the stores use.
     public var pool: PostgresDatabasePool { PostgresDatabasePool(database: self) }
@@ -83,10 +97,10 @@ public final class PostgresDatabase: Service, Sendable {
                             await job()
                             outstanding.end(id)
                         }
-                    case let .client(client, retired):
-                        let id = outstanding.begin("a connection pool")
+                    case let .clients(clients, retired):
+                        let id = outstanding.begin("the connection pools")
                         group.addTask {
-                            await Self.run(client, until: retired)
+                            await Self.run(clients, until: retired)
                             outstanding.end(id)
                         }
                     }
@@ -112,11 +126,11 @@ public final class PostgresDatabase: Service, Sendable {
     /// local and at once); only calls that ignore cancellation take longer.
     public var shutdownTimeout: Duration { settings.requestTimeout }
 
-    /// Runs `client` until it is retired (or the database stops). Cancelling a pool's run
+    /// Runs `clients` until they are retired (or the database stops). Cancelling a pool's run
     /// closes its connections and fails its waiting leases.
-    private static func run(_ client: PostgresClient, until retired: AsyncStream<Void>) async {
+    private static func run(_ clients: [PostgresClient], until retired: AsyncStream<Void>) async {
         await withDiscardingTaskGroup { group in
-            group.addTask { await client.run() }
+            for client in clients { group.addTask { await client.run() } }
             for await _ in retired {}
             group.cancelAll()
         }
@@ -127,21 +141,23 @@ public final class PostgresDatabase: Service, Sendable {
         work.continuation.yield(.job(name, job))
     }
 
-    /// Builds a new pool, runs it, and retires the current one (its run is cancelled; nothing
-    /// waits for it): for a pool judged stalled (`recordPoolProbe`). Operations already under
-    /// way on the old pool fail (retryable); the next ones use the new pool.
+    /// Builds new pools (the general and the prepared-statement pool), runs them, and retires
+    /// the current ones (their run is cancelled; nothing waits for it): for a pool judged
+    /// stalled (`recordPoolProbe`). Operations already under way on the old pools fail
+    /// (retryable); the next ones use the new pools.
     public func replaceClient(reason: String) {
-        let client = PostgresClient(configuration: PostgresConnectionConfiguration.client(settings), backgroundLogger: logger)
+        let (client, preparedClient) = Self.makeClients(settings, logger: logger)
         let (retired, retire) = AsyncStream<Void>.makeStream()
         let (old, count) = current.withLock { state in
             let old = state.retire
             state.client = client
+            state.preparedClient = preparedClient
             state.retire = retire
             state.replacements += 1
             state.poolStalledSince = nil
             return (old, state.replacements)
         }
-        work.continuation.yield(.client(client, retired: retired))
+        work.continuation.yield(.clients([client, preparedClient], retired: retired))
         old.finish()
         logger.warning("database connection pool replaced", metadata: ["reason": .string(reason), "replacements": "\(count)"])
     }

@@ -49,6 +49,7 @@ public struct PostgresDatabasePinger: Sendable {
         return Outcome(problem: poolProblem.map { "the connection pool does not answer (the server does): \($0)" }, notificationQueueUsage: usage)
     }
 
+    /// Through both pools: the general one, and the one of the prepared statements every task sends.
     private func pingThroughPool() async -> (problem: String?, notificationQueueUsage: Double?) {
         do {
             var usage: Double?
@@ -56,6 +57,7 @@ public struct PostgresDatabasePinger: Sendable {
                 .decode(Double.self) {
                 usage = value
             }
+            try await database.pool.probePreparedStatementPool()
             return (nil, usage)
         } catch {
             return (PostgresStorageError.classify(error, settings: database.settings).message, nil)

@@ -31,19 +31,30 @@ public struct PostgresDatabasePool: Sendable {
         }
     }
 
-    /// Runs a prepared statement on a pooled connection and returns its rows, under the same
-    /// deadline as `query`. Why: PostgreSQL parses and plans an unnamed statement at every
-    /// call; a prepared one is parsed once per connection and, after a few calls, runs on a
-    /// cached plan. For the statements every task sends (its appends, claim, release) that
-    /// was about half of PostgreSQL's time per no-op task (issue 16).
+    /// Runs a prepared statement on the prepared-statement pool (`PostgresDatabase.preparedClient`)
+    /// and returns its rows, under the same deadline as `query`. Why: PostgreSQL parses and
+    /// plans an unnamed statement at every call; a prepared one there is parsed and planned once
+    /// per connection. For the statements every task sends (its appends, claim, release),
+    /// parsing and planning were more of PostgreSQL's time per no-op task than running them
+    /// (issue 16). Only for statements whose every plan is key lookups or index-ordered scans:
+    /// that pool's plans are made once, whatever the arguments.
     public func execute<Statement: PostgresPreparedStatement>(_ statement: Statement, logger: Logger? = nil,
                                                              file: String = #fileID, line: Int = #line) async throws
         -> [Statement.Row] where Statement.Row: Sendable {
-        let client = database.client
+        let client = database.preparedClient
         return try await database.withDeadline(database.settings.requestTimeout, doing: "a query", origin: "\(file):\(line)") {
             var rows: [Statement.Row] = []
             for try await row in try await client.execute(statement, logger: logger, file: file, line: line) { rows.append(row) }
             return rows
+        }
+    }
+
+    /// A trivial query through the prepared-statement pool, under the request deadline: the
+    /// readiness probe checks that pool as well as the general one (either can stall).
+    public func probePreparedStatementPool() async throws {
+        let client = database.preparedClient
+        try await database.withDeadline(database.settings.requestTimeout, doing: "a probe", origin: "prepared-statement pool") {
+            for try await _ in try await client.query("SELECT 1") {}
         }
     }
 
