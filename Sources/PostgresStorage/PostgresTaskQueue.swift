@@ -122,78 +122,11 @@ public final class PostgresTaskQueue: TaskWorkQueue {
         }
     }
 
-    /// The oldest $4 rows that wait or whose lease expired, skipping rows being claimed and
-    /// the owners at their quota ($3), leased to $1 for $2 milliseconds. The rows are chosen in
-    /// a subquery whose result is an array, not joined: PostgreSQL plans a claim at every call
-    /// (`plan_cache_mode`), and without the join (nor the one-row `set_config` relation) that
-    /// planning took about half as long (pg_stat_statements, BENCHMARKS.md 2026-12-02).
-    struct ClaimStatement: PostgresPreparedStatement {
-        typealias Row = (String, String?, Int64, Int64)
-        static let sql = """
-            UPDATE ares_task_queue AS q
-            SET lease_holder = $1, lease_expires_at = now() + $2 * interval '1 millisecond', attempts = q.attempts + 1
-            WHERE q.task_id = ANY(ARRAY(
-                SELECT task_id FROM ares_task_queue
-                WHERE (lease_expires_at IS NULL OR lease_expires_at <= now())
-                  AND (owner IS NULL OR NOT (owner = ANY($3::text[])))
-                ORDER BY position
-                LIMIT $4
-                FOR UPDATE SKIP LOCKED
-            )) AND \(PostgresTaskQueue.asynchronousCommit)
-            RETURNING q.task_id, q.owner, q.attempts, q.position
-            """
-        var replicaID: String
-        var leaseMilliseconds: Int64
-        var excludedOwners: [String]
-        var limit: Int64
-
-        func makeBindings() throws -> PostgresBindings {
-            var bindings = PostgresBindings(capacity: 4)
-            bindings.append(replicaID)
-            bindings.append(leaseMilliseconds)
-            bindings.append(excludedOwners)
-            bindings.append(limit)
-            return bindings
-        }
-
-        func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
-    }
-
-    /// Deletes the rows of ended tasks ($1, $2: ids and attempts): only this replica's ($3)
-    /// claims of those attempts.
-    struct ReleaseEndedStatement: PostgresPreparedStatement {
-        typealias Row = String
-        static let sql = """
-            DELETE FROM ares_task_queue AS q
-            USING unnest($1::text[], $2::bigint[]) AS r(task_id, attempt)
-            WHERE q.task_id = r.task_id AND q.attempts = r.attempt AND q.lease_holder = $3
-              AND \(PostgresTaskQueue.asynchronousCommit)
-            RETURNING q.task_id
-            """
-        var taskIDs: [String]
-        var attempts: [Int64]
-        var replicaID: String
-
-        func makeBindings() throws -> PostgresBindings {
-            var bindings = PostgresBindings(capacity: 3)
-            bindings.append(taskIDs)
-            bindings.append(attempts)
-            bindings.append(replicaID)
-            return bindings
-        }
-
-        func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
-    }
-
     public func renew(_ claims: [TaskClaim]) async throws -> [TaskClaim] {
         guard !claims.isEmpty else { return [] }
-        let renewed = Set(try await taskIDs("""
-            UPDATE ares_task_queue AS q SET lease_expires_at = now() + \(leaseMilliseconds) * interval '1 millisecond'
-            FROM unnest(\(claims.map(\.taskID))::text[], \(claims.map(\.attempt))::bigint[]) AS c(task_id, attempt)
-            WHERE q.task_id = c.task_id AND q.attempts = c.attempt AND q.lease_holder = \(replicaID)
-              AND \(unescaped: Self.asynchronousCommit)
-            RETURNING q.task_id
-            """))
+        let statement = RenewStatement(taskIDs: claims.map(\.taskID), attempts: claims.map(\.attempt), replicaID: replicaID,
+                                       leaseMilliseconds: leaseMilliseconds)
+        let renewed = Set(try await described { try await client.execute(statement, logger: logger) })
         return claims.filter { !renewed.contains($0.taskID) }
     }
 
@@ -205,12 +138,10 @@ public final class PostgresTaskQueue: TaskWorkQueue {
             case .ended:
                 await endedReleases.release(claim)
             case .givenUp:
-                _ = try await taskIDs("""
-                    UPDATE ares_task_queue SET lease_holder = NULL, lease_expires_at = NULL
-                    WHERE task_id = \(claim.taskID) AND attempts = \(claim.attempt) AND lease_holder = \(replicaID)
-                      AND \(unescaped: Self.asynchronousCommit)
-                    RETURNING task_id
-                    """)
+                // Prepared: a runner whose workers filled up while it claimed hands claims back
+                // often (a fifth of the no-op benchmark's tasks).
+                _ = try await client.execute(GiveUpStatement(taskID: claim.taskID, attempt: claim.attempt, replicaID: replicaID),
+                                             logger: logger)
             }
         } catch {
             // The lease then expires by itself and another claim finds the task (ended: its
@@ -264,15 +195,14 @@ public final class PostgresTaskQueue: TaskWorkQueue {
     /// write: their commit does not wait for the WAL flush (`synchronous_commit` off for that
     /// one transaction; `set_config` with `is_local` true ends with it). A statement that
     /// writes no row has nothing to flush anyway. A condition (volatile, so checked row by row
-    /// before each write) rather than a one-row relation in FROM: no join to plan, and
-    /// PostgreSQL plans these statements at every call.
+    /// before each write) rather than a one-row relation in FROM: no join to plan.
     ///
     /// A write that a database crash loses is harmless: a lost claim or renewal makes the task
     /// claimable again (and the expected stream version fences the replica that ran it), a
     /// lost release brings the row back, and its next claimant finds the task ended. Only
     /// `enqueue`, the promise that a task will run, waits for the disk. Why: each flush costs
     /// milliseconds, three per task otherwise.
-    private static let asynchronousCommit = "set_config('synchronous_commit', 'off', true) IS NOT NULL"
+    static let asynchronousCommit = "set_config('synchronous_commit', 'off', true) IS NOT NULL"
 
     /// The queue rows a submission writes with its first events (both append paths use it):
     /// `INSERT … SELECT` over rows named `queuedRowsAlias` (task id, owner, whether it has one,
