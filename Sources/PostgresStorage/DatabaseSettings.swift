@@ -48,7 +48,8 @@ public struct DatabaseSettings: Sendable, Equatable, CustomStringConvertible {
     /// The CA certificates (PEM) that `verify-full` trusts; nil: the system's.
     public var certificateAuthorityFile: String?
     public var passwordSource: PasswordSource
-    /// Connections the pool opens at most (each PostgreSQL connection is a server process).
+    /// Connections the two pools open at most, together (each PostgreSQL connection is a server
+    /// process): `PostgresConnectionConfiguration.connectionLimits` splits them.
     public var maximumConnections: Int = 20
     /// How long start-up keeps retrying an unreachable database before giving up.
     public var startupTimeout: Duration = .seconds(30)
