@@ -40,13 +40,19 @@ import Testing
         // Dead now: what it held is what it held at its death (a lease expiring in between is
         // taken over, which the check below accepts too).
         held = try await set.leases(heldBy: ReplicaSet.name(2)).merging(held) { latest, _ in latest }
-        #expect(!held.isEmpty, "the victim held no task when it was killed")
 
         let states = try await set.waitUntilEnded(ids, via: survivors)
         let notCompleted = ids.filter { states[$0] != "TASK_STATE_COMPLETED" }
         #expect(notCompleted.isEmpty, "\(notCompleted.count) of 60 acknowledged tasks did not complete: \(notCompleted.prefix(5).map { "\($0): \(states[$0] ?? "no answer")" })")
 
         let log = try await set.claimLog()
+        // A task of the first read that the victim ended itself, between that read and the kill
+        // (its claim's row deleted by its holder, which only a live replica does), was not held
+        // at its death: nobody needed to take it over.
+        held = held.filter { task, attempt in
+            !log.contains { $0.taskID == task && $0.kind == .end && $0.oldHolder == ReplicaSet.name(2) && $0.oldAttempt == attempt }
+        }
+        #expect(!held.isEmpty, "the victim held no task when it was killed")
         for (task, attempt) in held {
             let takeover = log.first { $0.taskID == task && $0.kind == .claim && ($0.newAttempt ?? 0) > attempt }
             #expect(takeover != nil && takeover?.newHolder != ReplicaSet.name(2),
