@@ -9,18 +9,17 @@ enum PostgresConnectionConfiguration {
     /// role's defaults are: a commit is acknowledged only once it is flushed to the WAL on disk
     /// (durable when acknowledged), and the server's views name the client.
     ///
-    /// `plan_cache_mode = force_custom_plan`: the general pool's statements (all but the few of
-    /// `preparedStatementStartupParameters`) are planned at every execution, with the real arguments and the table's
-    /// current size. Left to itself, PostgreSQL switches a prepared statement to a generic plan
-    /// after five executions and keeps it until the table is next analyzed: a connection that
-    /// prepared the append while `ares_event_streams` was nearly empty kept a sequential scan
-    /// of every stream head for each append, growing with every task (40 million rows read in
-    /// half a minute of benchmark, before autovacuum's next ANALYZE; BENCHMARKS.md, 2026-12-01).
-    /// Planning costs the append micro-benchmark 15–30 % of its rate, and the replicas nothing
-    /// measurable. Generic plans with the keys named as `= ANY(array)` were tried instead: a
-    /// unit test passed, but the replicas benchmark still read 72 million head rows (presumably
-    /// a plan made on a small table that filters a sequential scan by the array), so this
-    /// setting stays.
+    /// `plan_cache_mode = force_custom_plan`: the general pool's statements (all but those of
+    /// `preparedStatementStartupParameters`) are planned at every execution, with the real
+    /// arguments and the table's current size. Left to itself, PostgreSQL switches a prepared
+    /// statement to a generic plan after five executions and keeps it until the table is next
+    /// analyzed: a connection that prepared the append while `ares_event_streams` was nearly
+    /// empty kept a sequential scan of every stream head for each append, growing with every
+    /// task (40 million rows read in half a minute of benchmark, before autovacuum's next
+    /// ANALYZE; BENCHMARKS.md, 2026-12-01). Generic plans with the keys named as `= ANY(array)`
+    /// were tried instead: a unit test passed, but the replicas benchmark still read 72 million
+    /// head rows (a plan made on a small table that filters a sequential scan by the array).
+    /// The statements every task sends avoid the planning cost on the other pool, below.
     static let startupParameters: [(String, String)] = [
         ("synchronous_commit", "on"),
         ("plan_cache_mode", "force_custom_plan"),
