@@ -70,9 +70,12 @@ import Testing
                         .flatMap { Double($0.split(separator: " ").last ?? "") } ?? count
                     #expect(series("ares_backup_unshipped_age_seconds", in: metrics) != nil, "no unshipped-age gauge in /metrics")
                     if count - quick > 0 {
-                        // Appends waited for shipping: the machine is lost now.
+                        // Appends waited for shipping: the machine is lost now. The kill's time is
+                        // when SIGKILL is sent, not when the wait for the process's exit returns
+                        // (on a loaded machine that wait took long enough to fail this once).
+                        let killedAt = Date()
                         server.stop()
-                        return Date()
+                        return killedAt
                     }
                 }
                 try await Task.sleep(for: .milliseconds(20))
